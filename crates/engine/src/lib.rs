@@ -1,1 +1,62 @@
-//! placeholder
+//! The Engine.IO v4 server runtime of ferrio.
+//!
+//! Engine.IO is the layer under Socket.IO: it opens a *session* over HTTP
+//! long-polling or WebSocket, upgrades it to WebSocket when it can, keeps it alive
+//! with server pings, and carries text and binary messages both ways. This crate
+//! moves the bytes and the time; every byte format lives in [`ferrio_proto`].
+//!
+//! ```text
+//!  Handler (the layer above)   on_open / on_message / on_close      Session::send
+//!        ▲                                                                │
+//!  Engine: session table, handshake, heartbeat, upgrade                    ▼
+//!        ▲                                          one bounded outbox per session
+//!  transports: long-polling (GET/POST)  ·  WebSocket (one task per connection)
+//!        ▲
+//!  hyper 1 (a tower Service, or the standalone `serve`)
+//! ```
+//!
+//! # Example: an echo server
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use ferrio_engine::{CloseReason, Engine, EngineConfig, Handler, Message, Session};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_open(&self, _session: &Arc<Session>) {}
+//!     fn on_message(&self, session: &Arc<Session>, message: Message) {
+//!         // A full outbox is reported, never silently ignored.
+//!         if session.send(message.into()).is_err() {
+//!             session.close();
+//!         }
+//!     }
+//!     fn on_close(&self, _session: &Arc<Session>, _reason: CloseReason) {}
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let engine = Engine::new(EngineConfig::default(), Echo);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! ferrio_engine::serve(listener, engine, std::future::pending()).await
+//! # }
+//! ```
+
+mod config;
+mod engine;
+mod error;
+mod handler;
+mod http;
+mod serve;
+mod session;
+mod sid;
+mod text;
+mod transport;
+
+pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKind};
+pub use engine::Engine;
+pub use error::SendError;
+pub use handler::{CloseReason, Handler, Message};
+pub use serve::serve;
+pub use session::{ConnectInfo, Frame, Session};
+pub use sid::Sid;
+pub use text::Text;

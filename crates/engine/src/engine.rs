@@ -1,0 +1,163 @@
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+
+use crate::session::ConnectInfo;
+use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
+
+/// State shared by the engine handle, its sessions and their tasks.
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    pub handler: Box<dyn Handler>,
+    sessions: Mutex<HashMap<Sid, Arc<Session>>>,
+    shutting_down: AtomicBool,
+}
+
+impl Shared {
+    pub fn get(&self, sid: Sid) -> Option<Arc<Session>> {
+        self.table().get(&sid).cloned()
+    }
+
+    pub fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
+        self.table().remove(&sid)
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Opens a session: queues its open packet, registers it, starts its
+    /// heartbeat and tells the handler.
+    pub fn open_session(
+        self: &Arc<Self>,
+        info: ConnectInfo,
+        transport: TransportKind,
+    ) -> Arc<Session> {
+        let sid = Sid::random();
+        let session = Session::new(self.clone(), sid, info, transport);
+        let upgrades = match transport {
+            TransportKind::Polling
+                if self.config.allow_upgrades && self.config.allows(TransportKind::WebSocket) =>
+            {
+                vec!["websocket".to_owned()]
+            }
+            _ => Vec::new(),
+        };
+        let handshake = ferrio_proto::engine::Handshake {
+            sid: sid.to_string(),
+            upgrades,
+            ping_interval: self.config.ping_interval.as_millis() as u64,
+            ping_timeout: self.config.ping_timeout.as_millis() as u64,
+            max_payload: self.config.max_payload as u64,
+        };
+        let mut open = Vec::with_capacity(128);
+        handshake.encode(&mut open);
+        let open = String::from_utf8(open).expect("the handshake is JSON text");
+        session.push_control(Frame::Text(open.into()));
+        self.table().insert(sid, session.clone());
+        tracing::debug!(%sid, transport = transport.as_str(), "session opened");
+        session.start_heartbeat();
+        self.handler.on_open(&session);
+        session
+    }
+}
+
+/// An Engine.IO server: the session table, its options and its handler.
+///
+/// Cheap to clone. It is a tower [`Service`](tower_service::Service) over HTTP
+/// requests, so it mounts under hyper or axum, and [`serve`](crate::serve) runs it
+/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Engine {
+    /// An engine with these options, reporting to `handler`.
+    pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                handler: Box::new(handler),
+                sessions: Mutex::new(HashMap::new()),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The engine's options.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// The open session with this id, if any.
+    pub fn session(&self, sid: Sid) -> Option<Arc<Session>> {
+        self.shared.get(sid)
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.shared.table().len()
+    }
+
+    /// Refuses new sessions and closes every open one with
+    /// [`CloseReason::ServerShutdown`]; frames already queued are still written.
+    pub fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Ordering::Relaxed);
+        let sessions: Vec<_> = self.shared.table().values().cloned().collect();
+        for session in sessions {
+            session.close_with(CloseReason::ServerShutdown);
+        }
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        crate::http::route(&self.shared, req).await
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("path", &self.shared.config.path)
+            .field("sessions", &self.session_count())
+            .finish()
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Engine
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let engine = self.clone();
+        Box::pin(async move { Ok(engine.handle(req).await) })
+    }
+}

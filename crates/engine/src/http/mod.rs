@@ -1,0 +1,149 @@
+//! The HTTP face of the engine: request routing, error answers, CORS and
+//! compression. Long-polling lives in `polling`, WebSocket in `crate::transport`.
+
+mod compress;
+mod cors;
+mod errors;
+mod polling;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+
+pub(crate) use errors::EngineError;
+
+use crate::engine::Shared;
+use crate::session::{ConnectInfo, Upgrade, info::query_param};
+use crate::{Sid, TransportKind};
+
+/// The response body of every engine answer.
+pub(crate) type Body = Full<Bytes>;
+
+pub(crate) async fn route<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = &shared.config;
+    let path = req.uri().path();
+    if path != config.path && path != config.path.trim_end_matches('/') {
+        return plain(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = if req.method() == Method::OPTIONS && config.cors.is_some() {
+        cors::preflight(req.headers())
+    } else {
+        match dispatch(shared, req).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    };
+    if let Some(cors) = &config.cors {
+        cors::apply(cors, origin.as_ref(), response.headers_mut());
+    }
+    response
+}
+
+async fn dispatch<B>(shared: &Arc<Shared>, req: Request<B>) -> Result<Response<Body>, EngineError>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let config = &shared.config;
+    let query = req.uri().query().unwrap_or("");
+    let transport = query_param(query, "transport")
+        .and_then(TransportKind::parse)
+        .filter(|t| config.allows(*t))
+        .ok_or(EngineError::UnknownTransport)?;
+    let is_ws = crate::transport::websocket::is_upgrade_request(&req);
+    if (transport == TransportKind::WebSocket) != is_ws {
+        return Err(EngineError::BadRequest);
+    }
+    match query_param(query, "sid") {
+        Some(sid) => {
+            let session = Sid::parse(sid)
+                .and_then(|sid| shared.get(sid))
+                .ok_or(EngineError::UnknownSid)?;
+            match transport {
+                TransportKind::Polling => {
+                    let on_polling = {
+                        let state = session.lock();
+                        state.transport == TransportKind::Polling && state.upgrade != Upgrade::Done
+                    };
+                    if !on_polling {
+                        return Err(EngineError::BadRequest);
+                    }
+                    match *req.method() {
+                        Method::GET => Ok(polling::get(session, req.headers()).await),
+                        Method::POST => Ok(polling::post(session, req).await),
+                        _ => Err(EngineError::BadRequest),
+                    }
+                }
+                TransportKind::WebSocket => {
+                    let (parts, body) = req.into_parts();
+                    check_request(shared, &parts)?;
+                    let mut req = Request::from_parts(parts, body);
+                    crate::transport::websocket::upgrade(shared, &mut req, Some(session))
+                }
+            }
+        }
+        None => {
+            if req.method() != Method::GET {
+                return Err(EngineError::BadHandshakeMethod);
+            }
+            if query_param(query, "EIO") != Some("4") {
+                return Err(EngineError::UnsupportedProtocolVersion);
+            }
+            let (parts, body) = req.into_parts();
+            check_request(shared, &parts)?;
+            if shared.is_shutting_down() {
+                return Err(EngineError::BadRequest);
+            }
+            let req = Request::from_parts(parts, body);
+            match transport {
+                TransportKind::Polling => {
+                    let info = connect_info(&req);
+                    let session = shared.open_session(info, TransportKind::Polling);
+                    let mut response = polling::get(session.clone(), req.headers()).await;
+                    if let Some(cookie) = &config.cookie {
+                        if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
+                            response.headers_mut().insert(header::SET_COOKIE, v);
+                        }
+                    }
+                    Ok(response)
+                }
+                TransportKind::WebSocket => {
+                    let mut req = req;
+                    crate::transport::websocket::upgrade(shared, &mut req, None)
+                }
+            }
+        }
+    }
+}
+
+fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), EngineError> {
+    match &shared.config.allow_request {
+        Some(check) => check(parts).map_err(EngineError::Forbidden),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
+    ConnectInfo {
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
+        remote_addr: req.extensions().get::<std::net::SocketAddr>().copied(),
+        issued: SystemTime::now(),
+    }
+}
+
+pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response
+}

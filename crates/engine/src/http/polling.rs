@@ -1,0 +1,182 @@
+//! HTTP long-polling: a GET is parked until frames are queued, a POST delivers
+//! a payload of packets.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferrio_proto::engine::{RECORD_SEPARATOR, decode_payload, encode_payload_binary};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+
+use super::{Body, EngineError, compress};
+use crate::session::Upgrade;
+use crate::{CloseReason, Frame, Session};
+
+/// Answers a poll: parks until the session has frames, then returns them all.
+pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
+    let overlapping = {
+        let mut state = session.lock();
+        std::mem::replace(&mut state.poll_active, true)
+    };
+    if overlapping {
+        // Overlapping polls: the reference closes the session.
+        session.close_with(CloseReason::TransportError);
+        return EngineError::BadRequest.into_response();
+    }
+    let mut guard = PollGuard {
+        session: &session,
+        answered: false,
+    };
+    let payload = loop {
+        let writable = session.writer.notified();
+        {
+            let mut state = session.lock();
+            if let Some(reason) = state.closed {
+                let frames = state.take_outbox();
+                // A client that closed is answered with a noop, as the reference does.
+                let last = if reason == CloseReason::TransportClose {
+                    b'6'
+                } else {
+                    b'1'
+                };
+                let mut payload = encode(frames);
+                if !payload.is_empty() {
+                    payload.push(RECORD_SEPARATOR);
+                }
+                payload.push(last);
+                break payload;
+            }
+            if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
+                break encode([Frame::NOOP]);
+            }
+            if !state.outbox.is_empty() && state.hold == 0 {
+                break encode(state.take_outbox());
+            }
+        }
+        writable.await;
+    };
+    guard.answered = true;
+    drop(guard);
+    let threshold = session.shared.config.http_compression_threshold;
+    let (payload, encoding) = compress::maybe_compress(payload, request, threshold);
+    let mut response = Response::new(Full::new(Bytes::from(payload)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, encoding);
+    }
+    response
+}
+
+/// Marks the end of a poll; a poll dropped before it was answered means the
+/// client went away, which ends the session.
+struct PollGuard<'a> {
+    session: &'a Arc<Session>,
+    answered: bool,
+}
+
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        self.session.lock().poll_active = false;
+        if !self.answered {
+            self.session.close_with(CloseReason::TransportClose);
+        }
+    }
+}
+
+fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        if !out.is_empty() {
+            out.push(RECORD_SEPARATOR);
+        }
+        match frame {
+            Frame::Text(text) => out.extend_from_slice(text.as_bytes()),
+            Frame::Binary(bytes) => encode_payload_binary(&bytes, &mut out),
+        }
+    }
+    out
+}
+
+/// Takes a payload of packets from the client and answers `ok`.
+pub(crate) async fn post<B>(session: Arc<Session>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // v4 payloads are text; a binary content type is a v3 client.
+    if req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"))
+    {
+        return EngineError::BadRequest.into_response();
+    }
+    let overlapping = {
+        let mut state = session.lock();
+        std::mem::replace(&mut state.post_active, true)
+    };
+    if overlapping {
+        session.close_with(CloseReason::TransportError);
+        return EngineError::BadRequest.into_response();
+    }
+    let limit = session.shared.config.max_payload;
+    let body = Limited::new(req.into_body(), limit).collect().await;
+    let body = match body {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            session.lock().post_active = false;
+            if e.is::<LengthLimitError>() {
+                return EngineError::PayloadTooLarge.into_response();
+            }
+            session.close_with(CloseReason::TransportError);
+            return EngineError::BadRequest.into_response();
+        }
+    };
+    let outcome = deliver(&session, &body);
+    let release = {
+        let mut state = session.lock();
+        state.post_active = false;
+        state.hold -= 1;
+        state.hold == 0 && !state.outbox.is_empty()
+    };
+    if release {
+        session.writer.notify_one();
+    }
+    match outcome {
+        Ok(()) => ok(),
+        Err(CloseReason::TransportClose) => {
+            session.close_with(CloseReason::TransportClose);
+            ok()
+        }
+        Err(reason) => {
+            session.close_with(reason);
+            EngineError::BadRequest.into_response()
+        }
+    }
+}
+
+/// Hands every packet of a payload to the session, holding the outbox so the
+/// frames they cause leave together in the next poll.
+fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
+    session.lock().hold += 1;
+    for packet in decode_payload(body) {
+        let packet = packet.map_err(|_| CloseReason::ParseError)?;
+        session.on_packet(packet, body)?;
+    }
+    Ok(())
+}
+
+fn ok() -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    response
+}

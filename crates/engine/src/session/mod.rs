@@ -1,0 +1,197 @@
+//! One Engine.IO session: its state, its outbox and its heartbeat.
+
+mod frame;
+mod heartbeat;
+pub(crate) mod info;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use ferrio_proto::engine::Packet;
+use tokio::sync::Notify;
+
+pub use frame::Frame;
+pub use info::ConnectInfo;
+pub(crate) use state::{State, Upgrade};
+
+use crate::engine::Shared;
+use crate::{CloseReason, Message, SendError, Sid, Text, TransportKind};
+
+/// A client's Engine.IO session, whichever transport carries it.
+///
+/// Frames sent on a session wait in its bounded outbox until the transport's one
+/// writer takes them: the parked long-poll, or the WebSocket task, which writes
+/// every waiting frame before it flushes.
+pub struct Session {
+    sid: Sid,
+    info: ConnectInfo,
+    pub(crate) shared: Arc<Shared>,
+    state: Mutex<State>,
+    /// Wakes the transport's writer: frames queued, upgrade progress, or close.
+    pub(crate) writer: Notify,
+    /// Wakes the heartbeat task: a pong arrived, or the session closed.
+    heartbeat: Notify,
+}
+
+impl Session {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        sid: Sid,
+        info: ConnectInfo,
+        transport: TransportKind,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            sid,
+            info,
+            shared,
+            state: Mutex::new(State::new(transport)),
+            writer: Notify::new(),
+            heartbeat: Notify::new(),
+        })
+    }
+
+    /// The session id (`sid`), unique among open sessions.
+    pub fn id(&self) -> Sid {
+        self.sid
+    }
+
+    /// What the handshake request said about the client.
+    pub fn info(&self) -> &ConnectInfo {
+        &self.info
+    }
+
+    /// The transport that carries the session now.
+    pub fn transport(&self) -> TransportKind {
+        self.lock().transport
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed.is_some()
+    }
+
+    /// Queues a frame for the client.
+    ///
+    /// Fails with [`SendError::Full`] when the outbox already holds
+    /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
+    /// decides whether to drop the frame or close a client that cannot keep up.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        let limit = self.shared.config.max_buffered_bytes;
+        self.lock().push(frame, Some(limit))?;
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Queues several frames that must reach the client back to back (a packet
+    /// and its binary attachments): all are queued, or none.
+    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let limit = self.shared.config.max_buffered_bytes;
+        self.lock().push_all(frames, limit)?;
+        self.writer.notify_one();
+        Ok(())
+    }
+
+    /// Sends a text message (`4` followed by `text`).
+    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send(Frame::message(text))
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, bytes: Bytes) -> Result<(), SendError> {
+        self.send(Frame::Binary(bytes))
+    }
+
+    /// Closes the session from the server side ([`CloseReason::ForcedClose`]).
+    /// Frames already queued are still delivered first.
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose);
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug of ours; the state is
+        // still consistent field by field, so keep serving other sessions.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a control frame (ping, noop, probe): never refused for size.
+    pub(crate) fn push_control(&self, frame: Frame) {
+        if self.lock().push(frame, None).is_ok() {
+            self.writer.notify_one();
+        }
+    }
+
+    /// Ends the session once: wakes its writer and heartbeat, removes it from the
+    /// table and tells the handler.
+    pub(crate) fn close_with(self: &Session, reason: CloseReason) {
+        {
+            let mut state = self.lock();
+            if state.closed.is_some() {
+                return;
+            }
+            state.closed = Some(reason);
+        }
+        tracing::debug!(sid = %self.sid, %reason, "session closed");
+        self.writer.notify_one();
+        self.heartbeat.notify_one();
+        if let Some(session) = self.shared.remove(self.sid) {
+            self.shared.handler.on_close(&session, reason);
+        }
+    }
+
+    /// Handles one packet from the client, on any transport.
+    ///
+    /// `source` is the buffer the packet was decoded from, so a text message is
+    /// handed up without copying.
+    pub(crate) fn on_packet(
+        self: &Arc<Self>,
+        packet: Packet<'_>,
+        source: &Bytes,
+    ) -> Result<(), CloseReason> {
+        match packet {
+            Packet::Message(text) => {
+                let bytes = source.slice_ref(text.as_bytes());
+                let text = Text::from_utf8(bytes).map_err(|_| CloseReason::ParseError)?;
+                self.shared.handler.on_message(self, Message::Text(text));
+            }
+            Packet::Binary(data) => {
+                let bytes = match data {
+                    std::borrow::Cow::Borrowed(b) => source.slice_ref(b),
+                    std::borrow::Cow::Owned(v) => Bytes::from(v),
+                };
+                self.shared.handler.on_message(self, Message::Binary(bytes));
+            }
+            Packet::Pong(_) => self.on_pong(),
+            Packet::Close => return Err(CloseReason::TransportClose),
+            Packet::Noop => {}
+            // v4 clients never ping (outside an upgrade probe), and never send
+            // open or upgrade on an established transport.
+            Packet::Ping(_) | Packet::Open(_) | Packet::Upgrade => {
+                return Err(CloseReason::ParseError);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_pong(&self) {
+        let mut state = self.lock();
+        if state.awaiting_pong {
+            state.awaiting_pong = false;
+            drop(state);
+            self.heartbeat.notify_one();
+        }
+    }
+
+    pub(crate) fn start_heartbeat(self: &Arc<Self>) {
+        tokio::spawn(heartbeat::run(self.clone()));
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("sid", &self.sid)
+            .field("transport", &self.transport())
+            .finish_non_exhaustive()
+    }
+}
