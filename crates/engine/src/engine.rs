@@ -81,7 +81,7 @@ impl Shared {
 /// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
 #[derive(Clone)]
 pub struct Engine {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl Engine {

@@ -68,7 +68,7 @@ pub(crate) fn upgrade<B>(
             drop(state);
             Target::Upgrade(session)
         }
-        None => Target::New(connect_info(req)),
+        None => Target::New(Box::new(connect_info(req))),
     };
     tokio::spawn(run(shared.clone(), on_upgrade, target));
 
@@ -84,7 +84,7 @@ pub(crate) fn upgrade<B>(
 }
 
 enum Target {
-    New(ConnectInfo),
+    New(Box<ConnectInfo>),
     Upgrade(Arc<Session>),
 }
 
@@ -109,7 +109,7 @@ async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
     };
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config(&shared))).await;
     let session = match target {
-        Target::New(info) => shared.open_session(info, TransportKind::WebSocket),
+        Target::New(info) => shared.open_session(*info, TransportKind::WebSocket),
         Target::Upgrade(session) => {
             if !probe(&session, &mut ws).await {
                 {

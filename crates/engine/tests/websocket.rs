@@ -1,0 +1,190 @@
+//! WebSocket sessions and the upgrade from long-polling.
+
+mod support;
+
+use std::time::Duration;
+
+use ferrio_engine::{CloseReason, EngineConfig, TransportKind};
+use futures_util::SinkExt;
+use http::StatusCode;
+use support::{Event, Server, ws_next, ws_next_text};
+use tokio_tungstenite::tungstenite::Message as M;
+
+#[tokio::test]
+async fn text_and_binary_echo_in_order() {
+    let server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await; // open
+    for i in 0..1000 {
+        ws.feed(M::text(format!("4m{i}"))).await.unwrap();
+    }
+    ws.feed(M::binary(vec![1u8, 2, 3])).await.unwrap();
+    ws.flush().await.unwrap();
+    for i in 0..1000 {
+        assert_eq!(ws_next_text(&mut ws).await, format!("4m{i}"));
+    }
+    assert_eq!(ws_next(&mut ws).await, Some(M::binary(vec![1u8, 2, 3])));
+}
+
+#[tokio::test]
+async fn a_client_ping_closes_the_session() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await;
+    ws.send(M::text("2")).await.unwrap();
+    assert_eq!(server.next_close().await, CloseReason::ParseError);
+    assert!(ws_next(&mut ws).await.is_none() || ws_next(&mut ws).await.is_none());
+}
+
+#[tokio::test]
+async fn garbage_closes_only_that_session() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let mut good = server.websocket("transport=websocket").await;
+    ws_next_text(&mut good).await;
+    let mut bad = server.websocket("transport=websocket").await;
+    ws_next_text(&mut bad).await;
+    bad.send(M::text("x-not-a-packet")).await.unwrap();
+    assert_eq!(server.next_close().await, CloseReason::ParseError);
+    good.send(M::text("4still")).await.unwrap();
+    assert_eq!(ws_next_text(&mut good).await, "4still");
+}
+
+#[tokio::test]
+async fn messages_over_max_payload_close_the_session() {
+    let mut server = Server::start(EngineConfig::default().max_payload(100)).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await;
+    ws.send(M::text(format!("4{}", "x".repeat(200))))
+        .await
+        .unwrap();
+    assert_eq!(server.next_close().await, CloseReason::ParseError);
+}
+
+#[tokio::test]
+async fn server_and_client_close() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await;
+    ws.send(M::text("4close-me")).await.unwrap();
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    assert!(matches!(ws_next(&mut ws).await, Some(M::Close(_)) | None));
+
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await;
+    ws.close(None).await.unwrap();
+    assert_eq!(server.next_close().await, CloseReason::TransportClose);
+}
+
+/// Opens a polling session and a probe WebSocket for it.
+async fn start_upgrade(
+    server: &Server,
+) -> (
+    String,
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+) {
+    let sid = server.polling_handshake().await;
+    let ws = server
+        .websocket(&format!("transport=websocket&sid={sid}"))
+        .await;
+    (sid, ws)
+}
+
+#[tokio::test]
+async fn upgrade_probe_noop_and_switch() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let (sid, mut ws) = start_upgrade(&server).await;
+    let poll_url = server.url(&format!("transport=polling&sid={sid}"));
+    let session = server
+        .engine
+        .session(ferrio_engine::Sid::parse(&sid).unwrap())
+        .unwrap();
+
+    // A parked poll is released with a noop once the probe is answered.
+    let poll = {
+        let server = &server;
+        let url = poll_url.clone();
+        async move { server.request("GET", &url, "").await }
+    };
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ws.send(M::text("2probe")).await.unwrap();
+        ws_next_text(&mut ws).await
+    };
+    let (poll, pong) = tokio::join!(poll, probe);
+    assert_eq!(pong, "3probe");
+    assert_eq!(poll.text(), "6");
+    assert_eq!(session.transport(), TransportKind::Polling);
+
+    // Something queued before the switch is delivered over the WebSocket.
+    session.send_text("queued").unwrap();
+    ws.send(M::text("5")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4queued");
+    assert!(matches!(server.next_event().await, Event::Open(_)));
+    assert!(matches!(server.next_event().await, Event::Upgrade(_)));
+    assert_eq!(session.transport(), TransportKind::WebSocket);
+
+    ws.send(M::text("4over-ws")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4over-ws");
+
+    // Polling is now refused, and so is a second WebSocket for the sid.
+    let refused = server.request("GET", &poll_url, "").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.text(), r#"{"code":3,"message":"Bad request"}"#);
+    assert!(
+        server
+            .try_websocket(&format!("transport=websocket&sid={sid}"))
+            .await
+            .is_err()
+    );
+    ws.send(M::text("4alive")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4alive");
+}
+
+#[tokio::test]
+async fn a_second_probe_socket_is_refused_while_upgrading() {
+    let server = Server::start(EngineConfig::default()).await;
+    let (sid, _ws) = start_upgrade(&server).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        server
+            .try_websocket(&format!("transport=websocket&sid={sid}"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_unfinished_upgrade_times_out_and_polling_goes_on() {
+    let server =
+        Server::start(EngineConfig::default().upgrade_timeout(Duration::from_millis(200))).await;
+    let (sid, mut ws) = start_upgrade(&server).await;
+    ws.send(M::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    // No `5`: the server closes the probe socket after the upgrade timeout.
+    assert!(matches!(ws_next(&mut ws).await, Some(M::Close(_)) | None));
+    let url = server.url(&format!("transport=polling&sid={sid}"));
+    assert_eq!(
+        server.request("POST", &url, "4still-polling").await.text(),
+        "ok"
+    );
+    assert_eq!(
+        server.request("GET", &url, "").await.text(),
+        "4still-polling"
+    );
+    // And the session may try again.
+    let mut again = server
+        .websocket(&format!("transport=websocket&sid={sid}"))
+        .await;
+    again.send(M::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut again).await, "3probe");
+}
+
+#[tokio::test]
+async fn a_wrong_first_packet_aborts_the_upgrade() {
+    let server = Server::start(EngineConfig::default()).await;
+    let (sid, mut ws) = start_upgrade(&server).await;
+    ws.send(M::text("4not-a-probe")).await.unwrap();
+    assert!(matches!(ws_next(&mut ws).await, Some(M::Close(_)) | None));
+    let url = server.url(&format!("transport=polling&sid={sid}"));
+    assert_eq!(server.request("POST", &url, "4x").await.text(), "ok");
+}
