@@ -1,0 +1,70 @@
+//! The Socket.IO v5 packet format (the default `socket.io-parser`).
+//!
+//! A Socket.IO packet travels as the data of an Engine.IO message:
+//! `<type>[<attachments>-][<nsp>,][<ack id>][<json>]`, so `2/chat,5["msg","hi"]` is
+//! the event `msg` with argument `"hi"` in namespace `/chat`, asking for ack 5. Binary
+//! data does not fit in JSON: each buffer is replaced by
+//! `{"_placeholder":true,"num":N}`, the packet becomes BINARY_EVENT or BINARY_ACK
+//! with its count of attachments, and the buffers follow as binary Engine.IO messages.
+//!
+//! ```text
+//!  send:    Packet<Payload> ──deconstruct──▶ Packet + Vec<Bytes> ──encode_packet──▶ text, then buffers
+//!  receive: text ──▶ Decoder::feed_text ┐
+//!           bytes ─▶ Decoder::feed_binary ┴──▶ Packet<Payload> (attachments in place)
+//! ```
+//!
+//! [`decode_packet`] parses one text part on its own; [`Decoder`] is the state
+//! machine a connection keeps to put binary packets back together. Every limit a peer
+//! could abuse is in [`DecoderConfig`].
+//!
+//! ```
+//! use bytes::Bytes;
+//! use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload, encode_packet};
+//! use serde_json::json;
+//!
+//! // Send an event with one binary argument.
+//! let args = Payload::Array(vec![json!("img").into(), Bytes::from_static(b"\x89PNG").into()]);
+//! let (header, buffers) = Packet::new(PacketKind::Event, "/", Some(args.clone())).deconstruct();
+//! let mut text = Vec::new();
+//! encode_packet(&header, &mut text);
+//! assert_eq!(text, br#"51-["img",{"_placeholder":true,"num":0}]"#);
+//!
+//! // Receive it.
+//! let mut decoder = Decoder::default();
+//! assert!(decoder.feed_text(std::str::from_utf8(&text).unwrap())?.is_none());
+//! let packet = decoder.feed_binary(buffers[0].clone())?.expect("last attachment");
+//! assert_eq!((packet.kind, packet.data), (PacketKind::Event, Some(args)));
+//! # Ok::<(), ferrio_proto::socketio::DecodeError>(())
+//! ```
+
+mod config;
+mod decode;
+mod decoder;
+mod error;
+mod json;
+mod kind;
+mod packet;
+mod payload;
+
+pub use config::DecoderConfig;
+pub use decode::decode_packet;
+pub use decoder::Decoder;
+pub use error::DecodeError;
+pub use json::{JsFormatter, write_json};
+pub use kind::PacketKind;
+pub use packet::{Packet, encode_message, encode_packet};
+pub use payload::Payload;
+
+/// The Socket.IO protocol revision this module implements.
+pub const PROTOCOL_VERSION: u8 = 5;
+
+/// Event names with a meaning of their own, which neither side may emit; the decoder
+/// refuses an event that uses one.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
