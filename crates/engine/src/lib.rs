@@ -56,7 +56,7 @@ pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKin
 pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Handler, Message};
-pub use serve::serve;
+pub use serve::{serve, serve_with};
 pub use session::{ConnectInfo, Frame, Session};
 pub use sid::Sid;
 pub use text::Text;

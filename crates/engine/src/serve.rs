@@ -1,11 +1,17 @@
 use std::future::Future;
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower_service::Service;
 
 use crate::Engine;
 
@@ -23,6 +29,29 @@ pub async fn serve(
     engine: Engine,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let closer = engine.clone();
+    serve_with(listener, engine, shutdown, move || closer.shutdown()).await
+}
+
+/// Serves any tower service over HTTP/1.1 with upgrades (an engine wrapped in
+/// layers, a router holding one) until `shutdown` completes; then stops
+/// accepting, calls `on_shutdown` (close your engines there) and waits up to
+/// 5 s for open connections to finish.
+pub async fn serve_with<S, B>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+    on_shutdown: impl FnOnce(),
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     // Every connection task holds a receiver; the sender learns when all are gone.
     let (stop, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -40,11 +69,14 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let engine = engine.clone();
-        let service = service_fn(move |mut req| {
+        let service = service.clone();
+        let service = service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(addr);
-            let engine = engine.clone();
-            async move { Ok::<_, std::convert::Infallible>(engine.handle(req).await) }
+            let mut service = service.clone();
+            async move {
+                std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+                service.call(req).await
+            }
         });
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
@@ -66,7 +98,7 @@ pub async fn serve(
     }
     drop(listener);
     drop(stopped);
-    engine.shutdown();
+    on_shutdown();
     let _ = stop.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await;
     Ok(())

@@ -5,6 +5,7 @@ mod heartbeat;
 pub(crate) mod info;
 mod state;
 
+use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -32,6 +33,9 @@ pub struct Session {
     pub(crate) writer: Notify,
     /// Wakes the heartbeat task: a pong arrived, or the session closed.
     heartbeat: Notify,
+    /// The layer above's own state for this session; dropped when the session
+    /// closes, so that state may hold the session without a reference cycle.
+    attachment: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Session {
@@ -48,6 +52,7 @@ impl Session {
             state: Mutex::new(State::new(transport)),
             writer: Notify::new(),
             heartbeat: Notify::new(),
+            attachment: Mutex::new(None),
         })
     }
 
@@ -108,6 +113,24 @@ impl Session {
         self.close_with(CloseReason::ForcedClose);
     }
 
+    /// Attaches the layer above's state to the session, replacing any earlier
+    /// one. It is dropped after the handler's `on_close`.
+    pub fn attach<T: Any + Send + Sync>(&self, value: Arc<T>) {
+        *self.attachment.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    }
+
+    /// What [`attach`](Self::attach) put there, if it is a `T`.
+    pub fn attachment<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let slot = self.attachment.lock().unwrap_or_else(|e| e.into_inner());
+        slot.clone()?.downcast().ok()
+    }
+
+    /// Whether nothing waits in the outbox: the client has everything sent so far
+    /// (as far as the transport's writer knows).
+    pub fn is_drained(&self) -> bool {
+        self.lock().outbox.is_empty()
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock would be a bug of ours; the state is
         // still consistent field by field, so keep serving other sessions.
@@ -121,9 +144,9 @@ impl Session {
         }
     }
 
-    /// Ends the session once: wakes its writer and heartbeat, removes it from the
-    /// table and tells the handler.
-    pub(crate) fn close_with(self: &Session, reason: CloseReason) {
+    /// Ends the session with a reason: frames already queued are still written,
+    /// then the transport closes and the handler's `on_close` runs, once.
+    pub fn close_with(&self, reason: CloseReason) {
         {
             let mut state = self.lock();
             if state.closed.is_some() {
@@ -137,6 +160,12 @@ impl Session {
         if let Some(session) = self.shared.remove(self.sid) {
             self.shared.handler.on_close(&session, reason);
         }
+        let attachment = self
+            .attachment
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        drop(attachment);
     }
 
     /// Handles one packet from the client, on any transport.

@@ -208,6 +208,24 @@ async fn serve_connection(session: &Arc<Session>, ws: &mut Ws) {
     }
 }
 
+/// How a WebSocket read error ends the session.
+fn close_reason(error: &tungstenite::Error) -> CloseReason {
+    use tungstenite::error::ProtocolError;
+    match error {
+        // The peer went away without a close frame: a plain disconnect.
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            CloseReason::TransportClose
+        }
+        // Oversized messages, bad framing, invalid UTF-8: the peer's fault.
+        tungstenite::Error::Capacity(_)
+        | tungstenite::Error::Protocol(_)
+        | tungstenite::Error::Utf8(_) => CloseReason::ParseError,
+        _ => CloseReason::TransportError,
+    }
+}
+
 async fn write_all(
     ws: &mut Ws,
     frames: impl IntoIterator<Item = Frame>,
@@ -235,9 +253,6 @@ fn on_frame(
         Some(Ok(WsMessage::Binary(bytes))) => session.on_packet(decode_binary(&bytes), &bytes),
         Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
         Some(Ok(WsMessage::Close(_))) | None => Err(CloseReason::TransportClose),
-        Some(Err(tungstenite::Error::Capacity(_) | tungstenite::Error::Protocol(_))) => {
-            Err(CloseReason::ParseError)
-        }
-        Some(Err(_)) => Err(CloseReason::TransportError),
+        Some(Err(error)) => Err(close_reason(&error)),
     }
 }

@@ -1,0 +1,77 @@
+//! Waiting for acknowledgements from clients.
+
+use std::time::Duration;
+
+use ferrio_proto::socketio::Payload;
+use tokio::sync::{mpsc, oneshot};
+
+/// Who waits for an acknowledgement a socket was asked for.
+pub(crate) enum AckWaiter {
+    /// `emit_with_ack` on one socket.
+    One(oneshot::Sender<Vec<Payload>>),
+    /// A broadcast with acks: every target answers into one channel.
+    Many(mpsc::UnboundedSender<Vec<Payload>>),
+}
+
+impl AckWaiter {
+    pub fn resolve(self, args: Vec<Payload>) {
+        match self {
+            Self::One(tx) => {
+                let _ = tx.send(args);
+            }
+            Self::Many(tx) => {
+                let _ = tx.send(args);
+            }
+        }
+    }
+}
+
+/// Why an acknowledgement did not come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AckError {
+    /// The timeout passed first.
+    #[error("no acknowledgement within the timeout")]
+    Timeout,
+    /// The socket disconnected first.
+    #[error("the socket disconnected before acknowledging")]
+    Disconnected,
+}
+
+/// The answers to a broadcast with acknowledgements.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct AckResponses {
+    /// Each answer's arguments, in the order they arrived.
+    pub responses: Vec<Vec<Payload>>,
+    /// How many sockets were asked.
+    pub expected: usize,
+}
+
+impl AckResponses {
+    /// Whether some sockets did not answer in time.
+    pub fn timed_out(&self) -> bool {
+        self.responses.len() < self.expected
+    }
+
+    /// Gathers up to `expected` answers from `rx`, for at most `timeout`.
+    pub async fn collect(
+        mut rx: mpsc::UnboundedReceiver<Vec<Payload>>,
+        expected: usize,
+        timeout: Duration,
+    ) -> Result<Self, crate::adapter::AdapterError> {
+        let mut responses = Vec::with_capacity(expected);
+        let deadline = tokio::time::Instant::now() + timeout;
+        while responses.len() < expected {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(args)) => responses.push(args),
+                // Every waiting socket went away, or time is up.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(Self {
+            responses,
+            expected,
+        })
+    }
+}

@@ -1,0 +1,229 @@
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ferrio_proto::socketio::{Packet, Payload};
+use tokio::sync::mpsc;
+
+use super::{Adapter, AdapterError, BoxFuture, BroadcastOptions};
+use crate::namespace::WeakNamespace;
+use crate::outbound::Encoded;
+use crate::{AckResponses, RemoteSocket, Room, Socket, SocketId};
+
+/// Rooms kept in this process: the default adapter.
+///
+/// A cluster adapter keeps one of these for its node's sockets and forwards
+/// operations to the other nodes around it.
+pub struct MemoryAdapter {
+    namespace: WeakNamespace,
+    rooms: RwLock<Rooms>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    members: HashMap<Room, HashSet<SocketId>>,
+    of_socket: HashMap<SocketId, HashSet<Room>>,
+}
+
+impl MemoryAdapter {
+    /// An empty adapter for a namespace.
+    pub fn new(namespace: WeakNamespace) -> Self {
+        Self {
+            namespace,
+            rooms: RwLock::new(Rooms::default()),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
+        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
+        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The local sockets the options select; each once, whatever rooms it is in.
+    pub fn local_targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
+        let Some(namespace) = self.namespace.upgrade() else {
+            return Vec::new();
+        };
+        let rooms = self.read();
+        let excluded: HashSet<SocketId> = opts
+            .except
+            .iter()
+            .filter_map(|room| rooms.members.get(room))
+            .flatten()
+            .copied()
+            .collect();
+        if opts.rooms.is_empty() {
+            drop(rooms);
+            return namespace
+                .local_sockets()
+                .into_iter()
+                .filter(|s| !excluded.contains(&s.id()))
+                .collect();
+        }
+        let mut ids: HashSet<SocketId> = HashSet::new();
+        for room in &opts.rooms {
+            if let Some(members) = rooms.members.get(room) {
+                ids.extend(members.iter().filter(|id| !excluded.contains(id)));
+            }
+        }
+        drop(rooms);
+        namespace.sockets_by_id(ids)
+    }
+
+    /// Delivers an event packet to the local sockets the options select,
+    /// encoding it once for all of them.
+    pub fn broadcast_local(&self, packet: Packet<Payload>, opts: &BroadcastOptions) {
+        let targets = self.local_targets(opts);
+        if targets.is_empty() {
+            return;
+        }
+        let encoded = Encoded::new(packet);
+        for socket in targets {
+            socket.deliver_broadcast(&encoded, opts.flags.volatile);
+        }
+    }
+
+    /// Like [`broadcast_local`](Self::broadcast_local), registering `answers` as the
+    /// receiver of each target's acknowledgement; returns how many were sent.
+    pub fn broadcast_local_with_ack(
+        &self,
+        packet: Packet<Payload>,
+        opts: &BroadcastOptions,
+        answers: &mpsc::UnboundedSender<Vec<Payload>>,
+    ) -> usize {
+        let targets = self.local_targets(opts);
+        let Some(id) = packet.id else { return 0 };
+        let encoded = Encoded::new(packet);
+        let mut sent = 0;
+        for socket in targets {
+            socket.expect_broadcast_ack(id, answers.clone());
+            if socket.deliver_broadcast(&encoded, opts.flags.volatile) {
+                sent += 1;
+            } else {
+                socket.forget_ack(id);
+            }
+        }
+        sent
+    }
+}
+
+impl Adapter for MemoryAdapter {
+    fn add_all(&self, id: SocketId, rooms: &[Room]) {
+        let mut state = self.write();
+        for room in rooms {
+            state.members.entry(room.clone()).or_default().insert(id);
+            state.of_socket.entry(id).or_default().insert(room.clone());
+        }
+    }
+
+    fn del(&self, id: SocketId, room: &Room) {
+        let mut state = self.write();
+        if let Some(members) = state.members.get_mut(room) {
+            members.remove(&id);
+            if members.is_empty() {
+                state.members.remove(room);
+            }
+        }
+        if let Some(rooms) = state.of_socket.get_mut(&id) {
+            rooms.remove(room);
+        }
+    }
+
+    fn del_all(&self, id: SocketId) {
+        let mut state = self.write();
+        let Some(rooms) = state.of_socket.remove(&id) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(members) = state.members.get_mut(&room) {
+                members.remove(&id);
+                if members.is_empty() {
+                    state.members.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn socket_rooms(&self, id: SocketId) -> Vec<Room> {
+        self.read()
+            .of_socket
+            .get(&id)
+            .map(|rooms| rooms.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.read().members.keys().cloned().collect()
+    }
+
+    fn broadcast(
+        &self,
+        packet: Packet<Payload>,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.broadcast_local(packet, &opts);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet<Payload>,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<AckResponses, AdapterError>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let expected = self.broadcast_local_with_ack(packet, &opts, &tx);
+        drop(tx);
+        Box::pin(AckResponses::collect(rx, expected, timeout))
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>> {
+        let sockets = self
+            .local_targets(&opts)
+            .into_iter()
+            .map(|s| RemoteSocket::from_local(&s))
+            .collect();
+        Box::pin(async { Ok(sockets) })
+    }
+
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_targets(&opts) {
+            self.add_all(socket.id(), &rooms);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_targets(&opts) {
+            for room in &rooms {
+                self.del(socket.id(), room);
+            }
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_targets(&opts) {
+            socket.disconnect_with(close);
+        }
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,216 @@
+//! One Engine.IO connection seen from Socket.IO: the packet decoder, and the
+//! sockets of every namespace the client joined over it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use ferrio_engine::{CloseReason, Message, Session};
+use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
+use serde_json::Value;
+
+use crate::io::IoInner;
+use crate::namespace::Namespace;
+use crate::outbound::frames_of;
+use crate::socket::run_inline;
+use crate::{ConnectError, DisconnectReason, Handshake, Socket};
+
+pub(crate) struct Client {
+    pub session: Arc<Session>,
+    io: Arc<IoInner>,
+    decoder: Mutex<Decoder>,
+    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    /// Namespaces whose connection middleware is running, with the packets
+    /// that arrived for them meanwhile.
+    connecting: Mutex<HashMap<String, Vec<Packet<Payload>>>>,
+}
+
+impl Client {
+    pub fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
+        let decoder = Decoder::new(io.config.decoder);
+        let client = Arc::new(Self {
+            session,
+            io,
+            decoder: Mutex::new(decoder),
+            sockets: Mutex::new(HashMap::new()),
+            connecting: Mutex::new(HashMap::new()),
+        });
+        client.start_connect_timeout();
+        client
+    }
+
+    fn sockets(&self) -> MutexGuard<'_, HashMap<String, Arc<Socket>>> {
+        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn connecting(&self) -> MutexGuard<'_, HashMap<String, Vec<Packet<Payload>>>> {
+        self.connecting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes a connection that joins no namespace within the connect timeout.
+    fn start_connect_timeout(self: &Arc<Self>) {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let timeout = self.io.config.connect_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let Some(client) = weak.upgrade() else { return };
+            if client.sockets().is_empty() && client.connecting().is_empty() {
+                tracing::debug!(sid = %client.session.id(), "no namespace joined in time");
+                client.session.close();
+            }
+        });
+    }
+
+    /// A message from the Engine.IO layer.
+    pub fn on_message(self: &Arc<Self>, message: Message) {
+        let decoded = {
+            let mut decoder = self.decoder.lock().unwrap_or_else(|e| e.into_inner());
+            match message {
+                Message::Text(text) => decoder.feed_text(&text),
+                Message::Binary(bytes) => decoder.feed_binary(bytes),
+            }
+        };
+        match decoded {
+            Ok(Some(packet)) => self.on_packet(packet),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(sid = %self.session.id(), %error, "malformed packet");
+                self.session.close_with(CloseReason::ParseError);
+            }
+        }
+    }
+
+    fn on_packet(self: &Arc<Self>, packet: Packet<Payload>) {
+        if packet.kind == PacketKind::Connect {
+            let auth = match packet.data {
+                Some(Payload::Json(v)) => Some(v),
+                _ => None,
+            };
+            return self.connect(packet.nsp, auth);
+        }
+        let socket = self.sockets().get(&packet.nsp).cloned();
+        match socket {
+            Some(socket) => {
+                if socket.on_packet(packet).is_err() {
+                    self.protocol_error("invalid packet for the namespace");
+                }
+            }
+            None => {
+                let mut connecting = self.connecting();
+                match connecting.get_mut(&packet.nsp) {
+                    Some(waiting) => waiting.push(packet),
+                    None => {
+                        drop(connecting);
+                        self.protocol_error("packet for a namespace not joined");
+                    }
+                }
+            }
+        }
+    }
+
+    fn protocol_error(&self, why: &str) {
+        tracing::debug!(sid = %self.session.id(), why, "closing the connection");
+        self.session.close_with(CloseReason::ParseError);
+    }
+
+    fn connect(self: &Arc<Self>, name: String, auth: Option<Value>) {
+        if self.sockets().contains_key(&name) || self.connecting().contains_key(&name) {
+            return self.protocol_error("second CONNECT to a joined namespace");
+        }
+        let lookup_auth = auth.clone().unwrap_or(Value::Null);
+        let Some(namespace) = self.io.registry.lookup(&name, &lookup_auth) else {
+            let error = ConnectError::new("Invalid namespace");
+            return self.send_connect_error(&name, &error);
+        };
+        let handshake = Handshake::new(self.session.info(), auth);
+        let socket = Socket::new(namespace.clone(), self.clone(), handshake);
+        let middleware = namespace
+            .listeners()
+            .middleware
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if middleware.is_empty() {
+            return self.finish_connect(&namespace, socket);
+        }
+        self.connecting().insert(name.clone(), Vec::new());
+        let client = self.clone();
+        run_inline(Box::pin(async move {
+            for mw in middleware {
+                if let Err(error) = mw(socket.clone()).await {
+                    client.connecting().remove(&name);
+                    client.send_connect_error(&name, &error);
+                    return;
+                }
+            }
+            client.finish_connect(&namespace, socket);
+        }));
+    }
+
+    fn finish_connect(self: &Arc<Self>, namespace: &Namespace, socket: Arc<Socket>) {
+        if self.session.is_closed() {
+            self.connecting().remove(namespace.name());
+            return;
+        }
+        let name = namespace.name().to_owned();
+        namespace.insert_socket(socket.clone());
+        namespace
+            .adapter()
+            .add_all(socket.id(), &[socket.id().as_str().into()]);
+        self.sockets().insert(name.clone(), socket.clone());
+        socket.set_connected();
+        let reply = serde_json::json!({ "sid": socket.id().as_str() });
+        let packet = Packet::new(
+            PacketKind::Connect,
+            name.clone(),
+            Some(Payload::Json(reply)),
+        );
+        let _ = self.session.send_all(frames_of(packet));
+        tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
+        let handlers = namespace
+            .listeners()
+            .connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for handler in handlers {
+            run_inline(handler(socket.clone()));
+        }
+        let waiting = self.connecting().remove(&name).unwrap_or_default();
+        for packet in waiting {
+            if socket.on_packet(packet).is_err() {
+                return self.protocol_error("invalid packet for the namespace");
+            }
+        }
+    }
+
+    fn send_connect_error(&self, nsp: &str, error: &ConnectError) {
+        let packet = Packet::new(
+            PacketKind::ConnectError,
+            nsp,
+            Some(Payload::Json(error.to_json())),
+        );
+        let _ = self.session.send_all(frames_of(packet));
+    }
+
+    pub fn remove_socket(&self, nsp: &str) {
+        self.sockets().remove(nsp);
+    }
+
+    /// Disconnects every socket (each is told) and closes the connection.
+    pub fn disconnect_all(&self) {
+        let sockets: Vec<_> = self.sockets().values().cloned().collect();
+        for socket in sockets {
+            socket.leave_by_server();
+        }
+        self.session.close();
+    }
+
+    /// The Engine.IO connection ended.
+    pub fn on_close(&self, reason: CloseReason) {
+        let sockets: Vec<_> = self.sockets().drain().map(|(_, s)| s).collect();
+        self.connecting().clear();
+        for socket in sockets {
+            socket.on_close(DisconnectReason::from(reason));
+        }
+    }
+}

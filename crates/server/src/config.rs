@@ -1,0 +1,50 @@
+use std::time::Duration;
+
+use ferrio_engine::EngineConfig;
+use ferrio_proto::socketio::DecoderConfig;
+
+/// Socket.IO server options. Defaults are the reference server's.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct SocketIoConfig {
+    /// The Engine.IO options; the path defaults to `/socket.io/` here.
+    pub engine: EngineConfig,
+    /// Time a connection has to join a namespace before it is closed. Default 45 s.
+    pub connect_timeout: Duration,
+    /// Limits on incoming packets (attachments, JSON depth). Default: 10
+    /// attachments, depth 64.
+    pub decoder: DecoderConfig,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default().path("/socket.io/"),
+            connect_timeout: Duration::from_millis(45_000),
+            decoder: DecoderConfig::default(),
+        }
+    }
+}
+
+impl SocketIoConfig {
+    /// Sets [`engine`](Self::engine).
+    pub fn engine(mut self, engine: EngineConfig) -> Self {
+        self.engine = engine;
+        self
+    }
+    /// Changes the Engine.IO options in place.
+    pub fn with_engine(mut self, f: impl FnOnce(EngineConfig) -> EngineConfig) -> Self {
+        self.engine = f(self.engine);
+        self
+    }
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// Sets [`decoder`](Self::decoder).
+    pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
+        self.decoder = decoder;
+        self
+    }
+}

@@ -1,0 +1,142 @@
+//! An event received from a client, and the way to acknowledge it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use ferrio_proto::socketio::Payload;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::outbound::{binary_of, to_json_lossy};
+use crate::{EmitError, Socket};
+
+/// Why an argument could not be read as the type asked for.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgError {
+    /// The event has fewer arguments.
+    #[error("argument {0} is missing")]
+    Missing(usize),
+    /// The argument does not deserialize into the type.
+    #[error("argument {index} has the wrong shape: {source}")]
+    Invalid {
+        /// Which argument.
+        index: usize,
+        /// What `serde` said.
+        source: serde_json::Error,
+    },
+}
+
+/// One event from a client: its name, every argument it carried, and the
+/// acknowledgement it asks for, if any.
+#[derive(Debug, Clone)]
+pub struct Event {
+    name: String,
+    args: Vec<Payload>,
+    ack: Option<AckSender>,
+}
+
+impl Event {
+    pub(crate) fn new(name: String, args: Vec<Payload>, ack: Option<AckSender>) -> Self {
+        Self { name, args, ack }
+    }
+
+    /// The event's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every argument, as sent (binary data in place).
+    pub fn args(&self) -> &[Payload] {
+        &self.args
+    }
+
+    /// Argument `index` deserialized into `T`. Binary data reads as a byte array,
+    /// so a `Vec<u8>` field takes it.
+    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
+        let payload = self.args.get(index).ok_or(ArgError::Missing(index))?;
+        let result = match payload {
+            Payload::Json(value) => T::deserialize(value),
+            other => T::deserialize(&to_json_lossy(other)),
+        };
+        result.map_err(|source| ArgError::Invalid { index, source })
+    }
+
+    /// All arguments deserialized at once, usually into a tuple:
+    /// `let (text, count): (String, u32) = event.args_as()?;`.
+    pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
+        let all = serde_json::Value::Array(self.args.iter().map(to_json_lossy).collect());
+        T::deserialize(&all).map_err(|source| ArgError::Invalid { index: 0, source })
+    }
+
+    /// Argument `index` if it is binary data.
+    pub fn binary(&self, index: usize) -> Option<&Bytes> {
+        binary_of(self.args.get(index)?)
+    }
+
+    /// Takes the arguments out of the event.
+    pub fn into_args(self) -> Vec<Payload> {
+        self.args
+    }
+
+    /// Whether the client asked for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// The acknowledgement the client asked for, if it did.
+    pub fn ack(&self) -> Option<&AckSender> {
+        self.ack.as_ref()
+    }
+
+    /// Acknowledges the event with `data` (a tuple for several arguments), if the
+    /// client asked; otherwise does nothing.
+    pub fn reply<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        match &self.ack {
+            Some(ack) => ack.send(data),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sends the acknowledgement of one event; only the first send goes out.
+#[derive(Clone)]
+pub struct AckSender {
+    socket: Arc<Socket>,
+    id: u64,
+    sent: Arc<AtomicBool>,
+}
+
+impl AckSender {
+    pub(crate) fn new(socket: Arc<Socket>, id: u64) -> Self {
+        Self {
+            socket,
+            id,
+            sent: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Sends the acknowledgement with `data` as its arguments (a tuple for
+    /// several). A second call fails with [`EmitError::AlreadyAcknowledged`].
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        let args = crate::args::to_args(data)?;
+        self.send_args(args)
+    }
+
+    /// Sends the acknowledgement with arguments already in payload form.
+    pub fn send_args(&self, args: Vec<Payload>) -> Result<(), EmitError> {
+        if self.sent.swap(true, Ordering::AcqRel) {
+            return Err(EmitError::AlreadyAcknowledged);
+        }
+        self.socket.send_ack(self.id, args)
+    }
+}
+
+impl std::fmt::Debug for AckSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckSender")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}

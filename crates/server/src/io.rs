@@ -1,0 +1,218 @@
+//! The server: `io` in Node.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock, Weak};
+
+use ferrio_engine::{CloseReason, Engine, Handler, Message, Session};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::adapter::{AdapterFactory, MemoryAdapterFactory};
+use crate::client::Client;
+use crate::namespace::{Matcher, Registry};
+use crate::{
+    BroadcastOperator, ConnectError, EmitError, IntoRooms, Namespace, Socket, SocketIoConfig,
+};
+
+pub(crate) struct IoInner {
+    pub config: SocketIoConfig,
+    pub registry: Registry,
+    engine: OnceLock<Engine>,
+}
+
+/// A Socket.IO server. Cheap to clone; every clone is the same server.
+///
+/// ```no_run
+/// use ferrio::SocketIo;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let io = SocketIo::new();
+/// io.on_connection(|socket| async move {
+///     socket.on("chat message", |socket, event| async move {
+///         let text: String = event.arg(0).unwrap_or_default();
+///         let _ = socket.namespace().emit("chat message", &text);
+///     });
+/// });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// io.serve(listener, std::future::pending()).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<IoInner>,
+}
+
+impl Default for SocketIo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SocketIo {
+    /// A server with the default options and the in-memory adapter.
+    pub fn new() -> Self {
+        Self::with_config(SocketIoConfig::default())
+    }
+
+    /// A server with these options and the in-memory adapter.
+    pub fn with_config(config: SocketIoConfig) -> Self {
+        Self::with_adapter(config, MemoryAdapterFactory)
+    }
+
+    /// A server whose namespaces use adapters made by `adapters`.
+    pub fn with_adapter(config: SocketIoConfig, adapters: impl AdapterFactory) -> Self {
+        let inner = Arc::new(IoInner {
+            registry: Registry::new(Arc::new(adapters)),
+            engine: OnceLock::new(),
+            config,
+        });
+        let engine = Engine::new(
+            inner.config.engine.clone(),
+            IoHandler(Arc::downgrade(&inner)),
+        );
+        let _ = inner.engine.set(engine);
+        // The main namespace always exists.
+        inner.registry.of("/");
+        Self { inner }
+    }
+
+    /// The server's options.
+    pub fn config(&self) -> &SocketIoConfig {
+        &self.inner.config
+    }
+
+    /// The Engine.IO server underneath.
+    pub fn engine(&self) -> &Engine {
+        self.inner.engine.get().expect("set in the constructor")
+    }
+
+    /// The static namespace with this name, created if needed.
+    pub fn of(&self, name: &str) -> Namespace {
+        self.inner.registry.of(name)
+    }
+
+    /// A dynamic namespace: every name matching `pattern` (a regular
+    /// expression) gets a child namespace on first connection, sharing the
+    /// middleware and connection handlers set on the returned namespace.
+    pub fn of_pattern(&self, pattern: &str) -> Result<Namespace, regex::Error> {
+        let re = regex::Regex::new(pattern)?;
+        Ok(self.inner.registry.dynamic(Matcher::Pattern(re), pattern))
+    }
+
+    /// A dynamic namespace decided by a predicate of the name and the auth payload.
+    pub fn of_fn(
+        &self,
+        accepts: impl Fn(&str, &Value) -> bool + Send + Sync + 'static,
+    ) -> Namespace {
+        self.inner
+            .registry
+            .dynamic(Matcher::Predicate(Arc::new(accepts)), "<dynamic>")
+    }
+
+    /// The main namespace, `/`.
+    pub fn sockets(&self) -> Namespace {
+        self.of("/")
+    }
+
+    /// Every namespace that exists now.
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.inner.registry.all()
+    }
+
+    /// A connection handler on the main namespace.
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.sockets().on_connection(handler);
+    }
+
+    /// Connection middleware on the main namespace.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.sockets().use_middleware(middleware);
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.sockets().emit(event, data)
+    }
+
+    /// Targets sockets of the main namespace in rooms.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.sockets().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Targets sockets of the main namespace not in rooms.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.sockets().except(rooms)
+    }
+
+    /// Targets only this server's sockets of the main namespace.
+    pub fn local(&self) -> BroadcastOperator {
+        self.sockets().local()
+    }
+
+    /// Operates on the main namespace with flags (`timeout`, `volatile`, …).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.sockets().broadcast()
+    }
+
+    /// Closes every connection ("server shutting down") and refuses new ones.
+    pub fn close(&self) {
+        self.engine().shutdown();
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then closes gracefully.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        ferrio_engine::serve(listener, self.engine().clone(), shutdown).await
+    }
+
+    /// A tower layer that answers Socket.IO requests and passes every other
+    /// request to the service it wraps (to mount beside axum routes).
+    pub fn layer(&self) -> crate::SocketIoLayer {
+        crate::SocketIoLayer::new(self.engine().clone())
+    }
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo").finish_non_exhaustive()
+    }
+}
+
+/// Connects the Engine.IO layer to the Socket.IO one.
+struct IoHandler(Weak<IoInner>);
+
+impl Handler for IoHandler {
+    fn on_open(&self, session: &Arc<Session>) {
+        if let Some(io) = self.0.upgrade() {
+            session.attach(Client::new(session.clone(), io));
+        }
+    }
+
+    fn on_message(&self, session: &Arc<Session>, message: Message) {
+        if let Some(client) = session.attachment::<Client>() {
+            client.on_message(message);
+        }
+    }
+
+    fn on_close(&self, session: &Arc<Session>, reason: CloseReason) {
+        if let Some(client) = session.attachment::<Client>() {
+            client.on_close(reason);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Broadcast operators: `io.to("room").except("other").emit(…)`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use ferrio_proto::socketio::{Packet, PacketKind};
+use serde::Serialize;
+
+use crate::adapter::BroadcastOptions;
+use crate::namespace::Namespace;
+use crate::outbound::event_data;
+use crate::socket::run_inline;
+use crate::{AckResponses, EmitError, IntoRooms, RemoteSocket, Room};
+
+/// Which sockets of a namespace an operation targets, and how. Chainable.
+#[derive(Debug, Clone)]
+#[must_use = "an operator does nothing until emit or another action is called"]
+pub struct BroadcastOperator {
+    namespace: Namespace,
+    opts: BroadcastOptions,
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(namespace: Namespace) -> Self {
+        Self {
+            namespace,
+            opts: BroadcastOptions::default(),
+        }
+    }
+
+    /// Adds target rooms (a socket in several of them gets the event once).
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(self, rooms: impl IntoRooms) -> Self {
+        self.to(rooms)
+    }
+
+    /// Leaves out the sockets in these rooms.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.except.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Only sockets of this server.
+    pub fn local(mut self) -> Self {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Drops the event for sockets that are not ready for it.
+    pub fn volatile(mut self) -> Self {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    /// Asks for compression or not (recorded; ferrio does not compress frames).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.flags.compress = compress;
+        self
+    }
+
+    /// The time limit of [`emit_with_ack`](Self::emit_with_ack).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.flags.timeout = Some(timeout);
+        self
+    }
+
+    /// The options this operator has built.
+    pub fn options(&self) -> &BroadcastOptions {
+        &self.opts
+    }
+
+    fn packet<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Packet<crate::Payload>, EmitError> {
+        if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        let args = crate::args::to_args(data)?;
+        Ok(Packet::new(
+            PacketKind::Event,
+            self.namespace.name(),
+            Some(event_data(event, args)),
+        ))
+    }
+
+    /// Sends an event to every targeted socket. The packet is encoded once.
+    ///
+    /// Delivery to this server's sockets is done when this returns; a cluster
+    /// adapter finishes forwarding in the background.
+    pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
+        let packet = self.packet(event, data)?;
+        self.send(packet);
+        Ok(())
+    }
+
+    /// Sends an event whose arguments are already payloads (binary kept).
+    pub fn emit_args(self, event: &str, args: Vec<crate::Payload>) -> Result<(), EmitError> {
+        if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        let packet = Packet::new(
+            PacketKind::Event,
+            self.namespace.name(),
+            Some(event_data(event, args)),
+        );
+        self.send(packet);
+        Ok(())
+    }
+
+    fn send(self, packet: Packet<crate::Payload>) {
+        let adapter = self.namespace.adapter().clone();
+        let opts = self.opts;
+        run_inline(Box::pin(async move {
+            if let Err(e) = adapter.broadcast(packet, opts).await {
+                tracing::warn!(error = %e, "broadcast failed");
+            }
+        }));
+    }
+
+    /// Sends an event asking every target for an acknowledgement, and gathers
+    /// the answers until all came or the [`timeout`](Self::timeout) (default 5 s) passed.
+    pub fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<AckResponses, EmitError>> + Send + 'static {
+        let packet = self
+            .packet(event, data)
+            .map(|p| p.with_id(self.namespace.next_ack_id()));
+        let timeout = self.opts.flags.timeout.unwrap_or(Duration::from_secs(5));
+        let adapter = self.namespace.adapter().clone();
+        let opts = self.opts;
+        async move {
+            let packet = packet?;
+            Ok(adapter.broadcast_with_ack(packet, opts, timeout).await?)
+        }
+    }
+
+    /// The targeted sockets, with their id, handshake, rooms and data.
+    pub async fn fetch_sockets(self) -> Result<Vec<RemoteSocket>, EmitError> {
+        Ok(self.namespace.adapter().fetch_sockets(self.opts).await?)
+    }
+
+    /// Makes every targeted socket join rooms.
+    pub async fn sockets_join(self, rooms: impl IntoRooms) -> Result<(), EmitError> {
+        let rooms: Vec<Room> = rooms.into_rooms();
+        Ok(self
+            .namespace
+            .adapter()
+            .add_sockets(self.opts, rooms)
+            .await?)
+    }
+
+    /// Makes every targeted socket leave rooms.
+    pub async fn sockets_leave(self, rooms: impl IntoRooms) -> Result<(), EmitError> {
+        let rooms: Vec<Room> = rooms.into_rooms();
+        Ok(self
+            .namespace
+            .adapter()
+            .del_sockets(self.opts, rooms)
+            .await?)
+    }
+
+    /// Disconnects every targeted socket; with `close`, their whole connections.
+    pub async fn disconnect_sockets(self, close: bool) -> Result<(), EmitError> {
+        Ok(self
+            .namespace
+            .adapter()
+            .disconnect_sockets(self.opts, close)
+            .await?)
+    }
+}

@@ -1,0 +1,94 @@
+//! Packets from the client to one socket, and the socket's end.
+
+use std::sync::Arc;
+
+use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+
+use super::{Socket, run_inline};
+use crate::outbound::{ack_args, split_event};
+use crate::{AckSender, DisconnectReason, Event};
+
+/// What the client did wrong, when a packet must close its connection.
+pub(crate) struct ProtocolError;
+
+impl Socket {
+    /// Handles one packet addressed to this socket's namespace.
+    pub(crate) fn on_packet(
+        self: &Arc<Self>,
+        packet: Packet<Payload>,
+    ) -> Result<(), ProtocolError> {
+        match packet.kind {
+            PacketKind::Event | PacketKind::BinaryEvent => {
+                let (name, args) = split_event(packet.data).ok_or(ProtocolError)?;
+                self.on_event(name, args, packet.id);
+            }
+            PacketKind::Ack | PacketKind::BinaryAck => {
+                let id = packet.id.ok_or(ProtocolError)?;
+                self.resolve_ack(id, ack_args(packet.data));
+            }
+            PacketKind::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
+            // A second CONNECT is caught by the client; CONNECT_ERROR only goes
+            // from server to client.
+            PacketKind::Connect | PacketKind::ConnectError => return Err(ProtocolError),
+        }
+        Ok(())
+    }
+
+    fn on_event(self: &Arc<Self>, name: String, args: Vec<Payload>, id: Option<u64>) {
+        let ack = id.map(|id| AckSender::new(self.clone(), id));
+        let event = Event::new(name, args, ack);
+        let (middleware, errors, any) = {
+            let h = self.handlers();
+            (h.middleware.clone(), h.errors.clone(), h.any.clone())
+        };
+        for mw in &middleware {
+            if let Err(error) = mw(self, &event) {
+                for listener in &errors {
+                    listener(self, &error);
+                }
+                return;
+            }
+        }
+        for (_, listener) in &any {
+            listener(self, &event);
+        }
+        let mut handlers = self.handlers().take_event_handlers(event.name());
+        // The last handler takes the event itself: no copy in the usual case.
+        let Some(last) = handlers.pop() else { return };
+        for handler in handlers {
+            run_inline(handler(self.clone(), event.clone()));
+        }
+        run_inline(last(self.clone(), event));
+    }
+
+    /// Leaves the namespace: `disconnecting` listeners (rooms still known),
+    /// then the rooms, the registries and pending acks, then `disconnect` listeners.
+    pub(crate) fn on_close(self: &Socket, reason: DisconnectReason) {
+        if !self
+            .connected
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        tracing::debug!(socket = %self.id, nsp = self.namespace.name(), %reason, "socket disconnected");
+        let Some(me) = self.namespace.get_socket(self.id) else {
+            return;
+        };
+        let disconnecting = self.handlers().disconnecting.clone();
+        for handler in disconnecting {
+            run_inline(handler(me.clone(), reason));
+        }
+        self.namespace.adapter().del_all(self.id);
+        self.namespace.remove_socket(self.id);
+        self.client.remove_socket(self.namespace.name());
+        // Dropping the waiters tells every pending `emit_with_ack` the socket left.
+        let pending = std::mem::take(&mut *self.acks());
+        drop(pending);
+        let disconnect = std::mem::take(&mut self.handlers().disconnect);
+        for handler in disconnect {
+            run_inline(handler(me.clone(), reason));
+        }
+        // Listeners may hold the socket: drop them so nothing keeps it alive.
+        *self.handlers() = Default::default();
+    }
+}

@@ -1,0 +1,84 @@
+use std::time::Duration;
+
+use ferrio_proto::socketio::Payload;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::Socket;
+use crate::ack::AckWaiter;
+use crate::{AckError, EmitError};
+
+/// Emits to one socket with flags: `socket.timeout(d)`, `socket.volatile()`.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketEmitter<'a> {
+    socket: &'a Socket,
+    timeout: Option<Duration>,
+    volatile: bool,
+}
+
+impl<'a> SocketEmitter<'a> {
+    pub(crate) fn new(socket: &'a Socket) -> Self {
+        Self {
+            socket,
+            timeout: None,
+            volatile: false,
+        }
+    }
+
+    /// Fails an acknowledgement that takes longer than `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Drops the event if the client is not ready for it (its queue is not empty).
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Asks for compression. ferrio does not compress WebSocket frames, so this
+    /// only documents intent.
+    pub fn compress(self, _compress: bool) -> Self {
+        self
+    }
+
+    /// Sends the event; see [`Socket::emit`].
+    pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
+        let args = crate::args::to_args(data)?;
+        let packet = self.socket.event_packet(event, args)?;
+        self.socket.send_packet(packet, self.volatile)
+    }
+
+    /// Sends the event asking for an acknowledgement, and waits for it.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Payload>, AckError> {
+        let args = crate::args::to_args(data).map_err(|_| AckError::Disconnected)?;
+        let id = self.socket.namespace().next_ack_id();
+        let packet = self
+            .socket
+            .event_packet(event, args)
+            .map_err(|_| AckError::Disconnected)?
+            .with_id(id);
+        let (tx, rx) = oneshot::channel();
+        self.socket.expect_ack(id, AckWaiter::One(tx));
+        if self.socket.send_packet(packet, self.volatile).is_err() {
+            self.socket.forget_ack(id);
+            return Err(AckError::Disconnected);
+        }
+        let answer = match self.timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    self.socket.forget_ack(id);
+                    return Err(AckError::Timeout);
+                }
+            },
+            None => rx.await,
+        };
+        answer.map_err(|_| AckError::Disconnected)
+    }
+}

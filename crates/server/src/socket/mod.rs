@@ -1,0 +1,492 @@
+//! A client's connection to one namespace.
+
+mod dispatch;
+mod emitter;
+mod handlers;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ferrio_engine::TransportKind;
+use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use emitter::SocketEmitter;
+pub use handlers::ListenerId;
+pub(crate) use handlers::{Handlers, run_inline};
+
+use crate::ack::AckWaiter;
+use crate::client::Client;
+use crate::namespace::Namespace;
+use crate::outbound::{Encoded, args_data, event_data};
+use crate::{
+    BroadcastOperator, DisconnectReason, EmitError, Event, Handshake, IntoRooms, Room, SocketId,
+};
+
+/// A client's connection to one namespace: `socket` in a Node handler.
+///
+/// Shared as `Arc<Socket>`; every method takes `&self`.
+pub struct Socket {
+    id: SocketId,
+    namespace: Namespace,
+    pub(crate) client: Arc<Client>,
+    handshake: Handshake,
+    connected: AtomicBool,
+    handlers: Mutex<Handlers>,
+    acks: Mutex<HashMap<u64, AckWaiter>>,
+    has_outgoing_listeners: AtomicBool,
+    data: Mutex<serde_json::Value>,
+    extensions: Mutex<http::Extensions>,
+}
+
+impl Socket {
+    pub(crate) fn new(
+        namespace: Namespace,
+        client: Arc<Client>,
+        handshake: Handshake,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            id: SocketId::random(),
+            namespace,
+            client,
+            handshake,
+            connected: AtomicBool::new(false),
+            handlers: Mutex::new(Handlers::default()),
+            acks: Mutex::new(HashMap::new()),
+            has_outgoing_listeners: AtomicBool::new(false),
+            data: Mutex::new(serde_json::Value::Null),
+            extensions: Mutex::new(http::Extensions::new()),
+        })
+    }
+
+    /// The socket's id: random, public, and not the Engine.IO session id.
+    pub fn id(&self) -> SocketId {
+        self.id
+    }
+
+    /// The namespace the socket is in.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// What the client sent when it connected.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The transport that carries the connection now.
+    pub fn transport(&self) -> TransportKind {
+        self.client.session.transport()
+    }
+
+    /// Whether the socket is still connected to its namespace.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_connected(&self) {
+        self.connected.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
+        self.handlers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn acks(&self) -> MutexGuard<'_, HashMap<u64, AckWaiter>> {
+        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // ---- listeners ----
+
+    /// Adds a handler for an event. Several handlers of one event all run, in
+    /// the order they were added.
+    ///
+    /// A handler runs right away up to its first `.await` (as a Node listener
+    /// runs synchronously), then goes on in a task of its own.
+    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F) -> ListenerId
+    where
+        F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add_event_handler(event.into(), false, handler)
+    }
+
+    /// Adds a handler that runs for the next such event only.
+    pub fn once<F, Fut>(&self, event: impl Into<String>, handler: F) -> ListenerId
+    where
+        F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.add_event_handler(event.into(), true, handler)
+    }
+
+    fn add_event_handler<F, Fut>(&self, event: String, once: bool, handler: F) -> ListenerId
+    where
+        F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut handlers = self.handlers();
+        let id = handlers.next_id();
+        handlers
+            .events
+            .entry(event)
+            .or_default()
+            .push(handlers::Registered {
+                id,
+                once,
+                f: Arc::new(move |s, e| Box::pin(handler(s, e))),
+            });
+        id
+    }
+
+    /// Removes every handler of an event.
+    pub fn off(&self, event: &str) {
+        self.handlers().events.remove(event);
+    }
+
+    /// Removes one listener added by `on`, `once`, `on_any` or `on_any_outgoing`.
+    pub fn off_listener(&self, id: ListenerId) -> bool {
+        let mut handlers = self.handlers();
+        let found = handlers.remove(id);
+        self.has_outgoing_listeners
+            .store(!handlers.any_outgoing.is_empty(), Ordering::Release);
+        found
+    }
+
+    /// Listens to every incoming event, before its own handlers run.
+    pub fn on_any(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &Event) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let mut handlers = self.handlers();
+        let id = handlers.next_id();
+        handlers.any.push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Listens to every outgoing event, broadcasts reaching this socket included.
+    pub fn on_any_outgoing(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &str, &[Payload]) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let mut handlers = self.handlers();
+        let id = handlers.next_id();
+        handlers.any_outgoing.push((id, Arc::new(listener)));
+        self.has_outgoing_listeners.store(true, Ordering::Release);
+        id
+    }
+
+    /// Adds per-event middleware: it sees every incoming event before any
+    /// listener; an `Err` stops the event and is passed to [`on_error`](Self::on_error).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Arc<Socket>, &Event) -> Result<(), crate::MiddlewareError>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        self.handlers().middleware.push(Arc::new(middleware));
+    }
+
+    /// Listens to errors from per-event middleware.
+    pub fn on_error(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync + 'static,
+    ) {
+        self.handlers().errors.push(Arc::new(listener));
+    }
+
+    /// Runs when the socket is about to leave: its rooms are still known.
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers()
+            .disconnecting
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Runs once the socket has left its namespace.
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers()
+            .disconnect
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    // ---- emitting ----
+
+    /// Sends an event to this client. `data` is the arguments: a tuple for
+    /// several (`("a", 1)`), `()` for none, any other value for one.
+    ///
+    /// Fails with [`EmitError::QueueFull`] when the client cannot keep up: the
+    /// message is not silently dropped.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.emitter().emit(event, data)
+    }
+
+    /// Sends an event whose arguments are already payloads (binary kept), as
+    /// when passing on the arguments of an event received.
+    pub fn emit_args(&self, event: &str, args: Vec<Payload>) -> Result<(), EmitError> {
+        let packet = self.event_packet(event, args)?;
+        self.send_packet(packet, false)
+    }
+
+    /// Sends an event and waits for the client's acknowledgement, without a
+    /// time limit (it fails if the socket disconnects); see [`timeout`](Self::timeout).
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Payload>, crate::AckError> {
+        self.emitter().emit_with_ack(event, data).await
+    }
+
+    /// Emits to this client with a time limit on acknowledgements.
+    pub fn timeout(&self, timeout: std::time::Duration) -> SocketEmitter<'_> {
+        self.emitter().timeout(timeout)
+    }
+
+    /// Emits to this client, dropping the event if the client is not ready for it.
+    pub fn volatile(&self) -> SocketEmitter<'_> {
+        self.emitter().volatile()
+    }
+
+    /// Emits to this client with or without compression.
+    pub fn compress(&self, compress: bool) -> SocketEmitter<'_> {
+        self.emitter().compress(compress)
+    }
+
+    fn emitter(&self) -> SocketEmitter<'_> {
+        SocketEmitter::new(self)
+    }
+
+    pub(crate) fn send_packet(
+        &self,
+        packet: Packet<Payload>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let encoded = Encoded::new(packet);
+        self.send_encoded(&encoded, volatile)
+    }
+
+    fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Result<(), EmitError> {
+        if volatile && !self.client.session.is_drained() {
+            return Ok(());
+        }
+        if self.has_outgoing_listeners.load(Ordering::Acquire) {
+            self.notify_outgoing(encoded);
+        }
+        self.client
+            .session
+            .send_all(encoded.frames.iter().cloned())?;
+        Ok(())
+    }
+
+    /// Delivers a broadcast's frames; a client whose queue is full is
+    /// disconnected (a broadcast never waits for one slow client). Returns
+    /// whether the frames were queued.
+    pub(crate) fn deliver_broadcast(&self, encoded: &Encoded, volatile: bool) -> bool {
+        if !self.connected() {
+            return false;
+        }
+        match self.send_encoded(encoded, volatile) {
+            Ok(()) => true,
+            Err(EmitError::QueueFull) => {
+                tracing::warn!(socket = %self.id, "outbound queue full: closing a slow client");
+                self.client
+                    .session
+                    .close_with(ferrio_engine::CloseReason::TransportError);
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn notify_outgoing(&self, encoded: &Encoded) {
+        let listeners: Vec<_> = self
+            .handlers()
+            .any_outgoing
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
+        let Some((name, args)) = encoded.event() else {
+            return;
+        };
+        let Some(me) = self.namespace.get_socket(self.id) else {
+            return;
+        };
+        for listener in listeners {
+            listener(&me, &name, &args);
+        }
+    }
+
+    pub(crate) fn event_packet(
+        &self,
+        event: &str,
+        args: Vec<Payload>,
+    ) -> Result<Packet<Payload>, EmitError> {
+        if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        Ok(Packet::new(
+            PacketKind::Event,
+            self.namespace.name(),
+            Some(event_data(event, args)),
+        ))
+    }
+
+    pub(crate) fn send_ack(&self, id: u64, args: Vec<Payload>) -> Result<(), EmitError> {
+        let packet = Packet::new(
+            PacketKind::Ack,
+            self.namespace.name(),
+            Some(args_data(args)),
+        )
+        .with_id(id);
+        self.send_packet(packet, false)
+    }
+
+    pub(crate) fn expect_ack(&self, id: u64, waiter: AckWaiter) {
+        self.acks().insert(id, waiter);
+    }
+
+    pub(crate) fn expect_broadcast_ack(
+        &self,
+        id: u64,
+        answers: tokio::sync::mpsc::UnboundedSender<Vec<Payload>>,
+    ) {
+        self.expect_ack(id, AckWaiter::Many(answers));
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        self.acks().remove(&id);
+    }
+
+    pub(crate) fn resolve_ack(&self, id: u64, args: Vec<Payload>) {
+        let waiter = self.acks().remove(&id);
+        if let Some(waiter) = waiter {
+            waiter.resolve(args);
+        }
+    }
+
+    // ---- rooms and broadcast ----
+
+    /// Joins rooms: `socket.join("a")`, `socket.join(["a", "b"])`.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.namespace
+            .adapter()
+            .add_all(self.id, &rooms.into_rooms());
+    }
+
+    /// Leaves rooms.
+    pub fn leave(&self, rooms: impl IntoRooms) {
+        let adapter = self.namespace.adapter();
+        for room in rooms.into_rooms() {
+            adapter.del(self.id, &room);
+        }
+    }
+
+    /// The rooms this socket is in, its own (named by its id) included.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.namespace.adapter().socket_rooms(self.id)
+    }
+
+    fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.namespace.clone()).except(Room::from(self.id.as_str()))
+    }
+
+    /// Targets the sockets in rooms, this one left out.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.operator().to(rooms)
+    }
+
+    /// Same as [`to`](Self::to).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Targets every socket of the namespace but this one, minus these rooms.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.operator().except(rooms)
+    }
+
+    /// Targets every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.operator()
+    }
+
+    /// Targets only sockets of this server, this one left out.
+    pub fn local(&self) -> BroadcastOperator {
+        self.operator().local()
+    }
+
+    // ---- data ----
+
+    /// Stores serializable data on the socket, visible to `fetch_sockets`.
+    pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(data)?;
+        *self.data.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        Ok(())
+    }
+
+    /// Reads the socket's data as `T`; `None` if unset or of another shape.
+    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        T::deserialize(&*data).ok()
+    }
+
+    /// The socket's data as JSON (`null` when unset).
+    pub fn data_value(&self) -> serde_json::Value {
+        self.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Typed local state of any kind (not shared with other servers).
+    pub fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
+        self.extensions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    // ---- leaving ----
+
+    /// Disconnects the socket from its namespace; the client does not reconnect.
+    pub fn disconnect(&self) {
+        self.disconnect_with(false);
+    }
+
+    /// Disconnects the socket; with `close`, closes the client's whole
+    /// connection (every namespace).
+    pub fn disconnect_with(&self, close: bool) {
+        if close {
+            self.client.disconnect_all();
+        } else {
+            self.leave_by_server();
+        }
+    }
+
+    pub(crate) fn leave_by_server(&self) {
+        if !self.connected() {
+            return;
+        }
+        let packet = Packet::new(PacketKind::Disconnect, self.namespace.name(), None);
+        let _ = self.send_packet(packet, false);
+        self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("namespace", &self.namespace.name())
+            .finish_non_exhaustive()
+    }
+}
