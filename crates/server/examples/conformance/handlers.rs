@@ -1,46 +1,12 @@
-//! The server that protocol conformance suites are pointed at.
-//!
-//! Listens on `127.0.0.1:$PORT` (default 3000) and serves, with ping interval
-//! 300 ms, ping timeout 200 ms, max payload 1 000 000 and CORS for any origin:
-//!
-//! - `/engine.io/`: an Engine.IO echo server (every message back as it came);
-//! - `/socket.io/`: a Socket.IO server (connect timeout 1000 ms) with the
-//!   namespaces and events the suites expect (see `socketio_handlers`).
-//!
-//! ```text
-//! PORT=3000 cargo run -p ferrio --example conformance
-//! ```
+//! The Socket.IO side of the conformance server: namespaces, middleware and
+//! event handlers the protocol suites and ferrio's interop tests expect.
+//! Shared with the tests, which include this file.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio::engine::{CloseReason, Cors, Engine, EngineConfig, Handler, Message, Session};
-use ferrio::{ConnectError, Payload, Socket, SocketIo, SocketIoConfig};
+use ferrio::{ConnectError, Payload, Socket, SocketIo};
 use serde_json::{Value, json};
-
-/// The Engine.IO echo handler.
-struct Echo;
-
-impl Handler for Echo {
-    fn on_open(&self, _session: &Arc<Session>) {}
-
-    fn on_message(&self, session: &Arc<Session>, message: Message) {
-        if session.send(message.into()).is_err() {
-            session.close();
-        }
-    }
-
-    fn on_close(&self, _session: &Arc<Session>, _reason: CloseReason) {}
-}
-
-fn engine_config(path: &str) -> EngineConfig {
-    EngineConfig::default()
-        .path(path)
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200))
-        .max_payload(1_000_000)
-        .cors(Cors::default())
-}
 
 fn payload_json(p: &Payload) -> Value {
     match p {
@@ -122,7 +88,8 @@ fn on_main_connection(io: &SocketIo) {
     });
 }
 
-fn socketio_handlers(io: &SocketIo) {
+/// Installs every namespace and handler on `io`.
+pub fn install(io: &SocketIo) {
     on_main_connection(io);
     io.of("/custom")
         .on_connection(|socket: Arc<Socket>| async move {
@@ -145,40 +112,3 @@ fn socketio_handlers(io: &SocketIo) {
     });
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-
-    let io = SocketIo::with_config(
-        SocketIoConfig::default()
-            .engine(engine_config("/socket.io/"))
-            .connect_timeout(Duration::from_millis(1000)),
-    );
-    socketio_handlers(&io);
-    let echo = Engine::new(engine_config("/engine.io/"), Echo);
-    let service = tower_layer::Layer::layer(&io.layer(), echo.clone());
-
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!("conformance server on http://{}", listener.local_addr()?);
-    let closer = io.clone();
-    ferrio::engine::serve_with(
-        listener,
-        service,
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-        move || {
-            closer.close();
-            echo.shutdown();
-        },
-    )
-    .await
-}
