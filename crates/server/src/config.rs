@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrio_engine::EngineConfig;
@@ -14,6 +15,12 @@ pub struct SocketIoConfig {
     /// Limits on incoming packets (attachments, JSON depth). Default: 10
     /// attachments, depth 64.
     pub decoder: DecoderConfig,
+    /// A folder holding the official browser client's bundles
+    /// (`node_modules/socket.io-client/dist`), served at `<path>socket.io.js`,
+    /// `socket.io.min.js`, `socket.io.esm.min.js`, `socket.io.msgpack.min.js`
+    /// and their `.map` files, as the reference server's `serveClient`.
+    /// Default `None`: ferrio does not ship the bundle.
+    pub serve_client: Option<PathBuf>,
 }
 
 impl Default for SocketIoConfig {
@@ -22,6 +29,7 @@ impl Default for SocketIoConfig {
             engine: EngineConfig::default().path("/socket.io/"),
             connect_timeout: Duration::from_millis(45_000),
             decoder: DecoderConfig::default(),
+            serve_client: None,
         }
     }
 }
@@ -45,6 +53,12 @@ impl SocketIoConfig {
     /// Sets [`decoder`](Self::decoder).
     pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
         self.decoder = decoder;
+        self
+    }
+    /// Sets [`serve_client`](Self::serve_client): serve the browser client
+    /// from this `dist/` folder.
+    pub fn serve_client(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.serve_client = Some(dir.into());
         self
     }
 }

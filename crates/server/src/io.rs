@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::adapter::{AdapterFactory, MemoryAdapterFactory};
 use crate::client::Client;
 use crate::namespace::{Matcher, Registry};
+use crate::serve_client::ClientFiles;
 use crate::{
     BroadcastOperator, ConnectError, EmitError, IntoRooms, Namespace, Socket, SocketIoConfig,
 };
@@ -18,6 +19,7 @@ pub(crate) struct IoInner {
     pub config: SocketIoConfig,
     pub registry: Registry,
     engine: OnceLock<Engine>,
+    client_files: Option<Arc<ClientFiles>>,
 }
 
 /// A Socket.IO server. Cheap to clone; every clone is the same server.
@@ -64,6 +66,10 @@ impl SocketIo {
         let inner = Arc::new(IoInner {
             registry: Registry::new(Arc::new(adapters)),
             engine: OnceLock::new(),
+            client_files: config
+                .serve_client
+                .clone()
+                .map(|dir| Arc::new(ClientFiles::new(dir, &config.engine.path))),
             config,
         });
         let engine = Engine::new(
@@ -173,18 +179,25 @@ impl SocketIo {
     }
 
     /// Serves on `listener` until `shutdown` completes, then closes gracefully.
+    /// With [`SocketIoConfig::serve_client`], also answers the browser
+    /// client's files (`/socket.io/socket.io.js`, …).
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        ferrio_engine::serve(listener, self.engine().clone(), shutdown).await
+        // The layer over the engine itself: the client files (`serve_client`)
+        // are answered by the layer, everything else by the engine.
+        let engine = self.engine().clone();
+        let service = tower_layer::Layer::layer(&self.layer(), engine.clone());
+        ferrio_engine::serve_with(listener, service, shutdown, move || engine.shutdown()).await
     }
 
     /// A tower layer that answers Socket.IO requests and passes every other
-    /// request to the service it wraps (to mount beside axum routes).
+    /// request to the service it wraps (to mount beside axum routes). It
+    /// serves the browser client too when [`SocketIoConfig::serve_client`] is set.
     pub fn layer(&self) -> crate::SocketIoLayer {
-        crate::SocketIoLayer::new(self.engine().clone())
+        crate::SocketIoLayer::new(self.engine().clone(), self.inner.client_files.clone())
     }
 }
 

@@ -55,6 +55,7 @@ mod outbound;
 mod reason;
 mod remote;
 mod rooms;
+mod serve_client;
 mod service;
 mod socket;
 

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -12,15 +13,21 @@ use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::serve_client::ClientFiles;
+
 /// A layer answering requests under the Socket.IO path; see [`SocketIo::layer`](crate::SocketIo::layer).
 #[derive(Clone, Debug)]
 pub struct SocketIoLayer {
     engine: Engine,
+    client_files: Option<Arc<ClientFiles>>,
 }
 
 impl SocketIoLayer {
-    pub(crate) fn new(engine: Engine) -> Self {
-        Self { engine }
+    pub(crate) fn new(engine: Engine, client_files: Option<Arc<ClientFiles>>) -> Self {
+        Self {
+            engine,
+            client_files,
+        }
     }
 }
 
@@ -30,6 +37,7 @@ impl<S> Layer<S> for SocketIoLayer {
     fn layer(&self, inner: S) -> SocketIoService<S> {
         SocketIoService {
             engine: self.engine.clone(),
+            client_files: self.client_files.clone(),
             inner,
         }
     }
@@ -40,6 +48,7 @@ impl<S> Layer<S> for SocketIoLayer {
 #[derive(Clone, Debug)]
 pub struct SocketIoService<S> {
     engine: Engine,
+    client_files: Option<Arc<ClientFiles>>,
     inner: S,
 }
 
@@ -63,6 +72,14 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if let Some(files) = &self.client_files {
+            if let Some(name) = files.file_name(req.uri().path()) {
+                let files = files.clone();
+                return Box::pin(async move {
+                    Ok(files.respond(name, req.headers()).await.map(Either::Left))
+                });
+            }
+        }
         let path = &self.engine.config().path;
         let ours = req.uri().path().starts_with(path.as_str())
             || req.uri().path() == path.trim_end_matches('/');

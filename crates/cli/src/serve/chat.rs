@@ -1,0 +1,399 @@
+//! The chat's server side: nicknames, channels (rooms) with their last 50
+//! messages, join and leave notices, the typing indicator and who is online.
+//!
+//! The page speaks these events (the `ack` column is what the client's
+//! acknowledgement callback gets):
+//!
+//! | client → server            | what the server does                                              | ack                                            |
+//! |----------------------------|-------------------------------------------------------------------|------------------------------------------------|
+//! | `join` `{nickname, room}`  | names the user and moves them to the channel (or renames them)    | `{ok, nickname, room, history, online}` or `{ok: false, error}` |
+//! | `chat message` (text)      | sends `{id, from, text, room, time}` to the channel, sender too   | `{ok, id}` or `{ok: false, error}`             |
+//! | `typing` (bool)            | tells the others in the channel                                   |                                                |
+//!
+//! | server → client | arguments                                                                  |
+//! |-----------------|----------------------------------------------------------------------------|
+//! | `chat message`  | `{id, from, text, room, time}` (`time`: ms since the Unix epoch)           |
+//! | `notice`        | `{text, room, time}`: someone joined, left or was renamed                  |
+//! | `typing`        | `{id, nickname, typing}`                                                   |
+//! | `online`        | `{room, users: [{id, nickname}]}`: the channel's members after a change    |
+//! | `rooms`         | `[{name, count}]`: every channel and how many are in it                    |
+//!
+//! Who is where is kept on the sockets themselves (`set_data`), so the member
+//! lists come from `fetch_sockets`, the way a clustered server would do it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ferrio::{DisconnectReason, Event, Namespace, Socket, SocketIo};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The channels that always exist; the first is where the page starts.
+pub(crate) const CHANNELS: [&str; 3] = ["general", "random", "help"];
+/// Messages kept per channel and shown to whoever joins it.
+const HISTORY: usize = 50;
+/// Channels that may exist at once (the fixed ones included).
+const MAX_CHANNELS: usize = 32;
+/// Longest message, in characters.
+const MAX_TEXT: usize = 2000;
+/// Longest nickname and channel name, in characters.
+const MAX_NAME: usize = 24;
+
+/// Who a socket is, once it has joined: kept with `socket.set_data`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Member {
+    nickname: String,
+    room: String,
+}
+
+/// One chat message, as sent to the pages and kept in the history.
+#[derive(Debug, Clone, Serialize)]
+struct Message {
+    id: u64,
+    from: String,
+    text: String,
+    room: String,
+    time: u64,
+}
+
+/// The chat's shared state: each channel's last messages.
+#[derive(Debug)]
+pub(crate) struct Chat {
+    history: Mutex<HashMap<String, VecDeque<Message>>>,
+    next_id: AtomicU64,
+}
+
+impl Chat {
+    /// Puts the chat's handlers on the main namespace of `io`.
+    pub(crate) fn attach(io: &SocketIo) -> Arc<Self> {
+        let history = CHANNELS
+            .iter()
+            .map(|c| ((*c).to_owned(), VecDeque::new()))
+            .collect();
+        let chat = Arc::new(Self {
+            history: Mutex::new(history),
+            next_id: AtomicU64::new(1),
+        });
+        let on_connect = chat.clone();
+        io.on_connection(move |socket| {
+            let chat = on_connect.clone();
+            async move { chat.connected(socket).await }
+        });
+        chat
+    }
+
+    async fn connected(self: Arc<Self>, socket: Arc<Socket>) {
+        tracing::info!(
+            socket = %socket.id(),
+            transport = %socket.transport().as_str(),
+            "a user connected"
+        );
+        let chat = self.clone();
+        socket.on("join", move |socket, event| {
+            let chat = chat.clone();
+            async move { chat.join(&socket, &event).await }
+        });
+        let chat = self.clone();
+        socket.on("chat message", move |socket, event| {
+            let chat = chat.clone();
+            async move { chat.message(&socket, &event) }
+        });
+        socket.on("typing", |socket, event| async move {
+            let typing = event.arg::<bool>(0).unwrap_or(false);
+            if let Some(me) = socket.data::<Member>() {
+                let _ = socket.to(me.room.as_str()).emit(
+                    "typing",
+                    &json!({ "id": socket.id().as_str(), "nickname": me.nickname, "typing": typing }),
+                );
+            }
+        });
+        let chat = self.clone();
+        socket.on_disconnect(move |socket, reason| {
+            let chat = chat.clone();
+            async move { chat.disconnected(&socket, reason).await }
+        });
+        // The channel list, so the page can show it before the user joins.
+        let rooms = self.rooms(socket.namespace()).await;
+        let _ = socket.emit("rooms", &rooms);
+    }
+
+    async fn join(&self, socket: &Arc<Socket>, event: &Event) {
+        #[derive(Deserialize)]
+        struct Join {
+            nickname: String,
+            room: String,
+        }
+        let refuse = |error: &str| {
+            let _ = event.reply(&json!({ "ok": false, "error": error }));
+        };
+        let Ok(request) = event.arg::<Join>(0) else {
+            return refuse("expected {nickname, room}");
+        };
+        let Some(nickname) = clean_nickname(&request.nickname) else {
+            return refuse("a nickname has 1 to 24 characters");
+        };
+        let Some(room) = clean_channel(&request.room) else {
+            return refuse("a channel name has 1 to 24 letters, digits, - or _");
+        };
+        if !self.open_channel(&room) {
+            return refuse("too many channels: join an existing one");
+        }
+        let before = socket.data::<Member>();
+        let me = Member {
+            nickname: nickname.clone(),
+            room: room.clone(),
+        };
+        let _ = socket.set_data(&me);
+        let nsp = socket.namespace();
+        match before {
+            Some(old) if old.room == room => {
+                if old.nickname != nickname {
+                    let text = format!("{} is now known as {nickname}", old.nickname);
+                    notice(socket.to(room.as_str()), text, &room);
+                }
+            }
+            Some(old) => {
+                socket.leave(old.room.as_str());
+                let typing = json!({ "id": socket.id().as_str(), "nickname": old.nickname, "typing": false });
+                let _ = socket.to(old.room.as_str()).emit("typing", &typing);
+                let text = format!("{} left #{}", old.nickname, old.room);
+                notice(socket.to(old.room.as_str()), text, &old.room);
+                announce_online(nsp, &old.room).await;
+                socket.join(room.as_str());
+                notice(
+                    socket.to(room.as_str()),
+                    format!("{nickname} joined #{room}"),
+                    &room,
+                );
+            }
+            None => {
+                socket.join(room.as_str());
+                notice(
+                    socket.to(room.as_str()),
+                    format!("{nickname} joined #{room}"),
+                    &room,
+                );
+            }
+        }
+        tracing::debug!(socket = %socket.id(), %nickname, %room, "joined");
+        let online = announce_online(nsp, &room).await;
+        let rooms = self.rooms(nsp).await;
+        let _ = nsp.emit("rooms", &rooms);
+        let history: Vec<Message> = self
+            .lock_history()
+            .get(&room)
+            .map_or_else(Vec::new, |h| h.iter().cloned().collect());
+        let _ = event.reply(&json!({
+            "ok": true,
+            "nickname": nickname,
+            "room": room,
+            "history": history,
+            "online": online,
+        }));
+    }
+
+    fn message(&self, socket: &Arc<Socket>, event: &Event) {
+        let refuse = |error: &str| {
+            let _ = event.reply(&json!({ "ok": false, "error": error }));
+        };
+        let Some(me) = socket.data::<Member>() else {
+            return refuse("join a channel first");
+        };
+        let Ok(text) = event.arg::<String>(0) else {
+            return refuse("a message is a string");
+        };
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_TEXT {
+            return refuse("a message has 1 to 2000 characters");
+        }
+        let message = Message {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            from: me.nickname,
+            text: text.to_owned(),
+            room: me.room,
+            time: now_ms(),
+        };
+        {
+            let mut history = self.lock_history();
+            let kept = history.entry(message.room.clone()).or_default();
+            if kept.len() == HISTORY {
+                kept.pop_front();
+            }
+            kept.push_back(message.clone());
+        }
+        // To the whole channel, the sender included (`io.to(room).emit`).
+        let _ = socket
+            .namespace()
+            .to(message.room.as_str())
+            .emit("chat message", &message);
+        let _ = event.reply(&json!({ "ok": true, "id": message.id }));
+    }
+
+    async fn disconnected(&self, socket: &Arc<Socket>, reason: DisconnectReason) {
+        tracing::info!(
+            socket = %socket.id(),
+            transport = %socket.transport().as_str(),
+            %reason,
+            "a user disconnected"
+        );
+        let Some(me) = socket.data::<Member>() else {
+            return;
+        };
+        let nsp = socket.namespace();
+        let room = me.room.as_str();
+        let typing =
+            json!({ "id": socket.id().as_str(), "nickname": me.nickname, "typing": false });
+        let _ = nsp.to(room).emit("typing", &typing);
+        notice(nsp.to(room), format!("{} left #{room}", me.nickname), room);
+        announce_online(nsp, room).await;
+        let rooms = self.rooms(nsp).await;
+        let _ = nsp.emit("rooms", &rooms);
+    }
+
+    /// Makes sure the channel exists; `false` when there are too many.
+    fn open_channel(&self, room: &str) -> bool {
+        let mut history = self.lock_history();
+        if history.contains_key(room) {
+            return true;
+        }
+        if history.len() >= MAX_CHANNELS {
+            // Forget a channel nobody wrote in, if there is one.
+            let idle = history
+                .iter()
+                .find(|(name, kept)| kept.is_empty() && !CHANNELS.contains(&name.as_str()))
+                .map(|(name, _)| name.clone());
+            match idle {
+                Some(name) => history.remove(&name),
+                None => return false,
+            };
+        }
+        history.insert(room.to_owned(), VecDeque::new());
+        true
+    }
+
+    /// Every channel with how many are in it: the fixed ones first, then by name.
+    async fn rooms(&self, nsp: &Namespace) -> Vec<Value> {
+        let mut counts: BTreeMap<String, usize> =
+            self.lock_history().keys().map(|k| (k.clone(), 0)).collect();
+        for socket in nsp.broadcast().fetch_sockets().await.unwrap_or_default() {
+            if let Ok(member) = serde_json::from_value::<Member>(socket.data) {
+                *counts.entry(member.room).or_default() += 1;
+            }
+        }
+        let mut rooms: Vec<(String, usize)> = counts.into_iter().collect();
+        rooms.sort_by_key(|(name, _)| {
+            let fixed = CHANNELS.iter().position(|c| c == name);
+            (fixed.unwrap_or(CHANNELS.len()), name.clone())
+        });
+        rooms
+            .into_iter()
+            .map(|(name, count)| json!({ "name": name, "count": count }))
+            .collect()
+    }
+
+    fn lock_history(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Who is in `room`, sorted by nickname, sent to the room and returned.
+async fn announce_online(nsp: &Namespace, room: &str) -> Vec<Value> {
+    let sockets = nsp.to(room).fetch_sockets().await.unwrap_or_default();
+    let mut users: Vec<(String, String)> = sockets
+        .into_iter()
+        .filter_map(|s| {
+            let member: Member = serde_json::from_value(s.data).ok()?;
+            Some((member.nickname, s.id.to_string()))
+        })
+        .collect();
+    users.sort_by_cached_key(|(nickname, id)| (nickname.to_lowercase(), id.clone()));
+    let users: Vec<Value> = users
+        .into_iter()
+        .map(|(nickname, id)| json!({ "id": id, "nickname": nickname }))
+        .collect();
+    let _ = nsp
+        .to(room)
+        .emit("online", &json!({ "room": room, "users": users }));
+    users
+}
+
+fn notice(to: ferrio::BroadcastOperator, text: String, room: &str) {
+    let _ = to.emit(
+        "notice",
+        &json!({ "text": text, "room": room, "time": now_ms() }),
+    );
+}
+
+/// A nickname: trimmed, 1 to 24 characters, no control characters.
+fn clean_nickname(name: &str) -> Option<String> {
+    let name = name.trim();
+    let ok =
+        !name.is_empty() && name.chars().count() <= MAX_NAME && !name.chars().any(char::is_control);
+    ok.then(|| name.to_owned())
+}
+
+/// A channel name: `#` and case dropped, 1 to 24 of `a-z 0-9 - _`.
+fn clean_channel(name: &str) -> Option<String> {
+    let name = name.trim().trim_start_matches('#').to_lowercase();
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    ok.then_some(name)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicknames_are_trimmed_and_bounded() {
+        assert_eq!(clean_nickname("  ada "), Some("ada".into()));
+        assert_eq!(clean_nickname("Zoë ✨"), Some("Zoë ✨".into()));
+        assert_eq!(clean_nickname("   "), None);
+        assert_eq!(clean_nickname(&"x".repeat(25)), None);
+        assert_eq!(clean_nickname("a\nb"), None);
+    }
+
+    #[test]
+    fn channel_names_are_normalised() {
+        assert_eq!(clean_channel("#Rust-Lang"), Some("rust-lang".into()));
+        assert_eq!(clean_channel("off_topic"), Some("off_topic".into()));
+        assert_eq!(clean_channel("two words"), None);
+        assert_eq!(clean_channel("#"), None);
+        assert_eq!(clean_channel("café"), None);
+    }
+
+    #[test]
+    fn channels_are_bounded_and_idle_ones_give_way() {
+        let io = SocketIo::new();
+        let chat = Chat::attach(&io);
+        for i in 0..MAX_CHANNELS - CHANNELS.len() {
+            assert!(chat.open_channel(&format!("c{i}")));
+        }
+        // Full, but the idle custom channels can be forgotten.
+        assert!(chat.open_channel("one-more"));
+        assert_eq!(chat.lock_history().len(), MAX_CHANNELS);
+        // Once every channel has messages, no new one opens.
+        for kept in chat.lock_history().values_mut() {
+            kept.push_back(Message {
+                id: 0,
+                from: "a".into(),
+                text: "b".into(),
+                room: "c".into(),
+                time: 0,
+            });
+        }
+        assert!(!chat.open_channel("refused"));
+        assert!(chat.open_channel("general"));
+    }
+}
