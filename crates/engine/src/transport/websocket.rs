@@ -88,6 +88,16 @@ enum Target {
     Upgrade(Arc<Session>),
 }
 
+// Why tokio-tungstenite (measured here against fastwebsockets 0.10, 10 000 idle
+// connections and 200 000 echoes, server pinned to one core): with a 4 KiB read
+// buffer it costs 5.8 KiB per idle connection against 5.6, and 7.4 µs of server
+// CPU per echo against 6.2 (9.1 against 8.8 at a fixed 20 000 msg/s). For that
+// small gap fastwebsockets would cost us: its `read_frame` is not cancel-safe (it
+// cannot sit in this task's `select!`), it bounds frames but not reassembled
+// messages, it accepts unmasked client frames, it cannot coalesce writes, and it
+// has had no minor release in nearly two years. tungstenite's default 128 KiB
+// read buffer, allocated and zeroed eagerly, is what made it look slow (134 KiB
+// and 12.2 µs per message), hence the small one below.
 fn ws_config(shared: &Shared) -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(shared.config.max_payload))
