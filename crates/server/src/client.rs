@@ -2,6 +2,7 @@
 //! sockets of every namespace the client joined over it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use ferrio_engine::{CloseReason, Message, Session};
@@ -19,9 +20,13 @@ pub(crate) struct Client {
     io: Arc<IoInner>,
     decoder: Mutex<Decoder>,
     sockets: Mutex<HashMap<String, Arc<Socket>>>,
-    /// Namespaces whose connection middleware is running, with the packets
-    /// that arrived for them meanwhile.
+    /// Namespaces whose connection middleware, or connection handlers, are
+    /// running, with the packets that arrived for them meanwhile.
     connecting: Mutex<HashMap<String, Vec<Packet<Payload>>>>,
+    /// Whether a namespace was ever joined. The connect timeout only closes
+    /// connections that never joined one: as in Node, where the first join
+    /// clears the timer, leaving every namespace later keeps the connection.
+    joined: AtomicBool,
 }
 
 impl Client {
@@ -33,6 +38,7 @@ impl Client {
             decoder: Mutex::new(decoder),
             sockets: Mutex::new(HashMap::new()),
             connecting: Mutex::new(HashMap::new()),
+            joined: AtomicBool::new(false),
         });
         client.start_connect_timeout();
         client
@@ -53,7 +59,7 @@ impl Client {
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             let Some(client) = weak.upgrade() else { return };
-            if client.sockets().is_empty() && client.connecting().is_empty() {
+            if !client.joined.load(Ordering::Acquire) && client.connecting().is_empty() {
                 tracing::debug!(sid = %client.session.id(), "no namespace joined in time");
                 client.session.close();
             }
@@ -87,6 +93,16 @@ impl Client {
             };
             return self.connect(packet.nsp, auth);
         }
+        // While its namespace is connecting, a packet waits its turn: see
+        // `finish_connect`. This is checked first, under the lock the hand-over
+        // takes, so no packet overtakes one that waits.
+        {
+            let mut connecting = self.connecting();
+            if let Some(waiting) = connecting.get_mut(&packet.nsp) {
+                waiting.push(packet);
+                return;
+            }
+        }
         let socket = self.sockets().get(&packet.nsp).cloned();
         match socket {
             Some(socket) => {
@@ -94,16 +110,7 @@ impl Client {
                     self.protocol_error("invalid packet for the namespace");
                 }
             }
-            None => {
-                let mut connecting = self.connecting();
-                match connecting.get_mut(&packet.nsp) {
-                    Some(waiting) => waiting.push(packet),
-                    None => {
-                        drop(connecting);
-                        self.protocol_error("packet for a namespace not joined");
-                    }
-                }
-            }
+            None => self.protocol_error("packet for a namespace not joined"),
         }
     }
 
@@ -152,11 +159,19 @@ impl Client {
             return;
         }
         let name = namespace.name().to_owned();
+        // Packets for the namespace keep waiting in `connecting` until the
+        // connection handlers have run up to their first `.await`, so the
+        // listeners they register are in place for the client's first event.
+        // After async middleware this runs on a task of its own while the
+        // transport's task goes on reading: the client may already have the
+        // reply below and have answered it.
+        self.connecting().entry(name.clone()).or_default();
         namespace.insert_socket(socket.clone());
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
         self.sockets().insert(name.clone(), socket.clone());
+        self.joined.store(true, Ordering::Release);
         socket.set_connected();
         let reply = serde_json::json!({ "sid": socket.id().as_str() });
         let packet = Packet::new(
@@ -175,10 +190,25 @@ impl Client {
         for handler in handlers {
             run_inline(handler(socket.clone()));
         }
-        let waiting = self.connecting().remove(&name).unwrap_or_default();
-        for packet in waiting {
-            if socket.on_packet(packet).is_err() {
-                return self.protocol_error("invalid packet for the namespace");
+        // Replay what waited, then let packets through directly. The queue is
+        // removed only once empty, under its lock, so a packet arriving during
+        // the replay is queued behind the others and replayed in turn.
+        loop {
+            let waiting = {
+                let mut connecting = self.connecting();
+                match connecting.get_mut(&name) {
+                    Some(queue) if !queue.is_empty() => std::mem::take(queue),
+                    _ => {
+                        // Empty, or cleared because the connection closed.
+                        connecting.remove(&name);
+                        return;
+                    }
+                }
+            };
+            for packet in waiting {
+                if socket.on_packet(packet).is_err() {
+                    return self.protocol_error("invalid packet for the namespace");
+                }
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use ferrio_engine::Frame;
-use ferrio_proto::socketio::{Packet, Payload, encode_message};
+use ferrio_proto::socketio::{Packet, PacketKind, Payload, encode_message};
 
 /// A packet's frames: the text packet then one binary frame per attachment.
 pub(crate) struct Encoded {
@@ -27,7 +27,14 @@ impl Encoded {
                 Frame::Binary(b) => decoder.feed_binary(b.clone()).ok()?,
             };
         }
-        split_event(packet?.data)
+        let packet = packet?;
+        // Only events: an ACK's data is an array too, and would otherwise pass
+        // for an event named after its first argument. (The decoder reports a
+        // BINARY_EVENT as an EVENT.)
+        if packet.kind != PacketKind::Event {
+            return None;
+        }
+        split_event(packet.data)
     }
 }
 
@@ -141,7 +148,6 @@ pub(crate) fn binary_of(payload: &Payload) -> Option<&Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrio_proto::socketio::PacketKind;
     use serde_json::json;
 
     #[test]

@@ -1,5 +1,6 @@
 //! Namespaces: independent channels multiplexed over one connection.
 
+mod parent;
 mod registry;
 
 use std::collections::{HashMap, HashSet};

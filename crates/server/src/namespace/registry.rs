@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
+use super::parent::{Children, ParentAdapterFactory};
 use super::{Listeners, Namespace};
 use crate::adapter::AdapterFactory;
 
@@ -30,7 +31,8 @@ impl Matcher {
 struct Parent {
     matcher: Matcher,
     listeners: Arc<Listeners>,
-    children: RwLock<Vec<Namespace>>,
+    /// Shared with the parent namespace's adapter, which broadcasts to them.
+    children: Children,
 }
 
 /// All namespaces of a server.
@@ -71,16 +73,19 @@ impl Registry {
     /// connection handlers its children share.
     pub fn dynamic(&self, matcher: Matcher, label: &str) -> Namespace {
         let listeners: Arc<Listeners> = Arc::default();
+        let children = Children::default();
         let parent = Arc::new(Parent {
             matcher,
             listeners: listeners.clone(),
-            children: RwLock::new(Vec::new()),
+            children: children.clone(),
         });
         self.parents
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(parent);
-        Namespace::new(label.to_owned(), listeners, &*self.adapters)
+        // The parent holds no sockets; its adapter passes broadcasts and socket
+        // operations on to the children, so `parent.emit(…)` reaches them all.
+        Namespace::new(label.to_owned(), listeners, &ParentAdapterFactory(children))
     }
 
     /// The namespace a client's CONNECT names, if any accepts it.
