@@ -63,6 +63,16 @@ fn on_main_connection(io: &SocketIo) {
                     .emit_args("room", vec![payload.clone()]);
             }
         });
+        // `rooms` with `[rooms[], payload]`: `payload` to every socket in any of
+        // the rooms, once each even when it is in several of them.
+        socket.on("rooms", |socket, event| async move {
+            if let (Ok(rooms), Some(payload)) = (event.arg::<Vec<String>>(0), event.args().get(1)) {
+                let _ = socket
+                    .namespace()
+                    .to(rooms)
+                    .emit_args("rooms", vec![payload.clone()]);
+            }
+        });
         socket.on("ask", |socket, event| async move {
             let value = event
                 .args()
@@ -111,4 +121,3 @@ pub fn install(io: &SocketIo) {
         let _ = socket.emit("nsp", socket.namespace().name());
     });
 }
-
