@@ -43,7 +43,10 @@ async fn run_mode(mode: &'static str) {
         .unwrap();
         output.assert_ok();
         if mode == "upgrade" {
-            assert!(!output.lines_with_event("upgrade").is_empty(), "{scenario}: no upgrade");
+            assert!(
+                !output.lines_with_event("upgrade").is_empty(),
+                "{scenario}: no upgrade"
+            );
         }
         let mut reasons = Vec::new();
         let mut upgraded = false;
@@ -54,7 +57,11 @@ async fn run_mode(mode: &'static str) {
                 _ => {}
             }
         }
-        assert_eq!(upgraded, mode == "upgrade", "{scenario}: upgrade seen by the server");
+        assert_eq!(
+            upgraded,
+            mode == "upgrade",
+            "{scenario}: upgrade seen by the server"
+        );
         match scenario {
             // The server saw the client go.
             "client-close" => assert_eq!(reasons, [CloseReason::TransportClose], "{scenario}"),

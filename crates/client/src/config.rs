@@ -1,0 +1,184 @@
+//! Options of a manager (one connection), with socket.io-client's defaults.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+/// The transports Engine.IO can run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// HTTP long-polling: a pending GET receives, POSTs send.
+    Polling,
+    /// One WebSocket connection.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name used on the wire (`transport=polling`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Options of a [`Manager`](crate::Manager): how to reach the server, and how
+/// to reconnect. Every default is socket.io-client 4.8's.
+///
+/// ```
+/// use std::time::Duration;
+/// use ferrio_client::{ManagerConfig, TransportKind};
+///
+/// let config = ManagerConfig::default()
+///     .transports([TransportKind::WebSocket])
+///     .reconnection_delay(Duration::from_millis(200))
+///     .query([("token", "abc")]);
+/// assert_eq!(config.reconnection_delay_max, Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ManagerConfig {
+    /// The Engine.IO path on the server. Default `/socket.io` (a trailing `/`
+    /// is added, as the reference client's `addTrailingSlash`).
+    pub path: String,
+    /// Query parameters added to every request, after those of the URL.
+    /// Default none.
+    pub query: Vec<(String, String)>,
+    /// Headers added to every HTTP request and to the WebSocket handshake
+    /// (`extraHeaders`). Default none.
+    pub extra_headers: HeaderMap,
+    /// Transports in order of preference: the session opens on the first; when
+    /// it is polling and WebSocket is listed too, it upgrades. Default
+    /// `[Polling, WebSocket]`.
+    pub transports: Vec<TransportKind>,
+    /// Whether a polling session upgrades to WebSocket. Default `true`.
+    pub upgrade: bool,
+    /// Whether to reconnect after a lost connection. Default `true`.
+    pub reconnection: bool,
+    /// How many attempts in a row before giving up (`reconnect_failed`).
+    /// Default `None`: never give up.
+    pub reconnection_attempts: Option<u32>,
+    /// The delay before the first attempt, doubled on each next one. Default 1 s.
+    pub reconnection_delay: Duration,
+    /// The longest delay between attempts. Default 5 s.
+    pub reconnection_delay_max: Duration,
+    /// Jitter: each delay is moved by up to this fraction of itself, up or down.
+    /// Default 0.5.
+    pub randomization_factor: f64,
+    /// How long opening a connection may take before it counts as failed.
+    /// Default 20 s.
+    pub timeout: Duration,
+    /// Whether sockets connect as soon as they are built. Default `true`.
+    pub auto_connect: bool,
+    /// The largest WebSocket message or polling response accepted from the
+    /// server, in bytes. Default 64 MiB.
+    pub max_message_size: usize,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        Self {
+            path: "/socket.io".into(),
+            query: Vec::new(),
+            extra_headers: HeaderMap::new(),
+            transports: vec![TransportKind::Polling, TransportKind::WebSocket],
+            upgrade: true,
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_millis(1000),
+            reconnection_delay_max: Duration::from_millis(5000),
+            randomization_factor: 0.5,
+            timeout: Duration::from_millis(20_000),
+            auto_connect: true,
+            max_message_size: 64 << 20,
+        }
+    }
+}
+
+impl ManagerConfig {
+    /// Sets [`path`](Self::path).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets [`query`](Self::query).
+    pub fn query<K: Into<String>, V: Into<String>>(
+        mut self,
+        query: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.query = query
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// Sets [`extra_headers`](Self::extra_headers).
+    pub fn extra_headers(mut self, headers: HeaderMap) -> Self {
+        self.extra_headers = headers;
+        self
+    }
+
+    /// Sets [`transports`](Self::transports).
+    pub fn transports(mut self, transports: impl IntoIterator<Item = TransportKind>) -> Self {
+        self.transports = transports.into_iter().collect();
+        self
+    }
+
+    /// Sets [`upgrade`](Self::upgrade).
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.upgrade = upgrade;
+        self
+    }
+
+    /// Sets [`reconnection`](Self::reconnection).
+    pub fn reconnection(mut self, reconnection: bool) -> Self {
+        self.reconnection = reconnection;
+        self
+    }
+
+    /// Sets [`reconnection_attempts`](Self::reconnection_attempts).
+    pub fn reconnection_attempts(mut self, attempts: Option<u32>) -> Self {
+        self.reconnection_attempts = attempts;
+        self
+    }
+
+    /// Sets [`reconnection_delay`](Self::reconnection_delay).
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.reconnection_delay = delay;
+        self
+    }
+
+    /// Sets [`reconnection_delay_max`](Self::reconnection_delay_max).
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.reconnection_delay_max = delay;
+        self
+    }
+
+    /// Sets [`randomization_factor`](Self::randomization_factor).
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.randomization_factor = factor;
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets [`auto_connect`](Self::auto_connect).
+    pub fn auto_connect(mut self, auto_connect: bool) -> Self {
+        self.auto_connect = auto_connect;
+        self
+    }
+
+    /// Sets [`max_message_size`](Self::max_message_size).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+}
