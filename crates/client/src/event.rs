@@ -9,24 +9,7 @@ use ferrio_proto::socketio::Payload;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{EmitError, Socket, payload};
-
-/// Why an argument could not be read as the type asked for.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ArgError {
-    /// There are fewer arguments.
-    #[error("argument {0} is missing")]
-    Missing(usize),
-    /// The argument does not deserialize into the type.
-    #[error("argument {index} has the wrong shape: {source}")]
-    Invalid {
-        /// Which argument.
-        index: usize,
-        /// What serde said.
-        source: serde_json::Error,
-    },
-}
+use crate::{ArgError, EmitError, Socket, payload};
 
 /// One event from the server: its name, every argument, and the
 /// acknowledgement the server asked for, if any.

@@ -82,7 +82,6 @@
 //! }
 //! ```
 
-mod args;
 mod backoff;
 mod config;
 mod engine;
@@ -94,11 +93,11 @@ mod reason;
 mod socket;
 mod url;
 
-pub use args::{ArgsError, to_args, to_payload};
 pub use config::{ManagerConfig, TransportKind};
 pub use error::{AckError, ConnectError, EmitError, Error};
-pub use event::{AckResponse, AckSender, ArgError, Event};
+pub use event::{AckResponse, AckSender, Event};
 pub use ferrio_proto::socketio::Payload;
+pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
 pub use manager::Manager;
 pub use reason::DisconnectReason;
 pub use socket::{Emitter, ListenerId, Socket, SocketBuilder};

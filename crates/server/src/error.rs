@@ -6,7 +6,7 @@ use serde_json::Value;
 pub enum EmitError {
     /// The arguments could not be serialized.
     #[error(transparent)]
-    Args(#[from] crate::args::ArgsError),
+    Args(#[from] crate::ArgsError),
     /// The client's outbound queue is full: it reads slower than it is sent to.
     #[error("the client's outbound queue is full")]
     QueueFull,

@@ -8,25 +8,9 @@ use ferrio_proto::socketio::Payload;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::outbound::{binary_of, to_json_lossy};
-use crate::{EmitError, Socket};
+use ferrio_proto::socketio::{binary_arg, read_arg, read_args};
 
-/// Why an argument could not be read as the type asked for.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ArgError {
-    /// The event has fewer arguments.
-    #[error("argument {0} is missing")]
-    Missing(usize),
-    /// The argument does not deserialize into the type.
-    #[error("argument {index} has the wrong shape: {source}")]
-    Invalid {
-        /// Which argument.
-        index: usize,
-        /// What `serde` said.
-        source: serde_json::Error,
-    },
-}
+use crate::{ArgError, EmitError, Socket};
 
 /// One event from a client: its name, every argument it carried, and the
 /// acknowledgement it asks for, if any.
@@ -55,24 +39,18 @@ impl Event {
     /// Argument `index` deserialized into `T`. Binary data reads as a byte array,
     /// so a `Vec<u8>` field takes it.
     pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
-        let payload = self.args.get(index).ok_or(ArgError::Missing(index))?;
-        let result = match payload {
-            Payload::Json(value) => T::deserialize(value),
-            other => T::deserialize(&to_json_lossy(other)),
-        };
-        result.map_err(|source| ArgError::Invalid { index, source })
+        read_arg(&self.args, index)
     }
 
     /// All arguments deserialized at once, usually into a tuple:
     /// `let (text, count): (String, u32) = event.args_as()?;`.
     pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
-        let all = serde_json::Value::Array(self.args.iter().map(to_json_lossy).collect());
-        T::deserialize(&all).map_err(|source| ArgError::Invalid { index: 0, source })
+        read_args(&self.args)
     }
 
     /// Argument `index` if it is binary data.
     pub fn binary(&self, index: usize) -> Option<&Bytes> {
-        binary_of(self.args.get(index)?)
+        binary_arg(&self.args, index)
     }
 
     /// Takes the arguments out of the event.
@@ -120,7 +98,7 @@ impl AckSender {
     /// Sends the acknowledgement with `data` as its arguments (a tuple for
     /// several). A second call fails with [`EmitError::AlreadyAcknowledged`].
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
-        let args = crate::args::to_args(data)?;
+        let args = crate::to_args(data)?;
         self.send_args(args)
     }
 

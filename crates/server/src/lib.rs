@@ -42,7 +42,6 @@
 pub mod adapter;
 
 mod ack;
-mod args;
 mod client;
 mod config;
 mod error;
@@ -60,12 +59,12 @@ mod service;
 mod socket;
 
 pub use ack::{AckError, AckResponses};
-pub use args::{ArgsError, to_args, to_payload};
 pub use config::SocketIoConfig;
 pub use error::{ConnectError, EmitError};
-pub use event::{AckSender, ArgError, Event};
+pub use event::{AckSender, Event};
 pub use ferrio_engine::{self as engine, Sid as SocketId, TransportKind};
 pub use ferrio_proto::socketio::Payload;
+pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};

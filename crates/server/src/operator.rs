@@ -82,7 +82,7 @@ impl BroadcastOperator {
         if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Reserved(event.to_owned()));
         }
-        let args = crate::args::to_args(data)?;
+        let args = crate::to_args(data)?;
         Ok(Packet::new(
             PacketKind::Event,
             self.namespace.name(),

@@ -1,6 +1,5 @@
 //! Packets encoded once into the Engine.IO frames every recipient is sent.
 
-use bytes::Bytes;
 use ferrio_engine::Frame;
 use ferrio_proto::socketio::{Packet, PacketKind, Payload, encode_message};
 
@@ -51,104 +50,12 @@ pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
     frames
 }
 
-/// The data of an event packet: the name, then the arguments.
-pub(crate) fn event_data(event: &str, args: Vec<Payload>) -> Payload {
-    let mut items = Vec::with_capacity(1 + args.len());
-    items.push(Payload::Json(event.into()));
-    items.extend(args);
-    if items.iter().any(Payload::has_binary) {
-        Payload::Array(items)
-    } else {
-        Payload::Json(serde_json::Value::Array(
-            items
-                .into_iter()
-                .map(|p| match p {
-                    Payload::Json(v) => v,
-                    _ => serde_json::Value::Null,
-                })
-                .collect(),
-        ))
-    }
-}
-
-/// Splits event data into the name and the arguments; `None` if it is not an
-/// event (the decoder already checked this for packets from the wire).
-pub(crate) fn split_event(data: Option<Payload>) -> Option<(String, Vec<Payload>)> {
-    let mut items: Vec<Payload> = match data? {
-        Payload::Json(serde_json::Value::Array(items)) => {
-            items.into_iter().map(Payload::Json).collect()
-        }
-        Payload::Array(items) => items,
-        _ => return None,
-    };
-    if items.is_empty() {
-        return None;
-    }
-    let name = match items.remove(0) {
-        Payload::Json(serde_json::Value::String(s)) => s,
-        Payload::Json(serde_json::Value::Number(n)) => n.to_string(),
-        _ => return None,
-    };
-    Some((name, items))
-}
-
-/// The arguments of an ack packet.
-pub(crate) fn ack_args(data: Option<Payload>) -> Vec<Payload> {
-    match data {
-        Some(Payload::Json(serde_json::Value::Array(items))) => {
-            items.into_iter().map(Payload::Json).collect()
-        }
-        Some(Payload::Array(items)) => items,
-        Some(other) => vec![other],
-        None => Vec::new(),
-    }
-}
-
-/// The arguments as one payload (an array), for an ack packet.
-pub(crate) fn args_data(args: Vec<Payload>) -> Payload {
-    if args.iter().any(Payload::has_binary) {
-        Payload::Array(args)
-    } else {
-        Payload::Json(serde_json::Value::Array(
-            args.into_iter()
-                .map(|p| match p {
-                    Payload::Json(v) => v,
-                    _ => serde_json::Value::Null,
-                })
-                .collect(),
-        ))
-    }
-}
-
-/// A payload as plain JSON, binary leaves as arrays of byte values (what
-/// `serde` expects for `Vec<u8>` fields).
-pub(crate) fn to_json_lossy(payload: &Payload) -> serde_json::Value {
-    use serde_json::Value;
-    match payload {
-        Payload::Json(v) => v.clone(),
-        Payload::Binary(b) => Value::Array(b.iter().map(|&x| Value::from(x)).collect()),
-        Payload::Array(items) => Value::Array(items.iter().map(to_json_lossy).collect()),
-        Payload::Object(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json_lossy(v)))
-                .collect(),
-        ),
-    }
-}
-
-/// The bytes of a binary payload.
-pub(crate) fn binary_of(payload: &Payload) -> Option<&Bytes> {
-    match payload {
-        Payload::Binary(b) => Some(b),
-        _ => None,
-    }
-}
+pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_event};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use bytes::Bytes;
 
     #[test]
     fn binary_events_become_a_text_frame_and_attachments() {
@@ -160,18 +67,6 @@ mod tests {
                 Frame::Text(r#"451-["img",{"_placeholder":true,"num":0}]"#.into()),
                 Frame::Binary(Bytes::from_static(&[1, 2]))
             ]
-        );
-    }
-
-    #[test]
-    fn events_split_back() {
-        let data = event_data("chat", vec![json!("hi").into(), json!(2).into()]);
-        assert_eq!(data, Payload::Json(json!(["chat", "hi", 2])));
-        let (name, args) = split_event(Some(data)).unwrap();
-        assert_eq!(name, "chat");
-        assert_eq!(
-            args,
-            vec![Payload::Json(json!("hi")), Payload::Json(json!(2))]
         );
     }
 }

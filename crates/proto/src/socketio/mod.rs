@@ -37,19 +37,26 @@
 //! # Ok::<(), ferrio_proto::socketio::DecodeError>(())
 //! ```
 
+mod args;
 mod config;
 mod decode;
 mod decoder;
 mod error;
+mod event_args;
 mod json;
 mod kind;
 mod packet;
 mod payload;
 
+pub use args::{ArgsError, to_args, to_payload};
 pub use config::DecoderConfig;
 pub use decode::decode_packet;
 pub use decoder::Decoder;
 pub use error::DecodeError;
+pub use event_args::{
+    ArgError, ack_args, args_data, binary_arg, event_data, read_arg, read_args, split_event,
+    to_json_lossy,
+};
 pub use json::{JsFormatter, write_json};
 pub use kind::PacketKind;
 pub use packet::{Packet, encode_message, encode_packet};

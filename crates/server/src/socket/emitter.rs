@@ -45,7 +45,7 @@ impl<'a> SocketEmitter<'a> {
 
     /// Sends the event; see [`Socket::emit`].
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
-        let args = crate::args::to_args(data)?;
+        let args = crate::to_args(data)?;
         let packet = self.socket.event_packet(event, args)?;
         self.socket.send_packet(packet, self.volatile)
     }
@@ -56,7 +56,7 @@ impl<'a> SocketEmitter<'a> {
         event: &str,
         data: &T,
     ) -> Result<Vec<Payload>, AckError> {
-        let args = crate::args::to_args(data).map_err(|_| AckError::Disconnected)?;
+        let args = crate::to_args(data).map_err(|_| AckError::Disconnected)?;
         let id = self.socket.namespace().next_ack_id();
         let packet = self
             .socket

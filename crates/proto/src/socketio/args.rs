@@ -4,8 +4,8 @@
 //! (anything serialized with `serialize_bytes`, such as `bytes::Bytes` or
 //! `serde_bytes`) as binary attachments instead of arrays of numbers.
 
+use super::Payload;
 use bytes::Bytes;
-use ferrio_proto::socketio::Payload;
 use serde::ser::{self, Serialize};
 use serde_json::{Map, Value};
 
