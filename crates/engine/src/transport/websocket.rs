@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{Packet, decode_binary, decode_text};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
@@ -173,6 +173,9 @@ async fn probe(session: &Arc<Session>, ws: &mut Ws) -> bool {
     }
 }
 
+/// Frames read back to back before the outbox is written.
+const READ_BATCH: usize = 64;
+
 /// Moves the upgrade on, unless the session closed meanwhile.
 fn set_upgrade(session: &Session, step: Upgrade) -> bool {
     let mut state = session.lock();
@@ -205,12 +208,26 @@ async fn serve_connection(session: &Arc<Session>, ws: &mut Ws) {
         }
         tokio::select! {
             message = ws.next() => {
-                if let Err(reason) = on_frame(session, message) {
-                    session.close_with(reason);
-                    if reason != CloseReason::TransportClose {
-                        let _ = ws.close(None).await;
+                // Take every frame that has already arrived (up to a budget)
+                // before writing, so their answers leave in one flush.
+                let mut message = message;
+                let mut budget = READ_BATCH;
+                loop {
+                    if let Err(reason) = on_frame(session, message) {
+                        session.close_with(reason);
+                        if reason != CloseReason::TransportClose {
+                            let _ = ws.close(None).await;
+                        }
+                        return;
                     }
-                    return;
+                    budget -= 1;
+                    if budget == 0 {
+                        break;
+                    }
+                    match ws.next().now_or_never() {
+                        Some(next) => message = next,
+                        None => break,
+                    }
                 }
             }
             () = writable => {}

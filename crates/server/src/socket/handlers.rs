@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 
 use ferrio_proto::socketio::Payload;
 
@@ -94,12 +95,25 @@ impl Handlers {
 /// in place before the next packet is dispatched, and emits they make before
 /// awaiting anything go out in order. Long work after an `.await` runs on its own
 /// and does not stall the socket.
+///
+/// A handler that panics in this first part is caught and logged, as tokio
+/// does for the part that runs in a task: the connection goes on.
 pub(crate) fn run_inline(mut future: BoxFuture) {
     let mut cx = Context::from_waker(Waker::noop());
-    if future.as_mut().poll(&mut cx).is_pending() {
+    let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+    match polled {
         // A future registers its waker again on every poll, so the task's first
         // poll replaces the no-op one.
-        tokio::spawn(future);
+        Ok(Poll::Pending) => drop(tokio::spawn(future)),
+        Ok(Poll::Ready(())) => {}
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%message, "a handler panicked");
+        }
     }
 }
 
@@ -131,5 +145,16 @@ mod tests {
             tokio::task::yield_now().await;
         }
         panic!("the rest never ran");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_does_not_unwind_into_the_caller() {
+        run_inline(Box::pin(async { panic!("handler bug") }));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        run_inline(Box::pin(async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the next handler still runs");
     }
 }
