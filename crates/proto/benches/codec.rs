@@ -1,0 +1,142 @@
+//! Criterion benchmarks of the codec hot paths: what every emit and every
+//! received event goes through.
+//!
+//! ```text
+//! cargo bench -p ferrio-proto --bench codec
+//! ```
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ferrio_proto::engine::{decode_payload, decode_text, encode_payload_packet};
+use ferrio_proto::socketio::{
+    Decoder, Packet, PacketKind, Payload, decode_packet, encode_message, event_data, to_args,
+};
+use serde_json::json;
+
+/// A typical chat event: a name and one small object.
+fn chat_event() -> Packet<Payload> {
+    let args = to_args(&(json!({"from": "alice", "text": "hello, world", "time": 1732560000}),))
+        .expect("serializable");
+    Packet::new(
+        PacketKind::Event,
+        "/",
+        Some(event_data("chat message", args)),
+    )
+    .with_id(42)
+}
+
+/// The same event with a 1 KiB binary argument.
+fn binary_event() -> Packet<Payload> {
+    let args = vec![
+        Payload::Json(json!("avatar.png")),
+        Payload::Binary(Bytes::from(vec![7u8; 1024])),
+    ];
+    Packet::new(PacketKind::Event, "/", Some(event_data("upload", args)))
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(1));
+    let event = chat_event();
+    group.bench_function("event", |b| {
+        let mut out = Vec::with_capacity(128);
+        b.iter(|| {
+            out.clear();
+            let (header, _) = black_box(event.clone()).deconstruct();
+            encode_message(&header, &mut out);
+            black_box(&out);
+        })
+    });
+    let binary = binary_event();
+    group.bench_function("binary_event", |b| {
+        let mut out = Vec::with_capacity(128);
+        b.iter(|| {
+            out.clear();
+            let (header, buffers) = black_box(binary.clone()).deconstruct();
+            encode_message(&header, &mut out);
+            black_box((&out, buffers));
+        })
+    });
+    group.bench_function("args_from_serde", |b| {
+        let value = json!({"from": "alice", "text": "hello, world", "time": 1732560000});
+        b.iter(|| black_box(to_args(&(black_box(&value),)).expect("serializable")))
+    });
+    group.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("decode");
+    group.throughput(Throughput::Elements(1));
+    let mut text = Vec::new();
+    encode_message(&chat_event().deconstruct().0, &mut text);
+    let text = String::from_utf8(text).expect("utf-8");
+    group.bench_function("engine_then_event", |b| {
+        let config = Default::default();
+        b.iter(|| {
+            let ferrio_proto::engine::Packet::Message(data) =
+                decode_text(black_box(&text)).expect("valid")
+            else {
+                unreachable!("a message packet")
+            };
+            black_box(decode_packet(data, &config).expect("valid"))
+        })
+    });
+    let (header, buffers) = binary_event().deconstruct();
+    let mut header_text = Vec::new();
+    ferrio_proto::socketio::encode_packet(&header, &mut header_text);
+    let header_text = String::from_utf8(header_text).expect("utf-8");
+    group.bench_function("binary_event_reassembly", |b| {
+        let mut decoder = Decoder::default();
+        b.iter(|| {
+            assert!(
+                decoder
+                    .feed_text(black_box(&header_text))
+                    .expect("valid")
+                    .is_none()
+            );
+            black_box(decoder.feed_binary(buffers[0].clone()).expect("valid"))
+        })
+    });
+    group.finish();
+}
+
+fn payload(c: &mut Criterion) {
+    let mut group = c.benchmark_group("polling_payload");
+    let packets: Vec<_> = (0..16)
+        .map(|i| {
+            ferrio_proto::engine::Packet::Message(if i % 2 == 0 {
+                "2[\"tick\",1]"
+            } else {
+                "3[\"ok\"]"
+            })
+        })
+        .collect();
+    group.throughput(Throughput::Elements(packets.len() as u64));
+    group.bench_function("encode_16", |b| {
+        let mut out = Vec::with_capacity(512);
+        b.iter(|| {
+            out.clear();
+            for p in &packets {
+                encode_payload_packet(black_box(p), &mut out);
+            }
+            black_box(&out);
+        })
+    });
+    let mut body = Vec::new();
+    for p in &packets {
+        encode_payload_packet(p, &mut body);
+    }
+    group.bench_function("decode_16", |b| {
+        b.iter(|| {
+            for p in decode_payload(black_box(&body)) {
+                black_box(p.expect("valid"));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, decode, payload);
+criterion_main!(benches);
