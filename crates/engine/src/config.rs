@@ -62,6 +62,19 @@ pub struct EngineConfig {
     /// Bytes that may wait in one session's outbox before a send fails with
     /// [`SendError::Full`](crate::SendError::Full). Default 8 MiB.
     pub max_buffered_bytes: usize,
+    /// Sessions open at once, over both transports. A handshake beyond it is
+    /// refused with HTTP 503 and `{"code":4,"message":"Too many sessions"}`.
+    /// Default 100 000.
+    pub max_sessions: usize,
+    /// Long-polling handshakes in progress: sessions opened over polling whose
+    /// client has not made a second request yet. A polling handshake beyond it
+    /// is refused with HTTP 503 and
+    /// `{"code":4,"message":"Too many handshakes in progress"}`, so a flood of
+    /// handshakes that never come back cannot take every session; each such
+    /// session ends after `ping_interval + ping_timeout`. (WebSocket handshakes
+    /// open their session at once; an upgrade in progress is one per session,
+    /// bounded by [`upgrade_timeout`](Self::upgrade_timeout).) Default 10 000.
+    pub max_pending_handshakes: usize,
 }
 
 impl Default for EngineConfig {
@@ -79,6 +92,8 @@ impl Default for EngineConfig {
             http_compression_threshold: Some(1024),
             allow_request: None,
             max_buffered_bytes: 8 << 20,
+            max_sessions: 100_000,
+            max_pending_handshakes: 10_000,
         }
     }
 }
@@ -149,6 +164,16 @@ impl EngineConfig {
     /// Sets [`max_buffered_bytes`](Self::max_buffered_bytes).
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.max_buffered_bytes = bytes;
+        self
+    }
+    /// Sets [`max_sessions`](Self::max_sessions).
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
+    }
+    /// Sets [`max_pending_handshakes`](Self::max_pending_handshakes).
+    pub fn max_pending_handshakes(mut self, max: usize) -> Self {
+        self.max_pending_handshakes = max;
         self
     }
 

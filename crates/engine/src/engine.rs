@@ -10,6 +10,8 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 
+use crate::http::EngineError;
+use crate::limits::{Limits, SessionSlot};
 use crate::session::ConnectInfo;
 use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
 
@@ -19,6 +21,7 @@ pub(crate) struct Shared {
     pub handler: Box<dyn Handler>,
     sessions: Mutex<HashMap<Sid, Arc<Session>>>,
     shutting_down: AtomicBool,
+    pub limits: Limits,
 }
 
 impl Shared {
@@ -27,7 +30,19 @@ impl Shared {
     }
 
     pub fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
-        self.table().remove(&sid)
+        let removed = self.table().remove(&sid);
+        if removed.is_some() {
+            self.limits.closed(sid);
+        }
+        removed
+    }
+
+    /// Takes a place for a new session, or refuses the handshake when
+    /// [`max_sessions`](EngineConfig::max_sessions) are open.
+    pub fn reserve_session(&self) -> Result<SessionSlot, EngineError> {
+        self.limits
+            .reserve(self.config.max_sessions)
+            .ok_or(EngineError::Unavailable("Too many sessions"))
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
@@ -66,6 +81,7 @@ impl Shared {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(Frame::Text(open.into()));
+        self.limits.opened();
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         session.start_heartbeat();
@@ -93,6 +109,7 @@ impl Engine {
                 handler: Box::new(handler),
                 sessions: Mutex::new(HashMap::new()),
                 shutting_down: AtomicBool::new(false),
+                limits: Limits::default(),
             }),
         }
     }
@@ -110,6 +127,12 @@ impl Engine {
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.shared.table().len()
+    }
+
+    /// How many polling handshakes wait for their client's next request (see
+    /// [`max_pending_handshakes`](EngineConfig::max_pending_handshakes)).
+    pub fn pending_handshakes(&self) -> usize {
+        self.shared.limits.pending_count()
     }
 
     /// Refuses new sessions and closes every open one with

@@ -46,17 +46,30 @@ mod engine;
 mod error;
 mod handler;
 mod http;
+mod limits;
 mod serve;
 mod session;
 mod sid;
 mod text;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKind};
 pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Handler, Message};
-pub use serve::{serve, serve_with};
+pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
 pub use session::{ConnectInfo, Frame, Session};
 pub use sid::Sid;
 pub use text::Text;
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+/// The rustls crate [`TlsConfig::from_rustls`] takes a configuration of.
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;
+
+/// The WebSocket settings of every connection, for a payload limit; for the
+/// Autobahn example (`examples/ws_echo.rs`), not part of the API.
+#[doc(hidden)]
+pub use transport::websocket::config as websocket_config;

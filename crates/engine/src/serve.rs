@@ -1,4 +1,8 @@
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use std::convert::Infallible;
@@ -8,15 +12,89 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower_service::Service;
 
 use crate::Engine;
+#[cfg(feature = "tls")]
+use crate::TlsConfig;
 
 /// How long a graceful shutdown waits for open HTTP requests to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Options of the standalone listener ([`serve_with_config`]): limits on what
+/// a peer can make it hold before a request reaches the engine, and TLS.
+///
+/// ```
+/// use std::time::Duration;
+/// use ferrio_engine::ServeConfig;
+///
+/// let config = ServeConfig::default()
+///     .max_connections(20_000)
+///     .header_read_timeout(Duration::from_secs(10));
+/// assert_eq!(config.max_header_bytes, 16 * 1024);
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServeConfig {
+    /// TCP connections served at once, WebSocket connections included (at
+    /// least 1). When reached, the listener stops accepting until one closes:
+    /// new connections wait in the kernel's backlog. Default 100 000.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes; a larger one
+    /// is answered `431 Request Header Fields Too Large` and its connection
+    /// closed. At least 8 KiB. Default 16 KiB, Node's default.
+    pub max_header_bytes: usize,
+    /// Time a client has to send a complete request head, from its first byte
+    /// or, on a kept-alive connection, from the end of the previous response;
+    /// a connection that trickles its headers (slowloris) or sits idle is
+    /// closed then. With TLS, the TLS handshake must also finish within it.
+    /// Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Serve `https://` and `wss://` with this certificate. Default `None`
+    /// (plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 100_000,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Sets [`max_connections`](Self::max_connections).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+    /// Sets [`max_header_bytes`](Self::max_header_bytes).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+    /// Sets [`header_read_timeout`](Self::header_read_timeout).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+    /// Sets [`tls`](Self::tls).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+}
 
 /// Serves `engine` on `listener` until `shutdown` completes, then stops
 /// accepting, closes every session with "server shutting down" and waits
@@ -24,6 +102,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Each connection's peer address is put in the request extensions, where the
 /// engine reads it for [`ConnectInfo::remote_addr`](crate::ConnectInfo::remote_addr).
+/// The listener's limits are [`ServeConfig`]'s defaults.
 pub async fn serve(
     listener: TcpListener,
     engine: Engine,
@@ -36,7 +115,8 @@ pub async fn serve(
 /// Serves any tower service over HTTP/1.1 with upgrades (an engine wrapped in
 /// layers, a router holding one) until `shutdown` completes; then stops
 /// accepting, calls `on_shutdown` (close your engines there) and waits up to
-/// 5 s for open connections to finish.
+/// 5 s for open connections to finish. The listener's limits are
+/// [`ServeConfig`]'s defaults.
 pub async fn serve_with<S, B>(
     listener: TcpListener,
     service: S,
@@ -52,10 +132,52 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_with_config(
+        listener,
+        service,
+        ServeConfig::default(),
+        shutdown,
+        on_shutdown,
+    )
+    .await
+}
+
+/// [`serve_with`] with listener options: connection and header limits, TLS.
+pub async fn serve_with_config<S, B>(
+    listener: TcpListener,
+    service: S,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()>,
+    on_shutdown: impl FnOnce(),
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        // hyper panics below 8 KiB: keep the documented minimum.
+        .max_header_size(config.max_header_bytes.max(8192))
+        // hyper's default read buffer cap (~400 KiB), raised if the head may be larger.
+        .max_buf_size(config.max_header_bytes.max(8192 + 4096 * 100));
+    let http = Arc::new(http);
+    let connections = Arc::new(Semaphore::new(
+        config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     // Every connection task holds a receiver; the sender learns when all are gone.
     let (stop, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit.expect("never closed"),
+            () = &mut shutdown => break,
+        };
         let (stream, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -69,6 +191,10 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let stream = Counted {
+            io: stream,
+            _permit: permit,
+        };
         let service = service.clone();
         let service = service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(addr);
@@ -78,23 +204,29 @@ where
                 service.call(req).await
             }
         });
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            let conn = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                result = conn.as_mut() => result,
-                _ = async { stopped.wait_for(|stop| *stop).await.map(|_| ()) } => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::trace!(error = %e, "http connection ended with an error");
-            }
-        });
+        let stopped = stopped.clone();
+        let http = http.clone();
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &config.tls {
+            let acceptor = tls.acceptor().clone();
+            let timeout = config.header_read_timeout;
+            tokio::spawn(async move {
+                let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        tracing::trace!(error = %e, %addr, "tls handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::trace!(%addr, "tls handshake timed out");
+                        return;
+                    }
+                };
+                serve_connection(&http, stream, service, stopped).await;
+            });
+            continue;
+        }
+        tokio::spawn(async move { serve_connection(&http, stream, service, stopped).await });
     }
     drop(listener);
     drop(stopped);
@@ -102,4 +234,82 @@ where
     let _ = stop.send(true);
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await;
     Ok(())
+}
+
+/// Serves one connection until it ends, or ends it gracefully once `stopped`
+/// turns true.
+async fn serve_connection<I, S, B>(
+    http: &http1::Builder,
+    io: I,
+    service: S,
+    mut stopped: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = http
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = async { stopped.wait_for(|stop| *stop).await.map(|_| ()) } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "http connection ended with an error");
+    }
+}
+
+/// A connection that holds its place in [`ServeConfig::max_connections`] for
+/// as long as it lives, through a WebSocket upgrade too (the upgraded stream
+/// keeps this one inside).
+struct Counted<IO> {
+    io: IO,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Counted<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }

@@ -188,3 +188,23 @@ async fn a_wrong_first_packet_aborts_the_upgrade() {
     let url = server.url(&format!("transport=polling&sid={sid}"));
     assert_eq!(server.request("POST", &url, "4x").await.text(), "ok");
 }
+
+#[tokio::test]
+async fn after_an_upgrade_the_websocket_carries_the_heartbeat() {
+    let config = EngineConfig::default()
+        .ping_interval(Duration::from_millis(200))
+        .ping_timeout(Duration::from_millis(200));
+    let mut server = Server::start(config).await;
+    let (_sid, mut ws) = start_upgrade(&server).await;
+    ws.send(M::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    ws.send(M::text("5")).await.unwrap();
+    // Pings now arrive over the WebSocket; answering them keeps the session.
+    for _ in 0..3 {
+        assert_eq!(ws_next(&mut ws).await, Some(M::text("2")));
+        ws.send(M::text("3")).await.unwrap();
+    }
+    // An unanswered one ends it.
+    assert_eq!(ws_next(&mut ws).await, Some(M::text("2")));
+    assert_eq!(server.next_close().await, CloseReason::PingTimeout);
+}

@@ -99,8 +99,17 @@ impl Client {
         {
             let mut connecting = self.connecting();
             if let Some(waiting) = connecting.get_mut(&packet.nsp) {
-                waiting.push(packet);
-                return;
+                if waiting.len() < self.io.config.max_pending_packets {
+                    waiting.push(packet);
+                    return;
+                }
+                drop(connecting);
+                tracing::debug!(
+                    sid = %self.session.id(),
+                    max = self.io.config.max_pending_packets,
+                    "too many packets for a namespace still connecting; closing"
+                );
+                return self.session.close();
             }
         }
         let socket = self.sockets().get(&packet.nsp).cloned();

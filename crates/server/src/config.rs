@@ -21,6 +21,12 @@ pub struct SocketIoConfig {
     /// and their `.map` files, as the reference server's `serveClient`.
     /// Default `None`: ferrio does not ship the bundle.
     pub serve_client: Option<PathBuf>,
+    /// Packets a client may send to a namespace while its connection
+    /// middleware (or the first part of its connection handlers) still runs;
+    /// they wait and are handled in order once the socket is connected. One
+    /// more closes the connection ("forced close"). Together with the payload
+    /// limit this bounds what such a client makes the server buffer. Default 64.
+    pub max_pending_packets: usize,
 }
 
 impl Default for SocketIoConfig {
@@ -30,6 +36,7 @@ impl Default for SocketIoConfig {
             connect_timeout: Duration::from_millis(45_000),
             decoder: DecoderConfig::default(),
             serve_client: None,
+            max_pending_packets: 64,
         }
     }
 }
@@ -53,6 +60,11 @@ impl SocketIoConfig {
     /// Sets [`decoder`](Self::decoder).
     pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
         self.decoder = decoder;
+        self
+    }
+    /// Sets [`max_pending_packets`](Self::max_pending_packets).
+    pub fn max_pending_packets(mut self, max: usize) -> Self {
+        self.max_pending_packets = max;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

@@ -186,11 +186,50 @@ impl SocketIo {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.serve_with_config(listener, ferrio_engine::ServeConfig::default(), shutdown)
+            .await
+    }
+
+    /// [`serve`](Self::serve) with listener options: connection and
+    /// request-head limits ([`ServeConfig`](ferrio_engine::ServeConfig)), TLS.
+    pub async fn serve_with_config(
+        &self,
+        listener: tokio::net::TcpListener,
+        config: ferrio_engine::ServeConfig,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
         // The layer over the engine itself: the client files (`serve_client`)
         // are answered by the layer, everything else by the engine.
         let engine = self.engine().clone();
         let service = tower_layer::Layer::layer(&self.layer(), engine.clone());
-        ferrio_engine::serve_with(listener, service, shutdown, move || engine.shutdown()).await
+        ferrio_engine::serve_with_config(listener, service, config, shutdown, move || {
+            engine.shutdown()
+        })
+        .await
+    }
+
+    /// [`serve`](Self::serve) over TLS (`https://`, `wss://`), the other
+    /// listener options at their defaults.
+    ///
+    /// ```no_run
+    /// use ferrio::{SocketIo, TlsConfig};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let io = SocketIo::new();
+    /// let tls = TlsConfig::from_pem_files("fullchain.pem", "privkey.pem")?;
+    /// let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
+    /// io.serve_tls(listener, tls, std::future::pending()).await
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: ferrio_engine::TlsConfig,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let config = ferrio_engine::ServeConfig::default().tls(tls);
+        self.serve_with_config(listener, config, shutdown).await
     }
 
     /// A tower layer that answers Socket.IO requests and passes every other

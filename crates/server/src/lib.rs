@@ -62,7 +62,9 @@ pub use ack::{AckError, AckResponses};
 pub use config::SocketIoConfig;
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
-pub use ferrio_engine::{self as engine, Sid as SocketId, TransportKind};
+#[cfg(feature = "tls")]
+pub use ferrio_engine::TlsConfig;
+pub use ferrio_engine::{self as engine, ServeConfig, Sid as SocketId, TransportKind};
 pub use ferrio_proto::socketio::Payload;
 pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
 pub use handshake::Handshake;

@@ -22,6 +22,9 @@ pub(crate) enum EngineError {
     UnsupportedProtocolVersion,
     /// A body over `max_payload`: 413, no JSON.
     PayloadTooLarge,
+    /// A handshake refused because a limit is reached (`max_sessions`,
+    /// `max_pending_handshakes`): 503 with code 4 and the message.
+    Unavailable(&'static str),
 }
 
 impl EngineError {
@@ -45,6 +48,7 @@ impl EngineError {
                 "Unsupported protocol version".into(),
             ),
             Self::PayloadTooLarge => return super::plain(StatusCode::PAYLOAD_TOO_LARGE, ""),
+            Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, 4, m.into()),
         };
         let body = serde_json::json!({ "code": code, "message": message }).to_string();
         let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -83,6 +87,13 @@ mod tests {
             (
                 StatusCode::FORBIDDEN,
                 r#"{"code":4,"message":"Forbidden"}"#.into()
+            )
+        );
+        assert_eq!(
+            body_of(EngineError::Unavailable("Too many sessions")).await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                r#"{"code":4,"message":"Too many sessions"}"#.into()
             )
         );
         assert_eq!(

@@ -69,6 +69,8 @@ where
             let session = Sid::parse(sid)
                 .and_then(|sid| shared.get(sid))
                 .ok_or(EngineError::UnknownSid)?;
+            // The client came back: its handshake is no longer in progress.
+            shared.limits.answered(session.id());
             match transport {
                 TransportKind::Polling => {
                     let on_polling = {
@@ -107,8 +109,22 @@ where
             let req = Request::from_parts(parts, body);
             match transport {
                 TransportKind::Polling => {
+                    let limits = &shared.limits;
+                    if !limits.reserve_pending(config.max_pending_handshakes) {
+                        return Err(EngineError::Unavailable("Too many handshakes in progress"));
+                    }
+                    let slot = shared.reserve_session().inspect_err(|_| {
+                        limits.cancel_pending();
+                    })?;
                     let info = connect_info(&req);
                     let session = shared.open_session(info, TransportKind::Polling);
+                    drop(slot);
+                    limits.add_pending(session.id());
+                    if session.is_closed() {
+                        // Closed before it was marked (by `on_open`, say):
+                        // its close no longer unmarks it, so do it here.
+                        shared.limits.answered(session.id());
+                    }
                     let mut response = polling::get(session.clone(), req.headers()).await;
                     if let Some(cookie) = &config.cookie {
                         if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
@@ -133,10 +149,26 @@ fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), En
     }
 }
 
+/// What a session keeps of its handshake request.
+///
+/// The URI and headers are copied into allocations of their own: hyper's
+/// values are slices of the connection's read buffer, and keeping one would
+/// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
 pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
+    let mut headers = http::HeaderMap::with_capacity(req.headers().len());
+    for (name, value) in req.headers() {
+        if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(name.clone(), value);
+        }
+    }
+    let uri = req
+        .uri()
+        .path_and_query()
+        .and_then(|pq| http::Uri::try_from(pq.as_str()).ok())
+        .unwrap_or_default();
     ConnectInfo {
-        uri: req.uri().clone(),
-        headers: req.headers().clone(),
+        uri,
+        headers,
         remote_addr: req.extensions().get::<std::net::SocketAddr>().copied(),
         issued: SystemTime::now(),
     }

@@ -1,45 +1,99 @@
+//! The v4 heartbeat: ping every `ping_interval` from the handshake on, restart
+//! the interval after each pong, and close a session whose ping goes unanswered
+//! for `ping_timeout`.
+//!
+//! The timing lives in the session's state and is stepped by whichever task
+//! owns the transport: a small task of its own while the session is on
+//! long-polling, the connection's task once it is on WebSocket, so an idle
+//! WebSocket session costs one task, not two.
+
 use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::{Frame, Session};
-use crate::CloseReason;
+use super::{Frame, Session, State};
+use crate::{CloseReason, TransportKind};
 
-/// The v4 heartbeat: ping every `ping_interval` from the handshake on, and close
-/// the session when a ping is not answered within `ping_timeout`.
-pub(super) async fn run(session: Arc<Session>) {
-    let interval = session.shared.config.ping_interval;
-    let timeout = session.shared.config.ping_timeout;
-    loop {
-        if !wait_until(&session, Instant::now() + interval, |_| false).await {
-            return;
+/// When the heartbeat acts next.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// When the next ping is due.
+    pub ping_due: Instant,
+    /// While a ping waits for its pong: when the session times out.
+    pub pong_due: Option<Instant>,
+}
+
+impl Timing {
+    pub fn new(now: Instant, interval: std::time::Duration) -> Self {
+        Self {
+            ping_due: now + interval,
+            pong_due: None,
         }
-        session.lock().awaiting_pong = true;
-        session.push_control(Frame::PING);
-        let deadline = Instant::now() + timeout;
-        if !wait_until(&session, deadline, |s| !s.lock().awaiting_pong).await {
-            return;
-        }
-        if session.lock().awaiting_pong {
-            session.close_with(CloseReason::PingTimeout);
-            return;
-        }
+    }
+
+    /// The next instant at which [`Session::heartbeat_step`] has work.
+    pub fn next_wake(&self) -> Instant {
+        self.pong_due.unwrap_or(self.ping_due)
     }
 }
 
-/// Sleeps until `deadline` or until `done` holds; `false` once the session closed.
-async fn wait_until(session: &Session, deadline: Instant, done: impl Fn(&Session) -> bool) -> bool {
-    loop {
-        let woken = session.heartbeat.notified();
-        if session.is_closed() {
-            return false;
-        }
-        if done(session) {
+impl State {
+    /// A pong arrived: stop waiting and restart the interval.
+    pub(crate) fn on_pong(&mut self, now: Instant, interval: std::time::Duration) -> bool {
+        if self.heartbeat.pong_due.take().is_some() {
+            self.heartbeat.ping_due = now + interval;
             return true;
         }
+        false
+    }
+}
+
+impl Session {
+    /// Does what is due at `now`: sends a ping, or times the session out.
+    /// Returns when to call again, or `None` when the caller no longer owns the
+    /// heartbeat (the session closed, or moved to another transport).
+    pub(crate) fn heartbeat_step(&self, now: Instant, owner: TransportKind) -> Option<Instant> {
+        let timeout = self.shared.config.ping_timeout;
+        let mut state = self.lock();
+        if state.closed.is_some() || state.transport != owner {
+            return None;
+        }
+        let timing = &mut state.heartbeat;
+        if let Some(due) = timing.pong_due {
+            if now < due {
+                return Some(due);
+            }
+            drop(state);
+            self.close_with(CloseReason::PingTimeout);
+            return None;
+        }
+        if now < timing.ping_due {
+            return Some(timing.ping_due);
+        }
+        timing.pong_due = Some(now + timeout);
+        let wake = timing.next_wake();
+        let queued = state.push(Frame::PING, None).is_ok();
+        drop(state);
+        if queued {
+            self.writer.notify_one();
+        }
+        Some(wake)
+    }
+}
+
+/// The heartbeat of a long-polling session, until it closes or upgrades.
+pub(super) async fn run_for_polling(session: Arc<Session>) {
+    let mut wake = session.lock().heartbeat.next_wake();
+    loop {
+        let woken = session.heartbeat.notified();
         tokio::select! {
-            () = sleep_until(deadline) => return !session.is_closed(),
+            () = sleep_until(wake) => {}
+            // A pong moved the schedule, or the session closed or upgraded.
             () = woken => {}
+        }
+        match session.heartbeat_step(Instant::now(), TransportKind::Polling) {
+            Some(next) => wake = next,
+            None => return,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
 mod frame;
-mod heartbeat;
+pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod state;
 
@@ -45,11 +45,13 @@ impl Session {
         info: ConnectInfo,
         transport: TransportKind,
     ) -> Arc<Self> {
+        let timing =
+            heartbeat::Timing::new(tokio::time::Instant::now(), shared.config.ping_interval);
         Arc::new(Self {
             sid,
             info,
             shared,
-            state: Mutex::new(State::new(transport)),
+            state: Mutex::new(State::new(transport, timing)),
             writer: Notify::new(),
             heartbeat: Notify::new(),
             attachment: Mutex::new(None),
@@ -203,16 +205,24 @@ impl Session {
     }
 
     fn on_pong(&self) {
-        let mut state = self.lock();
-        if state.awaiting_pong {
-            state.awaiting_pong = false;
-            drop(state);
+        let interval = self.shared.config.ping_interval;
+        let moved = self.lock().on_pong(tokio::time::Instant::now(), interval);
+        if moved {
             self.heartbeat.notify_one();
         }
     }
 
+    /// Wakes the long-polling heartbeat task, so it notices an upgrade at once.
+    pub(crate) fn wake_heartbeat(&self) {
+        self.heartbeat.notify_one();
+    }
+
+    /// Starts the heartbeat task of a long-polling session; a WebSocket
+    /// connection's task steps the heartbeat itself.
     pub(crate) fn start_heartbeat(self: &Arc<Self>) {
-        tokio::spawn(heartbeat::run(self.clone()));
+        if self.transport() == TransportKind::Polling {
+            tokio::spawn(heartbeat::run_for_polling(self.clone()));
+        }
     }
 }
 

@@ -28,11 +28,11 @@ pub(crate) struct State {
     pub hold: u32,
     pub poll_active: bool,
     pub post_active: bool,
-    pub awaiting_pong: bool,
+    pub heartbeat: super::heartbeat::Timing,
 }
 
 impl State {
-    pub fn new(transport: TransportKind) -> Self {
+    pub fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
         Self {
             transport,
             upgrade: Upgrade::None,
@@ -42,7 +42,7 @@ impl State {
             hold: 0,
             poll_active: false,
             post_active: false,
-            awaiting_pong: false,
+            heartbeat,
         }
     }
 
@@ -92,9 +92,16 @@ impl State {
 mod tests {
     use super::*;
 
+    fn timing() -> crate::session::heartbeat::Timing {
+        crate::session::heartbeat::Timing::new(
+            tokio::time::Instant::now(),
+            std::time::Duration::from_secs(25),
+        )
+    }
+
     #[test]
     fn push_respects_the_byte_limit_and_close() {
-        let mut s = State::new(TransportKind::Polling);
+        let mut s = State::new(TransportKind::Polling, timing());
         assert_eq!(s.push(Frame::message("abc"), Some(8)), Ok(()));
         assert_eq!(
             s.push(Frame::message("abcd"), Some(8)),
@@ -109,7 +116,7 @@ mod tests {
 
     #[test]
     fn push_all_is_all_or_nothing() {
-        let mut s = State::new(TransportKind::WebSocket);
+        let mut s = State::new(TransportKind::WebSocket, timing());
         s.push(Frame::message("x"), None).unwrap();
         let frames = [Frame::message("12345"), Frame::message("678")];
         assert_eq!(s.push_all(frames.clone(), 8), Err(SendError::Full));

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
 use crate::engine::Shared;
 use crate::http::{Body, EngineError, connect_info};
+use crate::limits::SessionSlot;
 use crate::session::{ConnectInfo, Upgrade};
 use crate::{CloseReason, Frame, Session, TransportKind};
 
@@ -68,7 +69,7 @@ pub(crate) fn upgrade<B>(
             drop(state);
             Target::Upgrade(session)
         }
-        None => Target::New(Box::new(connect_info(req))),
+        None => Target::New(Box::new(connect_info(req)), shared.reserve_session()?),
     };
     tokio::spawn(run(shared.clone(), on_upgrade, target));
 
@@ -84,7 +85,8 @@ pub(crate) fn upgrade<B>(
 }
 
 enum Target {
-    New(Box<ConnectInfo>),
+    /// A new session, with the place reserved for it (`max_sessions`).
+    New(Box<ConnectInfo>, SessionSlot),
     Upgrade(Arc<Session>),
 }
 
@@ -99,11 +101,18 @@ enum Target {
 // read buffer, allocated and zeroed eagerly, is what made it look slow (134 KiB
 // and 12.2 µs per message), hence the small one below.
 fn ws_config(shared: &Shared) -> WebSocketConfig {
+    config(shared.config.max_payload)
+}
+
+/// The WebSocket settings of every connection, for a payload limit. Public
+/// (hidden) for `examples/ws_echo.rs`, which runs the Autobahn suite on them.
+#[doc(hidden)]
+pub fn config(max_payload: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .max_message_size(Some(shared.config.max_payload))
-        .max_frame_size(Some(shared.config.max_payload))
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload))
         // Idle connections should cost little: start with a small read buffer.
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
 }
 
 async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
@@ -119,7 +128,7 @@ async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
     };
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config(&shared))).await;
     let session = match target {
-        Target::New(info) => shared.open_session(*info, TransportKind::WebSocket),
+        Target::New(info, _slot) => shared.open_session(*info, TransportKind::WebSocket),
         Target::Upgrade(session) => {
             if !probe(&session, &mut ws).await {
                 {
@@ -164,6 +173,8 @@ async fn probe(session: &Arc<Session>, ws: &mut Ws) -> bool {
                 if !set_upgrade(session, Upgrade::Done) {
                     return false;
                 }
+                // The connection's task steps the heartbeat from now on.
+                session.wake_heartbeat();
                 tracing::debug!(sid = %session.id(), "session upgraded to websocket");
                 session.shared.handler.on_upgrade(session);
                 return true;
@@ -192,6 +203,9 @@ fn set_upgrade(session: &Session, step: Upgrade) -> bool {
 /// The connection's one task: writes the outbox (all waiting frames, then one
 /// flush) and reads frames, until either side ends the session.
 async fn serve_connection(session: &Arc<Session>, ws: &mut Ws) {
+    let mut wake = session.lock().heartbeat.next_wake();
+    let heartbeat = tokio::time::sleep_until(wake);
+    tokio::pin!(heartbeat);
     loop {
         let writable = session.writer.notified();
         let (frames, closed) = {
@@ -231,6 +245,19 @@ async fn serve_connection(session: &Arc<Session>, ws: &mut Ws) {
                 }
             }
             () = writable => {}
+            () = heartbeat.as_mut() => {
+                match session.heartbeat_step(Instant::now(), TransportKind::WebSocket) {
+                    Some(next) => wake = next,
+                    // Timed out: the next turn of the loop writes and closes.
+                    None => continue,
+                }
+            }
+        }
+        // A pong may have moved the schedule; re-arm only when it changed.
+        let next = session.lock().heartbeat.next_wake();
+        if next != wake || heartbeat.is_elapsed() {
+            wake = next;
+            heartbeat.as_mut().reset(wake);
         }
     }
 }

@@ -41,13 +41,18 @@ impl TestServer {
     /// Serves `io` (handlers already set, or set later: they are looked up per
     /// connection).
     pub async fn start(io: SocketIo) -> Self {
+        Self::start_with(io, ferrio::ServeConfig::default()).await
+    }
+
+    /// Serves `io` with these listener options (limits, TLS).
+    pub async fn start_with(io: SocketIo, config: ferrio::ServeConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = io.clone();
         let task = tokio::spawn(async move {
             served
-                .serve(listener, async {
+                .serve_with_config(listener, config, async {
                     let _ = stopped.await;
                 })
                 .await

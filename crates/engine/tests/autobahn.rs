@@ -1,0 +1,240 @@
+//! WebSocket conformance: the Autobahn TestSuite's cases, run by `kosoku`'s
+//! fuzzing client (from PyPI, installed into `interop/autobahn/.venv`), against
+//! `examples/ws_echo.rs`, which echoes on ferrio's WebSocket stack (the
+//! standalone listener, hyper's upgrade, tokio-tungstenite with the engine's
+//! `WebSocketConfig`).
+//!
+//! The whole suite runs (about 300 cases, 15 s in a debug build), except 12.*
+//! and 13.*, which test permessage-deflate: ferrio does not offer it. Every
+//! case must pass: `OK`, or `NON-STRICT` / `INFORMATIONAL`, which the suite
+//! counts as conformant. `scripts/autobahn` runs the same against the release
+//! build and keeps the HTML report.
+
+#[path = "../examples/ws_echo.rs"]
+#[allow(dead_code)]
+mod ws_echo;
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Cases left out: permessage-deflate, which ferrio does not offer.
+const EXCLUDED: &[&str] = &["12.*", "13.*"];
+/// How long the whole run may take before the test fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_autobahn_cases_pass_on_ferrios_websocket_stack() {
+    let kosoku = tokio::task::spawn_blocking(ensure_venv)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(ws_echo::run(listener, async {
+        let _ = stopped.await;
+    }));
+
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("autobahn");
+    let _ = fs::remove_dir_all(&report);
+    let mut cmd = Command::new(&kosoku);
+    cmd.arg(addr.to_string()).arg("-o").arg(&report);
+    for case in EXCLUDED {
+        cmd.args(["-x", case]);
+    }
+    let command = format!("{cmd:?}");
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || run_with_timeout(cmd, RUN_TIMEOUT))
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let _ = stop.send(());
+    let _ = server.await;
+
+    let index = fs::read_to_string(report.join("index.json")).unwrap_or_else(|e| {
+        panic!("no report from `{command}` ({e}):\n{out}");
+    });
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap();
+    let cases = index
+        .as_object()
+        .and_then(|agents| agents.values().next())
+        .and_then(|cases| cases.as_object())
+        .unwrap_or_else(|| panic!("unexpected report shape: {index}"));
+
+    let mut behavior = BTreeMap::<String, usize>::new();
+    let mut close = BTreeMap::<String, usize>::new();
+    let mut failed = Vec::new();
+    for (id, case) in cases {
+        let b = case["behavior"].as_str().unwrap_or("?").to_owned();
+        let c = case["behaviorClose"].as_str().unwrap_or("?").to_owned();
+        let passed = matches!(b.as_str(), "OK" | "NON-STRICT" | "INFORMATIONAL")
+            && matches!(c.as_str(), "OK" | "INFORMATIONAL");
+        if !passed {
+            failed.push(format!("{id}: {b} / close {c}"));
+        }
+        *behavior.entry(b).or_default() += 1;
+        *close.entry(c).or_default() += 1;
+    }
+    eprintln!(
+        "autobahn: {} cases in {elapsed:.1?}; behavior {behavior:?}; close {close:?}; report in {}",
+        cases.len(),
+        report.display()
+    );
+    assert!(cases.len() > 250, "only {} cases ran:\n{out}", cases.len());
+    assert!(failed.is_empty(), "failed cases:\n{}", failed.join("\n"));
+    assert!(out.contains("cases passed"), "kosoku did not pass:\n{out}");
+}
+
+/// Runs `cmd` to completion (killed after `timeout`); its stdout and stderr.
+fn run_with_timeout(mut cmd: Command, timeout: Duration) -> String {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start kosoku: {e}"));
+    let started = Instant::now();
+    loop {
+        match child.try_wait().unwrap() {
+            Some(_) => break,
+            None if started.elapsed() > timeout => {
+                let _ = child.kill();
+                break;
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+// --- the kosoku virtualenv, as interop/rust/python.rs makes the Python one --
+
+/// A lock file older than this was left behind by a dead process.
+const STALE_LOCK: Duration = Duration::from_secs(600);
+/// How long to wait for another process's install.
+const LOCK_WAIT: Duration = Duration::from_secs(900);
+/// Written into the venv after an install: a copy of the `requirements.txt`
+/// it was installed from (`scripts/test` and `scripts/autobahn` use it too).
+const STAMP: &str = ".requirements.installed";
+
+/// `interop/autobahn/`, found above this crate.
+fn autobahn_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("interop").join("autobahn"))
+        .find(|dir| dir.join("requirements.txt").is_file())
+        .expect("interop/autobahn/requirements.txt above the crate")
+}
+
+fn up_to_date(dir: &Path) -> bool {
+    let venv = dir.join(".venv");
+    venv.join("bin").join("kosoku").is_file()
+        && matches!(
+            (fs::read(dir.join("requirements.txt")), fs::read(venv.join(STAMP))),
+            (Ok(wanted), Ok(installed)) if wanted == installed
+        )
+}
+
+/// Makes sure `interop/autobahn/.venv` holds `requirements.txt`; returns the
+/// path of its `kosoku`.
+fn ensure_venv() -> Result<PathBuf, String> {
+    let dir = autobahn_dir();
+    let kosoku = dir.join(".venv").join("bin").join("kosoku");
+    if up_to_date(&dir) {
+        return Ok(kosoku);
+    }
+    let lock = dir.join(".venv-install.lock");
+    let started = Instant::now();
+    let _guard = loop {
+        match OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(mut f) => {
+                let _ = writeln!(f, "{}", std::process::id());
+                break LockGuard(lock.clone());
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                let stale = fs::metadata(&lock)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > STALE_LOCK);
+                if stale {
+                    let _ = fs::remove_file(&lock);
+                } else if started.elapsed() > LOCK_WAIT {
+                    return Err(format!("waited too long for {}", lock.display()));
+                } else {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
+        }
+    };
+    if up_to_date(&dir) {
+        return Ok(kosoku);
+    }
+    let venv = dir.join(".venv");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    if !venv.join("bin").join("python").is_file() {
+        eprintln!("[autobahn] creating {} with {python}", venv.display());
+        run_step(
+            Command::new(&python)
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            "python3 -m venv (python3 >= 3.10 with the venv module?)",
+        )?;
+    }
+    eprintln!("[autobahn] pip install -r interop/autobahn/requirements.txt");
+    run_step(
+        Command::new(venv.join("bin").join("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "-r",
+                "requirements.txt",
+            ])
+            .current_dir(&dir),
+        "pip install -r requirements.txt",
+    )?;
+    fs::copy(dir.join("requirements.txt"), venv.join(STAMP))
+        .map_err(|e| format!("cannot write the stamp: {e}"))?;
+    Ok(kosoku)
+}
+
+fn run_step(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// Removes the lock file when dropped (also on panic).
+struct LockGuard(PathBuf);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
