@@ -1,8 +1,11 @@
 //! Options of a manager (one connection), with socket.io-client's defaults.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
+
+use crate::Certificate;
 
 /// The transports Engine.IO can run over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,6 +78,17 @@ pub struct ManagerConfig {
     /// The largest WebSocket message or polling response accepted from the
     /// server, in bytes. Default 64 MiB.
     pub max_message_size: usize,
+    /// Certificates trusted as roots for `https`/`wss`, besides the
+    /// platform's (Node's `ca` option): a private CA, or a server's
+    /// self-signed certificate. Default none.
+    pub tls_root_certificates: Vec<Certificate>,
+    /// Whether `https`/`wss` trust the platform's root certificates (read
+    /// once per process). Default `true`.
+    pub tls_built_in_roots: bool,
+    /// A rustls configuration of one's own (client certificates, another
+    /// verifier, ...), used as is for `https`/`wss` (its ALPN list is
+    /// cleared): the two options above are then ignored. Default none.
+    pub tls_config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ManagerConfig {
@@ -93,6 +107,9 @@ impl Default for ManagerConfig {
             timeout: Duration::from_millis(20_000),
             auto_connect: true,
             max_message_size: 64 << 20,
+            tls_root_certificates: Vec::new(),
+            tls_built_in_roots: true,
+            tls_config: None,
         }
     }
 }
@@ -179,6 +196,24 @@ impl ManagerConfig {
     /// Sets [`max_message_size`](Self::max_message_size).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`tls_root_certificates`](Self::tls_root_certificates).
+    pub fn tls_root_certificates(mut self, certs: impl IntoIterator<Item = Certificate>) -> Self {
+        self.tls_root_certificates = certs.into_iter().collect();
+        self
+    }
+
+    /// Sets [`tls_built_in_roots`](Self::tls_built_in_roots).
+    pub fn tls_built_in_roots(mut self, enabled: bool) -> Self {
+        self.tls_built_in_roots = enabled;
+        self
+    }
+
+    /// Sets [`tls_config`](Self::tls_config).
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls_config = Some(config);
         self
     }
 }

@@ -78,6 +78,22 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An error's message followed by those of its sources: `a: b: c`.
+pub(crate) fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        // Some errors repeat their source's message in their own.
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}
+
 /// Why a socket could not join its namespace: the payload of a
 /// `connect_error` event.
 ///

@@ -27,8 +27,15 @@
 //!   binary; handlers read them typed. The client answers the server's
 //!   acknowledgements through [`Event::reply`].
 //!
+//! * `https` and `wss` URLs go over TLS (rustls, with the *ring* provider),
+//!   trusting the platform's root certificates and any given in
+//!   [`ManagerConfig::tls_root_certificates`] (or a whole
+//!   [`rustls::ClientConfig`] of one's own: [`ManagerConfig::tls_config`]).
+//! * [`SocketBuilder::retries`] gives at-least-once delivery: emits are
+//!   queued, sent one at a time, and sent again until acknowledged.
+//!
 //! Options and their defaults are socket.io-client's ([`ManagerConfig`]).
-//! Not supported yet: `https`/`wss` (TLS), `retries`, the msgpack parser.
+//! Not supported yet: the msgpack parser.
 //!
 //! # Lifecycle
 //!
@@ -91,6 +98,7 @@ mod manager;
 mod payload;
 mod reason;
 mod socket;
+mod tls;
 mod url;
 
 pub use config::{ManagerConfig, TransportKind};
@@ -101,6 +109,11 @@ pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
 pub use manager::Manager;
 pub use reason::DisconnectReason;
 pub use socket::{Emitter, ListenerId, Socket, SocketBuilder};
+pub use tls::Certificate;
+
+/// The rustls crate this client uses, for
+/// [`ManagerConfig::tls_config`].
+pub use rustls;
 
 /// A builder for a socket on the namespace in the URL's path, sharing the
 /// connection of any socket made by `io` for the same server (see

@@ -36,11 +36,6 @@ impl Target {
             }
             None => return Err(Error::config(format!("no scheme in {url:?}"))),
         };
-        if secure {
-            return Err(Error::config(format!(
-                "{url:?}: https and wss need TLS, which ferrio-client does not support yet"
-            )));
-        }
         let authority = uri
             .authority()
             .ok_or_else(|| Error::config(format!("no host in {url:?}")))?
@@ -122,7 +117,9 @@ mod tests {
         let t = Target::parse("ws://example.com").unwrap();
         assert!(!t.secure);
         assert_eq!(t.nsp, "/");
-        assert!(Target::parse("wss://example.com").unwrap_err().is_config());
+        let t = Target::parse("wss://example.com:8443/admin").unwrap();
+        assert!(t.secure);
+        assert_eq!(t.origin(), "https://example.com:8443");
         assert!(Target::parse("ftp://x").unwrap_err().is_config());
         assert!(Target::parse("/just/a/path").unwrap_err().is_config());
     }

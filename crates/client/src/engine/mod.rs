@@ -51,9 +51,17 @@ pub(crate) struct EngineConfig {
     pub upgrade: bool,
     /// The largest message or polling response accepted from the server.
     pub max_message_size: usize,
+    /// For `https`/`wss`: the rustls configuration, or why it could not be
+    /// made (reported when connecting). `None` for `http`/`ws`.
+    pub tls: Option<Result<Arc<rustls::ClientConfig>, Error>>,
 }
 
 impl EngineConfig {
+    /// The rustls configuration of a secure connection; `None` for `http`/`ws`.
+    pub(crate) fn tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
+        self.tls.clone().transpose()
+    }
+
     /// The URL of an Engine.IO request on `transport`, for session `sid`.
     pub(crate) fn url(&self, transport: TransportKind, sid: Option<&str>) -> String {
         let scheme = match (transport, self.secure) {

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use ferrio_proto::engine::Handshake;
-use http::{Method, Request, StatusCode, header};
+use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming as Body;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -17,7 +19,39 @@ use super::packet::{Incoming, decode_body};
 use super::{CloseReason, EngineConfig};
 use crate::{Error, TransportKind};
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+/// The HTTP/1.1 client of a polling session: over TCP, or over TLS.
+#[derive(Debug)]
+enum HttpClient {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    fn new(config: &EngineConfig) -> Result<Self, Error> {
+        let builder = Client::builder(TokioExecutor::new());
+        Ok(match config.tls()? {
+            None => Self::Plain(builder.build_http()),
+            Some(tls) => {
+                let connector = HttpsConnectorBuilder::new()
+                    .with_tls_config(rustls::ClientConfig::clone(&tls))
+                    .https_only()
+                    .enable_http1()
+                    .build();
+                Self::Tls(builder.build(connector))
+            }
+        })
+    }
+
+    async fn request(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Response<Body>, hyper_util::client::legacy::Error> {
+        match self {
+            Self::Plain(client) => client.request(request).await,
+            Self::Tls(client) => client.request(request).await,
+        }
+    }
+}
 
 /// A polling session: the HTTP client (which pools one connection for the
 /// pending GET and one for the POST) and the session id.
@@ -35,7 +69,7 @@ impl Polling {
     pub(crate) async fn open(
         config: Arc<EngineConfig>,
     ) -> Result<(Arc<Self>, Handshake, Vec<Incoming>), Error> {
-        let http = Client::builder(TokioExecutor::new()).build_http();
+        let http = HttpClient::new(&config)?;
         let body = request(&http, &config, Method::GET, None, None).await?;
         let mut packets = decode_body(&body)
             .map_err(|e| Error::handshake(format!("invalid handshake payload: {e}")))?
@@ -98,10 +132,12 @@ async fn request(
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| Error::config(format!("invalid request to {url}: {e}")))?;
     tracing::trace!(%url, "polling request");
-    let response = http
-        .request(request)
-        .await
-        .map_err(|e| Error::transport(format!("polling request failed: {e}")))?;
+    let response = http.request(request).await.map_err(|e| {
+        Error::transport(format!(
+            "polling request failed: {}",
+            crate::error::with_sources(&e)
+        ))
+    })?;
     let status = response.status();
     let body = Limited::new(response.into_body(), config.max_message_size)
         .collect()

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::driver::{Source, TransportEvent};
 use super::packet::{Incoming, decode_frame};
@@ -30,11 +30,24 @@ pub(crate) async fn connect(config: &EngineConfig, sid: Option<&str>) -> Result<
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
+    let connector = match config.tls()? {
+        Some(tls) => Connector::Rustls(tls),
+        None => Connector::Plain,
+    };
     tracing::trace!(%url, "websocket connect");
-    let (ws, _response) =
-        tokio_tungstenite::connect_async_with_config(request, Some(ws_config), false)
-            .await
-            .map_err(|e| Error::transport(format!("websocket error: {e}")))?;
+    let (ws, _response) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(ws_config),
+        false,
+        Some(connector),
+    )
+    .await
+    .map_err(|e| {
+        Error::transport(format!(
+            "websocket error: {}",
+            crate::error::with_sources(&e)
+        ))
+    })?;
     Ok(ws)
 }
 

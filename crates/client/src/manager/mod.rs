@@ -7,7 +7,6 @@ mod run;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,7 +14,7 @@ use tokio::task::JoinHandle;
 pub(crate) use lookup::lookup;
 
 use crate::engine::{EngineConfig, EngineSender, Frame};
-use crate::socket::{Auth, SocketBuilder};
+use crate::socket::{SocketBuilder, SocketOptions};
 use crate::url::{Target, encode_query};
 use crate::{DisconnectReason, Error, ManagerConfig, Socket, TransportKind};
 
@@ -241,16 +240,10 @@ impl ManagerInner {
     }
 
     /// The socket of a namespace, made if there is none.
-    pub(crate) fn socket(
-        &self,
-        manager: &Manager,
-        nsp: &str,
-        auth: Auth,
-        ack_timeout: Option<Duration>,
-    ) -> Socket {
+    pub(crate) fn socket(&self, manager: &Manager, nsp: &str, options: SocketOptions) -> Socket {
         self.sockets()
             .entry(nsp.to_owned())
-            .or_insert_with(|| Socket::new(nsp.to_owned(), manager.clone(), auth, ack_timeout))
+            .or_insert_with(|| Socket::new(nsp.to_owned(), manager.clone(), options))
             .clone()
     }
 
@@ -348,6 +341,7 @@ fn engine_config(target: &Target, config: &ManagerConfig) -> EngineConfig {
         transports: config.transports.clone(),
         upgrade: config.upgrade,
         max_message_size: config.max_message_size,
+        tls: target.secure.then(|| crate::tls::client_config(config)),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ferrio_proto::socketio::Payload;
 use serde_json::Value;
 
-use super::{Auth, Socket};
+use super::{Auth, Socket, SocketOptions};
 use crate::url::Target;
 use crate::{ConnectError, DisconnectReason, Error, Event, Manager, ManagerConfig};
 
@@ -37,8 +37,7 @@ type Setup = Box<dyn FnOnce(&Socket) + Send>;
 pub struct SocketBuilder {
     origin: Origin,
     nsp: String,
-    auth: Auth,
-    ack_timeout: Option<Duration>,
+    options: SocketOptions,
     setup: Vec<Setup>,
 }
 
@@ -68,8 +67,7 @@ impl SocketBuilder {
                 force_new: false,
                 multiplex: true,
             })),
-            auth: Auth::None,
-            ack_timeout: None,
+            options: SocketOptions::default(),
             setup: Vec::new(),
         })
     }
@@ -78,8 +76,7 @@ impl SocketBuilder {
         Self {
             origin: Origin::Manager(manager),
             nsp: normalize_nsp(nsp),
-            auth: Auth::None,
-            ack_timeout: None,
+            options: SocketOptions::default(),
             setup: Vec::new(),
         }
     }
@@ -116,14 +113,14 @@ impl SocketBuilder {
     /// The authentication object sent with each CONNECT (the server reads it
     /// as `socket.handshake.auth`). It must be a JSON object. Default none.
     pub fn auth(mut self, auth: Value) -> Self {
-        self.auth = Auth::Value(auth);
+        self.options.auth = Auth::Value(auth);
         self
     }
 
     /// Computes the authentication object anew for each connection attempt,
     /// reconnections included (socket.io-client's `auth` callback).
     pub fn auth_fn(mut self, auth: impl Fn() -> Value + Send + Sync + 'static) -> Self {
-        self.auth = Auth::Fn(Arc::new(auth));
+        self.options.auth = Auth::Fn(Arc::new(auth));
         self
     }
 
@@ -131,7 +128,42 @@ impl SocketBuilder {
     /// an emit sets its own. Default none: wait until the answer or a
     /// disconnection.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
-        self.ack_timeout = Some(timeout);
+        self.options.ack_timeout = Some(timeout);
+        self
+    }
+
+    /// At-least-once delivery (socket.io-client's `retries`): every emit
+    /// (volatile ones aside) is queued, asks for an acknowledgement, and is
+    /// sent again until the server acknowledges it, up to `retries` more
+    /// times; one event at a time, in order. Default off.
+    ///
+    /// A try fails when the acknowledgement does not come within the ack
+    /// timeout ([`ack_timeout`](Self::ack_timeout), or the emit's own
+    /// [`timeout`](Socket::timeout)), or when the connection drops first.
+    /// Without any ack timeout only a lost connection makes the event go
+    /// again, after the reconnection, as often as that happens. The server
+    /// may therefore see an event more than once.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// let socket = ferrio_client::io("http://localhost:3000")?
+    ///     .ack_timeout(Duration::from_secs(2))
+    ///     .retries(3)
+    ///     .build();
+    /// // Sent up to 4 times, until the server acknowledges it.
+    /// socket.emit("order", &42)?;
+    /// let receipt = socket.emit_with_ack("pay", &42).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// [`build`](Self::build) then starts the queue's task: it must be called
+    /// inside a tokio runtime.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.options.retries = Some(retries);
         self
     }
 
@@ -218,12 +250,14 @@ impl SocketBuilder {
     /// manager's `auto_connect` is on (the default).
     ///
     /// If the manager has a socket for this namespace already, that socket is
-    /// returned, with the handlers added (its auth and ack timeout stay).
+    /// returned, with the handlers added (its auth, ack timeout and retries
+    /// stay).
     ///
     /// # Panics
     ///
-    /// Connecting spawns a task: with `auto_connect` this must be called
-    /// inside a tokio runtime.
+    /// Connecting spawns a task, and so does the `retries` queue: with
+    /// `auto_connect` or `retries` this must be called inside a tokio
+    /// runtime.
     pub fn build(self) -> Socket {
         let manager = match self.origin {
             Origin::Manager(manager) => manager,
@@ -237,9 +271,7 @@ impl SocketBuilder {
                 crate::manager::lookup(&target, config, force_new || !multiplex, &self.nsp)
             }
         };
-        let socket = manager
-            .inner
-            .socket(&manager, &self.nsp, self.auth, self.ack_timeout);
+        let socket = manager.inner.socket(&manager, &self.nsp, self.options);
         for setup in self.setup {
             setup(&socket);
         }

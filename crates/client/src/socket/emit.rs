@@ -9,6 +9,7 @@ use ferrio_proto::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::queue::Queued;
 use super::{Outgoing, Socket};
 use crate::payload::{args_data, event_data, frames_of};
 use crate::{AckError, AckResponse, EmitError, to_args};
@@ -23,6 +24,8 @@ pub struct Emitter<'a> {
     socket: &'a Socket,
     timeout: Option<Duration>,
     volatile: bool,
+    /// A try of the `retries` queue: sent as is, not queued again.
+    from_queue: bool,
 }
 
 impl<'a> Emitter<'a> {
@@ -31,6 +34,17 @@ impl<'a> Emitter<'a> {
             socket,
             timeout: None,
             volatile: false,
+            from_queue: false,
+        }
+    }
+
+    /// One try of a queued event.
+    pub(super) fn from_queue(socket: &'a Socket, timeout: Option<Duration>) -> Self {
+        Self {
+            socket,
+            timeout,
+            volatile: false,
+            from_queue: true,
         }
     }
 
@@ -80,17 +94,35 @@ impl<'a> Emitter<'a> {
         self.wait(prepared)
     }
 
-    /// Sends now (or buffers, or drops if volatile); registers the ack first.
-    fn send(
-        self,
-        event: &str,
-        args: Vec<Payload>,
-        want_ack: bool,
-    ) -> Result<Option<AckWait>, EmitError> {
+    /// Sends now (or buffers, or drops if volatile, or queues with
+    /// `retries`); registers the ack first.
+    fn send(self, event: &str, args: Vec<Payload>, want_ack: bool) -> Result<Sent, EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Reserved(event.to_owned()));
         }
         let socket = self.socket;
+        if let Some(queue) = socket
+            .inner
+            .queue
+            .as_ref()
+            .filter(|_| !self.from_queue && !self.volatile)
+        {
+            let (reply, outcome) = if want_ack {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            let queued = Queued {
+                name: event.to_owned(),
+                args,
+                timeout: self.timeout,
+                reply,
+            };
+            // The queue's task lives as long as the socket.
+            let _ = queue.send(queued);
+            return Ok(Sent::Queued(outcome));
+        }
         let mut sent = None;
         let ack = {
             let mut state = socket.state();
@@ -124,17 +156,26 @@ impl<'a> Emitter<'a> {
         if let Some(out) = sent {
             socket.notify_outgoing(std::slice::from_ref(&out));
         }
-        Ok(ack)
+        Ok(Sent::Direct(ack))
     }
 
     fn wait(
         self,
-        prepared: Result<Option<AckWait>, EmitError>,
+        prepared: Result<Sent, EmitError>,
     ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
         let timeout = self.timeout.or(self.socket.inner.ack_timeout);
         let socket = self.socket.clone();
         async move {
-            let AckWait { id, rx } = prepared?.ok_or(AckError::Disconnected)?;
+            let ack = match prepared? {
+                Sent::Direct(ack) => ack,
+                Sent::Queued(outcome) => {
+                    return match outcome {
+                        Some(outcome) => outcome.await.unwrap_or(Err(AckError::Disconnected)),
+                        None => Err(AckError::Disconnected),
+                    };
+                }
+            };
+            let AckWait { id, rx } = ack.ok_or(AckError::Disconnected)?;
             let mut guard = ForgetAck {
                 socket: Some(socket),
                 id,
@@ -158,6 +199,15 @@ impl<'a> Emitter<'a> {
                 .map_err(|_| AckError::Disconnected)
         }
     }
+}
+
+/// What became of an emit.
+enum Sent {
+    /// Sent or buffered (or dropped, if volatile), with the acknowledgement
+    /// to wait for if one was asked and the event was not dropped.
+    Direct(Option<AckWait>),
+    /// Queued for the `retries` task, with its outcome if one was asked.
+    Queued(Option<oneshot::Receiver<Result<AckResponse, AckError>>>),
 }
 
 /// An acknowledgement being waited for.
@@ -193,7 +243,8 @@ impl Socket {
     /// anything serialized as bytes) travel as binary attachments.
     ///
     /// While the socket is not connected the event is buffered and sent on
-    /// (re)connection, in order.
+    /// (re)connection, in order. With [`retries`](crate::SocketBuilder::retries)
+    /// it goes into the socket's queue and is sent until acknowledged.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         Emitter::new(self).emit(event, data)
     }
@@ -210,13 +261,26 @@ impl Socket {
     /// The event is sent (or buffered) when this is called, not when the
     /// future is first polled. It fails with [`AckError::Disconnected`] if the
     /// connection drops after the event went out, and with
-    /// [`AckError::Timeout`] when the time is up.
+    /// [`AckError::Timeout`] when the time is up. With
+    /// [`retries`](crate::SocketBuilder::retries), those are the errors of the
+    /// last try, the timeout applies to each try, and the event is queued
+    /// behind the socket's earlier ones.
     pub fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
         data: &T,
     ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
         Emitter::new(self).emit_with_ack(event, data)
+    }
+
+    /// Sends an event with payload arguments and waits for the server's
+    /// acknowledgement; see [`emit_with_ack`](Self::emit_with_ack).
+    pub fn emit_args_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Payload>,
+    ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
+        Emitter::new(self).emit_args_with_ack(event, args)
     }
 
     /// An emit whose acknowledgement is awaited at most `timeout`.

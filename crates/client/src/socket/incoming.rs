@@ -88,7 +88,7 @@ impl Socket {
             state.recovered = pid.is_some() && state.pid == pid;
             state.pid = pid;
             state.id = sid;
-            state.connected = true;
+            self.set_connected(&mut state, true);
             tracing::debug!(nsp = %self.inner.nsp, id = ?state.id, "socket connected");
             let sent = self.flush_send_buffer(&mut state);
             (sent, std::mem::take(&mut state.receive_buffer))
@@ -260,7 +260,9 @@ impl Socket {
     /// Acknowledgements of events already sent fail; those of buffered events
     /// wait for the next connection, as in socket.io-client.
     pub(super) fn close_state(&self, state: &mut State) {
-        state.connected = false;
+        // First: the `retries` queue must see the socket down before its
+        // acknowledgement fails.
+        self.set_connected(state, false);
         state.connect_sent = None;
         state.id = None;
         let buffered: Vec<u64> = state.send_buffer.iter().filter_map(|o| o.ack).collect();

@@ -5,6 +5,7 @@ mod builder;
 mod emit;
 mod handlers;
 mod incoming;
+mod queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use ferrio_proto::socketio::Payload;
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 pub use builder::SocketBuilder;
 pub use emit::Emitter;
@@ -46,6 +47,15 @@ impl Auth {
     }
 }
 
+/// What a socket is made with (from its builder).
+#[derive(Default)]
+pub(crate) struct SocketOptions {
+    pub auth: Auth,
+    pub ack_timeout: Option<Duration>,
+    /// `Some` turns on the at-least-once queue.
+    pub retries: Option<u32>,
+}
+
 /// The client's side of one namespace: emits events, receives them into
 /// handlers, and reconnects with its [`Manager`].
 ///
@@ -73,6 +83,10 @@ struct SocketInner {
     /// Whether outgoing catch-all listeners exist (they need copies of the
     /// arguments).
     has_outgoing: AtomicBool,
+    /// Follows `State::connected`, for the `retries` queue to wait on.
+    connected: watch::Sender<bool>,
+    /// The `retries` queue, when the option is on.
+    queue: Option<queue::QueueSender>,
 }
 
 /// An event waiting in the send buffer (or being sent).
@@ -105,24 +119,31 @@ struct State {
 }
 
 impl Socket {
-    pub(crate) fn new(
-        nsp: String,
-        manager: Manager,
-        auth: Auth,
-        ack_timeout: Option<Duration>,
-    ) -> Self {
-        Self {
-            inner: Arc::new(SocketInner {
-                nsp,
-                manager,
-                auth: Mutex::new(auth),
-                ack_timeout,
-                state: Mutex::new(State::default()),
-                handlers: Mutex::new(Handlers::default()),
-                connect_lock: Mutex::new(()),
-                has_outgoing: AtomicBool::new(false),
-            }),
-        }
+    /// A socket for `nsp`; with `retries`, its queue's task starts (so this
+    /// must run inside a tokio runtime).
+    pub(crate) fn new(nsp: String, manager: Manager, options: SocketOptions) -> Self {
+        let (connected, watching) = watch::channel(false);
+        let inner = Arc::new_cyclic(|weak| SocketInner {
+            nsp,
+            manager,
+            auth: Mutex::new(options.auth),
+            ack_timeout: options.ack_timeout,
+            state: Mutex::new(State::default()),
+            handlers: Mutex::new(Handlers::default()),
+            connect_lock: Mutex::new(()),
+            has_outgoing: AtomicBool::new(false),
+            connected,
+            queue: options
+                .retries
+                .map(|retries| queue::start(weak.clone(), watching, retries)),
+        });
+        Self { inner }
+    }
+
+    /// Sets `connected`, and tells the `retries` queue. Under the state lock.
+    fn set_connected(&self, state: &mut State, connected: bool) {
+        state.connected = connected;
+        self.inner.connected.send_replace(connected);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::TestServer;
 
 #[path = "../../../../interop/rust/node.rs"]
-mod node;
+pub mod node;
 
 const SCRIPT: &str = "socketio/server.mjs";
 
