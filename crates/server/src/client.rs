@@ -27,6 +27,9 @@ pub(crate) struct Client {
     /// connections that never joined one: as in Node, where the first join
     /// clears the timer, leaving every namespace later keeps the connection.
     joined: AtomicBool,
+    /// The connect-timeout task, stopped at the first join so an idle
+    /// connection does not keep a sleeping task for 45 s.
+    connect_timer: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl Client {
@@ -39,6 +42,7 @@ impl Client {
             sockets: Mutex::new(HashMap::new()),
             connecting: Mutex::new(HashMap::new()),
             joined: AtomicBool::new(false),
+            connect_timer: Mutex::new(None),
         });
         client.start_connect_timeout();
         client
@@ -56,7 +60,7 @@ impl Client {
     fn start_connect_timeout(self: &Arc<Self>) {
         let weak: Weak<Self> = Arc::downgrade(self);
         let timeout = self.io.config.connect_timeout;
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             let Some(client) = weak.upgrade() else { return };
             if !client.joined.load(Ordering::Acquire) && client.connecting().is_empty() {
@@ -64,6 +68,7 @@ impl Client {
                 client.session.close();
             }
         });
+        *self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
     }
 
     /// A message from the Engine.IO layer.
@@ -180,7 +185,16 @@ impl Client {
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
         self.sockets().insert(name.clone(), socket.clone());
-        self.joined.store(true, Ordering::Release);
+        if !self.joined.swap(true, Ordering::AcqRel) {
+            let timer = self
+                .connect_timer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(timer) = timer {
+                timer.abort();
+            }
+        }
         socket.set_connected();
         let reply = serde_json::json!({ "sid": socket.id().as_str() });
         let packet = Packet::new(

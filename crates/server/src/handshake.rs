@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use ferrio_engine::ConnectInfo;
@@ -7,26 +8,61 @@ use http::HeaderMap;
 use serde_json::Value;
 
 /// What a socket's client said when it connected, as `socket.handshake` in Node.
+///
+/// The request part is shared with the connection (and every socket on it),
+/// so a socket costs no copy of the headers.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Handshake {
-    /// Headers of the first HTTP request.
-    pub headers: HeaderMap,
-    /// When the connection was made.
-    pub time: SystemTime,
-    /// The client's address, when known.
-    pub address: Option<SocketAddr>,
-    /// The URL of the first request (path and query).
-    pub url: String,
-    /// The query parameters of the first request, percent-decoded.
-    pub query: HashMap<String, String>,
+    info: Arc<ConnectInfo>,
     /// The auth payload of the client's CONNECT packet (`{}` when none).
     pub auth: Value,
 }
 
 impl Handshake {
-    pub(crate) fn new(info: &ConnectInfo, auth: Option<Value>) -> Self {
-        let query = info
+    pub(crate) fn new(info: &Arc<ConnectInfo>, auth: Option<Value>) -> Self {
+        Self {
+            info: info.clone(),
+            auth: auth.unwrap_or_else(|| Value::Object(Default::default())),
+        }
+    }
+
+    /// Headers of the first HTTP request.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.info.headers
+    }
+
+    /// When the connection was made.
+    pub fn time(&self) -> SystemTime {
+        self.info.issued
+    }
+
+    /// The client's address, when known.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.info.remote_addr
+    }
+
+    /// The URL of the first request (path and query).
+    pub fn url(&self) -> String {
+        self.info
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    }
+
+    /// One query parameter of the first request, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The query parameters of the first request, percent-decoded.
+    pub fn query(&self) -> HashMap<String, String> {
+        self.query_pairs().collect()
+    }
+
+    fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.info
             .uri
             .query()
             .unwrap_or("")
@@ -36,19 +72,6 @@ impl Handshake {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 (percent_decode(k), percent_decode(v))
             })
-            .collect();
-        Self {
-            headers: info.headers.clone(),
-            time: info.issued,
-            address: info.remote_addr,
-            url: info
-                .uri
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
-            query,
-            auth: auth.unwrap_or_else(|| Value::Object(Default::default())),
-        }
     }
 }
 

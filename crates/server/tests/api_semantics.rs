@@ -172,7 +172,7 @@ async fn on_any_outgoing_sees_emits_and_broadcasts_reaching_the_socket() {
         let tx = tx.clone();
         async move {
             answer_pings(&socket);
-            if socket.handshake().query.contains_key("watch") {
+            if socket.handshake().query().contains_key("watch") {
                 let tx = tx.clone();
                 socket.on_any_outgoing(move |_, name, args| {
                     let args: Vec<Value> = args
@@ -547,7 +547,7 @@ async fn fetch_sockets_and_the_socket_utilities() {
         let tx = tx.clone();
         async move {
             answer_pings(&socket);
-            let nick = socket.handshake().query.get("nick").cloned();
+            let nick = socket.handshake().query().get("nick").cloned();
             socket.set_data(&json!({ "nick": nick })).unwrap();
             socket.on_disconnect(move |socket, reason| {
                 let tx = tx.clone();
@@ -566,10 +566,10 @@ async fn fetch_sockets_and_the_socket_utilities() {
     socket(&server, "/", &id0).join("a");
 
     let mut all = io.broadcast().fetch_sockets().await.unwrap();
-    all.sort_by_key(|s| s.handshake.query["nick"] != "zero");
+    all.sort_by_key(|s| s.handshake.query()["nick"] != "zero");
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].id.as_str(), id0);
-    assert_eq!(all[0].handshake.query["nick"], "zero");
+    assert_eq!(all[0].handshake.query()["nick"], "zero");
     assert_eq!(sorted(all[0].rooms.clone()), rooms(&[&id0, "a"]));
     assert_eq!(all[0].data, json!({"nick": "zero"}));
     assert_eq!(all[1].id.as_str(), id1);
@@ -843,18 +843,18 @@ async fn handshake_fields() {
         .await;
     c.connect_with("/", Some(json!({"token": "t"}))).await;
     let h = handshakes.next().await;
-    assert_eq!(h.headers["x-custom"], "yes");
-    assert_eq!(h.query["foo"], "bar baz");
-    assert_eq!(h.query["x"], "1");
-    assert_eq!(h.query["EIO"], "4");
-    assert_eq!(h.query["transport"], "websocket");
+    assert_eq!(h.headers()["x-custom"], "yes");
+    assert_eq!(h.query()["foo"], "bar baz");
+    assert_eq!(h.query()["x"], "1");
+    assert_eq!(h.query()["EIO"], "4");
+    assert_eq!(h.query()["transport"], "websocket");
     assert_eq!(h.auth, json!({"token": "t"}));
-    assert_eq!(h.address, Some(c.local));
+    assert_eq!(h.address(), Some(c.local));
     assert_eq!(
-        h.url,
+        h.url(),
         "/socket.io/?EIO=4&transport=websocket&foo=bar%20baz&x=1"
     );
-    assert!(h.time >= before - Duration::from_secs(1));
+    assert!(h.time() >= before - Duration::from_secs(1));
 
     // Without an auth payload, auth is an empty object; over polling, the
     // handshake is the first polling request's.
@@ -862,10 +862,10 @@ async fn handshake_fields() {
     assert_eq!(server.post(&p, "40").await.text(), "ok");
     let h = handshakes.next().await;
     assert_eq!(h.auth, json!({}));
-    assert_eq!(h.query["transport"], "polling");
+    assert_eq!(h.query()["transport"], "polling");
     assert!(
-        h.url.starts_with("/socket.io/?EIO=4&transport=polling"),
+        h.url().starts_with("/socket.io/?EIO=4&transport=polling"),
         "{}",
-        h.url
+        h.url()
     );
 }

@@ -147,7 +147,7 @@ async fn setup(socket: Arc<Socket>) {
     socket.on("whoami", |socket, event| async move {
         let handshake = socket.handshake();
         let header = handshake
-            .headers
+            .headers()
             .get("x-ferrio-test")
             .and_then(|v| v.to_str().ok());
         let _ = event.reply(&json!({
@@ -155,7 +155,7 @@ async fn setup(socket: Arc<Socket>) {
             "nsp": socket.namespace().name(),
             "auth": handshake.auth,
             "transport": socket.transport().as_str(),
-            "query": handshake.query,
+            "query": handshake.query(),
             "header": header,
         }));
     });

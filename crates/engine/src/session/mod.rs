@@ -26,7 +26,7 @@ use crate::{CloseReason, Message, SendError, Sid, Text, TransportKind};
 /// every waiting frame before it flushes.
 pub struct Session {
     sid: Sid,
-    info: ConnectInfo,
+    info: Arc<ConnectInfo>,
     pub(crate) shared: Arc<Shared>,
     state: Mutex<State>,
     /// Wakes the transport's writer: frames queued, upgrade progress, or close.
@@ -49,7 +49,7 @@ impl Session {
             heartbeat::Timing::new(tokio::time::Instant::now(), shared.config.ping_interval);
         Arc::new(Self {
             sid,
-            info,
+            info: Arc::new(info),
             shared,
             state: Mutex::new(State::new(transport, timing)),
             writer: Notify::new(),
@@ -64,7 +64,8 @@ impl Session {
     }
 
     /// What the handshake request said about the client.
-    pub fn info(&self) -> &ConnectInfo {
+    /// Shared, so the layer above can keep it without copying the headers.
+    pub fn info(&self) -> &Arc<ConnectInfo> {
         &self.info
     }
 
