@@ -1,0 +1,39 @@
+// The benchmark contract on the Node.js socket.io server, default options.
+// Listens on 127.0.0.1:$PORT, path /socket.io/:
+//   "echo"      -> acknowledge with the same arguments when an ack is asked,
+//                  else emit "echo" back;
+//   "broadcast" -> emit "broadcast" with the arguments to every socket of "/",
+//                  the sender included;
+//   "join"      -> join the room named by the first argument;
+//   "room"      -> with [room, payload]: emit "room" with the payload to that room.
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+
+const port = Number(process.env.PORT || 3000);
+const httpServer = createServer();
+const io = new Server(httpServer);
+
+io.on("connection", (socket) => {
+  socket.on("echo", (...args) => {
+    const last = args[args.length - 1];
+    if (typeof last === "function") {
+      args.pop();
+      last(...args);
+    } else {
+      socket.emit("echo", ...args);
+    }
+  });
+  socket.on("broadcast", (...args) => {
+    io.emit("broadcast", ...args);
+  });
+  socket.on("join", (room) => {
+    socket.join(String(room));
+  });
+  socket.on("room", (room, payload) => {
+    io.to(String(room)).emit("room", payload);
+  });
+});
+
+httpServer.listen(port, "127.0.0.1", () => {
+  console.log(`socket.io bench server on http://127.0.0.1:${port}/socket.io/`);
+});

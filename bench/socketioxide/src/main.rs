@@ -1,0 +1,81 @@
+//! The benchmark contract on socketioxide, default options, served by axum as
+//! socketioxide's documentation shows. Listens on `127.0.0.1:$PORT`, path
+//! `/socket.io/`:
+//!
+//! - `echo` → acknowledge with the same data when an ack is asked, else emit
+//!   `echo` back;
+//! - `broadcast` → emit `broadcast` with the data to every socket of `/`,
+//!   the sender included;
+//! - `join` → join the room named by the first argument;
+//! - `room` with `[room, payload]` → emit `room` with the payload to that room.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::handler::{FromMessageParts, Value as RawValue};
+use socketioxide::socket::Socket;
+
+/// Whether the client asked for an acknowledgement (socketioxide's
+/// `AckSender` silently does nothing when it did not).
+struct AckAsked(bool);
+
+impl<A: Adapter> FromMessageParts<A> for AckAsked {
+    type Error = Infallible;
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        _: &mut RawValue,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        Ok(Self(ack_id.is_some()))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (layer, io) = SocketIo::new_layer();
+    let handle = io.clone();
+    io.ns("/", async move |s: SocketRef| {
+        s.on(
+            "echo",
+            async |s: SocketRef, AckAsked(asked), ack: AckSender, Data::<Value>(data)| {
+                if asked {
+                    let _ = ack.send(&data);
+                } else {
+                    let _ = s.emit("echo", &data);
+                }
+            },
+        );
+        let io = handle.clone();
+        s.on("broadcast", async move |Data::<Value>(data)| {
+            let _ = io.emit("broadcast", &data).await;
+        });
+        s.on("join", async |s: SocketRef, Data::<String>(room)| {
+            s.join(room);
+        });
+        let io = handle.clone();
+        s.on(
+            "room",
+            async move |Data::<(String, Value)>((room, payload))| {
+                let _ = io.to(room).emit("room", &payload).await;
+            },
+        );
+    });
+
+    let app = Router::new().layer(layer);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!(
+        "socketioxide bench server on http://{}/socket.io/",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! What a run found: a summary table for people, the same as JSON for scripts
+//! (`--json`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::stats::Latency;
+
+/// The result of one run. Times are in microseconds, sizes in KiB unless the
+/// field name says otherwise.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    pub(crate) scenario: &'static str,
+    pub(crate) url: String,
+    pub(crate) connect: ConnectReport,
+    /// For `echo`, `broadcast` and `rooms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) messages: Option<MessageReport>,
+    /// For `idle`: seconds the connections were held after the warm-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) held_s: Option<f64>,
+    /// Connections closed by the server, or broken, before the end.
+    pub(crate) disconnects: u64,
+    /// Engine.IO pings answered.
+    pub(crate) pings: u64,
+    /// With `--pid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) server: Option<ServerReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ConnectReport {
+    pub(crate) requested: usize,
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
+    /// From the first attempt to the last handshake done.
+    pub(crate) seconds: f64,
+    pub(crate) per_second: f64,
+    /// Each handshake, from its TCP connect to the Socket.IO CONNECT reply.
+    pub(crate) handshake: Latency,
+    /// Failures, by reason.
+    pub(crate) errors: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageReport {
+    /// Scheduled messages per second.
+    pub(crate) rate: f64,
+    pub(crate) warmup_s: f64,
+    pub(crate) duration_s: f64,
+    pub(crate) payload_bytes: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rooms: Option<usize>,
+    /// Messages scheduled in the measured window.
+    pub(crate) sent: u64,
+    /// Deliveries they should make: acks (`echo`), or one per recipient.
+    pub(crate) expected: u64,
+    /// Deliveries received.
+    pub(crate) delivered: u64,
+    /// `expected - delivered`.
+    pub(crate) lost: u64,
+    /// From each message's scheduled send time to its arrival.
+    pub(crate) latency: Latency,
+    /// From each message's scheduled send time to when the generator wrote it:
+    /// large values mean the generator, not the server, fell behind.
+    pub(crate) send_lag: Latency,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ServerReport {
+    pub(crate) pid: u32,
+    /// CPU time (user + system) while connecting.
+    pub(crate) connect_cpu_us: u64,
+    pub(crate) cpu_us_per_connection: f64,
+    /// CPU time of the measured window and the drain after it (`idle`: the hold).
+    pub(crate) cpu_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_us_per_message: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_us_per_delivery: Option<f64>,
+    /// Before the first connection.
+    pub(crate) rss_base_kib: u64,
+    /// Once every connection is open.
+    pub(crate) rss_connected_kib: u64,
+    /// At the end of the run, connections still open.
+    pub(crate) rss_end_kib: u64,
+    /// `(rss_end - rss_base) / connections`.
+    pub(crate) rss_per_connection_bytes: f64,
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.connect;
+        writeln!(f, "ferrio bench {} → {}", self.scenario, self.url)?;
+        writeln!(
+            f,
+            "  connections  {} of {} open in {:.2} s ({:.0}/s), {} failed; handshake p50 {}, p99 {}, max {}",
+            c.ok,
+            c.requested,
+            c.seconds,
+            c.per_second,
+            c.failed,
+            ms(c.handshake.p50_us),
+            ms(c.handshake.p99_us),
+            ms(c.handshake.max_us)
+        )?;
+        for (reason, count) in &c.errors {
+            writeln!(f, "    {count} × {reason}")?;
+        }
+        if let Some(m) = &self.messages {
+            let rooms = m.rooms.map(|k| format!(", {k} rooms")).unwrap_or_default();
+            writeln!(
+                f,
+                "  messages     {} sent in {} s at {}/s ({} B payload{rooms}), warm-up {} s",
+                m.sent, m.duration_s, m.rate, m.payload_bytes, m.warmup_s
+            )?;
+            writeln!(
+                f,
+                "  deliveries   {} of {} expected, {} lost",
+                m.delivered, m.expected, m.lost
+            )?;
+            let l = &m.latency;
+            writeln!(
+                f,
+                "  latency      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                ms(l.p50_us),
+                ms(l.p90_us),
+                ms(l.p99_us),
+                ms(l.p999_us),
+                ms(l.max_us)
+            )?;
+            writeln!(
+                f,
+                "  send lag     p50 {}  p99 {}  max {} (generator behind schedule)",
+                ms(m.send_lag.p50_us),
+                ms(m.send_lag.p99_us),
+                ms(m.send_lag.max_us)
+            )?;
+        }
+        if let Some(held) = self.held_s {
+            writeln!(f, "  held         {held} s")?;
+        }
+        writeln!(
+            f,
+            "  connection   {} disconnects, {} pings answered",
+            self.disconnects, self.pings
+        )?;
+        if let Some(s) = &self.server {
+            let mut per = format!("{:.1} µs/connection to connect", s.cpu_us_per_connection);
+            if let Some(v) = s.cpu_us_per_message {
+                per += &format!(", {v:.2} µs/message");
+            }
+            if let Some(v) = s.cpu_us_per_delivery {
+                per += &format!(", {v:.2} µs/delivery");
+            }
+            writeln!(
+                f,
+                "  server cpu   {:.2} s measured; {per}",
+                s.cpu_us as f64 / 1e6
+            )?;
+            writeln!(
+                f,
+                "  server rss   {} → {} connected → {} at the end; {:.2} KiB/connection",
+                mib(s.rss_base_kib),
+                mib(s.rss_connected_kib),
+                mib(s.rss_end_kib),
+                s.rss_per_connection_bytes / 1024.0
+            )?;
+        }
+        Ok(())
+    }
+}

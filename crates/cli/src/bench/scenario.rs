@@ -1,0 +1,235 @@
+//! The five scenarios, all built from the same steps: open the connections,
+//! (send on a schedule,) measure, report.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::conn::{self, Conn, Target, event_frame};
+use super::pace::Pacer;
+use super::procfs::{self, Sample};
+use super::report::{ConnectReport, MessageReport, Report, ServerReport};
+use super::stats::{Latency, Stats, new_histogram};
+use super::{Args, Scenario};
+
+/// Room `k`'s name.
+fn room_name(k: usize) -> String {
+    format!("room-{k}")
+}
+
+fn secs_ns(s: f64) -> u64 {
+    (s * 1e9) as u64
+}
+
+/// Reads the server's `/proc` entries, if a pid was given.
+fn probe(pid: Option<u32>) -> Result<Option<Sample>, String> {
+    pid.map(|pid| procfs::sample(pid).map_err(|e| format!("cannot read the server's /proc: {e}")))
+        .transpose()
+}
+
+pub(crate) async fn run(args: &Args, target: Target, stats: Rc<Stats>) -> Result<Report, String> {
+    let base = probe(args.pid)?;
+    let rooms = if args.scenario == Scenario::Rooms {
+        if args.rooms == 0 {
+            return Err("--rooms must be at least 1".into());
+        }
+        args.rooms
+    } else {
+        0
+    };
+    stats.phase.set("connecting");
+    let (conns, connect) = connect_all(args, target, rooms, &stats).await;
+    let connected = probe(args.pid)?;
+    if conns.is_empty() {
+        let reasons: Vec<_> = connect.errors.keys().cloned().collect();
+        return Err(format!(
+            "no connection could be opened: {}",
+            reasons.join("; ")
+        ));
+    }
+
+    let mut measured = (connected, None);
+    let mut messages = None;
+    let mut held_s = None;
+    match args.scenario {
+        Scenario::Connect => measured.1 = connected,
+        Scenario::Idle => {
+            stats.phase.set("warm-up");
+            tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
+            measured.0 = probe(args.pid)?;
+            stats.phase.set("holding");
+            tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
+            measured.1 = probe(args.pid)?;
+            held_s = Some(args.duration);
+        }
+        Scenario::Echo | Scenario::Broadcast | Scenario::Rooms => {
+            let (before, after, report) = send_messages(args, &conns, rooms, &stats).await?;
+            measured = (before, after);
+            messages = Some(report);
+        }
+    }
+    stats.stopping.set(true);
+    drop(conns);
+
+    let server = match (args.pid, base, connected, measured) {
+        (Some(pid), Some(base), Some(connected), (Some(before), Some(after))) => {
+            let n = connect.ok.max(1) as f64;
+            let cpu_us = after.cpu_us.saturating_sub(before.cpu_us);
+            let per = |count: u64| (count > 0).then(|| cpu_us as f64 / count as f64);
+            let connect_cpu_us = connected.cpu_us.saturating_sub(base.cpu_us);
+            Some(ServerReport {
+                pid,
+                connect_cpu_us,
+                cpu_us_per_connection: connect_cpu_us as f64 / n,
+                cpu_us,
+                cpu_us_per_message: messages.as_ref().and_then(|m| per(m.sent)),
+                cpu_us_per_delivery: messages.as_ref().and_then(|m| per(m.expected)),
+                rss_base_kib: base.rss_kib,
+                rss_connected_kib: connected.rss_kib,
+                rss_end_kib: after.rss_kib,
+                rss_per_connection_bytes: (after.rss_kib as f64 - base.rss_kib as f64) * 1024.0 / n,
+            })
+        }
+        _ => None,
+    };
+    Ok(Report {
+        scenario: args.scenario.name(),
+        url: args.url.clone(),
+        connect,
+        messages,
+        held_s,
+        disconnects: stats.disconnects.get(),
+        pings: stats.pings.get(),
+        server,
+    })
+}
+
+/// Opens `args.connections` connections, `args.concurrency` handshakes at a
+/// time; each runs on its own task as soon as it is open. Returns the open
+/// ones with their index.
+async fn connect_all(
+    args: &Args,
+    target: Target,
+    rooms: usize,
+    stats: &Rc<Stats>,
+) -> (Vec<(usize, Conn)>, ConnectReport) {
+    let target = Rc::new(target);
+    let gate = Rc::new(Semaphore::new(args.concurrency.max(1)));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..args.connections)
+        .map(|i| {
+            let (target, gate, stats) = (target.clone(), gate.clone(), stats.clone());
+            tokio::task::spawn_local(async move {
+                let _permit = gate.acquire().await.expect("the gate is never closed");
+                let began = Instant::now();
+                let room = (rooms > 0).then(|| room_name(i % rooms));
+                let conn = conn::connect(&target, i, room.as_deref()).await;
+                (conn.map(|ws| conn::spawn(ws, stats)), began.elapsed())
+            })
+        })
+        .collect();
+    let mut conns = Vec::with_capacity(handles.len());
+    let mut handshake = new_histogram();
+    for (i, handle) in handles.into_iter().enumerate() {
+        match handle.await {
+            Ok((Ok(conn), took)) => {
+                handshake.saturating_record((took.as_micros() as u64).max(1));
+                conns.push((i, conn));
+            }
+            Ok((Err(reason), _)) => stats.on_error(reason),
+            Err(e) => stats.on_error(format!("task failed: {e}")),
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let ok = conns.len() as u64;
+    let report = ConnectReport {
+        requested: args.connections,
+        ok,
+        failed: args.connections as u64 - ok,
+        seconds: (seconds * 1000.0).round() / 1000.0,
+        per_second: (ok as f64 / seconds).round(),
+        handshake: Latency::of(&handshake),
+        errors: stats.errors(),
+    };
+    (conns, report)
+}
+
+/// Sends on schedule through the warm-up and the measured window, then waits
+/// for the last deliveries. Returns the server's readings at the start of the
+/// window and after the drain.
+async fn send_messages(
+    args: &Args,
+    conns: &[(usize, Conn)],
+    rooms: usize,
+    stats: &Stats,
+) -> Result<(Option<Sample>, Option<Sample>, MessageReport), String> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err("--rate must be positive".into());
+    }
+    let n = conns.len();
+    let mut members = vec![0u64; rooms];
+    if rooms > 0 {
+        for (i, _) in conns {
+            members[i % rooms] += 1;
+        }
+    }
+    let room_names: Vec<String> = (0..rooms).map(room_name).collect();
+    let pad = "x".repeat(args.payload);
+    let scenario = args.scenario;
+    let mut send = |i: u64, t: u64, now: u64| {
+        let payload = json!({ "t": t, "p": pad });
+        let (conn, frame, deliveries) = match scenario {
+            Scenario::Echo => {
+                let conn = &conns[(i % n as u64) as usize].1;
+                (conn, event_frame("echo", vec![payload], Some(i)), 1)
+            }
+            Scenario::Broadcast => {
+                let frame = event_frame("broadcast", vec![payload], None);
+                (&conns[0].1, frame, n as u64)
+            }
+            _ => {
+                let k = (i % rooms as u64) as usize;
+                let conn = &conns[(i % n as u64) as usize].1;
+                let frame = event_frame("room", vec![json!(room_names[k]), payload], None);
+                (conn, frame, members[k])
+            }
+        };
+        stats.on_sent(t, now, deliveries);
+        conn.send(frame);
+    };
+
+    let start = stats.now_ns() + 1_000_000;
+    let window_start = start + secs_ns(args.warmup);
+    let end = window_start + secs_ns(args.duration);
+    stats.set_window(window_start, end);
+    let mut pacer = Pacer::new(start, args.rate);
+    stats.phase.set("warm-up");
+    pacer.run_until(stats, window_start, &mut send).await;
+    let before = probe(args.pid)?;
+    stats.phase.set("measuring");
+    pacer.run_until(stats, end, &mut send).await;
+
+    stats.phase.set("draining");
+    let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
+    while stats.delivered.get() < stats.expected.get() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let after = probe(args.pid)?;
+    let (expected, delivered) = (stats.expected.get(), stats.delivered.get());
+    let report = MessageReport {
+        rate: args.rate,
+        warmup_s: args.warmup,
+        duration_s: args.duration,
+        payload_bytes: args.payload,
+        rooms: (rooms > 0).then_some(rooms),
+        sent: stats.sent.get(),
+        expected,
+        delivered,
+        lost: expected.saturating_sub(delivered),
+        latency: stats.latency(),
+        send_lag: stats.send_lag(),
+    };
+    Ok((before, after, report))
+}

@@ -1,0 +1,84 @@
+//! `ferrio bench` end to end, quickly: the binary loads the in-process bench
+//! server (the handlers of `crates/server/examples/bench_server`) in every
+//! scenario, with `--json` and `--pid` (this test process, which hosts the
+//! server), and the reports must show every message delivered.
+
+#[path = "../../server/examples/bench_server/handlers.rs"]
+mod handlers;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs `ferrio bench <args> --json` against `port` and parses its report.
+fn bench(port: u16, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ferrio"))
+        .arg("bench")
+        .args(args)
+        .args(["--url", &format!("http://127.0.0.1:{port}")])
+        .args(["--pid", &std::process::id().to_string()])
+        .args(["--json", "--quiet", "--warmup", "0.2", "--duration", "0.5"])
+        .output()
+        .expect("run ferrio bench");
+    assert!(
+        out.status.success(),
+        "ferrio bench {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_against_the_bench_server() {
+    let io = ferrio::SocketIo::new();
+    handlers::install(&io);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = io.clone();
+    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+
+    let reports = tokio::task::spawn_blocking(move || {
+        [
+            bench(port, &["echo", "-c", "10", "-r", "500"]),
+            bench(port, &["broadcast", "-c", "20", "-r", "20"]),
+            bench(port, &["rooms", "-c", "30", "--rooms", "3", "-r", "60"]),
+            bench(
+                port,
+                &["idle", "-c", "50", "--source-addrs", "127.0.0.1,127.0.0.2"],
+            ),
+            bench(port, &["connect", "-c", "50"]),
+        ]
+    })
+    .await
+    .unwrap();
+
+    for report in &reports {
+        let name = &report["scenario"];
+        assert_eq!(report["connect"]["failed"], 0, "{name}: {report}");
+        assert_eq!(report["disconnects"], 0, "{name}: {report}");
+        assert!(
+            report["server"]["rss_end_kib"].as_u64().unwrap() > 0,
+            "{name}: {report}"
+        );
+        if let Some(m) = report.get("messages") {
+            let sent = m["sent"].as_u64().unwrap();
+            assert!(sent > 0, "{name}: {report}");
+            assert_eq!(m["lost"], 0, "{name}: {report}");
+            assert_eq!(m["delivered"], m["expected"], "{name}: {report}");
+            assert!(
+                m["latency"]["p99_us"].as_u64().unwrap() > 0,
+                "{name}: {report}"
+            );
+        }
+    }
+    let [echo, broadcast, rooms, ..] = &reports;
+    // One ack per echo; every socket gets each broadcast; each room holds 10.
+    assert_eq!(echo["messages"]["expected"], echo["messages"]["sent"]);
+    let sent = broadcast["messages"]["sent"].as_u64().unwrap();
+    assert_eq!(
+        broadcast["messages"]["expected"].as_u64().unwrap(),
+        20 * sent
+    );
+    let sent = rooms["messages"]["sent"].as_u64().unwrap();
+    assert_eq!(rooms["messages"]["expected"].as_u64().unwrap(), 10 * sent);
+}

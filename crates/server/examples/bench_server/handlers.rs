@@ -1,0 +1,42 @@
+//! The benchmark contract (see `main.rs`) on the main namespace. Shared with
+//! `ferrio bench`'s smoke test, which includes this file.
+
+use std::sync::Arc;
+
+use ferrio::{Socket, SocketIo};
+
+/// Installs the benchmark contract on the main namespace of `io`.
+pub fn install(io: &SocketIo) {
+    io.on_connection(|socket: Arc<Socket>| async move {
+        socket.on("echo", |socket, event| async move {
+            let args = event.args().to_vec();
+            match event.ack() {
+                Some(ack) => {
+                    let _ = ack.send_args(args);
+                }
+                None => {
+                    let _ = socket.emit_args("echo", args);
+                }
+            }
+        });
+        socket.on("broadcast", |socket, event| async move {
+            let _ = socket
+                .namespace()
+                .broadcast()
+                .emit_args("broadcast", event.args().to_vec());
+        });
+        socket.on("join", |socket, event| async move {
+            if let Ok(room) = event.arg::<String>(0) {
+                socket.join(room);
+            }
+        });
+        socket.on("room", |socket, event| async move {
+            if let (Ok(room), Some(payload)) = (event.arg::<String>(0), event.args().get(1)) {
+                let _ = socket
+                    .namespace()
+                    .to(room)
+                    .emit_args("room", vec![payload.clone()]);
+            }
+        });
+    });
+}

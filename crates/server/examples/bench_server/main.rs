@@ -1,0 +1,48 @@
+//! The server `ferrio bench` and the side-by-side comparison in `bench/` load:
+//! default options on `127.0.0.1:$PORT` (default 3000), path `/socket.io/`.
+//!
+//! - `"echo"` → acknowledge with the same arguments when an ack is asked, else
+//!   emit `"echo"` back with them;
+//! - `"broadcast"` → emit `"broadcast"` with the arguments to every socket of
+//!   `/`, the sender included;
+//! - `"join"` → join the room named by the first argument, before the socket's
+//!   next event is handled (a handler runs synchronously up to its first
+//!   `.await`, and this one has none);
+//! - `"room"` with `[room, payload]` → emit `"room"` with the payload to every
+//!   socket in that room.
+//!
+//! ```text
+//! PORT=3000 cargo run --release -p ferrio --example bench_server
+//! ferrio bench echo --url http://127.0.0.1:3000 --connections 100 --rate 20000
+//! ```
+
+mod handlers;
+
+use ferrio::SocketIo;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    // Logging off unless asked for: `RUST_LOG=debug` shows what the server does.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+
+    let io = SocketIo::new();
+    handlers::install(&io);
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!(
+        "ferrio bench server on http://{}/socket.io/",
+        listener.local_addr()?
+    );
+    io.serve(listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
