@@ -84,6 +84,13 @@ pub fn ensure_venv() {
     }
 }
 
+/// Makes sure the virtualenv `<dir>/.venv` holds `<dir>/requirements.txt`:
+/// the same stamp, lock file and install steps as [`ensure_venv`], for any
+/// folder of Python peers (the Autobahn client uses it too).
+pub fn ensure_venv_in(dir: &Path) -> Result<(), String> {
+    install_venv_in(dir)
+}
+
 fn venv_up_to_date(dir: &Path) -> bool {
     let venv = dir.join(".venv");
     if !venv.join("bin").join("python").is_file() {
@@ -99,8 +106,11 @@ fn venv_up_to_date(dir: &Path) -> bool {
 }
 
 fn install_venv() -> Result<(), String> {
-    let dir = python_dir();
-    if venv_up_to_date(&dir) {
+    install_venv_in(&python_dir())
+}
+
+fn install_venv_in(dir: &Path) -> Result<(), String> {
+    if venv_up_to_date(dir) {
         return Ok(());
     }
     let lock = dir.join(".venv-install.lock");
@@ -129,7 +139,7 @@ fn install_venv() -> Result<(), String> {
         }
     };
     // Another process may have finished the install while we waited.
-    if venv_up_to_date(&dir) {
+    if venv_up_to_date(dir) {
         return Ok(());
     }
     let venv = dir.join(".venv");
@@ -143,7 +153,7 @@ fn install_venv() -> Result<(), String> {
             Command::new(&python)
                 .args(["-m", "venv", "--clear"])
                 .arg(&venv)
-                .current_dir(&dir),
+                .current_dir(dir),
             &format!("{python} -m venv (is python3 with the venv module installed?)"),
         )?;
     }
@@ -162,7 +172,7 @@ fn install_venv() -> Result<(), String> {
                 "-r",
                 "requirements.txt",
             ])
-            .current_dir(&dir),
+            .current_dir(dir),
         "pip install -r requirements.txt",
     )?;
     fs::copy(dir.join("requirements.txt"), venv.join(STAMP))

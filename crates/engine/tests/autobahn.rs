@@ -10,16 +10,18 @@
 //! counts as conformant. `scripts/autobahn` runs the same against the release
 //! build and keeps the HTML report.
 
+#[path = "../../../interop/rust/python.rs"]
+mod python;
+
 #[path = "../examples/ws_echo.rs"]
 #[allow(dead_code)]
 mod ws_echo;
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// Cases left out: permessage-deflate, which ferrio does not offer.
 const EXCLUDED: &[&str] = &["12.*", "13.*"];
@@ -118,15 +120,7 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> String {
     )
 }
 
-// --- the kosoku virtualenv, as interop/rust/python.rs makes the Python one --
-
-/// A lock file older than this was left behind by a dead process.
-const STALE_LOCK: Duration = Duration::from_secs(600);
-/// How long to wait for another process's install.
-const LOCK_WAIT: Duration = Duration::from_secs(900);
-/// Written into the venv after an install: a copy of the `requirements.txt`
-/// it was installed from (`scripts/test` and `scripts/autobahn` use it too).
-const STAMP: &str = ".requirements.installed";
+// --- the kosoku virtualenv, made as interop/rust/python.rs makes the Python one --
 
 /// `interop/autobahn/`, found above this crate.
 fn autobahn_dir() -> PathBuf {
@@ -138,103 +132,10 @@ fn autobahn_dir() -> PathBuf {
         .expect("interop/autobahn/requirements.txt above the crate")
 }
 
-fn up_to_date(dir: &Path) -> bool {
-    let venv = dir.join(".venv");
-    venv.join("bin").join("kosoku").is_file()
-        && matches!(
-            (fs::read(dir.join("requirements.txt")), fs::read(venv.join(STAMP))),
-            (Ok(wanted), Ok(installed)) if wanted == installed
-        )
-}
-
 /// Makes sure `interop/autobahn/.venv` holds `requirements.txt`; returns the
 /// path of its `kosoku`.
 fn ensure_venv() -> Result<PathBuf, String> {
     let dir = autobahn_dir();
-    let kosoku = dir.join(".venv").join("bin").join("kosoku");
-    if up_to_date(&dir) {
-        return Ok(kosoku);
-    }
-    let lock = dir.join(".venv-install.lock");
-    let started = Instant::now();
-    let _guard = loop {
-        match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                break LockGuard(lock.clone());
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let stale = fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| SystemTime::now().duration_since(t).ok())
-                    .is_some_and(|age| age > STALE_LOCK);
-                if stale {
-                    let _ = fs::remove_file(&lock);
-                } else if started.elapsed() > LOCK_WAIT {
-                    return Err(format!("waited too long for {}", lock.display()));
-                } else {
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    };
-    if up_to_date(&dir) {
-        return Ok(kosoku);
-    }
-    let venv = dir.join(".venv");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    if !venv.join("bin").join("python").is_file() {
-        eprintln!("[autobahn] creating {} with {python}", venv.display());
-        run_step(
-            Command::new(&python)
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv),
-            "python3 -m venv (python3 >= 3.10 with the venv module?)",
-        )?;
-    }
-    eprintln!("[autobahn] pip install -r interop/autobahn/requirements.txt");
-    run_step(
-        Command::new(venv.join("bin").join("python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "-r",
-                "requirements.txt",
-            ])
-            .current_dir(&dir),
-        "pip install -r requirements.txt",
-    )?;
-    fs::copy(dir.join("requirements.txt"), venv.join(STAMP))
-        .map_err(|e| format!("cannot write the stamp: {e}"))?;
-    Ok(kosoku)
-}
-
-fn run_step(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ))
-}
-
-/// Removes the lock file when dropped (also on panic).
-struct LockGuard(PathBuf);
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
+    python::ensure_venv_in(&dir)?;
+    Ok(dir.join(".venv").join("bin").join("kosoku"))
 }
