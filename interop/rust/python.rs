@@ -26,12 +26,15 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+#[path = "peer.rs"]
+mod peer;
+
 use std::fs::{self, OpenOptions};
-use std::io::{BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 /// A lock file older than this is considered left behind by a dead process.
@@ -214,84 +217,7 @@ impl Drop for LockGuard {
 }
 
 /// What a finished (or killed) Python process left behind.
-#[derive(Debug)]
-pub struct PythonOutput {
-    /// The command line, for messages.
-    pub command: String,
-    /// Exit status; `None` if the process was killed on timeout.
-    pub status: Option<ExitStatus>,
-    /// True if the process ran past its timeout and was killed.
-    pub timed_out: bool,
-    /// Every stdout line, raw (the scripts print one JSON object per line).
-    pub stdout_lines: Vec<String>,
-    /// All of stderr.
-    pub stderr: String,
-    /// Wall time until exit or kill.
-    pub elapsed: Duration,
-}
-
-impl PythonOutput {
-    /// True if the process exited on its own with code 0.
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.status.is_some_and(|s| s.success())
-    }
-
-    /// Stdout lines containing `"event":"<event>"`.
-    pub fn lines_with_event(&self, event: &str) -> Vec<&str> {
-        let needle = format!("\"event\":\"{event}\"");
-        self.stdout_lines
-            .iter()
-            .filter(|l| l.contains(&needle))
-            .map(String::as_str)
-            .collect()
-    }
-
-    /// The last `"event":"result"` line, if any.
-    pub fn result_line(&self) -> Option<&str> {
-        self.lines_with_event("result").last().copied()
-    }
-
-    /// True if the process succeeded and its result line says `"ok":true`.
-    pub fn ok(&self) -> bool {
-        self.success()
-            && self
-                .result_line()
-                .is_some_and(|l| l.contains("\"ok\":true"))
-    }
-
-    /// Panics with the full transcript unless [`PythonOutput::ok`].
-    #[track_caller]
-    pub fn assert_ok(&self) {
-        if !self.ok() {
-            panic!("python peer failed:\n{self}");
-        }
-    }
-}
-
-impl std::fmt::Display for PythonOutput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "$ {}", self.command)?;
-        match (self.timed_out, self.status) {
-            (true, _) => writeln!(f, "killed after timeout ({:?})", self.elapsed)?,
-            (false, Some(s)) => writeln!(f, "exit: {s} after {:?}", self.elapsed)?,
-            (false, None) => writeln!(f, "no exit status")?,
-        }
-        writeln!(f, "--- stdout")?;
-        for line in &self.stdout_lines {
-            writeln!(f, "{line}")?;
-        }
-        writeln!(f, "--- stderr")?;
-        write!(f, "{}", self.stderr)
-    }
-}
-
-fn spawn_reader<R: Read + Send + 'static>(r: R) -> JoinHandle<String> {
-    thread::spawn(move || {
-        let mut s = String::new();
-        let _ = BufReader::new(r).read_to_string(&mut s);
-        s
-    })
-}
+pub type PythonOutput = peer::PeerOutput;
 
 /// Runs `interop/python/.venv/bin/python interop/python/<script> args...` to
 /// completion, killing it after `timeout`. Call [`ensure_venv`] first.
@@ -306,43 +232,14 @@ pub fn run_python(script: &str, args: &[&str], timeout: Duration) -> PythonOutpu
         .chain(args.iter().map(|a| a.to_string()))
         .collect::<Vec<_>>()
         .join(" ");
-    let started = Instant::now();
-    let mut child = Command::new(&python)
-        .arg(&path)
+    let mut cmd = Command::new(&python);
+    cmd.arg(&path)
         .args(args)
         .current_dir(&dir)
         // Unbuffered, so that a killed process still shows what it printed.
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}` (did ensure_venv run?): {e}"));
-    let out = spawn_reader(child.stdout.take().expect("piped stdout"));
-    let err = spawn_reader(child.stderr.take().expect("piped stderr"));
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
-                timed_out = true;
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("waiting for `{command}`: {e}"),
-        }
-    };
-    let elapsed = started.elapsed();
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    PythonOutput {
-        command,
-        status,
-        timed_out,
-        stdout_lines: stdout.lines().map(str::to_owned).collect(),
-        stderr,
-        elapsed,
-    }
+        .stderr(Stdio::piped());
+    peer::run("python", cmd, command, timeout, "did ensure_venv run?")
 }
