@@ -3,7 +3,7 @@
 //!
 //! It is the stack every ferrio WebSocket runs on: the standalone listener
 //! ([`serve_with`](ferrio_engine::serve_with): hyper 1, HTTP/1.1 upgrades),
-//! then tokio-tungstenite with the engine's own `WebSocketConfig`, minus the
+//! then the engine's own WebSocket stream, reader and writer, minus the
 //! Engine.IO protocol on top: every text and binary message comes back as it
 //! came. The payload limit is 64 MiB rather than the engine's 1 MB default, as
 //! the suite's 9.* cases echo messages of up to 16 MiB. permessage-deflate is
@@ -24,15 +24,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 /// The largest message echoed: above the suite's largest (16 MiB).
 const MAX_PAYLOAD: usize = 64 << 20;
@@ -67,15 +62,7 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
         return response;
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        let io = match on_upgrade.await {
-            Ok(io) => TokioIo::new(io),
-            Err(e) => return eprintln!("upgrade failed: {e}"),
-        };
-        let config = ferrio_engine::websocket_config(MAX_PAYLOAD);
-        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-        echo(ws).await;
-    });
+    tokio::spawn(ferrio_engine::websocket_echo(on_upgrade, MAX_PAYLOAD));
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
@@ -87,24 +74,6 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
         .header(header::SERVER, "ferrio-ws-echo")
         .body(Full::new(Bytes::new()))
         .expect("a valid response")
-}
-
-/// Sends every data message back; tungstenite answers pings and closes.
-async fn echo<S>(mut ws: WebSocketStream<S>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    while let Some(message) = ws.next().await {
-        match message {
-            Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
-                if ws.send(message).await.is_err() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            Err(_) => return,
-        }
-    }
 }
 
 /// Echoes on `listener` until `shutdown` completes (`tests/autobahn.rs` runs

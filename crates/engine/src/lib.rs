@@ -69,7 +69,7 @@ pub use tls::TlsConfig;
 #[cfg(feature = "tls")]
 pub use tokio_rustls::rustls;
 
-/// The WebSocket settings of every connection, for a payload limit; for the
-/// Autobahn example (`examples/ws_echo.rs`), not part of the API.
+/// A raw WebSocket echo on the engine's WebSocket stack; for the Autobahn
+/// example (`examples/ws_echo.rs`), not part of the API.
 #[doc(hidden)]
-pub use transport::websocket::config as websocket_config;
+pub use transport::websocket::echo as websocket_echo;

@@ -269,9 +269,15 @@ async fn serve_connection<I, S, B>(
 /// A connection that holds its place in [`ServeConfig::max_connections`] for
 /// as long as it lives, through a WebSocket upgrade too (the upgraded stream
 /// keeps this one inside).
-struct Counted<IO> {
+pub(crate) struct Counted<IO> {
     io: IO,
     _permit: OwnedSemaphorePermit,
+}
+
+impl crate::transport::RawTcp for Counted<tokio::net::TcpStream> {
+    fn tcp(&self) -> &tokio::net::TcpStream {
+        &self.io
+    }
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for Counted<IO> {

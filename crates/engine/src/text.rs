@@ -28,10 +28,6 @@ impl Text {
     pub fn into_bytes(self) -> Bytes {
         self.0.into()
     }
-
-    pub(crate) fn into_ws(self) -> Utf8Bytes {
-        self.0
-    }
 }
 
 impl std::ops::Deref for Text {

@@ -1,8 +1,8 @@
 //! WebSocket conformance: the Autobahn TestSuite's cases, run by `kosoku`'s
 //! fuzzing client (from PyPI, installed into `interop/autobahn/.venv`), against
 //! `examples/ws_echo.rs`, which echoes on ferrio's WebSocket stack (the
-//! standalone listener, hyper's upgrade, tokio-tungstenite with the engine's
-//! `WebSocketConfig`).
+//! standalone listener, hyper's upgrade, the engine's own WebSocket stream,
+//! reader and writer).
 //!
 //! The whole suite runs (about 300 cases, 15 s in a debug build), except 12.*
 //! and 13.*, which test permessage-deflate: ferrio does not offer it. Every

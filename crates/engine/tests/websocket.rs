@@ -26,6 +26,60 @@ async fn text_and_binary_echo_in_order() {
     assert_eq!(ws_next(&mut ws).await, Some(M::binary(vec![1u8, 2, 3])));
 }
 
+/// Echoes written while the client does not read overflow the socket: the
+/// sender writes what the socket takes, the connection's task the rest, and
+/// the client gets every byte in order.
+#[tokio::test]
+async fn echoes_larger_than_the_socket_buffers_arrive_whole_and_in_order() {
+    let server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await; // open
+    let messages: Vec<String> = (0..100)
+        .map(|i| {
+            format!(
+                "4{i}:{}",
+                char::from(b'a' + (i % 26) as u8).to_string().repeat(60_000)
+            )
+        })
+        .collect();
+    for m in &messages {
+        ws.feed(M::text(m.clone())).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    // Let the server write until the socket is full before reading anything.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for m in &messages {
+        assert!(
+            ws_next_text(&mut ws).await == *m,
+            "message out of order or damaged"
+        );
+    }
+}
+
+/// A WebSocket-level ping (not an Engine.IO one) is answered with a pong
+/// carrying its bytes, and the session goes on.
+#[tokio::test]
+async fn websocket_pings_get_pongs() {
+    let server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await; // open
+    ws.send(M::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut ws),
+    )
+    .await
+    .expect("an answer within 5 s");
+    assert_eq!(
+        pong.unwrap().unwrap(),
+        M::Pong(b"are you there".to_vec().into())
+    );
+    ws.send(M::text("4still here")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4still here");
+}
+
 #[tokio::test]
 async fn a_client_ping_closes_the_session() {
     let mut server = Server::start(EngineConfig::default()).await;

@@ -21,3 +21,4 @@
 
 pub mod engine;
 pub mod socketio;
+pub mod websocket;

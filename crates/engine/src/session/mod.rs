@@ -1,5 +1,6 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
+mod direct;
 mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use ferrio_proto::engine::Packet;
 use tokio::sync::Notify;
 
+pub(crate) use direct::WriteNow;
 pub use frame::Frame;
 pub use info::ConnectInfo;
 pub(crate) use state::{State, Upgrade};
@@ -79,15 +81,30 @@ impl Session {
         self.lock().closed.is_some()
     }
 
-    /// Queues a frame for the client.
+    /// Sends a frame to the client: written to the socket right away when a
+    /// plain-TCP WebSocket carries the session and nothing waits before it,
+    /// else queued in the outbox for the transport's writer.
     ///
     /// Fails with [`SendError::Full`] when the outbox already holds
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
         let limit = self.shared.config.max_buffered_bytes;
-        self.lock().push(frame, Some(limit))?;
-        self.writer.notify_one();
+        let mut state = self.lock();
+        if state.closed.is_some() {
+            return Err(SendError::Closed);
+        }
+        if frame.len() > limit {
+            return Err(SendError::Full);
+        }
+        let sent = state.write_now(std::slice::from_ref(&frame));
+        if sent == WriteNow::Declined {
+            state.push(frame, Some(limit))?;
+        }
+        drop(state);
+        if sent != WriteNow::Written {
+            self.writer.notify_one();
+        }
         Ok(())
     }
 
@@ -95,8 +112,23 @@ impl Session {
     /// and its binary attachments): all are queued, or none.
     pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
         let limit = self.shared.config.max_buffered_bytes;
-        self.lock().push_all(frames, limit)?;
-        self.writer.notify_one();
+        // From a `Vec`, this reuses its allocation.
+        let frames: Vec<Frame> = frames.into_iter().collect();
+        let mut state = self.lock();
+        if state.closed.is_some() {
+            return Err(SendError::Closed);
+        }
+        if frames.iter().map(Frame::len).sum::<usize>() > limit {
+            return Err(SendError::Full);
+        }
+        let sent = state.write_now(&frames);
+        if sent == WriteNow::Declined {
+            state.push_all(frames, limit)?;
+        }
+        drop(state);
+        if sent != WriteNow::Written {
+            self.writer.notify_one();
+        }
         Ok(())
     }
 
@@ -131,7 +163,7 @@ impl Session {
     /// Whether nothing waits in the outbox: the client has everything sent so far
     /// (as far as the transport's writer knows).
     pub fn is_drained(&self) -> bool {
-        self.lock().outbox.is_empty()
+        self.lock().is_drained()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {

@@ -1,5 +1,7 @@
 use std::collections::VecDeque;
+use std::sync::Arc;
 
+use crate::transport::RawTcp;
 use crate::{CloseReason, Frame, SendError, TransportKind};
 
 /// Where a polling session stands in its move to WebSocket.
@@ -16,7 +18,6 @@ pub(crate) enum Upgrade {
 }
 
 /// Everything about a session that changes, behind one lock.
-#[derive(Debug)]
 pub(crate) struct State {
     pub transport: TransportKind,
     pub upgrade: Upgrade,
@@ -29,6 +30,14 @@ pub(crate) struct State {
     pub poll_active: bool,
     pub post_active: bool,
     pub heartbeat: super::heartbeat::Timing,
+    /// The socket of a plain-TCP WebSocket carrying the session: senders write
+    /// to it themselves when nothing waits before their frame (see `direct`).
+    pub direct: Option<Arc<dyn RawTcp>>,
+    /// WebSocket bytes already framed and not yet written: the rest of a frame
+    /// the socket did not take whole, and pongs. Written before the outbox.
+    pub wire: Vec<u8>,
+    /// The connection's task holds frames it took and has not written yet.
+    pub writing: bool,
 }
 
 impl State {
@@ -43,6 +52,9 @@ impl State {
             poll_active: false,
             post_active: false,
             heartbeat,
+            direct: None,
+            wire: Vec::new(),
+            writing: false,
         }
     }
 
@@ -79,6 +91,11 @@ impl State {
             return Err(SendError::Full);
         }
         Ok(())
+    }
+
+    /// Whether nothing waits to be written, here or in the connection's task.
+    pub fn is_drained(&self) -> bool {
+        self.outbox.is_empty() && self.wire.is_empty() && !self.writing
     }
 
     /// Takes every queued frame, in order.

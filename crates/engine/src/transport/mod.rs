@@ -2,3 +2,5 @@
 //! WebSocket connections live here.
 
 pub(crate) mod websocket;
+
+pub(crate) use websocket::RawTcp;

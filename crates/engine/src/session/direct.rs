@@ -1,0 +1,109 @@
+//! Writing frames straight to a WebSocket's socket, from the sender's thread.
+//!
+//! When a plain-TCP WebSocket carries the session and nothing waits before a
+//! frame, the sender writes it with one non-blocking `writev` while it holds
+//! the session's lock: no queue, no wake-up of the connection's task, no
+//! second copy. That is what makes a broadcast one tight loop of writes, and
+//! an acknowledgement one write from the handler. Whatever the socket does not
+//! take whole goes to the task, which waits until the socket is writable.
+
+use std::io::{self, IoSlice};
+
+use ferrio_proto::websocket::{Header, header};
+
+use super::State;
+use crate::Frame;
+
+/// What became of frames offered to the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteNow {
+    /// All written.
+    Written,
+    /// Partly written; the rest waits in `wire` for the connection's task.
+    Rest,
+    /// Not written: the caller queues the frames as usual.
+    Declined,
+}
+
+impl State {
+    /// Whether a frame may go to the socket right now, ahead of nothing.
+    fn can_write_now(&self) -> bool {
+        self.direct.is_some()
+            && self.closed.is_none()
+            && !self.writing
+            && self.outbox.is_empty()
+            && self.wire.is_empty()
+    }
+
+    /// Writes `frames`, back to back, if the socket takes them now.
+    pub(crate) fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
+        if frames.is_empty() || frames.len() > MAX_FRAMES || !self.can_write_now() {
+            return WriteNow::Declined;
+        }
+        let Some(io) = &self.direct else {
+            return WriteNow::Declined;
+        };
+        let headers: [Option<Header>; MAX_FRAMES] = std::array::from_fn(|i| {
+            frames.get(i).map(|f| {
+                let (opcode, payload) = f.ws_parts();
+                header(opcode, payload.len())
+            })
+        });
+        let mut parts: [&[u8]; 2 * MAX_FRAMES] = [&[]; 2 * MAX_FRAMES];
+        for (i, frame) in frames.iter().enumerate() {
+            parts[2 * i] = headers[i].as_ref().map_or(&[], |h| h.as_bytes());
+            parts[2 * i + 1] = frame.ws_parts().1;
+        }
+        let parts = &parts[..2 * frames.len()];
+        let slices: [IoSlice<'_>; 2 * MAX_FRAMES] =
+            std::array::from_fn(|i| IoSlice::new(parts.get(i).copied().unwrap_or(&[])));
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let written = match io.tcp().try_write_vectored(&slices[..parts.len()]) {
+            Ok(n) => n,
+            // Not writable now, or failing: the task writes, and sees the error.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return WriteNow::Declined,
+            Err(_) => return WriteNow::Declined,
+        };
+        if written == total {
+            return WriteNow::Written;
+        }
+        let mut skip = written;
+        for part in parts {
+            let from = skip.min(part.len());
+            skip -= from;
+            self.wire.extend_from_slice(&part[from..]);
+        }
+        self.queued_bytes += total - written;
+        WriteNow::Rest
+    }
+}
+
+/// The most frames written at once: a packet and a few binary attachments.
+/// More are queued and written by the connection's task.
+const MAX_FRAMES: usize = 4;
+
+/// Pongs waiting beyond this many bytes are dropped: a client that pings
+/// without reading gets no more answers, rather than unbounded memory.
+const MAX_RAW_BACKLOG: usize = 64 * 1024;
+
+impl State {
+    /// Writes already framed bytes (a pong) now if the socket takes them, else
+    /// keeps them for the connection's task, ahead of the outbox.
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
+        if self.closed.is_some() || self.wire.len() > MAX_RAW_BACKLOG {
+            return WriteNow::Declined;
+        }
+        let mut written = 0;
+        if self.can_write_now()
+            && let Some(io) = &self.direct
+        {
+            match io.tcp().try_write(bytes) {
+                Ok(n) if n == bytes.len() => return WriteNow::Written,
+                Ok(n) => written = n,
+                Err(_) => {}
+            }
+        }
+        self.wire.extend_from_slice(&bytes[written..]);
+        WriteNow::Rest
+    }
+}

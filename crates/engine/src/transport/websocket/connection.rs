@@ -1,0 +1,320 @@
+//! The task of one WebSocket connection: the upgrade probe, then reading
+//! frames, writing what senders could not write themselves, and stepping the
+//! heartbeat, until either side ends the session.
+
+use std::collections::VecDeque;
+use std::io;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ferrio_proto::engine::{Packet, decode_binary, decode_text};
+use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_close, encode_frame};
+use hyper::upgrade::OnUpgrade;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use super::Target;
+use super::io::{ReadFailure, WsIo};
+use crate::engine::Shared;
+use crate::serve::Counted;
+use crate::session::{Upgrade, WriteNow};
+use crate::{CloseReason, Session, TransportKind};
+
+/// How long the last frames and the close frame may take to leave.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the connection ends, seen from the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Send a close frame: with this code, or none.
+    Close(Option<u16>),
+    /// Just drop the stream (it is gone, or Engine.IO closed it).
+    Drop,
+}
+
+pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
+    let upgraded = match on_upgrade.await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            tracing::debug!(error = %e, "websocket upgrade failed");
+            if let Target::Upgrade(session) = target {
+                session.lock().upgrade = Upgrade::None;
+            }
+            return;
+        }
+    };
+    let (mut io, early) = WsIo::from_upgraded::<Counted<TcpStream>>(upgraded);
+    let mut reader = Reader::new(shared.config.max_payload);
+    let mut waiting = VecDeque::new();
+    // `early` shares hyper's whole read buffer: copy it, and let it go now.
+    let mut early: Vec<u8> = early.into();
+    if let Err(error) = reader.feed(&mut early, |m| {
+        waiting.push_back(m);
+        ControlFlow::Continue(())
+    }) {
+        tracing::debug!(%error, "invalid websocket frame");
+        return close_stream(&mut io, End::Close(Some(error.close_code()))).await;
+    }
+    drop(early);
+    let session = match target {
+        Target::New(info, _slot) => {
+            let session = shared.open_session(*info, TransportKind::WebSocket);
+            session.lock().direct = io.direct();
+            session
+        }
+        Target::Upgrade(session) => {
+            if !probe(&session, &mut io, &mut reader, &mut waiting).await {
+                {
+                    let mut state = session.lock();
+                    if state.upgrade != Upgrade::Done {
+                        state.upgrade = Upgrade::None;
+                    }
+                }
+                return close_stream(&mut io, End::Close(None)).await;
+            }
+            session
+        }
+    };
+    let mut end = None;
+    for message in waiting {
+        if on_incoming(&session, message, &mut end).is_break() {
+            break;
+        }
+    }
+    let end = match end {
+        Some(end) => end,
+        None => serve(&session, &mut io, &mut reader).await,
+    };
+    // Frames queued before the close are still delivered, then the close.
+    let _ = timeout(CLOSE_TIMEOUT, flush(&session, &mut io)).await;
+    session.lock().direct = None;
+    close_stream(&mut io, end).await;
+}
+
+/// Sends the close frame, if any; the stream closes when dropped.
+async fn close_stream(io: &mut WsIo, end: End) {
+    if let End::Close(code) = end {
+        let mut frame = Vec::new();
+        encode_close(code, &mut frame);
+        let _ = timeout(CLOSE_TIMEOUT, io.write_all(&frame)).await;
+    }
+}
+
+/// Runs the upgrade handshake on a new WebSocket: `2probe` → `3probe`, then
+/// `5` within the upgrade timeout. Returns whether the session moved over;
+/// messages that came after the `5` are left in `waiting`.
+async fn probe(
+    session: &Arc<Session>,
+    io: &mut WsIo,
+    reader: &mut Reader,
+    waiting: &mut VecDeque<Incoming>,
+) -> bool {
+    let deadline = Instant::now() + session.shared.config.upgrade_timeout;
+    let mut probed = false;
+    loop {
+        while let Some(message) = waiting.pop_front() {
+            let text = match message {
+                Incoming::Text(text) => text,
+                Incoming::Ping(payload) => {
+                    let mut pong = Vec::new();
+                    encode_frame(Opcode::Pong, &payload, &mut pong);
+                    if io.write_all(&pong).await.is_err() {
+                        return false;
+                    }
+                    continue;
+                }
+                Incoming::Pong => continue,
+                Incoming::Binary(_) | Incoming::Close(_) => return false,
+            };
+            match std::str::from_utf8(&text).map(decode_text) {
+                Ok(Ok(Packet::Ping("probe"))) if !probed => {
+                    let mut answer = Vec::new();
+                    encode_frame(Opcode::Text, b"3probe", &mut answer);
+                    if io.write_all(&answer).await.is_err() {
+                        return false;
+                    }
+                    probed = true;
+                    if !set_upgrade(session, Upgrade::Probing, io) {
+                        return false;
+                    }
+                    // Release the parked poll with a noop so the client can pause polling.
+                    session.writer.notify_one();
+                }
+                Ok(Ok(Packet::Upgrade)) if probed => {
+                    if !set_upgrade(session, Upgrade::Done, io) {
+                        return false;
+                    }
+                    // The connection's task steps the heartbeat from now on.
+                    session.wake_heartbeat();
+                    tracing::debug!(sid = %session.id(), "session upgraded to websocket");
+                    session.shared.handler.on_upgrade(session);
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+        let mut collect = |m| {
+            waiting.push_back(m);
+            ControlFlow::Continue(())
+        };
+        match timeout_at(deadline, io.read(reader, &mut collect)).await {
+            Ok(Ok(true)) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Moves the upgrade on, unless the session closed meanwhile. Once done, the
+/// socket is the session's, and senders may write to it.
+fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
+    let mut state = session.lock();
+    if state.closed.is_some() {
+        return false;
+    }
+    state.upgrade = step;
+    if step == Upgrade::Done {
+        state.transport = TransportKind::WebSocket;
+        state.direct = io.direct();
+    }
+    true
+}
+
+/// Serves an open session: reads and handles frames, writes what waits, steps
+/// the heartbeat. Returns how the stream should end.
+async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> End {
+    let mut wake = session.lock().heartbeat.next_wake();
+    let heartbeat = tokio::time::sleep_until(wake);
+    tokio::pin!(heartbeat);
+    loop {
+        let writable = session.writer.notified();
+        if flush(session, io).await.is_err() {
+            session.close_with(CloseReason::TransportError);
+            return End::Drop;
+        }
+        if session.is_closed() {
+            return End::Close(None);
+        }
+        let mut end = None;
+        let mut handle = |m| on_incoming(session, m, &mut end);
+        tokio::select! {
+            read = io.read(reader, &mut handle) => {
+                match read {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        session.close_with(CloseReason::TransportClose);
+                        return End::Drop;
+                    }
+                    Err(ReadFailure::Io(error)) => {
+                        session.close_with(io_close_reason(&error));
+                        return End::Drop;
+                    }
+                    Err(ReadFailure::Ws(error)) => {
+                        tracing::debug!(sid = %session.id(), %error, "invalid websocket frame");
+                        session.close_with(CloseReason::ParseError);
+                        return End::Close(Some(error.close_code()));
+                    }
+                }
+                if let Some(end) = end {
+                    return end;
+                }
+            }
+            () = writable => {}
+            () = heartbeat.as_mut() => {
+                match session.heartbeat_step(Instant::now(), TransportKind::WebSocket) {
+                    Some(next) => wake = next,
+                    // Timed out: the next turn of the loop writes and closes.
+                    None => continue,
+                }
+            }
+        }
+        // A pong may have moved the schedule; re-arm only when it changed.
+        let next = session.lock().heartbeat.next_wake();
+        if next != wake || heartbeat.is_elapsed() {
+            wake = next;
+            heartbeat.as_mut().reset(wake);
+        }
+    }
+}
+
+/// Handles one message or control frame from the client; `Break` (with `end`
+/// set) when it ends the session.
+fn on_incoming(
+    session: &Arc<Session>,
+    message: Incoming,
+    end: &mut Option<End>,
+) -> ControlFlow<()> {
+    let handled = match message {
+        Incoming::Text(bytes) => match std::str::from_utf8(&bytes).map(decode_text) {
+            Ok(Ok(packet)) => session.on_packet(packet, &bytes),
+            _ => Err(CloseReason::ParseError),
+        },
+        Incoming::Binary(bytes) => session.on_packet(decode_binary(&bytes), &bytes),
+        Incoming::Ping(payload) => {
+            send_pong(session, &payload);
+            Ok(())
+        }
+        Incoming::Pong => Ok(()),
+        Incoming::Close(code) => {
+            session.close_with(CloseReason::TransportClose);
+            // Answer the closing handshake with the client's own code.
+            *end = Some(End::Close(code));
+            return ControlFlow::Break(());
+        }
+    };
+    match handled {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(reason) => {
+            session.close_with(reason);
+            // An Engine.IO close packet ends it quietly; anything else is
+            // closed properly.
+            *end = Some(if reason == CloseReason::TransportClose {
+                End::Drop
+            } else {
+                End::Close(None)
+            });
+            ControlFlow::Break(())
+        }
+    }
+}
+
+/// Answers a WebSocket ping, ahead of queued messages.
+fn send_pong(session: &Session, payload: &Bytes) {
+    let mut pong = Vec::new();
+    encode_frame(Opcode::Pong, payload, &mut pong);
+    if session.lock().write_raw(&pong) == WriteNow::Rest {
+        session.writer.notify_one();
+    }
+}
+
+/// Writes everything that waits: framed bytes first, then the outbox, in one
+/// write per turn; until nothing is left.
+async fn flush(session: &Session, io: &mut WsIo) -> io::Result<()> {
+    loop {
+        let bytes = {
+            let mut state = session.lock();
+            if state.wire.is_empty() && state.outbox.is_empty() {
+                state.writing = false;
+                return Ok(());
+            }
+            state.writing = true;
+            let mut bytes = std::mem::take(&mut state.wire);
+            for frame in state.take_outbox() {
+                let (opcode, payload) = frame.ws_parts();
+                encode_frame(opcode, payload, &mut bytes);
+            }
+            bytes
+        };
+        io.write_all(&bytes).await?;
+    }
+}
+
+/// How a failed read ends the session: as in Node, a reset connection (no
+/// close frame, no FIN) is a transport error; a plain end of stream is a close.
+fn io_close_reason(error: &io::Error) -> CloseReason {
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => CloseReason::TransportClose,
+        _ => CloseReason::TransportError,
+    }
+}

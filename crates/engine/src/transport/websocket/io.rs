@@ -1,0 +1,182 @@
+//! The byte stream under a WebSocket: a plain TCP socket, which senders may
+//! write to from any thread, or any other stream (TLS), which only the
+//! connection's task reads and writes.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+
+/// A TCP socket shared between the connection's task (which reads) and the
+/// senders (which write when nothing waits; see `session::direct`).
+pub(crate) trait RawTcp: Send + Sync + 'static {
+    /// The socket.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl RawTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+/// Bytes read from the socket in one go; on the stack of a synchronous
+/// function, so an idle connection holds no read buffer.
+const READ_CHUNK: usize = 16 * 1024;
+/// Reads handled back to back before the task looks at its other work.
+const READ_BUDGET: usize = 8;
+/// The read buffer of a non-TCP stream, which must outlive an `.await`.
+const OTHER_BUFFER: usize = 8 * 1024;
+
+/// Why reading stopped the connection.
+#[derive(Debug)]
+pub(crate) enum ReadFailure {
+    /// The stream failed.
+    Io(io::Error),
+    /// The client broke the WebSocket protocol.
+    Ws(ReadError),
+}
+
+/// The connection's byte stream.
+pub(crate) enum WsIo {
+    /// A plain TCP socket: reads with a stack buffer, writes from anywhere.
+    Tcp(Arc<dyn RawTcp>),
+    /// Any other stream, with its own read buffer.
+    Other(Box<OtherIo>),
+}
+
+pub(crate) struct OtherIo {
+    io: TokioIo<Upgraded>,
+    buf: Box<[u8]>,
+}
+
+impl WsIo {
+    /// The stream of an upgraded connection, and bytes the client sent after
+    /// its upgrade request that hyper already read.
+    pub fn from_upgraded<T>(upgraded: Upgraded) -> (Self, Bytes)
+    where
+        T: RawTcp + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let upgraded = match upgraded.downcast::<TokioIo<T>>() {
+            Ok(parts) => return (Self::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf),
+            Err(upgraded) => upgraded,
+        };
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => (Self::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf),
+            Err(upgraded) => (
+                Self::Other(Box::new(OtherIo {
+                    io: TokioIo::new(upgraded),
+                    buf: vec![0; OTHER_BUFFER].into_boxed_slice(),
+                })),
+                Bytes::new(),
+            ),
+        }
+    }
+
+    /// The socket senders may write to directly, if it is plain TCP.
+    pub fn direct(&self) -> Option<Arc<dyn RawTcp>> {
+        match self {
+            Self::Tcp(tcp) => Some(tcp.clone()),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// Waits for bytes, and hands every whole message they complete to `on`.
+    /// Returns `Ok(false)` when the client closed the stream.
+    ///
+    /// Cancel-safe: it only waits before it reads, and handles what it read
+    /// before it waits again.
+    pub async fn read(
+        &mut self,
+        reader: &mut Reader,
+        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<bool, ReadFailure> {
+        match self {
+            Self::Tcp(tcp) => loop {
+                tcp.tcp().readable().await.map_err(ReadFailure::Io)?;
+                match read_ready(tcp.tcp(), reader, on) {
+                    Err(ReadFailure::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            },
+            Self::Other(other) => {
+                let n = other
+                    .io
+                    .read(&mut other.buf)
+                    .await
+                    .map_err(ReadFailure::Io)?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                reader
+                    .feed(&mut other.buf[..n], on)
+                    .map_err(ReadFailure::Ws)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Writes all of `bytes`, waiting for the socket as needed.
+    pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Tcp(tcp) => {
+                let tcp = tcp.tcp();
+                while !bytes.is_empty() {
+                    match tcp.try_write(bytes) {
+                        Ok(n) => bytes = &bytes[n..],
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => tcp.writable().await?,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Self::Other(other) => {
+                other.io.write_all(bytes).await?;
+                other.io.flush().await
+            }
+        }
+    }
+}
+
+/// Reads what the socket holds (up to a budget) and handles it. `WouldBlock`
+/// when the readiness was stale and nothing was there.
+fn read_ready(
+    tcp: &TcpStream,
+    reader: &mut Reader,
+    on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+) -> Result<bool, ReadFailure> {
+    let mut buf = [0u8; READ_CHUNK];
+    for round in 0..READ_BUDGET {
+        let mut got = 0;
+        let read = tcp.try_io(Interest::READABLE, || {
+            got = tcp.try_read(&mut buf)?;
+            // A short read emptied the socket: report `WouldBlock` so tokio
+            // forgets the readiness, and the next wait is for new bytes rather
+            // than a read that would find nothing.
+            if got > 0 && got < buf.len() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(got)
+        });
+        match read {
+            Ok(0) => return Ok(false),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && round > 0 => return Ok(true),
+            Err(e) => return Err(ReadFailure::Io(e)),
+        }
+        reader
+            .feed(&mut buf[..got], &mut *on)
+            .map_err(ReadFailure::Ws)?;
+        if got < buf.len() || reader.is_done() {
+            return Ok(true);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,97 @@
+//! WebSocket: the handshake answer, then one task per connection that runs
+//! the upgrade probe, reads frames and writes what senders could not.
+//!
+//! The framing is ferrio's own (`ferrio_proto::websocket`), not a WebSocket
+//! crate's: tokio-tungstenite (used until the performance work, see
+//! BENCHMARKS.md) owns its stream, so every frame had to pass through the
+//! connection's task, and it keeps a read buffer per connection. Here a sender
+//! writes its frame to the socket itself when nothing waits (one `writev`,
+//! no task wake-up: see `session::direct`), and an idle connection holds no
+//! buffer at all. The Autobahn suite (`tests/autobahn.rs`) checks the framing.
+
+mod connection;
+mod echo;
+mod io;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::upgrade::OnUpgrade;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+pub use echo::echo;
+pub(crate) use io::RawTcp;
+
+use crate::engine::Shared;
+use crate::http::{Body, EngineError, connect_info};
+use crate::limits::SessionSlot;
+use crate::session::{ConnectInfo, Upgrade};
+use crate::{Session, TransportKind};
+
+/// Whether a request asks for a WebSocket.
+pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// Accepts a WebSocket: a new session when `session` is `None`, else an upgrade
+/// of that polling session. The connection itself runs in a task of its own.
+pub(crate) fn upgrade<B>(
+    shared: &Arc<Shared>,
+    req: &mut Request<B>,
+    session: Option<Arc<Session>>,
+) -> Result<Response<Body>, EngineError> {
+    let key = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or(EngineError::BadRequest)?;
+    if req
+        .headers()
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        return Err(EngineError::BadRequest);
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    let on_upgrade = req
+        .extensions_mut()
+        .remove::<OnUpgrade>()
+        .ok_or(EngineError::BadRequest)?;
+    let target = match session {
+        Some(session) => {
+            let mut state = session.lock();
+            if !shared.config.allow_upgrades
+                || state.transport != TransportKind::Polling
+                || state.upgrade != Upgrade::None
+            {
+                return Err(EngineError::BadRequest);
+            }
+            state.upgrade = Upgrade::Requested;
+            drop(state);
+            Target::Upgrade(session)
+        }
+        None => Target::New(Box::new(connect_info(req)), shared.reserve_session()?),
+    };
+    tokio::spawn(connection::run(shared.clone(), on_upgrade, target));
+
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    Ok(response)
+}
+
+pub(super) enum Target {
+    /// A new session, with the place reserved for it (`max_sessions`).
+    New(Box<ConnectInfo>, SessionSlot),
+    Upgrade(Arc<Session>),
+}

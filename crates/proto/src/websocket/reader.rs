@@ -1,0 +1,464 @@
+//! Reading what a client sends: masked frames in, whole messages out.
+
+use std::ops::ControlFlow;
+
+use bytes::Bytes;
+
+use super::frame::Opcode;
+use super::is_valid_close_code;
+use super::mask::unmask;
+
+/// A message or control frame from the client, complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A text message; its bytes are checked UTF-8.
+    Text(Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping: answer with a pong carrying these bytes.
+    Ping(Bytes),
+    /// A pong.
+    Pong,
+    /// The client closes, with its status code if it gave one (checked valid).
+    /// Nothing is read after it.
+    Close(Option<u16>),
+}
+
+/// Why a client's bytes are not acceptable WebSocket. The connection must be
+/// closed with [`close_code`](Self::close_code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The framing rules were broken.
+    #[error("websocket protocol error: {0}")]
+    Protocol(&'static str),
+    /// A text message (or a close reason) is not UTF-8.
+    #[error("invalid UTF-8 in a text message")]
+    InvalidUtf8,
+    /// A message is larger than the limit.
+    #[error("message over the {0}-byte limit")]
+    TooBig(usize),
+}
+
+impl ReadError {
+    /// The status code to close with: 1002, 1007 or 1009.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::Protocol(_) => 1002,
+            Self::InvalidUtf8 => 1007,
+            Self::TooBig(_) => 1009,
+        }
+    }
+}
+
+/// The parsed header of one client frame.
+struct FrameHead {
+    fin: bool,
+    opcode: Opcode,
+    key: [u8; 4],
+    header_len: usize,
+    payload_len: usize,
+}
+
+/// Turns the bytes a client sends, in pieces of any size, into messages.
+///
+/// It keeps nothing between reads that end on a frame boundary, so an idle
+/// connection's reader holds no buffer: only a frame cut by the end of a read,
+/// or a fragmented message, is kept until it completes.
+#[derive(Debug)]
+pub struct Reader {
+    max_message: usize,
+    /// The start of a frame the last read ended inside.
+    partial: Vec<u8>,
+    /// A fragmented message being put together: its kind and bytes so far.
+    message: Option<(Opcode, Vec<u8>)>,
+    /// A close frame or an error ended the stream: later bytes are ignored.
+    done: bool,
+}
+
+impl Reader {
+    /// A reader that refuses messages (whole, after reassembly) over
+    /// `max_message` bytes.
+    pub fn new(max_message: usize) -> Self {
+        Self {
+            max_message,
+            partial: Vec::new(),
+            message: None,
+            done: false,
+        }
+    }
+
+    /// Whether reading is over: a close frame arrived, a callback stopped it,
+    /// or the client broke the protocol.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Reads bytes as they arrived, calling `on` with each complete message or
+    /// control frame in order. `data` is unmasked in place.
+    ///
+    /// `on` may stop the reading with `ControlFlow::Break`: the rest is ignored,
+    /// as is everything after a close frame or an error.
+    pub fn feed(
+        &mut self,
+        data: &mut [u8],
+        mut on: impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        if self.done {
+            return Ok(());
+        }
+        if self.partial.is_empty() {
+            let (used, need) = self.parse(data, &mut on)?;
+            if !self.done && used < data.len() {
+                self.partial
+                    .reserve_exact(need.unwrap_or(0).max(data.len() - used));
+                self.partial.extend_from_slice(&data[used..]);
+            }
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.partial);
+        pending.extend_from_slice(data);
+        let (used, need) = self.parse(&mut pending, &mut on)?;
+        if self.done || used == pending.len() {
+            // Nothing waits: hold no buffer while the connection idles.
+            return Ok(());
+        }
+        pending.drain(..used);
+        if let Some(need) = need {
+            pending.reserve_exact(need.saturating_sub(pending.len()));
+        }
+        self.partial = pending;
+        Ok(())
+    }
+
+    /// Handles every whole frame at the start of `buf`; returns the bytes used
+    /// and, when a frame is cut short, its full length once its header is known.
+    fn parse(
+        &mut self,
+        buf: &mut [u8],
+        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<(usize, Option<usize>), ReadError> {
+        let mut at = 0;
+        while !self.done {
+            let Some(head) = self.head(&buf[at..])? else {
+                return Ok((at, None));
+            };
+            let end = head.header_len + head.payload_len;
+            if buf.len() - at < end {
+                return Ok((at, Some(end)));
+            }
+            let payload = &mut buf[at + head.header_len..at + end];
+            unmask(payload, head.key);
+            at += end;
+            let result = self.frame(head.fin, head.opcode, payload, on);
+            if result.is_err() {
+                self.done = true;
+            }
+            if result? == ControlFlow::Break(()) {
+                self.done = true;
+            }
+        }
+        Ok((at, None))
+    }
+
+    /// Parses and checks a frame header, if `buf` holds all of it.
+    fn head(&self, buf: &[u8]) -> Result<Option<FrameHead>, ReadError> {
+        let [b0, b1, ..] = *buf else {
+            return Ok(None);
+        };
+        if b0 & 0x70 != 0 {
+            return Err(ReadError::Protocol("reserved bits set"));
+        }
+        let opcode = Opcode::from_bits(b0 & 0x0F).ok_or(ReadError::Protocol("unknown opcode"))?;
+        let fin = b0 & 0x80 != 0;
+        if b1 & 0x80 == 0 {
+            return Err(ReadError::Protocol("client frame not masked"));
+        }
+        let (len_bytes, short) = match b1 & 0x7F {
+            126 => (2, None),
+            127 => (8, None),
+            n => (0, Some(usize::from(n))),
+        };
+        let header_len = 2 + len_bytes + 4;
+        if buf.len() < header_len {
+            return Ok(None);
+        }
+        let payload_len = match short {
+            Some(n) => n,
+            None if len_bytes == 2 => usize::from(u16::from_be_bytes([buf[2], buf[3]])),
+            None => {
+                let mut long = [0u8; 8];
+                long.copy_from_slice(&buf[2..10]);
+                let long = u64::from_be_bytes(long);
+                if long >> 63 != 0 {
+                    return Err(ReadError::Protocol("frame length with the top bit set"));
+                }
+                usize::try_from(long).map_err(|_| ReadError::TooBig(self.max_message))?
+            }
+        };
+        if opcode.is_control() {
+            if !fin {
+                return Err(ReadError::Protocol("fragmented control frame"));
+            }
+            if payload_len > 125 {
+                return Err(ReadError::Protocol("control frame over 125 bytes"));
+            }
+        } else {
+            let so_far = match (&self.message, opcode) {
+                (Some((_, bytes)), Opcode::Continuation) => bytes.len(),
+                _ => 0,
+            };
+            if payload_len > self.max_message.saturating_sub(so_far) {
+                return Err(ReadError::TooBig(self.max_message));
+            }
+        }
+        let mut key = [0u8; 4];
+        key.copy_from_slice(&buf[header_len - 4..header_len]);
+        Ok(Some(FrameHead {
+            fin,
+            opcode,
+            key,
+            header_len,
+            payload_len,
+        }))
+    }
+
+    /// Handles one whole, unmasked frame.
+    fn frame(
+        &mut self,
+        fin: bool,
+        opcode: Opcode,
+        payload: &[u8],
+        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ReadError> {
+        let message = match opcode {
+            Opcode::Text | Opcode::Binary => {
+                if self.message.is_some() {
+                    return Err(ReadError::Protocol("new message inside a fragmented one"));
+                }
+                if !fin {
+                    self.message = Some((opcode, payload.to_vec()));
+                    return Ok(ControlFlow::Continue(()));
+                }
+                whole(opcode, Bytes::copy_from_slice(payload))?
+            }
+            Opcode::Continuation => {
+                let Some((_, bytes)) = self.message.as_mut() else {
+                    return Err(ReadError::Protocol("continuation without a message"));
+                };
+                bytes.extend_from_slice(payload);
+                if !fin {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let (kind, bytes) = self.message.take().expect("checked above");
+                whole(kind, Bytes::from(bytes))?
+            }
+            Opcode::Ping => Incoming::Ping(Bytes::copy_from_slice(payload)),
+            Opcode::Pong => Incoming::Pong,
+            Opcode::Close => {
+                self.done = true;
+                Incoming::Close(close_code(payload)?)
+            }
+        };
+        Ok(on(message))
+    }
+}
+
+/// A complete data message, text checked as UTF-8.
+fn whole(kind: Opcode, bytes: Bytes) -> Result<Incoming, ReadError> {
+    if kind == Opcode::Binary {
+        return Ok(Incoming::Binary(bytes));
+    }
+    std::str::from_utf8(&bytes).map_err(|_| ReadError::InvalidUtf8)?;
+    Ok(Incoming::Text(bytes))
+}
+
+/// The status code of a close frame's payload, checked with its reason.
+fn close_code(payload: &[u8]) -> Result<Option<u16>, ReadError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(ReadError::Protocol("close frame of one byte")),
+        [hi, lo, reason @ ..] => {
+            let code = u16::from_be_bytes([*hi, *lo]);
+            if !is_valid_close_code(code) {
+                return Err(ReadError::Protocol("invalid close code"));
+            }
+            std::str::from_utf8(reason).map_err(|_| ReadError::InvalidUtf8)?;
+            Ok(Some(code))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client frame: masked with a fixed key.
+    fn client_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let key = [0xA1, 0xB2, 0xC3, 0xD4];
+        let mut out = vec![first];
+        match payload.len() {
+            n if n < 126 => out.push(0x80 | n as u8),
+            n if n <= 0xFFFF => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
+    }
+
+    fn read_all(reader: &mut Reader, chunks: &[&[u8]]) -> (Vec<Incoming>, Result<(), ReadError>) {
+        let mut got = Vec::new();
+        for chunk in chunks {
+            let mut chunk = chunk.to_vec();
+            let r = reader.feed(&mut chunk, |m| {
+                got.push(m);
+                ControlFlow::Continue(())
+            });
+            if r.is_err() {
+                return (got, r);
+            }
+        }
+        (got, Ok(()))
+    }
+
+    fn read(bytes: &[u8]) -> (Vec<Incoming>, Result<(), ReadError>) {
+        read_all(&mut Reader::new(1000), &[bytes])
+    }
+
+    #[test]
+    fn reads_messages_split_at_every_byte() {
+        let mut wire = client_frame(0x81, b"hello");
+        wire.extend(client_frame(0x82, &[0, 1, 2]));
+        wire.extend(client_frame(0x89, b"p"));
+        let want = [
+            Incoming::Text("hello".into()),
+            Incoming::Binary(Bytes::from_static(&[0, 1, 2])),
+            Incoming::Ping("p".into()),
+        ];
+        for cut in 0..=wire.len() {
+            let mut reader = Reader::new(1000);
+            let (got, r) = read_all(&mut reader, &[&wire[..cut], &wire[cut..]]);
+            assert_eq!(r, Ok(()));
+            assert_eq!(got, want, "cut at {cut}");
+            assert_eq!(reader.partial.capacity(), 0, "no buffer kept when idle");
+        }
+    }
+
+    #[test]
+    fn reassembles_fragments_with_control_frames_between() {
+        let mut wire = client_frame(0x01, b"he");
+        wire.extend(client_frame(0x89, b""));
+        wire.extend(client_frame(0x00, b"ll"));
+        wire.extend(client_frame(0x80, b"o"));
+        let (got, r) = read(&wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got,
+            [Incoming::Ping(Bytes::new()), Incoming::Text("hello".into())]
+        );
+    }
+
+    #[test]
+    fn reads_16_and_64_bit_lengths() {
+        for len in [126, 65535, 65536, 100_000] {
+            let payload = vec![7u8; len];
+            let (got, r) = read_all(&mut Reader::new(1 << 20), &[&client_frame(0x82, &payload)]);
+            assert_eq!(r, Ok(()));
+            assert_eq!(got, [Incoming::Binary(payload.into())]);
+        }
+    }
+
+    #[test]
+    fn refuses_what_rfc_6455_forbids() {
+        let mut unmasked = client_frame(0x81, b"x");
+        unmasked[1] &= 0x7F;
+        let cases: Vec<(Vec<u8>, ReadError)> = vec![
+            (
+                client_frame(0xC1, b"x"),
+                ReadError::Protocol("reserved bits set"),
+            ),
+            (
+                client_frame(0x83, b"x"),
+                ReadError::Protocol("unknown opcode"),
+            ),
+            (unmasked, ReadError::Protocol("client frame not masked")),
+            (
+                client_frame(0x09, b"x"),
+                ReadError::Protocol("fragmented control frame"),
+            ),
+            (
+                client_frame(0x89, &[0; 126]),
+                ReadError::Protocol("control frame over 125 bytes"),
+            ),
+            (
+                client_frame(0x80, b"x"),
+                ReadError::Protocol("continuation without a message"),
+            ),
+            (
+                [client_frame(0x01, b"a"), client_frame(0x81, b"b")].concat(),
+                ReadError::Protocol("new message inside a fragmented one"),
+            ),
+            (client_frame(0x81, &[0xFF]), ReadError::InvalidUtf8),
+            (
+                client_frame(0x88, &[3]),
+                ReadError::Protocol("close frame of one byte"),
+            ),
+            (
+                client_frame(0x88, &1005u16.to_be_bytes()),
+                ReadError::Protocol("invalid close code"),
+            ),
+            (
+                client_frame(0x88, &[0x03, 0xE8, 0xFF]),
+                ReadError::InvalidUtf8,
+            ),
+        ];
+        for (wire, want) in cases {
+            assert_eq!(read(&wire).1, Err(want), "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_oversized_messages_from_the_header_alone() {
+        let mut reader = Reader::new(10);
+        let frame = client_frame(0x82, &[0; 11]);
+        // Only the header has arrived: already refused, nothing buffered.
+        let (_, r) = read_all(&mut reader, &[&frame[..6]]);
+        assert_eq!(r, Err(ReadError::TooBig(10)));
+        // Fragments count together.
+        let wire = [client_frame(0x02, &[0; 6]), client_frame(0x80, &[0; 5])].concat();
+        assert_eq!(
+            read_all(&mut Reader::new(10), &[&wire]).1,
+            Err(ReadError::TooBig(10))
+        );
+    }
+
+    #[test]
+    fn stops_after_a_close_frame() {
+        let mut wire = client_frame(0x88, &[0x03, 0xE8, b'b', b'y', b'e']);
+        wire.extend(client_frame(0x81, b"late"));
+        let (got, r) = read(&wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(got, [Incoming::Close(Some(1000))]);
+        assert_eq!(read(&client_frame(0x88, b"")).0, [Incoming::Close(None)]);
+    }
+
+    #[test]
+    fn a_break_stops_the_reading() {
+        let wire = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
+        let mut reader = Reader::new(100);
+        let mut got = Vec::new();
+        reader
+            .feed(&mut wire.clone(), |m| {
+                got.push(m);
+                ControlFlow::Break(())
+            })
+            .unwrap();
+        assert_eq!(got, [Incoming::Text("a".into())]);
+    }
+}
