@@ -106,8 +106,23 @@ impl Reader {
         if self.done {
             return Ok(());
         }
+        let result = self.feed_frames(data, &mut on);
+        if result.is_err() {
+            // Broken: read nothing more, and hold nothing.
+            self.done = true;
+            self.partial = Vec::new();
+            self.message = None;
+        }
+        result
+    }
+
+    fn feed_frames(
+        &mut self,
+        data: &mut [u8],
+        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
         if self.partial.is_empty() {
-            let (used, need) = self.parse(data, &mut on)?;
+            let (used, need) = self.parse(data, on)?;
             if !self.done && used < data.len() {
                 self.partial
                     .reserve_exact(need.unwrap_or(0).max(data.len() - used));
@@ -117,7 +132,7 @@ impl Reader {
         }
         let mut pending = std::mem::take(&mut self.partial);
         pending.extend_from_slice(data);
-        let (used, need) = self.parse(&mut pending, &mut on)?;
+        let (used, need) = self.parse(&mut pending, on)?;
         if self.done || used == pending.len() {
             // Nothing waits: hold no buffer while the connection idles.
             return Ok(());
@@ -149,11 +164,7 @@ impl Reader {
             let payload = &mut buf[at + head.header_len..at + end];
             unmask(payload, head.key);
             at += end;
-            let result = self.frame(head.fin, head.opcode, payload, on);
-            if result.is_err() {
-                self.done = true;
-            }
-            if result? == ControlFlow::Break(()) {
+            if self.frame(head.fin, head.opcode, payload, on)? == ControlFlow::Break(()) {
                 self.done = true;
             }
         }
@@ -419,7 +430,9 @@ mod tests {
             ),
         ];
         for (wire, want) in cases {
-            assert_eq!(read(&wire).1, Err(want), "{wire:?}");
+            let mut reader = Reader::new(1000);
+            assert_eq!(read_all(&mut reader, &[&wire]).1, Err(want), "{wire:?}");
+            assert!(reader.is_done(), "an error ends the reading: {want}");
         }
     }
 

@@ -1,0 +1,46 @@
+//! The WebSocket `Reader` fed client bytes whole, and cut in two pieces.
+//!
+//! The first input byte picks where to cut (scaled to the rest's length), the
+//! second the message limit. Invariants: it never panics; cutting the bytes
+//! anywhere changes neither the messages nor the error; text messages are
+//! UTF-8; nothing is read after a close frame or an error.
+#![no_main]
+
+use std::ops::ControlFlow;
+
+use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use libfuzzer_sys::fuzz_target;
+
+fn read(pieces: &[&[u8]], limit: usize) -> (Vec<Incoming>, Option<ReadError>) {
+    let mut reader = Reader::new(limit);
+    let mut got = Vec::new();
+    for piece in pieces {
+        let mut piece = piece.to_vec();
+        let result = reader.feed(&mut piece, |m| {
+            assert!(!matches!(got.last(), Some(Incoming::Close(_))), "read after close");
+            got.push(m);
+            ControlFlow::Continue(())
+        });
+        if let Err(e) = result {
+            assert!(reader.is_done(), "an error ends the reading");
+            return (got, Some(e));
+        }
+    }
+    (got, None)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [cut, limit, rest @ ..] = data else {
+        return;
+    };
+    let limit = usize::from(*limit) * 16;
+    let cut = usize::from(*cut) * rest.len() / 256;
+    let whole = read(&[rest], limit);
+    let split = read(&[&rest[..cut], &rest[cut..]], limit);
+    assert_eq!(whole, split, "cut at {cut}");
+    for m in &whole.0 {
+        if let Incoming::Text(t) = m {
+            assert!(std::str::from_utf8(t).is_ok());
+        }
+    }
+});
