@@ -35,7 +35,7 @@ pub(crate) struct State {
     pub direct: Option<Arc<dyn RawTcp>>,
     /// WebSocket bytes already framed and not yet written: the rest of a frame
     /// the socket did not take whole, and pongs. Written before the outbox.
-    pub wire: Vec<u8>,
+    pub wire: bytes::BytesMut,
     /// The connection's task holds frames it took and has not written yet.
     pub writing: bool,
 }
@@ -53,7 +53,7 @@ impl State {
             post_active: false,
             heartbeat,
             direct: None,
-            wire: Vec::new(),
+            wire: bytes::BytesMut::new(),
             writing: false,
         }
     }

@@ -55,7 +55,7 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         ControlFlow::Continue(())
     }) {
         tracing::debug!(%error, "invalid websocket frame");
-        return close_stream(&mut io, End::Close(Some(error.close_code()))).await;
+        return Box::pin(close_stream(&mut io, End::Close(Some(error.close_code())))).await;
     }
     drop(early);
     let session = match target {
@@ -65,14 +65,14 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
             session
         }
         Target::Upgrade(session) => {
-            if !probe(&session, &mut io, &mut reader, &mut waiting).await {
+            if !Box::pin(probe(&session, &mut io, &mut reader, &mut waiting)).await {
                 {
                     let mut state = session.lock();
                     if state.upgrade != Upgrade::Done {
                         state.upgrade = Upgrade::None;
                     }
                 }
-                return close_stream(&mut io, End::Close(None)).await;
+                return Box::pin(close_stream(&mut io, End::Close(None))).await;
             }
             session
         }
@@ -88,9 +88,11 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         None => serve(&session, &mut io, &mut reader).await,
     };
     // Frames queued before the close are still delivered, then the close.
-    let _ = timeout(CLOSE_TIMEOUT, flush(&session, &mut io)).await;
+    // (Boxed, as the other one-off steps: an idle connection's task should
+    // not carry their futures.)
+    let _ = Box::pin(timeout(CLOSE_TIMEOUT, io.flush(&session))).await;
     session.lock().direct = None;
-    close_stream(&mut io, end).await;
+    Box::pin(close_stream(&mut io, end)).await;
 }
 
 /// Sends the close frame, if any; the stream closes when dropped.
@@ -189,7 +191,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
     tokio::pin!(heartbeat);
     loop {
         let writable = session.writer.notified();
-        if flush(session, io).await.is_err() {
+        if io.flush(session).await.is_err() {
             session.close_with(CloseReason::TransportError);
             return End::Drop;
         }
@@ -285,28 +287,6 @@ fn send_pong(session: &Session, payload: &Bytes) {
     encode_frame(Opcode::Pong, payload, &mut pong);
     if session.lock().write_raw(&pong) == WriteNow::Rest {
         session.writer.notify_one();
-    }
-}
-
-/// Writes everything that waits: framed bytes first, then the outbox, in one
-/// write per turn; until nothing is left.
-async fn flush(session: &Session, io: &mut WsIo) -> io::Result<()> {
-    loop {
-        let bytes = {
-            let mut state = session.lock();
-            if state.wire.is_empty() && state.outbox.is_empty() {
-                state.writing = false;
-                return Ok(());
-            }
-            state.writing = true;
-            let mut bytes = std::mem::take(&mut state.wire);
-            for frame in state.take_outbox() {
-                let (opcode, payload) = frame.ws_parts();
-                encode_frame(opcode, payload, &mut bytes);
-            }
-            bytes
-        };
-        io.write_all(&bytes).await?;
     }
 }
 

@@ -6,12 +6,14 @@ use std::io;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use bytes::{Buf, Bytes, BytesMut};
+use ferrio_proto::websocket::{Incoming, ReadError, Reader, header};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
+
+use crate::Session;
 
 /// A TCP socket shared between the connection's task (which reads) and the
 /// senders (which write when nothing waits; see `session::direct`).
@@ -98,8 +100,13 @@ impl WsIo {
         on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
     ) -> Result<bool, ReadFailure> {
         match self {
+            // `poll_read_ready` rather than `readable()`: it keeps the waker in
+            // the socket's registration, where `readable()` is a 150-byte
+            // future that every idle connection's task would hold.
             Self::Tcp(tcp) => loop {
-                tcp.tcp().readable().await.map_err(ReadFailure::Io)?;
+                std::future::poll_fn(|cx| tcp.tcp().poll_read_ready(cx))
+                    .await
+                    .map_err(ReadFailure::Io)?;
                 match read_ready(tcp.tcp(), reader, on) {
                     Err(ReadFailure::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => continue,
                     other => return other,
@@ -130,7 +137,9 @@ impl WsIo {
                 while !bytes.is_empty() {
                     match tcp.try_write(bytes) {
                         Ok(n) => bytes = &bytes[n..],
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => tcp.writable().await?,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            std::future::poll_fn(|cx| tcp.poll_write_ready(cx)).await?
+                        }
                         Err(e) => return Err(e),
                     }
                 }
@@ -142,6 +151,78 @@ impl WsIo {
             }
         }
     }
+
+    /// Writes everything that waits in the session: framed bytes first, then
+    /// the outbox; until nothing is left.
+    pub async fn flush(&mut self, session: &Session) -> io::Result<()> {
+        match self {
+            Self::Tcp(tcp) => {
+                let tcp = tcp.tcp();
+                while !write_waiting(session, tcp)? {
+                    std::future::poll_fn(|cx| tcp.poll_write_ready(cx)).await?;
+                }
+                Ok(())
+            }
+            // Boxed: TLS is the rare case, and its write future is large.
+            Self::Other(other) => Box::pin(other.flush(session)).await,
+        }
+    }
+}
+
+impl OtherIo {
+    async fn flush(&mut self, session: &Session) -> io::Result<()> {
+        loop {
+            let bytes = {
+                let mut state = session.lock();
+                if state.wire.is_empty() && state.outbox.is_empty() {
+                    state.writing = false;
+                    return Ok(());
+                }
+                // Senders never write to this stream themselves, but
+                // `is_drained` must know these bytes are not out yet.
+                state.writing = true;
+                let mut bytes = state.wire.split();
+                for frame in state.take_outbox() {
+                    let (opcode, payload) = frame.ws_parts();
+                    bytes.extend_from_slice(header(opcode, payload.len()).as_bytes());
+                    bytes.extend_from_slice(payload);
+                }
+                bytes
+            };
+            self.io.write_all(&bytes).await?;
+            self.io.flush().await?;
+        }
+    }
+}
+
+/// Writes what waits in the session to a plain TCP socket, under the
+/// session's lock so no sender writes in between. Returns whether all of it
+/// went; what did not stays in `wire`, counted against the outbox limit.
+fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
+    let mut state = session.lock();
+    if state.wire.is_empty() && state.outbox.is_empty() {
+        return Ok(true);
+    }
+    let frames = state.take_outbox();
+    for frame in frames {
+        let (opcode, payload) = frame.ws_parts();
+        state
+            .wire
+            .extend_from_slice(header(opcode, payload.len()).as_bytes());
+        state.wire.extend_from_slice(payload);
+    }
+    match tcp.try_write(&state.wire) {
+        Ok(n) => state.wire.advance(n),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    state.queued_bytes = state.wire.len();
+    if state.wire.is_empty() {
+        // A burst may have grown it: idle connections hold no buffer.
+        state.wire = BytesMut::new();
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Reads what the socket holds (up to a budget) and handles it. `WouldBlock`
