@@ -2,6 +2,7 @@
 //! write to from any thread, or any other stream (TLS), which only the
 //! connection's task reads and writes.
 
+use std::cell::RefCell;
 use std::io;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -28,9 +29,15 @@ impl RawTcp for TcpStream {
     }
 }
 
-/// Bytes read from the socket in one go; on the stack of a synchronous
-/// function, so an idle connection holds no read buffer.
+/// Bytes read from the socket in one go, into the thread's buffer: reads are
+/// synchronous, so one buffer per thread serves every connection, and an idle
+/// connection holds none.
 const READ_CHUNK: usize = 16 * 1024;
+
+thread_local! {
+    /// Zeroed once; a buffer on the stack would be zeroed on every read.
+    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
 /// Reads handled back to back before the task looks at its other work.
 const READ_BUDGET: usize = 8;
 /// The read buffer of a non-TCP stream, which must outlive an `.await`.
@@ -232,11 +239,24 @@ fn read_ready(
     reader: &mut Reader,
     on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
 ) -> Result<bool, ReadFailure> {
-    let mut buf = [0u8; READ_CHUNK];
+    READ_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buf) => read_into(tcp, reader, on, &mut buf),
+        // Only if a handler ever drove another connection's read from inside
+        // this one's: that read gets a buffer of its own.
+        Err(_) => read_into(tcp, reader, on, &mut vec![0; READ_CHUNK]),
+    })
+}
+
+fn read_into(
+    tcp: &TcpStream,
+    reader: &mut Reader,
+    on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    buf: &mut [u8],
+) -> Result<bool, ReadFailure> {
     for round in 0..READ_BUDGET {
         let mut got = 0;
         let read = tcp.try_io(Interest::READABLE, || {
-            got = tcp.try_read(&mut buf)?;
+            got = tcp.try_read(buf)?;
             // A short read emptied the socket: report `WouldBlock` so tokio
             // forgets the readiness, and the next wait is for new bytes rather
             // than a read that would find nothing.
