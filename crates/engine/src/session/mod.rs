@@ -111,9 +111,15 @@ impl Session {
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
     pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let mut frames = frames.into_iter();
+        let (first, second) = (frames.next(), frames.next());
+        let frames: Vec<Frame> = match (first, second) {
+            (None, _) => return Ok(()),
+            // One frame, the usual case: no list to allocate.
+            (Some(only), None) => return self.send(only),
+            (Some(first), Some(second)) => [first, second].into_iter().chain(frames).collect(),
+        };
         let limit = self.shared.config.max_buffered_bytes;
-        // From a `Vec`, this reuses its allocation.
-        let frames: Vec<Frame> = frames.into_iter().collect();
         let mut state = self.lock();
         if state.closed.is_some() {
             return Err(SendError::Closed);
