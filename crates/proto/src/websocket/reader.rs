@@ -70,7 +70,8 @@ pub struct Reader {
     /// The start of a frame the last read ended inside.
     partial: Vec<u8>,
     /// A fragmented message being put together: its kind and bytes so far.
-    message: Option<(Opcode, Vec<u8>)>,
+    /// Boxed: rare, and every idle connection holds a reader.
+    message: Option<Box<(Opcode, Vec<u8>)>>,
     /// A close frame or an error ended the stream: later bytes are ignored.
     done: bool,
 }
@@ -214,7 +215,7 @@ impl Reader {
                 return Err(ReadError::Protocol("control frame over 125 bytes"));
             }
         } else {
-            let so_far = match (&self.message, opcode) {
+            let so_far = match (self.message.as_deref(), opcode) {
                 (Some((_, bytes)), Opcode::Continuation) => bytes.len(),
                 _ => 0,
             };
@@ -247,20 +248,20 @@ impl Reader {
                     return Err(ReadError::Protocol("new message inside a fragmented one"));
                 }
                 if !fin {
-                    self.message = Some((opcode, payload.to_vec()));
+                    self.message = Some(Box::new((opcode, payload.to_vec())));
                     return Ok(ControlFlow::Continue(()));
                 }
                 whole(opcode, Bytes::copy_from_slice(payload))?
             }
             Opcode::Continuation => {
-                let Some((_, bytes)) = self.message.as_mut() else {
+                let Some((_, bytes)) = self.message.as_deref_mut() else {
                     return Err(ReadError::Protocol("continuation without a message"));
                 };
                 bytes.extend_from_slice(payload);
                 if !fin {
                     return Ok(ControlFlow::Continue(()));
                 }
-                let (kind, bytes) = self.message.take().expect("checked above");
+                let (kind, bytes) = *self.message.take().expect("checked above");
                 whole(kind, Bytes::from(bytes))?
             }
             Opcode::Ping => Incoming::Ping(Bytes::copy_from_slice(payload)),
