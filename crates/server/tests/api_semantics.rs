@@ -927,6 +927,7 @@ async fn handshake_fields() {
         .await;
     c.connect_with("/", Some(json!({"token": "t"}))).await;
     let h = handshakes.next().await;
+    assert_eq!(h.header("X-Custom"), Some("yes"));
     assert_eq!(h.headers()["x-custom"], "yes");
     assert_eq!(h.query()["foo"], "bar baz");
     assert_eq!(h.query()["x"], "1");
