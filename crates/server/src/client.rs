@@ -209,7 +209,12 @@ impl Client {
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
-        self.sockets().push(socket.clone());
+        {
+            // Usually the only one: no room for more.
+            let mut sockets = self.sockets();
+            sockets.reserve_exact(1);
+            sockets.push(socket.clone());
+        }
         if !self.joined.swap(true, Ordering::AcqRel) {
             let timer = self
                 .connect_timer
@@ -335,6 +340,15 @@ impl Connecting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an idle connection keeps, checked so it does not grow unnoticed.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_client_and_socket_stay_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Client>() <= 128, "{}", size_of::<Client>());
+        assert!(size_of::<Socket>() <= 200, "{}", size_of::<Socket>());
+    }
 
     #[test]
     fn the_connecting_list_frees_its_memory_once_empty() {
