@@ -1,7 +1,6 @@
 //! One Engine.IO connection seen from Socket.IO: the packet decoder, and the
 //! sockets of every namespace the client joined over it.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -15,14 +14,20 @@ use crate::outbound::frames_of;
 use crate::socket::run_inline;
 use crate::{ConnectError, DisconnectReason, Handshake, Socket};
 
+/// Sized for the idle connection: most clients join one namespace and send no
+/// binary packet, so nothing here keeps an allocation it does not use.
 pub(crate) struct Client {
     pub session: Arc<Session>,
     io: Arc<IoInner>,
-    decoder: Mutex<Decoder>,
-    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    /// The decoder of a binary packet whose attachments are still to come;
+    /// between packets the decoder holds nothing, so none is kept.
+    decoder: Mutex<Option<Box<Decoder>>>,
+    /// The sockets, one per namespace joined (rarely more than one or two).
+    sockets: Mutex<Vec<Arc<Socket>>>,
     /// Namespaces whose connection middleware, or connection handlers, are
-    /// running, with the packets that arrived for them meanwhile.
-    connecting: Mutex<HashMap<String, Vec<Packet<Payload>>>>,
+    /// running, with the packets that arrived for them meanwhile. Freed when
+    /// empty.
+    connecting: Mutex<Connecting>,
     /// Whether a namespace was ever joined. The connect timeout only closes
     /// connections that never joined one: as in Node, where the first join
     /// clears the timer, leaving every namespace later keeps the connection.
@@ -34,13 +39,12 @@ pub(crate) struct Client {
 
 impl Client {
     pub fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
-        let decoder = Decoder::new(io.config.decoder);
         let client = Arc::new(Self {
             session,
             io,
-            decoder: Mutex::new(decoder),
-            sockets: Mutex::new(HashMap::new()),
-            connecting: Mutex::new(HashMap::new()),
+            decoder: Mutex::new(None),
+            sockets: Mutex::new(Vec::new()),
+            connecting: Mutex::new(Connecting::default()),
             joined: AtomicBool::new(false),
             connect_timer: Mutex::new(None),
         });
@@ -48,11 +52,19 @@ impl Client {
         client
     }
 
-    fn sockets(&self) -> MutexGuard<'_, HashMap<String, Arc<Socket>>> {
+    fn sockets(&self) -> MutexGuard<'_, Vec<Arc<Socket>>> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn connecting(&self) -> MutexGuard<'_, HashMap<String, Vec<Packet<Payload>>>> {
+    /// The socket of a namespace.
+    fn socket(&self, nsp: &str) -> Option<Arc<Socket>> {
+        self.sockets()
+            .iter()
+            .find(|s| s.namespace().name() == nsp)
+            .cloned()
+    }
+
+    fn connecting(&self) -> MutexGuard<'_, Connecting> {
         self.connecting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -74,11 +86,25 @@ impl Client {
     /// A message from the Engine.IO layer.
     pub fn on_message(self: &Arc<Self>, message: Message) {
         let decoded = {
-            let mut decoder = self.decoder.lock().unwrap_or_else(|e| e.into_inner());
-            match message {
+            let mut slot = self.decoder.lock().unwrap_or_else(|e| e.into_inner());
+            // Most packets decode on a decoder of the stack; one is boxed
+            // only to wait for attachments.
+            let mut fresh = None;
+            let decoder = match slot.as_deref_mut() {
+                Some(decoder) => decoder,
+                None => fresh.insert(Decoder::new(self.io.config.decoder)),
+            };
+            let decoded = match message {
                 Message::Text(text) => decoder.feed_text(&text),
                 Message::Binary(bytes) => decoder.feed_binary(bytes),
+            };
+            let awaiting = decoder.awaiting() > 0;
+            match fresh {
+                Some(decoder) if awaiting => *slot = Some(Box::new(decoder)),
+                _ if !awaiting => *slot = None,
+                _ => {}
             }
+            decoded
         };
         match decoded {
             Ok(Some(packet)) => self.on_packet(packet),
@@ -117,8 +143,7 @@ impl Client {
                 return self.session.close();
             }
         }
-        let socket = self.sockets().get(&packet.nsp).cloned();
-        match socket {
+        match self.socket(&packet.nsp) {
             Some(socket) => {
                 if socket.on_packet(packet).is_err() {
                     self.protocol_error("invalid packet for the namespace");
@@ -134,7 +159,7 @@ impl Client {
     }
 
     fn connect(self: &Arc<Self>, name: String, auth: Option<Value>) {
-        if self.sockets().contains_key(&name) || self.connecting().contains_key(&name) {
+        if self.socket(&name).is_some() || self.connecting().get_mut(&name).is_some() {
             return self.protocol_error("second CONNECT to a joined namespace");
         }
         let lookup_auth = auth.clone().unwrap_or(Value::Null);
@@ -153,7 +178,7 @@ impl Client {
         if middleware.is_empty() {
             return self.finish_connect(&namespace, socket);
         }
-        self.connecting().insert(name.clone(), Vec::new());
+        self.connecting().open(&name);
         let client = self.clone();
         run_inline(Box::pin(async move {
             for mw in middleware {
@@ -179,12 +204,17 @@ impl Client {
         // After async middleware this runs on a task of its own while the
         // transport's task goes on reading: the client may already have the
         // reply below and have answered it.
-        self.connecting().entry(name.clone()).or_default();
+        self.connecting().open(&name);
         namespace.insert_socket(socket.clone());
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
-        self.sockets().insert(name.clone(), socket.clone());
+        {
+            // Usually the only one: no room for more.
+            let mut sockets = self.sockets();
+            sockets.reserve_exact(1);
+            sockets.push(socket.clone());
+        }
         if !self.joined.swap(true, Ordering::AcqRel) {
             let timer = self
                 .connect_timer
@@ -246,12 +276,16 @@ impl Client {
     }
 
     pub fn remove_socket(&self, nsp: &str) {
-        self.sockets().remove(nsp);
+        let mut sockets = self.sockets();
+        sockets.retain(|s| s.namespace().name() != nsp);
+        if sockets.is_empty() {
+            *sockets = Vec::new();
+        }
     }
 
     /// Disconnects every socket (each is told) and closes the connection.
     pub fn disconnect_all(&self) {
-        let sockets: Vec<_> = self.sockets().values().cloned().collect();
+        let sockets = self.sockets().clone();
         for socket in sockets {
             socket.leave_by_server();
         }
@@ -260,10 +294,76 @@ impl Client {
 
     /// The Engine.IO connection ended.
     pub fn on_close(&self, reason: CloseReason) {
-        let sockets: Vec<_> = self.sockets().drain().map(|(_, s)| s).collect();
+        let sockets = std::mem::take(&mut *self.sockets());
         self.connecting().clear();
         for socket in sockets {
             socket.on_close(DisconnectReason::from(reason));
         }
+    }
+}
+
+/// The namespaces of a client still connecting, each with the packets that
+/// wait for it. Usually empty, and then it holds no allocation.
+#[derive(Default)]
+struct Connecting(Vec<(String, Vec<Packet<Payload>>)>);
+
+impl Connecting {
+    /// Starts queueing the packets of a namespace (if not already).
+    fn open(&mut self, nsp: &str) {
+        if self.get_mut(nsp).is_none() {
+            self.0.push((nsp.to_owned(), Vec::new()));
+        }
+    }
+
+    /// The queue of a namespace connecting.
+    fn get_mut(&mut self, nsp: &str) -> Option<&mut Vec<Packet<Payload>>> {
+        self.0.iter_mut().find(|(n, _)| n == nsp).map(|(_, q)| q)
+    }
+
+    /// Stops queueing for a namespace; frees the list when it is the last.
+    fn remove(&mut self, nsp: &str) {
+        self.0.retain(|(n, _)| n != nsp);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What an idle connection keeps, checked so it does not grow unnoticed.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_client_and_socket_stay_small() {
+        use std::mem::size_of;
+        assert!(size_of::<Client>() <= 128, "{}", size_of::<Client>());
+        assert!(size_of::<Socket>() <= 200, "{}", size_of::<Socket>());
+    }
+
+    #[test]
+    fn the_connecting_list_frees_its_memory_once_empty() {
+        let mut connecting = Connecting::default();
+        connecting.open("/a");
+        connecting.open("/b");
+        connecting.open("/a");
+        assert_eq!(connecting.0.len(), 2, "a namespace is listed once");
+        let packet = Packet::new(PacketKind::Event, "/a", None);
+        connecting.get_mut("/a").unwrap().push(packet);
+        assert_eq!(connecting.get_mut("/a").map(|q| q.len()), Some(1));
+        connecting.remove("/a");
+        assert!(connecting.get_mut("/a").is_none());
+        connecting.remove("/b");
+        assert!(connecting.is_empty());
+        assert_eq!(connecting.0.capacity(), 0);
     }
 }

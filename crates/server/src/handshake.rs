@@ -27,28 +27,32 @@ impl Handshake {
         }
     }
 
-    /// Headers of the first HTTP request.
+    /// Headers of the first HTTP request. The map is built on the first call
+    /// (the connection keeps the raw headers only); to read one header,
+    /// [`header`](Self::header) does without it.
     pub fn headers(&self) -> &HeaderMap {
-        &self.info.headers
+        self.info.headers()
+    }
+
+    /// The first value of a header of the first HTTP request, by name
+    /// (case-insensitive), if it is UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        std::str::from_utf8(self.info.header(name)?).ok()
     }
 
     /// When the connection was made.
     pub fn time(&self) -> SystemTime {
-        self.info.issued
+        self.info.issued()
     }
 
     /// The client's address, when known.
     pub fn address(&self) -> Option<SocketAddr> {
-        self.info.remote_addr
+        self.info.remote_addr()
     }
 
     /// The URL of the first request (path and query).
     pub fn url(&self) -> String {
-        self.info
-            .uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default()
+        self.info.path_and_query().to_owned()
     }
 
     /// One query parameter of the first request, percent-decoded.
@@ -63,7 +67,6 @@ impl Handshake {
 
     fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         self.info
-            .uri
             .query()
             .unwrap_or("")
             .split('&')

@@ -398,6 +398,90 @@ async fn rooms_join_several_at_once_leave_and_include_the_own_id() {
     assert!(c.round_trip("/", 3).await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_room_named_by_a_socket_id_works_like_any_room() {
+    let io = new_io();
+    io.on_connection(|socket| async move { answer_pings(&socket) });
+    let server = TestServer::start(io).await;
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (c, id) = server.connected("/").await;
+        clients.push(c);
+        ids.push(id);
+    }
+    let s: Vec<Arc<Socket>> = ids.iter().map(|id| socket(&server, "/", id)).collect();
+    let io = &server.io;
+    let adapter_rooms = || sorted(io.sockets().adapter().rooms());
+    // Another socket joins the room named by socket 0's id.
+    s[1].join(ids[0].as_str());
+    assert_eq!(sorted(s[1].rooms()), rooms(&[&ids[0], &ids[1]]));
+    assert_eq!(adapter_rooms(), rooms(&[&ids[0], &ids[1], &ids[2]]));
+
+    let mut k = 0;
+    let mut check = async |emit: &dyn Fn(), expected: &[usize], case: &str| {
+        emit();
+        io.emit("mark", &k).unwrap();
+        for (i, client) in clients.iter_mut().enumerate() {
+            let names = names_until_mark(client, k).await;
+            let want: Vec<&str> = if expected.contains(&i) {
+                vec!["ev"]
+            } else {
+                vec![]
+            };
+            assert_eq!(names, want, "{case}: socket {i}");
+        }
+        k += 1;
+    };
+    let to = |room: &str| io.to(room).emit("ev", &1).unwrap();
+    let except = |room: &str| io.except(room).emit("ev", &1).unwrap();
+    check(&|| to(&ids[0]), &[0, 1], "to(id0)").await;
+    check(&|| except(&ids[0]), &[2], "except(id0)").await;
+    check(&|| to(&ids[2]), &[2], "to(id2)").await;
+    check(
+        &|| s[2].to(ids[0].as_str()).emit("ev", &1).unwrap(),
+        &[0, 1],
+        "s2.to(id0)",
+    )
+    .await;
+    check(
+        &|| s[1].to(ids[0].as_str()).emit("ev", &1).unwrap(),
+        &[0],
+        "s1.to(id0)",
+    )
+    .await;
+
+    // Leaving one's own room is possible, and joining it back.
+    s[0].leave(ids[0].as_str());
+    assert!(s[0].rooms().is_empty());
+    check(&|| to(&ids[0]), &[1], "to(id0) after leaving it").await;
+    s[0].join(ids[0].as_str());
+    check(&|| to(&ids[0]), &[0, 1], "to(id0) after joining it back").await;
+
+    // The socket utilities target a socket by its id.
+    io.to(ids[2].as_str()).sockets_join("r").await.unwrap();
+    assert_eq!(sorted(s[2].rooms()), rooms(&[&ids[2], "r"]));
+    let fetched = io.to(ids[2].as_str()).fetch_sockets().await.unwrap();
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].id.as_str(), ids[2]);
+    assert_eq!(sorted(fetched[0].rooms.clone()), rooms(&[&ids[2], "r"]));
+    io.to(ids[2].as_str()).sockets_leave("r").await.unwrap();
+    assert_eq!(s[2].rooms(), [Room::from(ids[2].as_str())]);
+    io.to(ids[2].as_str())
+        .disconnect_sockets(false)
+        .await
+        .unwrap();
+    assert_eq!(clients[2].recv_text().await, "41");
+    assert_eq!(adapter_rooms(), rooms(&[&ids[0], &ids[1]]));
+
+    // Socket 0 leaves: its room lives on while socket 1 is in it.
+    s[0].disconnect();
+    assert_eq!(clients[0].recv_text().await, "41");
+    assert_eq!(adapter_rooms(), rooms(&[&ids[0], &ids[1]]));
+    s[1].leave(ids[0].as_str());
+    assert_eq!(adapter_rooms(), rooms(&[&ids[1]]));
+}
+
 /// Reads events until `mark` with argument `k`, returning the names before it.
 async fn names_until_mark(client: &mut WsClient, k: usize) -> Vec<String> {
     let mut names = Vec::new();
@@ -843,6 +927,7 @@ async fn handshake_fields() {
         .await;
     c.connect_with("/", Some(json!({"token": "t"}))).await;
     let h = handshakes.next().await;
+    assert_eq!(h.header("X-Custom"), Some("yes"));
     assert_eq!(h.headers()["x-custom"], "yes");
     assert_eq!(h.query()["foo"], "bar baz");
     assert_eq!(h.query()["x"], "1");

@@ -154,21 +154,13 @@ fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), En
 /// The URI and headers are copied into allocations of their own: hyper's
 /// values are slices of the connection's read buffer, and keeping one would
 /// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
+/// Each is one allocation (see [`ConnectInfo`]): the info lives as long as
+/// the session.
 pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
-    let mut headers = http::HeaderMap::with_capacity(req.headers().len());
-    for (name, value) in req.headers() {
-        if let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes()) {
-            headers.append(name.clone(), value);
-        }
-    }
-    let uri = req
-        .uri()
-        .path_and_query()
-        .and_then(|pq| http::Uri::try_from(pq.as_str()).ok())
-        .unwrap_or_default();
+    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     ConnectInfo {
-        uri,
-        headers,
+        uri: path_and_query.into(),
+        headers: req.headers().into(),
         remote_addr: req.extensions().get::<std::net::SocketAddr>().copied(),
         issued: SystemTime::now(),
     }

@@ -1,28 +1,78 @@
+use std::fmt;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 /// What the handshake request told about the client.
+///
+/// It lives as long as the connection, so it is kept small: the request target
+/// is one allocation, the headers another (their raw bytes, one after the
+/// other), and a [`HeaderMap`] is only built when [`headers`](Self::headers) is
+/// first called.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectInfo {
-    /// The request's URI, with its query.
-    pub uri: Uri,
-    /// The request's headers.
-    pub headers: HeaderMap,
-    /// The peer's address, when the server knows it: the standalone listener
-    /// always does; under another server, put a `SocketAddr` in the request's
-    /// extensions.
-    pub remote_addr: Option<SocketAddr>,
-    /// When the handshake was received.
-    pub issued: SystemTime,
+    pub(crate) uri: Target,
+    pub(crate) headers: Headers,
+    pub(crate) remote_addr: Option<SocketAddr>,
+    pub(crate) issued: SystemTime,
 }
 
 impl ConnectInfo {
+    /// The request's path and query, as `/socket.io/?EIO=4&transport=polling`.
+    pub fn path_and_query(&self) -> &str {
+        &self.uri.0
+    }
+
+    /// The request's path.
+    pub fn path(&self) -> &str {
+        self.path_and_query()
+            .split_once('?')
+            .map_or(self.path_and_query(), |(path, _)| path)
+    }
+
+    /// The request's query, without its `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.path_and_query().split_once('?').map(|(_, q)| q)
+    }
+
+    /// The request's URI (path and query), built on each call.
+    pub fn uri(&self) -> Uri {
+        Uri::try_from(self.path_and_query()).unwrap_or_default()
+    }
+
     /// The value of one query parameter, percent-decoding left to the caller.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        query_param(self.uri.query().unwrap_or(""), name)
+        query_param(self.query().unwrap_or(""), name)
+    }
+
+    /// The request's headers. The map is built on the first call and kept; to
+    /// read one header without it, see [`header`](Self::header).
+    pub fn headers(&self) -> &HeaderMap {
+        self.headers.map()
+    }
+
+    /// The first value of a header, by name (case-insensitive), read from the
+    /// request's raw headers.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .pairs()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The peer's address, when the server knows it: the standalone listener
+    /// always does; under another server, put a `SocketAddr` in the request's
+    /// extensions.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// When the handshake was received.
+    pub fn issued(&self) -> SystemTime {
+        self.issued
     }
 }
 
@@ -31,4 +81,160 @@ pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (k == name).then_some(v)
     })
+}
+
+/// A request's path and query, in one allocation.
+#[derive(Debug, Clone)]
+pub(crate) struct Target(Box<str>);
+
+impl From<&str> for Target {
+    fn from(path_and_query: &str) -> Self {
+        Self(path_and_query.into())
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(s))
+    }
+}
+
+/// A request's headers as `name:value\n` lines in one allocation (a name
+/// never holds `:` and a value never holds `\n`), and the [`HeaderMap`] made
+/// from them once asked for.
+#[derive(Clone, Default)]
+pub(crate) struct Headers {
+    raw: Box<[u8]>,
+    map: OnceLock<Box<HeaderMap>>,
+}
+
+impl Headers {
+    /// The (name, value) pairs, in the order of the request.
+    fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.raw
+            .split(|b| *b == b'\n')
+            .filter_map(|line| {
+                line.iter()
+                    .position(|b| *b == b':')
+                    .map(|i| line.split_at(i))
+            })
+            .map(|(name, value)| (name, &value[1..]))
+    }
+
+    fn map(&self) -> &HeaderMap {
+        self.map.get_or_init(|| {
+            let mut map = HeaderMap::new();
+            for (name, value) in self.pairs() {
+                // Both were valid in the request they were copied from.
+                if let (Ok(name), Ok(value)) =
+                    (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+                {
+                    map.append(name, value);
+                }
+            }
+            Box::new(map)
+        })
+    }
+}
+
+impl From<&HeaderMap> for Headers {
+    /// Copies the headers. A value with a line feed, which only a `HeaderValue`
+    /// made with `unsafe` can hold, is left out.
+    fn from(headers: &HeaderMap) -> Self {
+        let kept = || {
+            headers
+                .iter()
+                .filter(|(_, v)| !v.as_bytes().contains(&b'\n'))
+        };
+        let len = kept().map(|(n, v)| n.as_str().len() + v.len() + 2).sum();
+        let mut raw = Vec::with_capacity(len);
+        for (name, value) in kept() {
+            raw.extend_from_slice(name.as_str().as_bytes());
+            raw.push(b':');
+            raw.extend_from_slice(value.as_bytes());
+            raw.push(b'\n');
+        }
+        Self {
+            raw: raw.into_boxed_slice(),
+            map: OnceLock::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.pairs()
+                    .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v))),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(target: &str, headers: &[(&str, &str)]) -> ConnectInfo {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        ConnectInfo {
+            uri: target.into(),
+            headers: (&map).into(),
+            remote_addr: None,
+            issued: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn headers_read_back_as_they_came_in_one_allocation() {
+        let info = info(
+            "/",
+            &[
+                ("Host", "example.com"),
+                ("x-multi", "a"),
+                ("cookie", "k=v; w=x:y"),
+                ("x-multi", "b"),
+                ("x-empty", ""),
+            ],
+        );
+        assert!(info.headers.map.get().is_none(), "no map until asked");
+        assert_eq!(info.header("HOST"), Some(&b"example.com"[..]));
+        assert_eq!(info.header("cookie"), Some(&b"k=v; w=x:y"[..]));
+        assert_eq!(info.header("x-multi"), Some(&b"a"[..]));
+        assert_eq!(info.header("x-empty"), Some(&b""[..]));
+        assert_eq!(info.header("x-none"), None);
+        assert!(info.headers.map.get().is_none());
+
+        let map = info.headers();
+        assert_eq!(map.len(), 5);
+        assert_eq!(map["host"], "example.com");
+        let multi: Vec<_> = map.get_all("x-multi").iter().collect();
+        assert_eq!(multi, ["a", "b"]);
+        assert!(std::ptr::eq(map, info.headers()), "built once");
+        assert!(format!("{info:?}").contains("example.com"));
+    }
+
+    #[test]
+    fn path_and_query_split() {
+        let info = info("/socket.io/?EIO=4&transport=websocket&t", &[]);
+        assert_eq!(info.path(), "/socket.io/");
+        assert_eq!(info.query(), Some("EIO=4&transport=websocket&t"));
+        assert_eq!(info.query_param("transport"), Some("websocket"));
+        assert_eq!(info.query_param("t"), Some(""));
+        assert_eq!(info.query_param("sid"), None);
+        assert_eq!(info.uri().path(), "/socket.io/");
+        let bare = super::tests::info("/engine.io/", &[]);
+        assert_eq!(bare.path(), "/engine.io/");
+        assert_eq!(bare.query(), None);
+        assert_eq!(bare.query_param("EIO"), None);
+    }
 }

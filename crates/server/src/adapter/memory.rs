@@ -1,10 +1,11 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Packet, Payload};
 use tokio::sync::mpsc;
 
+use super::membership::{IdHasher, Rooms};
 use super::{Adapter, AdapterError, BoxFuture, BroadcastOptions};
 use crate::namespace::WeakNamespace;
 use crate::outbound::Encoded;
@@ -12,17 +13,14 @@ use crate::{AckResponses, RemoteSocket, Room, Socket, SocketId};
 
 /// Rooms kept in this process: the default adapter.
 ///
+/// A socket's own room (named by its id) is implicit: it costs no memory, and
+/// reads as any other room.
+///
 /// A cluster adapter keeps one of these for its node's sockets and forwards
 /// operations to the other nodes around it.
 pub struct MemoryAdapter {
     namespace: WeakNamespace,
     rooms: RwLock<Rooms>,
-}
-
-#[derive(Default)]
-struct Rooms {
-    members: HashMap<Room, HashSet<SocketId>>,
-    of_socket: HashMap<SocketId, HashSet<Room>>,
 }
 
 impl MemoryAdapter {
@@ -48,13 +46,12 @@ impl MemoryAdapter {
             return Vec::new();
         };
         let rooms = self.read();
-        let excluded: HashSet<SocketId> = opts
-            .except
-            .iter()
-            .filter_map(|room| rooms.members.get(room))
-            .flatten()
-            .copied()
-            .collect();
+        let mut excluded: HashSet<SocketId, IdHasher> = HashSet::default();
+        for room in &opts.except {
+            rooms.for_each_member(room, |id| {
+                excluded.insert(id);
+            });
+        }
         if opts.rooms.is_empty() {
             drop(rooms);
             return namespace
@@ -63,11 +60,13 @@ impl MemoryAdapter {
                 .filter(|s| !excluded.contains(&s.id()))
                 .collect();
         }
-        let mut ids: HashSet<SocketId> = HashSet::new();
+        let mut ids: HashSet<SocketId, IdHasher> = HashSet::default();
         for room in &opts.rooms {
-            if let Some(members) = rooms.members.get(room) {
-                ids.extend(members.iter().filter(|id| !excluded.contains(id)));
-            }
+            rooms.for_each_member(room, |id| {
+                if !excluded.contains(&id) {
+                    ids.insert(id);
+                }
+            });
         }
         drop(rooms);
         namespace.sockets_by_id(ids)
@@ -112,51 +111,23 @@ impl MemoryAdapter {
 
 impl Adapter for MemoryAdapter {
     fn add_all(&self, id: SocketId, rooms: &[Room]) {
-        let mut state = self.write();
-        for room in rooms {
-            state.members.entry(room.clone()).or_default().insert(id);
-            state.of_socket.entry(id).or_default().insert(room.clone());
-        }
+        self.write().add(id, rooms);
     }
 
     fn del(&self, id: SocketId, room: &Room) {
-        let mut state = self.write();
-        if let Some(members) = state.members.get_mut(room) {
-            members.remove(&id);
-            if members.is_empty() {
-                state.members.remove(room);
-            }
-        }
-        if let Some(rooms) = state.of_socket.get_mut(&id) {
-            rooms.remove(room);
-        }
+        self.write().remove(id, room);
     }
 
     fn del_all(&self, id: SocketId) {
-        let mut state = self.write();
-        let Some(rooms) = state.of_socket.remove(&id) else {
-            return;
-        };
-        for room in rooms {
-            if let Some(members) = state.members.get_mut(&room) {
-                members.remove(&id);
-                if members.is_empty() {
-                    state.members.remove(&room);
-                }
-            }
-        }
+        self.write().remove_all(id);
     }
 
     fn socket_rooms(&self, id: SocketId) -> Vec<Room> {
-        self.read()
-            .of_socket
-            .get(&id)
-            .map(|rooms| rooms.iter().cloned().collect())
-            .unwrap_or_default()
+        self.read().of_socket(id)
     }
 
     fn rooms(&self) -> Vec<Room> {
-        self.read().members.keys().cloned().collect()
+        self.read().all()
     }
 
     fn broadcast(

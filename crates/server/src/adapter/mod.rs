@@ -5,6 +5,7 @@
 //! also forwards each operation to the other nodes, so every operation here is
 //! shaped to cross a network: the ones that may are `async`.
 
+mod membership;
 mod memory;
 mod options;
 

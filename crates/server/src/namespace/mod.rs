@@ -5,6 +5,7 @@ mod registry;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -35,7 +36,8 @@ pub(crate) struct Listeners {
 pub(crate) struct Inner {
     name: String,
     listeners: Arc<Listeners>,
-    sockets: RwLock<HashMap<SocketId, Arc<Socket>>>,
+    /// Keyed by random ids the server made: a fast hasher is safe.
+    sockets: RwLock<HashMap<SocketId, Arc<Socket>, foldhash::fast::RandomState>>,
     adapter: Arc<dyn Adapter>,
     ack_ids: AtomicU64,
 }
@@ -65,7 +67,7 @@ impl Namespace {
             adapter: adapters.create(WeakNamespace(weak.clone())),
             name,
             listeners,
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(HashMap::default()),
             ack_ids: AtomicU64::new(0),
         }))
     }
@@ -145,7 +147,7 @@ impl Namespace {
     }
 
     /// The connected sockets among these ids.
-    pub fn sockets_by_id(&self, ids: HashSet<SocketId>) -> Vec<Arc<Socket>> {
+    pub fn sockets_by_id<S: BuildHasher>(&self, ids: HashSet<SocketId, S>) -> Vec<Arc<Socket>> {
         let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
         ids.iter()
             .filter_map(|id| sockets.get(id).cloned())

@@ -37,10 +37,7 @@ impl Socket {
     fn on_event(self: &Arc<Self>, name: String, args: Vec<Payload>, id: Option<u64>) {
         let ack = id.map(|id| AckSender::new(self.clone(), id));
         let event = Event::new(name, args, ack);
-        let (middleware, errors, any) = {
-            let h = self.handlers();
-            (h.middleware.clone(), h.errors.clone(), h.any.clone())
-        };
+        let (middleware, errors, any) = self.handlers().pre_event();
         for mw in &middleware {
             if let Err(error) = mw(self, &event) {
                 for listener in &errors {
@@ -74,7 +71,7 @@ impl Socket {
         let Some(me) = self.namespace.get_socket(self.id) else {
             return;
         };
-        let disconnecting = self.handlers().disconnecting.clone();
+        let disconnecting = self.handlers().disconnecting();
         for handler in disconnecting {
             run_inline(handler(me.clone(), reason));
         }
@@ -82,9 +79,8 @@ impl Socket {
         self.namespace.remove_socket(self.id);
         self.client.remove_socket(self.namespace.name());
         // Dropping the waiters tells every pending `emit_with_ack` the socket left.
-        let pending = std::mem::take(&mut *self.acks());
-        drop(pending);
-        let disconnect = std::mem::take(&mut self.handlers().disconnect);
+        self.drop_acks();
+        let disconnect = self.handlers().take_disconnect();
         for handler in disconnect {
             run_inline(handler(me.clone(), reason));
         }

@@ -1,6 +1,6 @@
 //! The listeners registered on a socket, and how they are run.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -33,18 +33,32 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(&Arc<Socket>, &crate::MiddlewareError)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(pub(crate) u64);
 
-pub(crate) struct Registered<T> {
-    pub id: ListenerId,
-    pub once: bool,
-    pub f: T,
+/// One event handler and the event it handles.
+struct EventEntry {
+    /// The event's name; a `&'static str` name is kept without a copy.
+    name: Cow<'static, str>,
+    id: ListenerId,
+    once: bool,
+    f: EventHandler,
 }
 
 /// Everything listening on one socket. Cloned out of its lock before any call,
 /// so a listener may register or remove listeners.
+///
+/// Sized for the idle socket: event handlers sit in one flat list (a socket has
+/// a handful of events, and comparing a few names beats hashing one), and the
+/// listeners most sockets never have are allocated on first use.
 #[derive(Default)]
 pub(crate) struct Handlers {
     next_id: u64,
-    pub events: HashMap<String, Vec<Registered<EventHandler>>>,
+    /// Event handlers in the order they were added.
+    events: Vec<EventEntry>,
+    others: Option<Box<Others>>,
+}
+
+/// The listeners other than event handlers.
+#[derive(Default)]
+pub(crate) struct Others {
     pub any: Vec<(ListenerId, AnyHandler)>,
     pub any_outgoing: Vec<(ListenerId, AnyOutgoingHandler)>,
     pub middleware: Vec<EventMiddleware>,
@@ -53,37 +67,106 @@ pub(crate) struct Handlers {
     pub disconnect: Vec<CloseHandler>,
 }
 
+/// What runs before an event's handlers: per-event middleware, its error
+/// listeners, and the catch-all listeners.
+pub(crate) type PreEvent = (
+    Vec<EventMiddleware>,
+    Vec<ErrorHandler>,
+    Vec<(ListenerId, AnyHandler)>,
+);
+
 impl Handlers {
     pub fn next_id(&mut self) -> ListenerId {
         self.next_id += 1;
         ListenerId(self.next_id)
     }
 
-    /// The handlers of an event, dropping the `once` ones from the registry.
+    /// Adds an event handler after the others.
+    pub fn add_event(
+        &mut self,
+        name: Cow<'static, str>,
+        once: bool,
+        f: EventHandler,
+    ) -> ListenerId {
+        let id = self.next_id();
+        self.events.push(EventEntry { name, id, once, f });
+        id
+    }
+
+    /// Removes every handler of an event.
+    pub fn remove_event(&mut self, name: &str) {
+        self.events.retain(|e| e.name != name);
+    }
+
+    /// The listeners other than event handlers, allocated on first use.
+    pub fn others_mut(&mut self) -> &mut Others {
+        self.others.get_or_insert_with(Default::default)
+    }
+
+    /// The listeners other than event handlers, if any was ever added.
+    pub fn others(&self) -> Option<&Others> {
+        self.others.as_deref()
+    }
+
+    /// Copies of what runs before an event's handlers.
+    pub fn pre_event(&self) -> PreEvent {
+        match self.others() {
+            Some(o) => (o.middleware.clone(), o.errors.clone(), o.any.clone()),
+            None => Default::default(),
+        }
+    }
+
+    /// Copies of the `disconnecting` handlers.
+    pub fn disconnecting(&self) -> Vec<CloseHandler> {
+        self.others()
+            .map(|o| o.disconnecting.clone())
+            .unwrap_or_default()
+    }
+
+    /// Takes the `disconnect` handlers out.
+    pub fn take_disconnect(&mut self) -> Vec<CloseHandler> {
+        self.others
+            .as_mut()
+            .map(|o| std::mem::take(&mut o.disconnect))
+            .unwrap_or_default()
+    }
+
+    /// Whether an outgoing-event listener is registered.
+    pub fn has_outgoing(&self) -> bool {
+        self.others().is_some_and(|o| !o.any_outgoing.is_empty())
+    }
+
+    /// The handlers of an event, in order, dropping the `once` ones from the
+    /// registry.
     pub fn take_event_handlers(&mut self, name: &str) -> Vec<EventHandler> {
-        let Some(list) = self.events.get_mut(name) else {
-            return Vec::new();
-        };
-        let handlers = list.iter().map(|r| r.f.clone()).collect();
-        list.retain(|r| !r.once);
-        if list.is_empty() {
-            self.events.remove(name);
+        let mut once = false;
+        let handlers = self
+            .events
+            .iter()
+            .filter(|e| e.name == name)
+            .map(|e| {
+                once |= e.once;
+                e.f.clone()
+            })
+            .collect();
+        if once {
+            self.events.retain(|e| !(e.once && e.name == name));
         }
         handlers
     }
 
+    /// Removes one listener; whether it was there.
     pub fn remove(&mut self, id: ListenerId) -> bool {
-        let mut found = false;
-        for list in self.events.values_mut() {
-            let before = list.len();
-            list.retain(|r| r.id != id);
-            found |= list.len() != before;
+        let before = self.events.len();
+        self.events.retain(|e| e.id != id);
+        let mut found = self.events.len() != before;
+        if let Some(o) = self.others.as_deref_mut() {
+            let before = o.any.len() + o.any_outgoing.len();
+            o.any.retain(|(i, _)| *i != id);
+            o.any_outgoing.retain(|(i, _)| *i != id);
+            found |= before != o.any.len() + o.any_outgoing.len();
         }
-        self.events.retain(|_, list| !list.is_empty());
-        let before = self.any.len() + self.any_outgoing.len();
-        self.any.retain(|(i, _)| *i != id);
-        self.any_outgoing.retain(|(i, _)| *i != id);
-        found || before != self.any.len() + self.any_outgoing.len()
+        found
     }
 }
 
@@ -121,6 +204,58 @@ pub(crate) fn run_inline(mut future: BoxFuture) {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn handler() -> EventHandler {
+        Arc::new(|_, _| Box::pin(async {}))
+    }
+
+    fn same(got: &[EventHandler], want: &[&EventHandler]) -> bool {
+        got.len() == want.len() && got.iter().zip(want).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+
+    #[test]
+    fn handlers_of_interleaved_events_keep_their_order_and_once_goes() {
+        let mut h = Handlers::default();
+        let (a1, b1, a2, a3) = (handler(), handler(), handler(), handler());
+        h.add_event("a".into(), false, a1.clone());
+        h.add_event(String::from("b").into(), false, b1.clone());
+        h.add_event("a".into(), true, a2.clone());
+        h.add_event("a".into(), false, a3.clone());
+        assert!(same(&h.take_event_handlers("a"), &[&a1, &a2, &a3]));
+        assert!(
+            same(&h.take_event_handlers("a"), &[&a1, &a3]),
+            "once ran once"
+        );
+        assert!(same(&h.take_event_handlers("b"), &[&b1]));
+        assert!(h.take_event_handlers("c").is_empty());
+    }
+
+    #[test]
+    fn removing_by_id_or_by_event_leaves_the_others() {
+        let mut h = Handlers::default();
+        let (a1, a2, b1) = (handler(), handler(), handler());
+        let id = h.add_event("a".into(), false, a1);
+        h.add_event("a".into(), false, a2.clone());
+        h.add_event("b".into(), false, b1.clone());
+        let any = h.next_id();
+        h.others_mut().any.push((any, Arc::new(|_, _| {})));
+        assert!(h.remove(id));
+        assert!(!h.remove(id), "already gone");
+        assert!(same(&h.take_event_handlers("a"), &[&a2]));
+        assert!(h.remove(any));
+        assert!(h.pre_event().2.is_empty());
+        h.remove_event("a");
+        assert!(h.take_event_handlers("a").is_empty());
+        assert!(same(&h.take_event_handlers("b"), &[&b1]));
+    }
+
+    #[test]
+    fn an_idle_socket_has_no_other_listeners_allocated() {
+        let h = Handlers::default();
+        assert!(h.others().is_none());
+        assert!(!h.has_outgoing());
+        assert!(h.disconnecting().is_empty());
+    }
 
     #[tokio::test]
     async fn inline_runs_until_the_first_await_then_finishes_in_a_task() {

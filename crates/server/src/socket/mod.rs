@@ -4,10 +4,11 @@ mod dispatch;
 mod emitter;
 mod handlers;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ferrio_engine::TransportKind;
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
@@ -31,15 +32,22 @@ use crate::{
 /// Shared as `Arc<Socket>`; every method takes `&self`.
 pub struct Socket {
     id: SocketId,
+    connected: AtomicBool,
+    has_outgoing_listeners: AtomicBool,
     namespace: Namespace,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
-    connected: AtomicBool,
     handlers: Mutex<Handlers>,
-    acks: Mutex<HashMap<u64, AckWaiter>>,
-    has_outgoing_listeners: AtomicBool,
-    data: Mutex<serde_json::Value>,
+    /// What many sockets never use, allocated on first use.
+    extra: OnceLock<Box<Extra>>,
     extensions: Mutex<http::Extensions>,
+}
+
+/// The parts of a socket allocated on first use.
+#[derive(Default)]
+struct Extra {
+    acks: Mutex<HashMap<u64, AckWaiter>>,
+    data: Mutex<serde_json::Value>,
 }
 
 impl Socket {
@@ -50,14 +58,13 @@ impl Socket {
     ) -> Arc<Self> {
         Arc::new(Self {
             id: SocketId::random(),
+            connected: AtomicBool::new(false),
+            has_outgoing_listeners: AtomicBool::new(false),
             namespace,
             client,
             handshake,
-            connected: AtomicBool::new(false),
             handlers: Mutex::new(Handlers::default()),
-            acks: Mutex::new(HashMap::new()),
-            has_outgoing_listeners: AtomicBool::new(false),
-            data: Mutex::new(serde_json::Value::Null),
+            extra: OnceLock::new(),
             extensions: Mutex::new(http::Extensions::new()),
         })
     }
@@ -95,8 +102,14 @@ impl Socket {
         self.handlers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn acks(&self) -> MutexGuard<'_, HashMap<u64, AckWaiter>> {
-        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    fn extra(&self) -> &Extra {
+        self.extra.get_or_init(Default::default)
+    }
+
+    /// The acks awaited, when some ever were.
+    fn acks(&self) -> Option<MutexGuard<'_, HashMap<u64, AckWaiter>>> {
+        let extra = self.extra.get()?;
+        Some(extra.acks.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     // ---- listeners ----
@@ -104,9 +117,11 @@ impl Socket {
     /// Adds a handler for an event. Several handlers of one event all run, in
     /// the order they were added.
     ///
+    /// The name is a `&'static str` (kept without a copy) or a `String`.
+    ///
     /// A handler runs right away up to its first `.await` (as a Node listener
     /// runs synchronously), then goes on in a task of its own.
-    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F) -> ListenerId
+    pub fn on<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
     where
         F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -115,7 +130,7 @@ impl Socket {
     }
 
     /// Adds a handler that runs for the next such event only.
-    pub fn once<F, Fut>(&self, event: impl Into<String>, handler: F) -> ListenerId
+    pub fn once<F, Fut>(&self, event: impl Into<Cow<'static, str>>, handler: F) -> ListenerId
     where
         F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -123,28 +138,23 @@ impl Socket {
         self.add_event_handler(event.into(), true, handler)
     }
 
-    fn add_event_handler<F, Fut>(&self, event: String, once: bool, handler: F) -> ListenerId
+    fn add_event_handler<F, Fut>(
+        &self,
+        event: Cow<'static, str>,
+        once: bool,
+        handler: F,
+    ) -> ListenerId
     where
         F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = self.handlers();
-        let id = handlers.next_id();
-        handlers
-            .events
-            .entry(event)
-            .or_default()
-            .push(handlers::Registered {
-                id,
-                once,
-                f: Arc::new(move |s, e| Box::pin(handler(s, e))),
-            });
-        id
+        let f: handlers::EventHandler = Arc::new(move |s, e| Box::pin(handler(s, e)));
+        self.handlers().add_event(event, once, f)
     }
 
     /// Removes every handler of an event.
     pub fn off(&self, event: &str) {
-        self.handlers().events.remove(event);
+        self.handlers().remove_event(event);
     }
 
     /// Removes one listener added by `on`, `once`, `on_any` or `on_any_outgoing`.
@@ -152,7 +162,7 @@ impl Socket {
         let mut handlers = self.handlers();
         let found = handlers.remove(id);
         self.has_outgoing_listeners
-            .store(!handlers.any_outgoing.is_empty(), Ordering::Release);
+            .store(handlers.has_outgoing(), Ordering::Release);
         found
     }
 
@@ -163,7 +173,7 @@ impl Socket {
     ) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();
-        handlers.any.push((id, Arc::new(listener)));
+        handlers.others_mut().any.push((id, Arc::new(listener)));
         id
     }
 
@@ -174,7 +184,10 @@ impl Socket {
     ) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();
-        handlers.any_outgoing.push((id, Arc::new(listener)));
+        handlers
+            .others_mut()
+            .any_outgoing
+            .push((id, Arc::new(listener)));
         self.has_outgoing_listeners.store(true, Ordering::Release);
         id
     }
@@ -188,7 +201,10 @@ impl Socket {
         + Sync
         + 'static,
     ) {
-        self.handlers().middleware.push(Arc::new(middleware));
+        self.handlers()
+            .others_mut()
+            .middleware
+            .push(Arc::new(middleware));
     }
 
     /// Listens to errors from per-event middleware.
@@ -196,7 +212,7 @@ impl Socket {
         &self,
         listener: impl Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync + 'static,
     ) {
-        self.handlers().errors.push(Arc::new(listener));
+        self.handlers().others_mut().errors.push(Arc::new(listener));
     }
 
     /// Runs when the socket is about to leave: its rooms are still known.
@@ -206,6 +222,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.handlers()
+            .others_mut()
             .disconnecting
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
     }
@@ -217,6 +234,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.handlers()
+            .others_mut()
             .disconnect
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
     }
@@ -316,10 +334,9 @@ impl Socket {
     fn notify_outgoing(&self, encoded: &Encoded) {
         let listeners: Vec<_> = self
             .handlers()
-            .any_outgoing
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
+            .others()
+            .map(|o| o.any_outgoing.iter().map(|(_, f)| f.clone()).collect())
+            .unwrap_or_default();
         let Some((name, args)) = encoded.event() else {
             return;
         };
@@ -357,7 +374,8 @@ impl Socket {
     }
 
     pub(crate) fn expect_ack(&self, id: u64, waiter: AckWaiter) {
-        self.acks().insert(id, waiter);
+        let mut acks = self.extra().acks.lock().unwrap_or_else(|e| e.into_inner());
+        acks.insert(id, waiter);
     }
 
     pub(crate) fn expect_broadcast_ack(
@@ -369,11 +387,19 @@ impl Socket {
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
-        self.acks().remove(&id);
+        if let Some(mut acks) = self.acks() {
+            acks.remove(&id);
+        }
+    }
+
+    /// Drops every awaited ack: each waiter learns the socket left.
+    pub(crate) fn drop_acks(&self) {
+        let pending = self.acks().map(|mut acks| std::mem::take(&mut *acks));
+        drop(pending);
     }
 
     pub(crate) fn resolve_ack(&self, id: u64, args: Vec<Payload>) {
-        let waiter = self.acks().remove(&id);
+        let waiter = self.acks().and_then(|mut acks| acks.remove(&id));
         if let Some(waiter) = waiter {
             waiter.resolve(args);
         }
@@ -435,19 +461,25 @@ impl Socket {
     /// Stores serializable data on the socket, visible to `fetch_sockets`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
-        *self.data.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        *self.extra().data.lock().unwrap_or_else(|e| e.into_inner()) = value;
         Ok(())
     }
 
     /// Reads the socket's data as `T`; `None` if unset or of another shape.
     pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
-        let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(extra) = self.extra.get() else {
+            return T::deserialize(&serde_json::Value::Null).ok();
+        };
+        let data = extra.data.lock().unwrap_or_else(|e| e.into_inner());
         T::deserialize(&*data).ok()
     }
 
     /// The socket's data as JSON (`null` when unset).
     pub fn data_value(&self) -> serde_json::Value {
-        self.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.extra
+            .get()
+            .map(|extra| extra.data.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// Typed local state of any kind (not shared with other servers).

@@ -1,0 +1,252 @@
+//! Which rooms the local sockets of a namespace are in.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::{Room, SocketId};
+
+/// A hasher for maps keyed by socket ids. The ids are random and made by the
+/// server, so a fast hasher is safe here: a peer cannot pick keys that collide.
+/// Room names may come from a peer, so maps keyed by rooms keep SipHash.
+pub(crate) type IdHasher = foldhash::fast::RandomState;
+
+/// Room membership of one namespace's local sockets.
+///
+/// Every socket is in the room named by its id; that room is implicit, a flag
+/// on the socket rather than a room of its own in `members`, which saves two
+/// maps and a set per socket. Everything read from here includes it.
+#[derive(Default)]
+pub(crate) struct Rooms {
+    /// The rooms joined by name, with their members. A socket's own room is
+    /// not here, even when other sockets joined it too.
+    members: HashMap<Room, HashSet<SocketId, IdHasher>>,
+    /// Every socket in some room, with what it is in.
+    sockets: HashMap<SocketId, Membership, IdHasher>,
+}
+
+/// The rooms of one socket.
+#[derive(Default)]
+struct Membership {
+    /// Whether the socket is in its own room: from when it connects until it
+    /// leaves it (which `socket.leave(socket.id)` may do).
+    own: bool,
+    /// The rooms joined by name, allocated with the first.
+    #[expect(
+        clippy::box_collection,
+        reason = "boxed, the set costs each socket in no named room 8 bytes, not 48"
+    )]
+    named: Option<Box<HashSet<Room>>>,
+}
+
+impl Membership {
+    fn is_empty(&self) -> bool {
+        !self.own && self.named.is_none()
+    }
+}
+
+impl Rooms {
+    /// Adds a socket to rooms.
+    pub fn add(&mut self, id: SocketId, rooms: &[Room]) {
+        let membership = self.sockets.entry(id).or_default();
+        for room in rooms {
+            if **room == *id.as_str() {
+                membership.own = true;
+            } else {
+                self.members.entry(room.clone()).or_default().insert(id);
+                membership
+                    .named
+                    .get_or_insert_with(Default::default)
+                    .insert(room.clone());
+            }
+        }
+        if membership.is_empty() {
+            self.sockets.remove(&id);
+        }
+    }
+
+    /// Removes a socket from one room.
+    pub fn remove(&mut self, id: SocketId, room: &Room) {
+        let Some(membership) = self.sockets.get_mut(&id) else {
+            return;
+        };
+        if **room == *id.as_str() {
+            membership.own = false;
+        } else {
+            if let Some(named) = &mut membership.named {
+                named.remove(room);
+                if named.is_empty() {
+                    membership.named = None;
+                }
+            }
+            if let Some(members) = self.members.get_mut(room) {
+                members.remove(&id);
+                if members.is_empty() {
+                    self.members.remove(room);
+                }
+            }
+        }
+        if membership.is_empty() {
+            self.sockets.remove(&id);
+        }
+    }
+
+    /// Removes a socket from every room.
+    pub fn remove_all(&mut self, id: SocketId) {
+        let Some(membership) = self.sockets.remove(&id) else {
+            return;
+        };
+        for room in membership.named.into_iter().flat_map(|named| *named) {
+            if let Some(members) = self.members.get_mut(&room) {
+                members.remove(&id);
+                if members.is_empty() {
+                    self.members.remove(&room);
+                }
+            }
+        }
+    }
+
+    /// The rooms a socket is in, its own first.
+    pub fn of_socket(&self, id: SocketId) -> Vec<Room> {
+        let Some(membership) = self.sockets.get(&id) else {
+            return Vec::new();
+        };
+        let own = membership.own.then(|| Room::from(id.as_str()));
+        own.into_iter()
+            .chain(membership.named.iter().flat_map(|n| n.iter().cloned()))
+            .collect()
+    }
+
+    /// Every room that has a member.
+    pub fn all(&self) -> Vec<Room> {
+        let own = self
+            .sockets
+            .iter()
+            .filter(|(id, m)| m.own && !self.members.contains_key(id.as_str()))
+            .map(|(id, _)| Room::from(id.as_str()));
+        self.members.keys().cloned().chain(own).collect()
+    }
+
+    /// Calls `f` with each member of a room.
+    pub fn for_each_member(&self, room: &str, mut f: impl FnMut(SocketId)) {
+        if let Some(id) = self.owner(room) {
+            f(id);
+        }
+        if let Some(members) = self.members.get(room) {
+            members.iter().copied().for_each(f);
+        }
+    }
+
+    /// The socket whose own room this is, if it is in it.
+    fn owner(&self, room: &str) -> Option<SocketId> {
+        let id = SocketId::parse(room)?;
+        self.sockets.get(&id).is_some_and(|m| m.own).then_some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(name: &str) -> Room {
+        Room::from(name)
+    }
+
+    fn sorted(mut rooms: Vec<Room>) -> Vec<Room> {
+        rooms.sort();
+        rooms
+    }
+
+    fn members(rooms: &Rooms, name: &str) -> Vec<SocketId> {
+        let mut ids = Vec::new();
+        rooms.for_each_member(name, |id| ids.push(id));
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids
+    }
+
+    fn own(id: SocketId) -> Room {
+        room(id.as_str())
+    }
+
+    #[test]
+    fn the_own_room_reads_as_a_room_and_stores_no_set() {
+        let mut rooms = Rooms::default();
+        let a = SocketId::random();
+        rooms.add(a, &[own(a)]);
+        assert_eq!(rooms.of_socket(a), [own(a)]);
+        assert_eq!(rooms.all(), [own(a)]);
+        assert_eq!(members(&rooms, a.as_str()), [a]);
+        assert!(rooms.members.is_empty());
+        assert!(rooms.sockets[&a].named.is_none());
+        rooms.remove_all(a);
+        assert!(rooms.sockets.is_empty());
+        assert!(rooms.all().is_empty());
+        assert!(members(&rooms, a.as_str()).is_empty());
+    }
+
+    #[test]
+    fn named_rooms_come_and_go_with_their_members() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        rooms.add(a, &[own(a)]);
+        rooms.add(b, &[own(b), room("x")]);
+        rooms.add(a, &[room("x"), room("y")]);
+        assert_eq!(
+            sorted(rooms.of_socket(a)),
+            sorted(vec![own(a), room("x"), room("y")])
+        );
+        assert_eq!(members(&rooms, "x").len(), 2);
+        rooms.remove(a, &room("y"));
+        rooms.remove(a, &room("not joined"));
+        assert_eq!(sorted(rooms.of_socket(a)), sorted(vec![own(a), room("x")]));
+        assert_eq!(sorted(rooms.all()), sorted(vec![own(a), own(b), room("x")]));
+        rooms.remove_all(b);
+        assert_eq!(members(&rooms, "x"), [a]);
+        rooms.remove(a, &room("x"));
+        assert!(rooms.sockets[&a].named.is_none(), "the set is freed");
+        assert_eq!(rooms.all(), [own(a)]);
+    }
+
+    #[test]
+    fn a_socket_may_leave_its_own_room_and_others_may_join_it() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        rooms.add(a, &[own(a)]);
+        rooms.add(b, &[own(b), own(a)]);
+        let mut both = vec![a, b];
+        both.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+        assert_eq!(members(&rooms, a.as_str()), both);
+        assert_eq!(
+            sorted(rooms.all()),
+            sorted(vec![own(a), own(b)]),
+            "listed once"
+        );
+        assert_eq!(sorted(rooms.of_socket(b)), sorted(vec![own(a), own(b)]));
+
+        rooms.remove(a, &own(a));
+        assert!(rooms.of_socket(a).is_empty());
+        assert_eq!(members(&rooms, a.as_str()), [b]);
+        assert_eq!(
+            sorted(rooms.all()),
+            sorted(vec![own(a), own(b)]),
+            "b is in it"
+        );
+        rooms.add(a, &[own(a)]);
+        assert_eq!(members(&rooms, a.as_str()), both);
+
+        rooms.remove(b, &own(a));
+        rooms.remove(a, &own(a));
+        assert!(!rooms.sockets.contains_key(&a), "nothing left of a");
+        assert_eq!(rooms.all(), [own(b)]);
+    }
+
+    #[test]
+    fn a_socket_is_in_its_own_room_only_once_added_to_it() {
+        let mut rooms = Rooms::default();
+        let a = SocketId::random();
+        rooms.add(a, &[room("early")]);
+        assert_eq!(rooms.of_socket(a), [room("early")]);
+        assert!(members(&rooms, a.as_str()).is_empty());
+        assert_eq!(rooms.all(), [room("early")]);
+        assert!(members(&rooms, SocketId::random().as_str()).is_empty());
+        assert!(members(&rooms, "not an id").is_empty());
+    }
+}
