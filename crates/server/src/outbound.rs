@@ -1,7 +1,7 @@
 //! Packets encoded once into the Engine.IO frames every recipient is sent.
 
 use ferrio_engine::Frame;
-use ferrio_proto::socketio::{Packet, PacketKind, Payload, encode_message};
+use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 
 /// A packet's frames: the text packet then one binary frame per attachment.
 pub(crate) struct Encoded {
@@ -33,15 +33,25 @@ impl Encoded {
         if packet.kind != PacketKind::Event {
             return None;
         }
-        split_event(packet.data)
+        // Listeners see the arguments as the application gave them: parsed JSON,
+        // not the raw text the decoder keeps for passing on.
+        let (name, args) = split_event(packet.data)?;
+        let args = args
+            .into_iter()
+            .map(|arg| match arg {
+                Payload::Raw(raw) => Payload::Json(raw.to_value()),
+                other => other,
+            })
+            .collect();
+        Some((name, args))
     }
 }
 
 /// Encodes a packet into its frames.
 pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
-    let (header, buffers) = packet.deconstruct();
-    let mut text = Vec::with_capacity(64);
-    encode_message(&header, &mut text);
+    let mut text = Vec::new();
+    // Raw arguments (an event's, passed on) are copied, not parsed and re-written.
+    let buffers = packet.write_message(&mut text);
     let mut frames = Vec::with_capacity(1 + buffers.len());
     // The encoder writes JSON and ASCII only, so this never fails.
     let text = String::from_utf8(text).unwrap_or_default();

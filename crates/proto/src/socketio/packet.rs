@@ -71,6 +71,14 @@ impl<D> Packet<D> {
 /// This is the data of an Engine.IO message; see [`encode_message`] for the form
 /// with the Engine.IO `4` in front.
 pub fn encode_packet(packet: &Packet, out: &mut Vec<u8>) {
+    write_header(packet, out);
+    if let Some(data) = &packet.data {
+        json::write_value(data, out);
+    }
+}
+
+/// Appends everything before the payload: `<type>[<n>-][<nsp>,][<id>]`.
+pub(crate) fn write_header<D>(packet: &Packet<D>, out: &mut Vec<u8>) {
     out.push(packet.kind.as_char());
     if packet.kind.is_binary() {
         // Writing into a Vec cannot fail.
@@ -82,9 +90,6 @@ pub fn encode_packet(packet: &Packet, out: &mut Vec<u8>) {
     }
     if let Some(id) = packet.id {
         let _ = write!(out, "{id}");
-    }
-    if let Some(data) = &packet.data {
-        json::write_value(data, out);
     }
 }
 
