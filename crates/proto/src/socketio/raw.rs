@@ -194,11 +194,20 @@ fn skip_value(bytes: &[u8], mut pos: usize) -> usize {
         match b {
             b'"' => {
                 pos += 1;
-                while let Some(&c) = bytes.get(pos) {
-                    pos += if c == b'\\' { 2 } else { 1 };
-                    if c == b'"' {
+                loop {
+                    let next = bytes
+                        .get(pos..)
+                        .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'));
+                    let Some(i) = next else {
+                        return bytes.len();
+                    };
+                    pos += i;
+                    if bytes.get(pos) == Some(&b'"') {
+                        pos += 1;
                         break;
                     }
+                    // A backslash and the character it escapes.
+                    pos += 2;
                 }
                 if depth == 0 {
                     return pos;
@@ -290,15 +299,19 @@ impl Scan<'_> {
         }
         // Canonical strings are equal exactly when their texts are, so a repeated
         // key is a repeated slice.
-        let mut keys = [(0usize, 0usize); MAX_KEYS];
+        // Offsets as u32 keep the array small enough to clear without a memset
+        // call; a payload past 4 GiB is only not kept raw.
+        let mut keys = [(0u32, 0u32); MAX_KEYS];
         let mut count = 0;
         loop {
             if self.peek()? != b'"' {
                 return None;
             }
-            let key = self.string()?;
-            let text = &self.bytes[key.0..key.1];
-            if count == MAX_KEYS || keys[..count].iter().any(|k| &self.bytes[k.0..k.1] == text) {
+            let (start, end) = self.string()?;
+            let key = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+            let text = &self.bytes[start..end];
+            let seen = |k: &(u32, u32)| &self.bytes[k.0 as usize..k.1 as usize] == text;
+            if count == MAX_KEYS || keys[..count].iter().any(seen) {
                 return None;
             }
             keys[count] = key;
@@ -322,6 +335,11 @@ impl Scan<'_> {
         let start = self.pos;
         self.pos += 1;
         loop {
+            // Most bytes need no look: skip to the next one that does.
+            let rest = self.bytes.get(self.pos..)?;
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
             let b = self.peek()?;
             self.pos += 1;
             match b {
@@ -468,12 +486,20 @@ mod tests {
 
     #[test]
     fn items_share_the_text() {
-        let raw = RawJson::new(r#"["echo",{"a":[1,"],"]},"x,y",[],2]"#).unwrap();
+        let raw = RawJson::new(r#"["echo",{"a":[1,"],"]},"x,y",[],2,"\\",["\"]"]]"#).unwrap();
         let items: Vec<RawJson> = raw.items().unwrap().collect();
         let texts: Vec<&str> = items.iter().map(RawJson::as_str).collect();
         assert_eq!(
             texts,
-            ["\"echo\"", r#"{"a":[1,"],"]}"#, "\"x,y\"", "[]", "2"]
+            [
+                "\"echo\"",
+                r#"{"a":[1,"],"]}"#,
+                "\"x,y\"",
+                "[]",
+                "2",
+                r#""\\""#,
+                r#"["\"]"]"#
+            ]
         );
         assert_eq!(items[0].as_string().as_deref(), Some("echo"));
         assert!(items[4].is_number() && !items[0].is_number());

@@ -30,7 +30,11 @@ impl Packet<Payload> {
             encode_message(&header, out);
             return buffers;
         }
-        out.reserve(16 + self.nsp.len() + self.data.as_ref().map_or(0, text_len_hint));
+        // Exact when every value is raw text, as when an event's arguments are
+        // passed on: a buffer with no spare room becomes `Bytes` without a copy
+        // or an allocation more.
+        let header = 2 + namespace_len(&self.nsp) + self.id.map_or(0, decimal_len);
+        out.reserve_exact(header + self.data.as_ref().map_or(0, text_len_hint));
         out.push(b'4');
         let plain = Packet {
             kind: self.kind.to_plain(),
@@ -69,11 +73,27 @@ fn write_payload(payload: &Payload, out: &mut Vec<u8>) {
     }
 }
 
+/// Bytes the namespace takes in the header: `<nsp>,`, none for the main one.
+fn namespace_len(nsp: &str) -> usize {
+    if nsp.is_empty() || nsp == "/" {
+        0
+    } else {
+        nsp.len() + 1
+    }
+}
+
+fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |digits| digits as usize + 1)
+}
+
 /// Room to reserve for a payload: exact for raw text, a guess for the rest.
 fn text_len_hint(payload: &Payload) -> usize {
     match payload {
         Payload::Raw(raw) => raw.as_str().len(),
-        Payload::Array(items) => 2 + items.iter().map(|i| 1 + text_len_hint(i)).sum::<usize>(),
+        Payload::Array(items) => {
+            let commas = items.len().saturating_sub(1);
+            2 + commas + items.iter().map(text_len_hint).sum::<usize>()
+        }
         _ => 32,
     }
 }
@@ -145,5 +165,31 @@ mod tests {
         for packet in packets {
             assert_eq!(written(packet.clone()), reference(packet));
         }
+    }
+
+    #[test]
+    fn raw_packets_fill_their_buffer_exactly() {
+        for (nsp, id) in [
+            ("/", None),
+            ("/", Some(0)),
+            ("/chat", Some(9)),
+            ("/a", Some(10)),
+        ] {
+            let args = vec![Payload::Raw(RawJson::new(r#"{"t":1}"#).unwrap())];
+            let mut packet = Packet::new(PacketKind::Ack, nsp, Some(Payload::Array(args)));
+            packet.id = id;
+            let mut out = Vec::new();
+            packet.write_message(&mut out);
+            assert_eq!(
+                out.len(),
+                out.capacity(),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+        assert_eq!(
+            [0, 9, 10, 99, 100, u64::MAX].map(decimal_len),
+            [1, 1, 2, 2, 3, 20]
+        );
     }
 }

@@ -281,7 +281,7 @@ impl Socket {
             return Ok(());
         }
         // This socket's own frames: moved into the queue, not copied.
-        self.client.session.send_all(encoded.frames)?;
+        self.client.session.send_all(encoded.into_frames())?;
         Ok(())
     }
 
@@ -289,9 +289,7 @@ impl Socket {
         if self.skips(encoded, volatile) {
             return Ok(());
         }
-        self.client
-            .session
-            .send_all(encoded.frames.iter().cloned())?;
+        self.client.session.send_all(encoded.frames())?;
         Ok(())
     }
 
