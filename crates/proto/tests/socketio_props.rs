@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use ferrio_proto::socketio::{
     Decoder, DecoderConfig, Packet, PacketKind, Payload, RESERVED_EVENTS, decode_packet,
-    encode_message, encode_packet,
+    encode_message, encode_packet, split_event,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -223,6 +223,26 @@ proptest! {
     fn raw_payloads_decode_and_write_as_parsed_ones(text in prop_oneof![event_text(), protocolish()]) {
         let (fast, slow) = both_ways(&text);
         prop_assert_eq!(fast, slow, "{}", text);
+    }
+
+    #[test]
+    fn raw_events_split_as_parsed_ones(text in event_text()) {
+        let config = DecoderConfig::default();
+        if let (Ok(Some(fast)), Ok(slow)) =
+            (Decoder::new(config).feed_text(&text), decode_packet(&text, &config))
+        {
+            let as_text = |args: Vec<Payload>| -> Vec<Vec<u8>> {
+                args.into_iter()
+                    .map(|a| {
+                        let mut out = Vec::new();
+                        Packet::new(PacketKind::Ack, "/", Some(a)).write_message(&mut out);
+                        out
+                    })
+                    .collect()
+            };
+            let split = |data| split_event(data).map(|(name, args)| (name, as_text(args)));
+            prop_assert_eq!(split(fast.data), split(slow.data.map(Payload::Json)), "{}", text);
+        }
     }
 
     #[test]

@@ -190,25 +190,11 @@ impl Iterator for Items<'_> {
 /// brackets need attention, as the text is known to be valid.
 fn skip_value(bytes: &[u8], mut pos: usize) -> usize {
     let mut depth = 0usize;
-    while let Some(&b) = bytes.get(pos) {
-        match b {
+    while let Some(next) = find_structural(bytes, pos) {
+        pos = next;
+        match bytes[pos] {
             b'"' => {
-                pos += 1;
-                loop {
-                    let next = bytes
-                        .get(pos..)
-                        .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'));
-                    let Some(i) = next else {
-                        return bytes.len();
-                    };
-                    pos += i;
-                    if bytes.get(pos) == Some(&b'"') {
-                        pos += 1;
-                        break;
-                    }
-                    // A backslash and the character it escapes.
-                    pos += 2;
-                }
+                pos = skip_string(bytes, pos);
                 if depth == 0 {
                     return pos;
                 }
@@ -224,12 +210,79 @@ fn skip_value(bytes: &[u8], mut pos: usize) -> usize {
                     return pos + 1;
                 }
             }
-            b',' if depth == 0 => return pos,
+            // A comma.
+            _ if depth == 0 => return pos,
             _ => {}
         }
         pos += 1;
     }
-    pos
+    bytes.len()
+}
+
+/// Past the closing quote of the string whose opening quote is at `pos`.
+fn skip_string(bytes: &[u8], mut pos: usize) -> usize {
+    pos += 1;
+    while let Some(next) = find_string_special(bytes, pos) {
+        if bytes[next] == b'"' {
+            return next + 1;
+        }
+        // A backslash and the character it escapes.
+        pos = next + 2;
+    }
+    bytes.len()
+}
+
+/// Bytes that matter between values: `"` `[` `]` `{` `}` `,`.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let special = *b"\"[]{},";
+    while i < special.len() {
+        table[special[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// The first byte from `from` on that is structural.
+fn find_structural(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    rest.iter()
+        .position(|&b| STRUCTURAL[usize::from(b)])
+        .map(|i| from + i)
+}
+
+/// The first byte from `from` on that ends a run of plain string characters: `"`,
+/// `\`, or a control character. Eight bytes at a time, as strings are most of an
+/// event's text.
+fn find_string_special(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Bit 7 of each byte that is zero; exact for the lowest such byte, which is
+    // all that is used.
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        let quote = zero(v ^ (ONES * u64::from(b'"')));
+        let backslash = zero(v ^ (ONES * u64::from(b'\\')));
+        // Below 0x20: subtracting 0x20 borrows into bit 7 (exact for the lowest).
+        let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH;
+        let hits = quote | backslash | control;
+        if hits != 0 {
+            return Some(from + offset + (hits.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| from + offset + i)
 }
 
 /// A recognizer of canonical JSON: `None` as soon as the text is not valid JSON, or
@@ -336,10 +389,7 @@ impl Scan<'_> {
         self.pos += 1;
         loop {
             // Most bytes need no look: skip to the next one that does.
-            let rest = self.bytes.get(self.pos..)?;
-            self.pos += rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            self.pos = find_string_special(self.bytes, self.pos)?;
             let b = self.peek()?;
             self.pos += 1;
             match b {
@@ -509,6 +559,26 @@ mod tests {
             RawJson::new(r#""a\"b""#).unwrap().as_string().as_deref(),
             Some("a\"b")
         );
+    }
+
+    #[test]
+    fn string_specials_are_found_at_any_offset() {
+        for len in 0..20 {
+            for special in [b'"', b'\\', b'\n', 0x1f, 0] {
+                let mut text = vec![b'x'; len];
+                assert_eq!(find_string_special(&text, 0), None);
+                text.push(special);
+                text.extend_from_slice(b"\"\\zzzzzzzzz");
+                assert_eq!(find_string_special(&text, 0), Some(len), "{len} {special}");
+                // Bytes just above the specials, and non-ASCII, are plain.
+                let plain = [b'#', b']', b' ', 0x7f, 0xc3, 0xa9, 0x21, 0x5d, 0xe2];
+                let mut text: Vec<u8> = plain.iter().cycle().take(len).copied().collect();
+                text.push(special);
+                assert_eq!(find_string_special(&text, 0), Some(len), "{len} {special}");
+            }
+        }
+        assert_eq!(find_string_special(b"ab\"", 3), None);
+        assert_eq!(find_string_special(b"ab\"", 4), None);
     }
 
     #[test]
