@@ -1,6 +1,8 @@
 use serde_json::Value;
 
-use super::{DecodeError, DecoderConfig, Packet, PacketKind, RESERVED_EVENTS, RawJson, json};
+use super::{
+    DecodeError, DecoderConfig, Packet, PacketKind, Payload, RESERVED_EVENTS, RawJson, json,
+};
 
 /// Decodes the text part of a Socket.IO packet (the data of an Engine.IO message,
 /// without its `4`).
@@ -139,37 +141,35 @@ pub(crate) fn decode_header<'a>(
     })
 }
 
-/// The payload of a plain EVENT or ACK as [`RawJson`], when its text is canonical;
-/// `Ok(None)` when it must be parsed instead (other types, other layouts, too deep:
-/// [`decode_packet`] then gives the same packet or error as ever). Checks what
-/// [`check_payload`] checks, with the same errors.
+/// The payload of a plain EVENT or ACK as an array of [`RawJson`] items, when its
+/// text is canonical; `Ok(None)` when it must be parsed instead (other types, other
+/// layouts, too deep: [`decode_packet`] then gives the same packet or error as
+/// ever). Checks what [`check_payload`] checks, with the same errors.
 pub(crate) fn raw_payload(
     header: &Header<'_>,
     config: &DecoderConfig,
-) -> Result<Option<RawJson>, DecodeError> {
+) -> Result<Option<Vec<Payload>>, DecodeError> {
     if !matches!(header.kind, PacketKind::Event | PacketKind::Ack) {
         return Ok(None);
     }
-    let Some(raw) = RawJson::new_within(header.rest, config.max_depth) else {
+    let Some(items) = RawJson::array_items(header.rest, config.max_depth) else {
         return Ok(None);
     };
     if header.kind == PacketKind::Ack {
         header.id.ok_or(DecodeError::MissingAckId)?;
+        return Ok(Some(items));
     }
     let invalid = DecodeError::InvalidPayload(header.kind);
-    let mut items = raw.items().ok_or(invalid.clone())?;
-    if header.kind == PacketKind::Ack {
-        return Ok(Some(raw));
+    let Some(Payload::Raw(name)) = items.first() else {
+        return Err(invalid);
+    };
+    if !name.is_number() {
+        let name = name.as_string().ok_or(invalid)?;
+        if RESERVED_EVENTS.contains(&name.as_ref()) {
+            return Err(DecodeError::ReservedEvent(name.into_owned()));
+        }
     }
-    let name = items.next().ok_or(invalid.clone())?;
-    if name.is_number() {
-        return Ok(Some(raw));
-    }
-    let name = name.as_string().ok_or(invalid)?;
-    if RESERVED_EVENTS.contains(&name.as_ref()) {
-        return Err(DecodeError::ReservedEvent(name.into_owned()));
-    }
-    Ok(Some(raw))
+    Ok(Some(items))
 }
 
 fn count_digits(bytes: &[u8]) -> usize {

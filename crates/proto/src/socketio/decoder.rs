@@ -14,10 +14,11 @@ use super::{DecodeError, DecoderConfig, Packet, Payload};
 /// [`Event`](super::PacketKind::Event) or [`Ack`](super::PacketKind::Ack) (the binary
 /// type is a wire detail).
 ///
-/// The payload of a plain EVENT or ACK comes as [`Payload::Raw`] when its text is
-/// what `JSON.stringify` writes (as from every JavaScript client), so that passing
-/// it on copies it; any other payload comes parsed, as [`Payload::Json`]. Either
-/// way the same rules are checked and the same packets refused.
+/// The payload of a plain EVENT or ACK comes as a [`Payload::Array`] of
+/// [`Payload::Raw`] items when its text is what `JSON.stringify` writes (as from
+/// every JavaScript client), so that passing an argument on copies it; any other
+/// payload comes parsed, as [`Payload::Json`]. Either way the same rules are
+/// checked and the same packets refused.
 ///
 /// A text message while attachments are awaited, a binary message when none is, or
 /// a placeholder that points past the attachments is an error. After any error the
@@ -96,8 +97,8 @@ impl Decoder {
             });
         }
         let header = decode_header(text, &self.config)?;
-        if let Some(raw) = raw_payload(&header, &self.config)? {
-            return Ok(Some(header.with_data(Some(Payload::Raw(raw)))));
+        if let Some(items) = raw_payload(&header, &self.config)? {
+            return Ok(Some(header.with_data(Some(Payload::Array(items)))));
         }
         let packet = parse_payload(&header, &self.config)?;
         if packet.kind.is_binary() {
@@ -173,15 +174,24 @@ mod tests {
             .feed_text(r#"2/chat,7["echo",{"t":1,"p":"xx"}]"#)
             .unwrap()
             .unwrap();
-        assert!(
-            matches!(&p.data, Some(Payload::Raw(r)) if r.as_str() == r#"["echo",{"t":1,"p":"xx"}]"#)
-        );
+        let Some(Payload::Array(items)) = &p.data else {
+            panic!("{p:?}")
+        };
+        let texts: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                Payload::Raw(r) => r.as_str(),
+                _ => panic!("{i:?}"),
+            })
+            .collect();
+        assert_eq!(texts, ["\"echo\"", r#"{"t":1,"p":"xx"}"#]);
         assert_eq!(
             (p.kind, p.nsp.as_str(), p.id),
             (PacketKind::Event, "/chat", Some(7))
         );
         let p = d.feed_text(r#"37[1,"a"]"#).unwrap().unwrap();
-        assert!(matches!(p.data, Some(Payload::Raw(_))));
+        assert!(matches!(&p.data, Some(Payload::Array(items)) if items.len() == 2));
+        assert_eq!(p.data, Some(Payload::Json(json!([1, "a"]))));
         // Written another way, or another type: parsed as before.
         let p = d.feed_text(r#"2["echo", 1.0]"#).unwrap().unwrap();
         assert_eq!(p.data, Some(Payload::Json(json!(["echo", 1.0]))));

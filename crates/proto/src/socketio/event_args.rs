@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Payload;
+use super::{Payload, RawJson};
 
 /// Why an argument could not be read as the type asked for.
 #[derive(Debug, thiserror::Error)]
@@ -54,22 +54,31 @@ pub fn args_data(args: Vec<Payload>) -> Payload {
 pub fn split_event(data: Option<Payload>) -> Option<(String, Vec<Payload>)> {
     if let Some(Payload::Raw(raw)) = &data {
         let mut items = raw.items()?;
-        let name = items.next()?;
-        let name = match name.as_string() {
-            Some(name) => name.into_owned(),
-            // Written as `Number::to_string` writes it, as below.
-            None if name.is_number() => name.to_value().to_string(),
-            None => return None,
-        };
+        let name = raw_name(&items.next()?)?;
         return Some((name, items.map(Payload::Raw).collect()));
     }
-    let mut items = ack_args(data).into_iter();
-    let name = match items.next()? {
+    let mut items = ack_args(data);
+    if items.is_empty() {
+        return None;
+    }
+    // Shifts the arguments down in place: no second vector.
+    let name = match items.remove(0) {
         Payload::Json(Value::String(s)) => s,
         Payload::Json(Value::Number(n)) => n.to_string(),
+        Payload::Raw(raw) => raw_name(&raw)?,
         _ => return None,
     };
-    Some((name, items.collect()))
+    Some((name, items))
+}
+
+/// An event name written as raw JSON: a string, or a number written as
+/// `Number::to_string` writes it (as for parsed names).
+fn raw_name(name: &RawJson) -> Option<String> {
+    match name.as_string() {
+        Some(name) => Some(name.into_owned()),
+        None if name.is_number() => Some(name.to_value().to_string()),
+        None => None,
+    }
 }
 
 /// The arguments of an ack packet (or of any array payload).

@@ -13,15 +13,17 @@ use super::{DecodeError, Packet, PacketKind, RawJson};
 /// the arrays and objects on the way to a binary leaf (or to a [`Raw`](Self::Raw)
 /// value) need the [`Array`](Self::Array) and [`Object`](Self::Object) variants.
 ///
-/// JSON received in an event or an ack arrives as [`Raw`](Self::Raw) text when the
-/// sender wrote it as `JSON.stringify` does (see [`Decoder`](super::Decoder)): it
-/// is parsed only if read, and sent on by copying. Match both `Json` and `Raw`, or
-/// read values with [`to_value`](Self::to_value), rather than expect `Json`.
+/// The arguments of an event or an ack arrive as [`Raw`](Self::Raw) text when the
+/// sender wrote them as `JSON.stringify` does (see [`Decoder`](super::Decoder)):
+/// they are parsed only if read, and sent on by copying. Match both `Json` and
+/// `Raw`, or read values with [`to_value`](Self::to_value), rather than expect
+/// `Json`.
 ///
-/// Equality is structural, except that a `Raw` and a `Json` holding the same value
-/// are equal: `Json([1])` and `Array([Json(1)])` are the same on the wire but not
-/// `==`. [`reconstruct`](Self::reconstruct) always gives the smallest form: every
-/// subtree without binary data is one `Json`.
+/// Equality compares what the payloads hold, not their form: two payloads without
+/// binary data are equal when their JSON values are (`Json([1])`,
+/// `Array([Json(1)])` and `Raw("[1]")` are all equal), and payloads with binary
+/// data are compared structurally. [`reconstruct`](Self::reconstruct) always gives
+/// the smallest form: every subtree without binary data is one `Json`.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -42,10 +44,12 @@ pub enum Payload {
     Raw(RawJson),
     /// A byte buffer: a `Buffer`, `ArrayBuffer` or typed array on the JavaScript side.
     Binary(Bytes),
-    /// An array with binary data somewhere inside.
+    /// An array of payloads: for items that are binary, have binary data inside,
+    /// or are [`Raw`](Self::Raw).
     Array(Vec<Payload>),
-    /// An object with binary data somewhere inside, keys in order. If a key repeats,
-    /// the last value wins, at the place of the first.
+    /// An object of payloads, for values like an [`Array`](Self::Array)'s items;
+    /// keys in order. If a key repeats, the last value wins, at the place of the
+    /// first.
     Object(Vec<(String, Payload)>),
 }
 
@@ -212,15 +216,17 @@ fn placeholder_index(num: &Value) -> Option<usize> {
     usize::try_from(n).ok()
 }
 
-/// Structural, but a `Raw` equals a `Json` (or a `Raw`) holding the same value.
+/// By value without binary data, structurally with it (see [`Payload`]).
 impl PartialEq for Payload {
     fn eq(&self, other: &Self) -> bool {
+        if !self.has_binary() && !other.has_binary() {
+            return match (self, other) {
+                (Self::Json(a), Self::Json(b)) => a == b,
+                (Self::Raw(a), Self::Raw(b)) if a.as_str() == b.as_str() => true,
+                _ => self.to_value() == other.to_value(),
+            };
+        }
         match (self, other) {
-            (Self::Json(a), Self::Json(b)) => a == b,
-            (Self::Raw(a), Self::Raw(b)) => a == b,
-            (Self::Raw(raw), Self::Json(v)) | (Self::Json(v), Self::Raw(raw)) => {
-                raw.to_value() == *v
-            }
             (Self::Binary(a), Self::Binary(b)) => a == b,
             (Self::Array(a), Self::Array(b)) => a == b,
             (Self::Object(a), Self::Object(b)) => a == b,
@@ -368,6 +374,33 @@ mod tests {
             Payload::reconstruct(json!({"_placeholder": false, "num": 9}), &[]),
             Ok(json!({"_placeholder": false, "num": 9}).into())
         );
+    }
+
+    #[test]
+    fn equality_compares_contents_not_forms() {
+        let raw = |t: &str| Payload::Raw(RawJson::new(t).unwrap());
+        let forms = [
+            Payload::Json(json!([1, {"a": "x"}])),
+            Payload::Array(vec![json!(1).into(), raw(r#"{"a":"x"}"#)]),
+            raw(r#"[1,{"a":"x"}]"#),
+            Payload::Array(vec![
+                raw("1"),
+                Payload::Object(vec![
+                    ("a".into(), json!("y").into()),
+                    ("a".into(), raw(r#""x""#)),
+                ]),
+            ]),
+        ];
+        for a in &forms {
+            for b in &forms {
+                assert_eq!(a, b);
+            }
+        }
+        assert_ne!(forms[0], Payload::Json(json!([1, {"a": "y"}])));
+        let with_binary = Payload::Array(vec![json!(1).into(), bin(b"x")]);
+        assert_eq!(with_binary, Payload::Array(vec![raw("1"), bin(b"x")]));
+        assert_ne!(with_binary, Payload::Array(vec![raw("1"), bin(b"y")]));
+        assert_ne!(with_binary, forms[0]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::Payload;
 use super::json::JsFormatter;
 
 /// One JSON value as text, exactly as `JSON.stringify` writes it: compact, no
@@ -80,6 +81,40 @@ impl RawJson {
             return None;
         }
         Some(Self::whole(text.into()))
+    }
+
+    /// The items of `text`, if it is a canonical array (checked with
+    /// [`new_within`](Self::new_within)'s rules), each as [`Payload::Raw`] sharing
+    /// one copy of the text: validating and splitting in one pass.
+    pub(crate) fn array_items(text: &str, max_depth: usize) -> Option<Vec<Payload>> {
+        let max_depth = max_depth.min(MAX_RAW_DEPTH);
+        if !text.starts_with('[') || max_depth == 0 {
+            return None;
+        }
+        // Copied before it is checked: text that is not canonical is rare.
+        let whole = Self::whole(text.into());
+        let mut scan = Scan {
+            bytes: text.as_bytes(),
+            pos: 1,
+            max_depth,
+        };
+        let mut items = Vec::new();
+        if scan.eat(b']').is_none() {
+            loop {
+                let start = scan.pos;
+                scan.value(1)?;
+                items.push(Payload::Raw(whole.slice(start, scan.pos)));
+                match scan.peek()? {
+                    b',' => scan.pos += 1,
+                    b']' => {
+                        scan.pos += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (scan.pos == text.len()).then_some(items)
     }
 
     fn whole(text: Arc<str>) -> Self {
@@ -579,6 +614,42 @@ mod tests {
         }
         assert_eq!(find_string_special(b"ab\"", 3), None);
         assert_eq!(find_string_special(b"ab\"", 4), None);
+    }
+
+    #[test]
+    fn arrays_split_while_checked() {
+        let split = |text: &str, depth: usize| {
+            RawJson::array_items(text, depth).map(|items| {
+                items
+                    .iter()
+                    .map(|i| match i {
+                        Payload::Raw(raw) => raw.as_str().to_owned(),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            split(r#"["echo",{"t":[1,2]},"a,b",null]"#, 64).unwrap(),
+            [r#""echo""#, r#"{"t":[1,2]}"#, r#""a,b""#, "null"]
+        );
+        assert_eq!(split("[]", 64).unwrap(), Vec::<String>::new());
+        for bad in [
+            "",
+            "{}",
+            "[",
+            "[1,]",
+            "[1] ",
+            "[1 ]",
+            r#"[{"a":1,"a":1}]"#,
+            "[1.0]",
+            "[]]",
+        ] {
+            assert_eq!(split(bad, 64), None, "{bad}");
+        }
+        assert!(split("[[1]]", 2).is_some());
+        assert_eq!(split("[[1]]", 1), None);
+        assert_eq!(split("[]", 0), None);
     }
 
     #[test]
