@@ -63,7 +63,7 @@ pub use json::{JsFormatter, write_json};
 pub use kind::PacketKind;
 pub use packet::{Packet, encode_message, encode_packet};
 pub use payload::Payload;
-pub use raw::RawJson;
+pub use raw::{RawItems, RawJson};
 
 /// The Socket.IO protocol revision this module implements.
 pub const PROTOCOL_VERSION: u8 = 5;

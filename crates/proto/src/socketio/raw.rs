@@ -144,8 +144,8 @@ impl RawJson {
     }
 
     /// The items, if the value is an array; each shares this value's text.
-    pub fn items(&self) -> Option<Items<'_>> {
-        (self.as_str().as_bytes().first() == Some(&b'[')).then_some(Items {
+    pub fn items(&self) -> Option<RawItems<'_>> {
+        (self.as_str().as_bytes().first() == Some(&b'[')).then_some(RawItems {
             array: self,
             pos: 1,
         })
@@ -196,12 +196,12 @@ impl Eq for RawJson {}
 
 /// The items of a raw array, from [`RawJson::items`].
 #[derive(Debug, Clone)]
-pub struct Items<'a> {
+pub struct RawItems<'a> {
     array: &'a RawJson,
     pos: usize,
 }
 
-impl Iterator for Items<'_> {
+impl Iterator for RawItems<'_> {
     type Item = RawJson;
 
     fn next(&mut self) -> Option<RawJson> {
