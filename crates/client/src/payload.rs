@@ -1,16 +1,15 @@
 //! Between Socket.IO packets and argument lists: building event and ack
 //! packets, taking them apart, and reading arguments with serde.
 
-use ferrio_proto::socketio::{Packet, Payload, encode_message};
+use ferrio_proto::socketio::{Packet, Payload};
 
 use crate::engine::Frame;
 
 /// Encodes a packet into its Engine.IO frames: the text packet, then one
 /// binary frame per attachment.
 pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
-    let (header, buffers) = packet.deconstruct();
-    let mut text = Vec::with_capacity(64);
-    encode_message(&header, &mut text);
+    let mut text = Vec::new();
+    let buffers = packet.write_message(&mut text);
     let mut frames = Vec::with_capacity(1 + buffers.len());
     // The encoder writes JSON and ASCII only: always UTF-8.
     frames.push(Frame::Text(String::from_utf8(text).unwrap_or_default()));

@@ -131,10 +131,10 @@ async fn connects_over_tls_in_every_mode() {
         let config = mode.config().tls_root_certificates([server.certificate()]);
         let socket = rec.watch(client(&server.url(scheme), config)).build();
         rec.connected("/").await;
-        let who: Value = match &ack(&socket, "whoami", &()).await[0] {
-            Payload::Json(v) => v.clone(),
-            other => panic!("whoami answered {other:?}"),
-        };
+        let answer = &ack(&socket, "whoami", &()).await[0];
+        let who: Value = answer
+            .to_value()
+            .unwrap_or_else(|| panic!("whoami answered {answer:?}"));
         assert_eq!(who["secure"], json!(true), "{scheme} {mode:?}");
         assert_eq!(who["id"], json!(socket.id().unwrap()));
         if mode == Mode::Upgrade {

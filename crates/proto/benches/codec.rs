@@ -11,7 +11,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ferrio_proto::engine::{decode_payload, decode_text, encode_payload_packet};
 use ferrio_proto::socketio::{
-    Decoder, Packet, PacketKind, Payload, decode_packet, encode_message, event_data, to_args,
+    Decoder, Packet, PacketKind, Payload, args_data, decode_packet, encode_message, event_data,
+    split_event, to_args,
 };
 use serde_json::json;
 
@@ -102,6 +103,61 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
+/// What `ferrio bench echo` sends (32 bytes of padding), without the Engine.IO `4`.
+const ECHO: &str = r#"2417["echo",{"t":1732560000123,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]"#;
+
+/// The server side of one echo: decode the event, split it into its name and
+/// arguments, and write the ack with the same arguments into a frame buffer.
+fn echo(c: &mut Criterion) {
+    let mut group = c.benchmark_group("echo");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("decode_split", |b| {
+        let mut decoder = Decoder::default();
+        b.iter(|| {
+            let packet = decoder
+                .feed_text(black_box(ECHO))
+                .expect("valid")
+                .expect("complete");
+            black_box(split_event(packet.data).expect("an event"))
+        })
+    });
+    let packet = Decoder::default().feed_text(ECHO).unwrap().unwrap();
+    let (_, args) = split_event(packet.data).unwrap();
+    group.bench_function("ack_encode", |b| {
+        b.iter(|| {
+            let ack = Packet::new(
+                PacketKind::Ack,
+                "/",
+                Some(args_data(black_box(&args).clone())),
+            )
+            .with_id(417);
+            black_box(encode_ack(ack))
+        })
+    });
+    group.bench_function("round_trip", |b| {
+        let mut decoder = Decoder::default();
+        b.iter(|| {
+            let packet = decoder
+                .feed_text(black_box(ECHO))
+                .expect("valid")
+                .expect("complete");
+            let id = packet.id.expect("an ack id");
+            let (_, args) = split_event(packet.data).expect("an event");
+            let ack = Packet::new(PacketKind::Ack, "/", Some(args_data(args))).with_id(id);
+            black_box(encode_ack(ack))
+        })
+    });
+    group.finish();
+}
+
+/// The ack's frame text, as the server writes it.
+fn encode_ack(ack: Packet<Payload>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let buffers = ack.write_message(&mut out);
+    debug_assert!(buffers.is_empty());
+    out
+}
+
 fn payload(c: &mut Criterion) {
     let mut group = c.benchmark_group("polling_payload");
     let packets: Vec<_> = (0..16)
@@ -138,5 +194,5 @@ fn payload(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, decode, payload);
+criterion_group!(benches, encode, decode, echo, payload);
 criterion_main!(benches);

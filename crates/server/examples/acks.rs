@@ -25,10 +25,10 @@ use serde_json::{Value, json};
 
 /// Argument `index` of an acknowledgement as JSON (`null` if missing or binary).
 fn json_arg(args: &[Payload], index: usize) -> Value {
-    match args.get(index) {
-        Some(Payload::Json(value)) => value.clone(),
-        _ => Value::Null,
-    }
+    // JSON arrives parsed (`Payload::Json`) or as raw text (`Payload::Raw`).
+    args.get(index)
+        .and_then(Payload::to_value)
+        .unwrap_or(Value::Null)
 }
 
 #[tokio::main]

@@ -65,8 +65,8 @@ pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
 pub use ferrio_engine::TlsConfig;
 pub use ferrio_engine::{self as engine, ServeConfig, Sid as SocketId, TransportKind};
-pub use ferrio_proto::socketio::Payload;
 pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
+pub use ferrio_proto::socketio::{Payload, RawJson};
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};

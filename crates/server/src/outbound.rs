@@ -1,18 +1,40 @@
 //! Packets encoded once into the Engine.IO frames every recipient is sent.
 
+use bytes::Bytes;
 use ferrio_engine::Frame;
-use ferrio_proto::socketio::{Packet, PacketKind, Payload, encode_message};
+use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 
 /// A packet's frames: the text packet then one binary frame per attachment.
+///
+/// Kept apart rather than in one `Vec<Frame>`: most packets have no attachment,
+/// and an empty `Vec` costs no allocation.
 pub(crate) struct Encoded {
-    pub frames: Vec<Frame>,
+    text: Frame,
+    attachments: Vec<Bytes>,
 }
 
 impl Encoded {
     pub fn new(packet: Packet<Payload>) -> Self {
+        let mut text = Vec::new();
+        // Raw arguments (an event's, passed on) are copied, not parsed and re-written.
+        let attachments = packet.write_message(&mut text);
+        // The encoder writes JSON and ASCII only, so this never fails.
+        let text = String::from_utf8(text).unwrap_or_default();
         Self {
-            frames: frames_of(packet),
+            text: Frame::Text(text.into()),
+            attachments,
         }
+    }
+
+    /// The frames, to queue for one recipient among several.
+    pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
+        std::iter::once(self.text.clone())
+            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+    }
+
+    /// The frames, to queue for the one recipient.
+    pub fn into_frames(self) -> impl Iterator<Item = Frame> {
+        std::iter::once(self.text).chain(self.attachments.into_iter().map(Frame::Binary))
     }
 
     /// Decodes the frames back into the event they carry, for the rare
@@ -20,10 +42,10 @@ impl Encoded {
     pub fn event(&self) -> Option<(String, Vec<Payload>)> {
         let mut decoder = ferrio_proto::socketio::Decoder::default();
         let mut packet = None;
-        for frame in &self.frames {
+        for frame in self.frames() {
             packet = match frame {
                 Frame::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
-                Frame::Binary(b) => decoder.feed_binary(b.clone()).ok()?,
+                Frame::Binary(b) => decoder.feed_binary(b).ok()?,
             };
         }
         let packet = packet?;
@@ -33,21 +55,23 @@ impl Encoded {
         if packet.kind != PacketKind::Event {
             return None;
         }
-        split_event(packet.data)
+        // Listeners see the arguments as the application gave them: parsed JSON,
+        // not the raw text the decoder keeps for passing on.
+        let (name, args) = split_event(packet.data)?;
+        let args = args
+            .into_iter()
+            .map(|arg| match arg {
+                Payload::Raw(raw) => Payload::Json(raw.to_value()),
+                other => other,
+            })
+            .collect();
+        Some((name, args))
     }
 }
 
 /// Encodes a packet into its frames.
 pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
-    let (header, buffers) = packet.deconstruct();
-    let mut text = Vec::with_capacity(64);
-    encode_message(&header, &mut text);
-    let mut frames = Vec::with_capacity(1 + buffers.len());
-    // The encoder writes JSON and ASCII only, so this never fails.
-    let text = String::from_utf8(text).unwrap_or_default();
-    frames.push(Frame::Text(text.into()));
-    frames.extend(buffers.into_iter().map(Frame::Binary));
-    frames
+    Encoded::new(packet).into_frames().collect()
 }
 
 pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_event};
@@ -55,7 +79,6 @@ pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_e
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     #[test]
     fn binary_events_become_a_text_frame_and_attachments() {

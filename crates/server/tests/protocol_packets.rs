@@ -555,3 +555,43 @@ async fn packets_over_long_polling_binary_included() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passed_on_arguments_are_written_as_json_stringify_writes_them() {
+    let io = new_io();
+    io.on_connection(|socket| async move {
+        socket.on("echo", |socket, event| async move {
+            let args = event.args().to_vec();
+            // Read as well as passed on: raw text reads like parsed JSON.
+            let first: Value = event.arg(0).unwrap();
+            socket.emit("first", &first).unwrap();
+            if let Some(ack) = event.ack() {
+                ack.send_args(args).unwrap();
+            }
+        });
+    });
+    let server = TestServer::start(io).await;
+    let mut client = server.ws().await;
+    client.connect("/").await;
+
+    // Already in JSON.stringify form: copied as it came.
+    let canonical = r#"{"z":1,"a":[1.5,1e+21,"é\n"],"n":null}"#;
+    client
+        .send(&format!(r#"421["echo",{canonical},"x"]"#))
+        .await;
+    assert_eq!(
+        client.recv_text().await,
+        format!("42[\"first\",{canonical}]")
+    );
+    assert_eq!(client.recv_text().await, format!("431[{canonical},\"x\"]"));
+
+    // Written another way: rewritten as JSON.stringify would, as Node does.
+    client
+        .send(r#"422["echo", {"z": 1.0, "a": [1e21, "\u00e9"], "z": 2}]"#)
+        .await;
+    assert_eq!(
+        client.recv_text().await,
+        r#"42["first",{"z":2,"a":[1e+21,"é"]}]"#
+    );
+    assert_eq!(client.recv_text().await, r#"432[{"z":2,"a":[1e+21,"é"]}]"#);
+}

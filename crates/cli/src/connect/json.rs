@@ -82,6 +82,7 @@ fn contains_binary(value: &Value) -> bool {
 pub(crate) fn to_json(payload: &Payload) -> Value {
     match payload {
         Payload::Json(value) => value.clone(),
+        Payload::Raw(raw) => raw.to_value(),
         Payload::Binary(bytes) => {
             let mut map = Map::new();
             map.insert(BINARY_KEY.into(), Value::String(BASE64.encode(bytes)));

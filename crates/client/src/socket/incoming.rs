@@ -181,8 +181,13 @@ impl Socket {
             // Connection state recovery: the server appends the offset as the
             // last argument; remember it for the next CONNECT.
             if state.pid.is_some() {
-                if let Some(Payload::Json(Value::String(offset))) = args.last() {
-                    state.last_offset = Some(offset.clone());
+                let offset = match args.last() {
+                    Some(Payload::Json(Value::String(offset))) => Some(offset.clone()),
+                    Some(Payload::Raw(raw)) => raw.as_string().map(|s| s.into_owned()),
+                    _ => None,
+                };
+                if offset.is_some() {
+                    state.last_offset = offset;
                 }
             }
         }

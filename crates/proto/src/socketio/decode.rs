@@ -1,6 +1,8 @@
 use serde_json::Value;
 
-use super::{DecodeError, DecoderConfig, Packet, PacketKind, RESERVED_EVENTS, json};
+use super::{
+    DecodeError, DecoderConfig, Packet, PacketKind, Payload, RESERVED_EVENTS, RawJson, json,
+};
 
 /// Decodes the text part of a Socket.IO packet (the data of an Engine.IO message,
 /// without its `4`).
@@ -35,6 +37,49 @@ use super::{DecodeError, DecoderConfig, Packet, PacketKind, RESERVED_EVENTS, jso
 /// assert_eq!(p.data, Some(serde_json::json!(["ask", 1])));
 /// ```
 pub fn decode_packet(text: &str, config: &DecoderConfig) -> Result<Packet, DecodeError> {
+    parse_payload(&decode_header(text, config)?, config)
+}
+
+/// Everything [`decode_packet`] does after the header: parses and checks the payload.
+pub(crate) fn parse_payload(
+    header: &Header<'_>,
+    config: &DecoderConfig,
+) -> Result<Packet, DecodeError> {
+    let data = match header.rest {
+        "" => None,
+        rest => Some(json::parse(rest, config.max_depth)?),
+    };
+    check_payload(header.kind, header.id, data.as_ref())?;
+    Ok(header.with_data(data))
+}
+
+/// A text packet cut up, its payload not yet looked at.
+pub(crate) struct Header<'a> {
+    pub kind: PacketKind,
+    pub attachments: usize,
+    pub nsp: &'a str,
+    pub id: Option<u64>,
+    /// The payload's text: empty, or JSON to check.
+    pub rest: &'a str,
+}
+
+impl Header<'_> {
+    pub fn with_data<D>(&self, data: Option<D>) -> Packet<D> {
+        Packet {
+            kind: self.kind,
+            nsp: self.nsp.to_owned(),
+            id: self.id,
+            data,
+            attachments: self.attachments,
+        }
+    }
+}
+
+/// Everything [`decode_packet`] does before the payload.
+pub(crate) fn decode_header<'a>(
+    text: &'a str,
+    config: &DecoderConfig,
+) -> Result<Header<'a>, DecodeError> {
     let bytes = text.as_bytes();
     let &first = bytes.first().ok_or(DecodeError::Empty)?;
     let kind = PacketKind::from_char(first).ok_or(DecodeError::UnknownType(first))?;
@@ -86,20 +131,45 @@ pub fn decode_packet(text: &str, config: &DecoderConfig) -> Result<Packet, Decod
         None
     };
 
-    let data = match &text[i..] {
-        "" => None,
-        rest => Some(json::parse(rest, config.max_depth)?),
-    };
-    check_payload(kind, id, data.as_ref())?;
-
-    Ok(Packet {
+    Ok(Header {
         kind,
-        nsp: nsp.to_owned(),
-        id,
-        data,
         // Bounded by `max_attachments`, a usize, so the conversion is lossless.
         attachments: attachments as usize,
+        nsp,
+        id,
+        rest: &text[i..],
     })
+}
+
+/// The payload of a plain EVENT or ACK as an array of [`RawJson`] items, when its
+/// text is canonical; `Ok(None)` when it must be parsed instead (other types, other
+/// layouts, too deep: [`decode_packet`] then gives the same packet or error as
+/// ever). Checks what [`check_payload`] checks, with the same errors.
+pub(crate) fn raw_payload(
+    header: &Header<'_>,
+    config: &DecoderConfig,
+) -> Result<Option<Vec<Payload>>, DecodeError> {
+    if !matches!(header.kind, PacketKind::Event | PacketKind::Ack) {
+        return Ok(None);
+    }
+    let Some(items) = RawJson::array_items(header.rest, config.max_depth) else {
+        return Ok(None);
+    };
+    if header.kind == PacketKind::Ack {
+        header.id.ok_or(DecodeError::MissingAckId)?;
+        return Ok(Some(items));
+    }
+    let invalid = DecodeError::InvalidPayload(header.kind);
+    let Some(Payload::Raw(name)) = items.first() else {
+        return Err(invalid);
+    };
+    if !name.is_number() {
+        let name = name.as_string().ok_or(invalid)?;
+        if RESERVED_EVENTS.contains(&name.as_ref()) {
+            return Err(DecodeError::ReservedEvent(name.into_owned()));
+        }
+    }
+    Ok(Some(items))
 }
 
 fn count_digits(bytes: &[u8]) -> usize {

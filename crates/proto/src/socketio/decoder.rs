@@ -1,6 +1,7 @@
 use bytes::Bytes;
 
-use super::{DecodeError, DecoderConfig, Packet, Payload, decode_packet};
+use super::decode::{decode_header, parse_payload, raw_payload};
+use super::{DecodeError, DecoderConfig, Packet, Payload};
 
 /// The receive side of a Socket.IO connection: turns Engine.IO messages into
 /// complete packets, putting binary attachments in place.
@@ -12,6 +13,12 @@ use super::{DecodeError, DecoderConfig, Packet, Payload, decode_packet};
 /// yields the packet with every placeholder replaced by its buffer, as an
 /// [`Event`](super::PacketKind::Event) or [`Ack`](super::PacketKind::Ack) (the binary
 /// type is a wire detail).
+///
+/// The payload of a plain EVENT or ACK comes as a [`Payload::Array`] of
+/// [`Payload::Raw`] items when its text is what `JSON.stringify` writes (as from
+/// every JavaScript client), so that passing an argument on copies it; any other
+/// payload comes parsed, as [`Payload::Json`]. Either way the same rules are
+/// checked and the same packets refused.
 ///
 /// A text message while attachments are awaited, a binary message when none is, or
 /// a placeholder that points past the attachments is an error. After any error the
@@ -89,7 +96,11 @@ impl Decoder {
                 remaining: pending.header.attachments - pending.buffers.len(),
             });
         }
-        let packet = decode_packet(text, &self.config)?;
+        let header = decode_header(text, &self.config)?;
+        if let Some(items) = raw_payload(&header, &self.config)? {
+            return Ok(Some(header.with_data(Some(Payload::Array(items)))));
+        }
+        let packet = parse_payload(&header, &self.config)?;
         if packet.kind.is_binary() {
             // The count is at least 1 and at most `max_attachments`.
             let buffers = Vec::with_capacity(packet.attachments);
@@ -154,6 +165,63 @@ mod tests {
         );
         assert_eq!((p.kind, p.nsp.as_str()), (PacketKind::Event, "/chat"));
         assert_eq!(d.feed_text("1").unwrap().unwrap().data, None);
+    }
+
+    #[test]
+    fn canonical_event_and_ack_payloads_come_raw() {
+        let mut d = Decoder::default();
+        let p = d
+            .feed_text(r#"2/chat,7["echo",{"t":1,"p":"xx"}]"#)
+            .unwrap()
+            .unwrap();
+        let Some(Payload::Array(items)) = &p.data else {
+            panic!("{p:?}")
+        };
+        let texts: Vec<&str> = items
+            .iter()
+            .map(|i| match i {
+                Payload::Raw(r) => r.as_str(),
+                _ => panic!("{i:?}"),
+            })
+            .collect();
+        assert_eq!(texts, ["\"echo\"", r#"{"t":1,"p":"xx"}"#]);
+        assert_eq!(
+            (p.kind, p.nsp.as_str(), p.id),
+            (PacketKind::Event, "/chat", Some(7))
+        );
+        let p = d.feed_text(r#"37[1,"a"]"#).unwrap().unwrap();
+        assert!(matches!(&p.data, Some(Payload::Array(items)) if items.len() == 2));
+        assert_eq!(p.data, Some(Payload::Json(json!([1, "a"]))));
+        // Written another way, or another type: parsed as before.
+        let p = d.feed_text(r#"2["echo", 1.0]"#).unwrap().unwrap();
+        assert_eq!(p.data, Some(Payload::Json(json!(["echo", 1.0]))));
+        assert!(matches!(p.data, Some(Payload::Json(_))));
+        let p = d.feed_text(r#"0{"token":"x"}"#).unwrap().unwrap();
+        assert!(matches!(p.data, Some(Payload::Json(_))));
+        // The same rules, the same errors.
+        assert_eq!(
+            d.feed_text(r#"2["connect",1]"#),
+            Err(DecodeError::ReservedEvent("connect".into()))
+        );
+        assert_eq!(
+            d.feed_text(r#"2["conn\u0065ct"]"#),
+            Err(DecodeError::ReservedEvent("connect".into()))
+        );
+        assert_eq!(d.feed_text("3[]"), Err(DecodeError::MissingAckId));
+        assert_eq!(d.feed_text("3{}"), Err(DecodeError::MissingAckId));
+        assert_eq!(
+            d.feed_text("2[]"),
+            Err(DecodeError::InvalidPayload(PacketKind::Event))
+        );
+        assert_eq!(
+            d.feed_text("2[null]"),
+            Err(DecodeError::InvalidPayload(PacketKind::Event))
+        );
+        assert_eq!(d.feed_text(r#"3{"a":1}"#), Err(DecodeError::MissingAckId));
+        assert_eq!(
+            d.feed_text(r#"31{"a":1}"#),
+            Err(DecodeError::InvalidPayload(PacketKind::Ack))
+        );
     }
 
     #[test]

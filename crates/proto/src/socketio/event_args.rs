@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Payload;
+use super::{Payload, RawJson};
 
 /// Why an argument could not be read as the type asked for.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +32,10 @@ pub fn event_data(name: &str, args: Vec<Payload>) -> Payload {
     args_data(items)
 }
 
-/// Arguments as one array payload, plain JSON when none is binary.
+/// Arguments as one array payload: plain JSON when every one is a `Json`, else an
+/// `Array` that keeps each as it is (binary data in place, raw text as text).
 pub fn args_data(args: Vec<Payload>) -> Payload {
-    if args.iter().any(Payload::has_binary) {
+    if !args.iter().all(|a| matches!(a, Payload::Json(_))) {
         Payload::Array(args)
     } else {
         Payload::Json(Value::Array(
@@ -51,19 +52,45 @@ pub fn args_data(args: Vec<Payload>) -> Payload {
 /// Splits event data into its name and arguments; `None` if it is not an event
 /// (the decoder has checked packets from the wire already).
 pub fn split_event(data: Option<Payload>) -> Option<(String, Vec<Payload>)> {
-    let mut items = ack_args(data).into_iter();
-    let name = match items.next()? {
+    if let Some(Payload::Raw(raw)) = &data {
+        let mut items = raw.items()?;
+        let name = raw_name(&items.next()?)?;
+        return Some((name, items.map(Payload::Raw).collect()));
+    }
+    let mut items = ack_args(data);
+    if items.is_empty() {
+        return None;
+    }
+    // Shifts the arguments down in place: no second vector.
+    let name = match items.remove(0) {
         Payload::Json(Value::String(s)) => s,
         Payload::Json(Value::Number(n)) => n.to_string(),
+        Payload::Raw(raw) => raw_name(&raw)?,
         _ => return None,
     };
-    Some((name, items.collect()))
+    Some((name, items))
+}
+
+/// An event name written as raw JSON: a string, or a number written as
+/// `Number::to_string` writes it (as for parsed names).
+fn raw_name(name: &RawJson) -> Option<String> {
+    match name.as_string() {
+        Some(name) => Some(name.into_owned()),
+        None if name.is_number() => Some(name.to_value().to_string()),
+        None => None,
+    }
 }
 
 /// The arguments of an ack packet (or of any array payload).
 pub fn ack_args(data: Option<Payload>) -> Vec<Payload> {
     match data {
         Some(Payload::Json(Value::Array(items))) => items.into_iter().map(Payload::Json).collect(),
+        Some(Payload::Raw(raw)) if raw.items().is_some() => raw
+            .items()
+            .into_iter()
+            .flatten()
+            .map(Payload::Raw)
+            .collect(),
         Some(Payload::Array(items)) => items,
         Some(other) => vec![other],
         None => Vec::new(),
@@ -75,6 +102,7 @@ pub fn ack_args(data: Option<Payload>) -> Vec<Payload> {
 pub fn to_json_lossy(payload: &Payload) -> Value {
     match payload {
         Payload::Json(v) => v.clone(),
+        Payload::Raw(raw) => raw.to_value(),
         Payload::Binary(b) => Value::Array(b.iter().map(|&x| Value::from(x)).collect()),
         Payload::Array(items) => Value::Array(items.iter().map(to_json_lossy).collect()),
         Payload::Object(entries) => Value::Object(
@@ -91,6 +119,8 @@ pub fn read_arg<T: DeserializeOwned>(args: &[Payload], index: usize) -> Result<T
     let payload = args.get(index).ok_or(ArgError::Missing(index))?;
     let result = match payload {
         Payload::Json(value) => T::deserialize(value),
+        // Straight from the text, with no tree in between.
+        Payload::Raw(raw) => raw.deserialize(),
         other => T::deserialize(&to_json_lossy(other)),
     };
     result.map_err(|source| ArgError::Invalid { index, source })

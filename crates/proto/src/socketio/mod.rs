@@ -47,6 +47,8 @@ mod json;
 mod kind;
 mod packet;
 mod payload;
+mod raw;
+mod write;
 
 pub use args::{ArgsError, to_args, to_payload};
 pub use config::DecoderConfig;
@@ -61,6 +63,7 @@ pub use json::{JsFormatter, write_json};
 pub use kind::PacketKind;
 pub use packet::{Packet, encode_message, encode_packet};
 pub use payload::Payload;
+pub use raw::{RawItems, RawJson};
 
 /// The Socket.IO protocol revision this module implements.
 pub const PROTOCOL_VERSION: u8 = 5;

@@ -1,5 +1,3 @@
-use std::io::Write as _;
-
 use serde_json::Value;
 
 use super::{PacketKind, json};
@@ -71,21 +69,42 @@ impl<D> Packet<D> {
 /// This is the data of an Engine.IO message; see [`encode_message`] for the form
 /// with the Engine.IO `4` in front.
 pub fn encode_packet(packet: &Packet, out: &mut Vec<u8>) {
+    write_header(packet, out);
+    if let Some(data) = &packet.data {
+        json::write_value(data, out);
+    }
+}
+
+/// Appends everything before the payload: `<type>[<n>-][<nsp>,][<id>]`.
+pub(crate) fn write_header<D>(packet: &Packet<D>, out: &mut Vec<u8>) {
     out.push(packet.kind.as_char());
     if packet.kind.is_binary() {
-        // Writing into a Vec cannot fail.
-        let _ = write!(out, "{}-", packet.attachments);
+        write_decimal(packet.attachments as u64, out);
+        out.push(b'-');
     }
     if !packet.nsp.is_empty() && packet.nsp != "/" {
         out.extend_from_slice(packet.nsp.as_bytes());
         out.push(b',');
     }
     if let Some(id) = packet.id {
-        let _ = write!(out, "{id}");
+        write_decimal(id, out);
     }
-    if let Some(data) = &packet.data {
-        json::write_value(data, out);
+}
+
+/// Appends `n` in decimal; `write!` would go through the formatting machinery,
+/// a cost on every ack.
+fn write_decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
     }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// Appends a packet as a complete Engine.IO text message (`4` then the packet), ready
@@ -165,6 +184,15 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, b"x41");
+    }
+
+    #[test]
+    fn numbers_in_the_header_are_decimal() {
+        for n in [0, 7, 10, 99, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            write_decimal(n, &mut out);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
     }
 
     #[test]

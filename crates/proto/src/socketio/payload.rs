@@ -3,19 +3,27 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{DecodeError, Packet, PacketKind};
+use super::{DecodeError, Packet, PacketKind, RawJson};
 
 /// A payload that may hold binary data: JSON with byte buffers among its leaves.
 ///
 /// This is the form before [`deconstruct`](Self::deconstruct) on send and after
 /// [`reconstruct`](Self::reconstruct) on receive. Plain JSON stays a [`Value`] inside
 /// [`Json`](Self::Json), so a caller can wrap an existing value at no cost, and only
-/// the arrays and objects on the way to a binary leaf need the
-/// [`Array`](Self::Array) and [`Object`](Self::Object) variants.
+/// the arrays and objects on the way to a binary leaf (or to a [`Raw`](Self::Raw)
+/// value) need the [`Array`](Self::Array) and [`Object`](Self::Object) variants.
 ///
-/// Equality is structural: `Json([1])` and `Array([Json(1)])` are the same on the
-/// wire but not `==`. [`reconstruct`](Self::reconstruct) always gives the smallest
-/// form: every subtree without binary data is one `Json`.
+/// The arguments of an event or an ack arrive as [`Raw`](Self::Raw) text when the
+/// sender wrote them as `JSON.stringify` does (see [`Decoder`](super::Decoder)):
+/// they are parsed only if read, and sent on by copying. Match both `Json` and
+/// `Raw`, or read values with [`to_value`](Self::to_value), rather than expect
+/// `Json`.
+///
+/// Equality compares what the payloads hold, not their form: two payloads without
+/// binary data are equal when their JSON values are (`Json([1])`,
+/// `Array([Json(1)])` and `Raw("[1]")` are all equal), and payloads with binary
+/// data are compared structurally. [`reconstruct`](Self::reconstruct) always gives
+/// the smallest form: every subtree without binary data is one `Json`.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -28,16 +36,20 @@ use super::{DecodeError, Packet, PacketKind};
 /// assert_eq!(wire, json!(["img", {"_placeholder": true, "num": 0}]));
 /// assert_eq!(Payload::reconstruct(wire, &buffers), Ok(args));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Payload {
     /// JSON without binary data.
     Json(Value),
+    /// JSON without binary data, as text in the form `JSON.stringify` writes.
+    Raw(RawJson),
     /// A byte buffer: a `Buffer`, `ArrayBuffer` or typed array on the JavaScript side.
     Binary(Bytes),
-    /// An array with binary data somewhere inside.
+    /// An array of payloads: for items that are binary, have binary data inside,
+    /// or are [`Raw`](Self::Raw).
     Array(Vec<Payload>),
-    /// An object with binary data somewhere inside, keys in order. If a key repeats,
-    /// the last value wins, at the place of the first.
+    /// An object of payloads, for values like an [`Array`](Self::Array)'s items;
+    /// keys in order. If a key repeats, the last value wins, at the place of the
+    /// first.
     Object(Vec<(String, Payload)>),
 }
 
@@ -45,7 +57,7 @@ impl Payload {
     /// Whether any leaf is binary.
     pub fn has_binary(&self) -> bool {
         match self {
-            Self::Json(_) => false,
+            Self::Json(_) | Self::Raw(_) => false,
             Self::Binary(_) => true,
             Self::Array(items) => items.iter().any(Self::has_binary),
             Self::Object(entries) => entries.iter().any(|(_, v)| v.has_binary()),
@@ -116,6 +128,31 @@ impl Payload {
         }
     }
 
+    /// The payload as JSON if it holds no binary data: a `Json` as it is, a `Raw`
+    /// parsed, an `Array` or `Object` of such built up.
+    ///
+    /// ```
+    /// use ferrio_proto::socketio::{Payload, RawJson};
+    /// use serde_json::json;
+    ///
+    /// let raw = Payload::Raw(RawJson::new(r#"{"a":1}"#).unwrap());
+    /// assert_eq!(raw.to_value(), Some(json!({"a": 1})));
+    /// assert_eq!(Payload::Binary(vec![1].into()).to_value(), None);
+    /// ```
+    pub fn to_value(&self) -> Option<Value> {
+        match self {
+            Self::Json(v) => Some(v.clone()),
+            Self::Raw(raw) => Some(raw.to_value()),
+            Self::Binary(_) => None,
+            Self::Array(items) => items.iter().map(Self::to_value).collect(),
+            Self::Object(entries) => dedupe(entries.clone())
+                .into_iter()
+                .map(|(k, v)| Some((k, v.to_value()?)))
+                .collect::<Option<Map<_, _>>>()
+                .map(Value::Object),
+        }
+    }
+
     /// The JSON inside a `Json` (only called once every item is known to be one).
     fn unwrap_json(self) -> Value {
         match self {
@@ -128,6 +165,7 @@ impl Payload {
     fn into_value(self, binary: &mut impl FnMut(Bytes) -> Value) -> Value {
         match self {
             Self::Json(v) => v,
+            Self::Raw(raw) => raw.to_value(),
             Self::Binary(bytes) => binary(bytes),
             Self::Array(items) => {
                 Value::Array(items.into_iter().map(|p| p.into_value(binary)).collect())
@@ -176,6 +214,33 @@ fn placeholder_index(num: &Value) -> Option<usize> {
         }
     };
     usize::try_from(n).ok()
+}
+
+/// By value without binary data, structurally with it (see [`Payload`]).
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        if !self.has_binary() && !other.has_binary() {
+            return match (self, other) {
+                (Self::Json(a), Self::Json(b)) => a == b,
+                (Self::Raw(a), Self::Raw(b)) if a.as_str() == b.as_str() => true,
+                _ => self.to_value() == other.to_value(),
+            };
+        }
+        match (self, other) {
+            (Self::Binary(a), Self::Binary(b)) => a == b,
+            (Self::Array(a), Self::Array(b)) => a == b,
+            (Self::Object(a), Self::Object(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Payload {}
+
+impl From<RawJson> for Payload {
+    fn from(raw: RawJson) -> Self {
+        Self::Raw(raw)
+    }
 }
 
 impl From<Value> for Payload {
@@ -309,6 +374,33 @@ mod tests {
             Payload::reconstruct(json!({"_placeholder": false, "num": 9}), &[]),
             Ok(json!({"_placeholder": false, "num": 9}).into())
         );
+    }
+
+    #[test]
+    fn equality_compares_contents_not_forms() {
+        let raw = |t: &str| Payload::Raw(RawJson::new(t).unwrap());
+        let forms = [
+            Payload::Json(json!([1, {"a": "x"}])),
+            Payload::Array(vec![json!(1).into(), raw(r#"{"a":"x"}"#)]),
+            raw(r#"[1,{"a":"x"}]"#),
+            Payload::Array(vec![
+                raw("1"),
+                Payload::Object(vec![
+                    ("a".into(), json!("y").into()),
+                    ("a".into(), raw(r#""x""#)),
+                ]),
+            ]),
+        ];
+        for a in &forms {
+            for b in &forms {
+                assert_eq!(a, b);
+            }
+        }
+        assert_ne!(forms[0], Payload::Json(json!([1, {"a": "y"}])));
+        let with_binary = Payload::Array(vec![json!(1).into(), bin(b"x")]);
+        assert_eq!(with_binary, Payload::Array(vec![raw("1"), bin(b"x")]));
+        assert_ne!(with_binary, Payload::Array(vec![raw("1"), bin(b"y")]));
+        assert_ne!(with_binary, forms[0]);
     }
 
     #[test]

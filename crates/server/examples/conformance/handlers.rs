@@ -9,10 +9,8 @@ use ferrio::{ConnectError, Payload, Socket, SocketIo};
 use serde_json::{Value, json};
 
 fn payload_json(p: &Payload) -> Value {
-    match p {
-        Payload::Json(v) => v.clone(),
-        _ => Value::Null,
-    }
+    // JSON arrives parsed (`Payload::Json`) or as raw text (`Payload::Raw`).
+    p.to_value().unwrap_or(Value::Null)
 }
 
 /// Emits an event with the event's own arguments, binary ones included.

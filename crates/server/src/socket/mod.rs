@@ -295,20 +295,31 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         let encoded = Encoded::new(packet);
-        self.send_encoded(&encoded, volatile)
+        if self.skips(&encoded, volatile) {
+            return Ok(());
+        }
+        // This socket's own frames: moved into the queue, not copied.
+        self.client.session.send_all(encoded.into_frames())?;
+        Ok(())
     }
 
     fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Result<(), EmitError> {
-        if volatile && !self.client.session.is_drained() {
+        if self.skips(encoded, volatile) {
             return Ok(());
+        }
+        self.client.session.send_all(encoded.frames())?;
+        Ok(())
+    }
+
+    /// Whether a volatile packet is dropped; tells outgoing listeners otherwise.
+    fn skips(&self, encoded: &Encoded, volatile: bool) -> bool {
+        if volatile && !self.client.session.is_drained() {
+            return true;
         }
         if self.has_outgoing_listeners.load(Ordering::Acquire) {
             self.notify_outgoing(encoded);
         }
-        self.client
-            .session
-            .send_all(encoded.frames.iter().cloned())?;
-        Ok(())
+        false
     }
 
     /// Delivers a broadcast's frames; a client whose queue is full is
