@@ -30,6 +30,18 @@ fn socket(server: &TestServer, nsp: &str, id: &str) -> Arc<Socket> {
         .expect("the socket is connected")
 }
 
+/// `n` clients connected to `/`, and their socket ids.
+async fn connect_many(server: &TestServer, n: usize) -> (Vec<WsClient>, Vec<String>) {
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let (c, id) = server.connected("/").await;
+        clients.push(c);
+        ids.push(id);
+    }
+    (clients, ids)
+}
+
 fn sorted(mut rooms: Vec<Room>) -> Vec<Room> {
     rooms.sort();
     rooms
@@ -403,13 +415,7 @@ async fn a_room_named_by_a_socket_id_works_like_any_room() {
     let io = new_io();
     io.on_connection(|socket| async move { answer_pings(&socket) });
     let server = TestServer::start(io).await;
-    let mut clients = Vec::new();
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        let (c, id) = server.connected("/").await;
-        clients.push(c);
-        ids.push(id);
-    }
+    let (mut clients, ids) = connect_many(&server, 3).await;
     let s: Vec<Arc<Socket>> = ids.iter().map(|id| socket(&server, "/", id)).collect();
     let io = &server.io;
     let adapter_rooms = || sorted(io.sockets().adapter().rooms());
@@ -500,13 +506,7 @@ async fn broadcast_operators_target_the_right_sockets_each_once() {
     let io = new_io();
     io.on_connection(|socket| async move { answer_pings(&socket) });
     let server = TestServer::start(io).await;
-    let mut clients = Vec::new();
-    let mut ids = Vec::new();
-    for _ in 0..4 {
-        let (c, id) = server.connected("/").await;
-        clients.push(c);
-        ids.push(id);
-    }
+    let (mut clients, ids) = connect_many(&server, 4).await;
     let s: Vec<Arc<Socket>> = ids.iter().map(|id| socket(&server, "/", id)).collect();
     s[0].join(["a", "b"]);
     s[1].join("a");
@@ -722,13 +722,7 @@ async fn broadcast_with_acks_collects_every_answer_or_reports_a_timeout() {
     let io = new_io();
     io.on_connection(|socket| async move { answer_pings(&socket) });
     let server = TestServer::start(io).await;
-    let mut clients = Vec::new();
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        let (c, id) = server.connected("/").await;
-        clients.push(c);
-        ids.push(id);
-    }
+    let (mut clients, ids) = connect_many(&server, 3).await;
     socket(&server, "/", &ids[0]).join("a");
     socket(&server, "/", &ids[1]).join(["a", "b"]);
 
