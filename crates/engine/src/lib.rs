@@ -9,7 +9,8 @@
 //!  Handler (the layer above)   on_open / on_message / on_close      Session::send
 //!        ▲                                                                │
 //!  Engine: session table, handshake, heartbeat, upgrade                    ▼
-//!        ▲                                          one bounded outbox per session
+//!        ▲                 written at once when the WebSocket is idle, else queued
+//!        ▲                                          in one bounded outbox per session
 //!  transports: long-polling (GET/POST)  ·  WebSocket (one task per connection)
 //!        ▲
 //!  hyper 1 (a tower Service, or the standalone `serve`)

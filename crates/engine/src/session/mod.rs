@@ -23,9 +23,10 @@ use crate::{CloseReason, Message, SendError, Sid, Text, TransportKind};
 
 /// A client's Engine.IO session, whichever transport carries it.
 ///
-/// Frames sent on a session wait in its bounded outbox until the transport's one
-/// writer takes them: the parked long-poll, or the WebSocket task, which writes
-/// every waiting frame before it flushes.
+/// On a plain-TCP WebSocket, a frame sent while nothing waits is written to the
+/// socket by the sender itself, at once. Otherwise frames wait in the session's
+/// bounded outbox until the transport's one writer takes them: the parked
+/// long-poll, or the WebSocket task, which writes every waiting frame at once.
 pub struct Session {
     sid: Sid,
     info: Arc<ConnectInfo>,
