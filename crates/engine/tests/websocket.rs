@@ -56,6 +56,43 @@ async fn echoes_larger_than_the_socket_buffers_arrive_whole_and_in_order() {
     }
 }
 
+/// A client that stops reading while the server has much to send still has
+/// its messages read, so its session can be closed; the connection is then
+/// dropped within a ping timeout, freeing its place (here the only one).
+#[tokio::test]
+async fn a_client_that_stops_reading_can_still_be_closed_and_is_dropped() {
+    let config = EngineConfig::default().ping_timeout(Duration::from_millis(300));
+    let serve = ferrio_engine::ServeConfig::default().max_connections(1);
+    let mut server = Server::start_with(config, serve).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await; // open
+    // Echoes of 6 MB, never read: more than the socket buffers hold.
+    let chunk = format!("4{}", "x".repeat(100_000));
+    let sent = tokio::time::timeout(Duration::from_secs(10), async {
+        for _ in 0..60 {
+            ws.feed(M::text(chunk.clone())).await.unwrap();
+        }
+        ws.send(M::text("4close-me")).await.unwrap();
+    })
+    .await;
+    assert!(
+        sent.is_ok(),
+        "the server stopped reading while it could not write"
+    );
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    // The stuck connection goes, so the listener takes a new one.
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        server.try_websocket("transport=websocket"),
+    )
+    .await;
+    let mut next = next
+        .expect("the dropped connection's place freed within 5 s")
+        .expect("a websocket");
+    assert!(ws_next_text(&mut next).await.starts_with('0'));
+    drop(ws);
+}
+
 /// A WebSocket-level ping (not an Engine.IO one) is answered with a pong
 /// carrying its bytes, and the session goes on.
 #[tokio::test]

@@ -61,6 +61,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: EngineConfig) -> Self {
+        Self::start_with(config, ferrio_engine::ServeConfig::default()).await
+    }
+
+    /// A server on the standalone listener with these listener settings.
+    pub async fn start_with(config: EngineConfig, serve: ferrio_engine::ServeConfig) -> Self {
         let (tx, events) = mpsc::unbounded_channel();
         let engine = Engine::new(config, Recorder(tx));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -68,8 +73,12 @@ impl Server {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = engine.clone();
         let task = tokio::spawn(async move {
-            ferrio_engine::serve(listener, served, async {
+            let stop = async {
                 let _ = stopped.await;
+            };
+            let closer = served.clone();
+            ferrio_engine::serve_with_config(listener, served, serve, stop, move || {
+                closer.shutdown()
             })
             .await
             .unwrap();

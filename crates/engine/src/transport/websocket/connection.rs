@@ -22,9 +22,6 @@ use crate::serve::Counted;
 use crate::session::{Upgrade, WriteNow};
 use crate::{CloseReason, Session, TransportKind};
 
-/// How long the last frames and the close frame may take to leave.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How the connection ends, seen from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -55,7 +52,8 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         ControlFlow::Continue(())
     }) {
         tracing::debug!(%error, "invalid websocket frame");
-        return Box::pin(close_stream(&mut io, End::Close(Some(error.close_code())))).await;
+        let end = End::Close(Some(error.close_code()));
+        return Box::pin(close_stream(&mut io, end, shared.config.ping_timeout)).await;
     }
     drop(early);
     let session = match target {
@@ -72,7 +70,8 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
                         state.upgrade = Upgrade::None;
                     }
                 }
-                return Box::pin(close_stream(&mut io, End::Close(None))).await;
+                let limit = shared.config.ping_timeout;
+                return Box::pin(close_stream(&mut io, End::Close(None), limit)).await;
             }
             session
         }
@@ -87,20 +86,23 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         Some(end) => end,
         None => serve(&session, &mut io, &mut reader).await,
     };
-    // Frames queued before the close are still delivered, then the close.
-    // (Boxed, as the other one-off steps: an idle connection's task should
-    // not carry their futures.)
-    let _ = Box::pin(timeout(CLOSE_TIMEOUT, io.flush(&session))).await;
+    // Frames queued before the close are still delivered, then the close;
+    // a client that does not read them within a ping timeout is as good as
+    // gone. (Boxed, as the other one-off steps: an idle connection's task
+    // should not carry their futures.)
+    let drain = shared.config.ping_timeout;
+    let _ = Box::pin(timeout(drain, io.flush(&session))).await;
     session.lock().direct = None;
-    Box::pin(close_stream(&mut io, end)).await;
+    Box::pin(close_stream(&mut io, end, drain)).await;
 }
 
-/// Sends the close frame, if any; the stream closes when dropped.
-async fn close_stream(io: &mut WsIo, end: End) {
+/// Sends the close frame, if any, within `limit`; the stream closes when
+/// dropped.
+async fn close_stream(io: &mut WsIo, end: End, limit: Duration) {
     if let End::Close(code) = end {
         let mut frame = Vec::new();
         encode_close(code, &mut frame);
-        let _ = timeout(CLOSE_TIMEOUT, io.write_all(&frame)).await;
+        let _ = timeout(limit, io.write_all(&frame)).await;
     }
 }
 
@@ -191,13 +193,21 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
     tokio::pin!(heartbeat);
     loop {
         let writable = session.writer.notified();
-        if io.flush(session).await.is_err() {
-            session.close_with(CloseReason::TransportError);
-            return End::Drop;
-        }
+        // Write what waits as far as the socket takes it. When it is full, the
+        // wait for room is one more branch below, so the task goes on reading
+        // and stepping the heartbeat: a client that stops reading still times
+        // out, and its session can still be closed.
+        let blocked = match io.flush_some(session).await {
+            Ok(done) => !done,
+            Err(_) => {
+                session.close_with(CloseReason::TransportError);
+                return End::Drop;
+            }
+        };
         if session.is_closed() {
             return End::Close(None);
         }
+        let room = io.writable();
         let mut end = None;
         let mut handle = |m| on_incoming(session, m, &mut end);
         tokio::select! {
@@ -223,6 +233,12 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
                 }
             }
             () = writable => {}
+            ready = room, if blocked => {
+                if ready.is_err() {
+                    session.close_with(CloseReason::TransportError);
+                    return End::Drop;
+                }
+            }
             () = heartbeat.as_mut() => {
                 match session.heartbeat_step(Instant::now(), TransportKind::WebSocket) {
                     Some(next) => wake = next,

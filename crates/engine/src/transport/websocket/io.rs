@@ -159,6 +159,28 @@ impl WsIo {
         }
     }
 
+    /// Writes what waits in the session as far as the socket takes it now.
+    /// Returns whether it is all out; if not, wait for [`writable`](Self::writable)
+    /// and call again. A non-TCP stream is written to the end (awaiting).
+    pub async fn flush_some(&mut self, session: &Session) -> io::Result<bool> {
+        match self {
+            Self::Tcp(tcp) => write_waiting(session, tcp.tcp()),
+            Self::Other(other) => Box::pin(other.flush(session)).await.map(|()| true),
+        }
+    }
+
+    /// Waits until a plain TCP socket can take more; never, for other streams
+    /// (their writes complete in [`flush_some`](Self::flush_some)).
+    pub fn writable(&self) -> impl Future<Output = io::Result<()>> + use<> {
+        let tcp = self.direct();
+        async move {
+            match tcp {
+                Some(tcp) => std::future::poll_fn(|cx| tcp.tcp().poll_write_ready(cx)).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
     /// Writes everything that waits in the session: framed bytes first, then
     /// the outbox; until nothing is left.
     pub async fn flush(&mut self, session: &Session) -> io::Result<()> {
