@@ -42,7 +42,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum)]
     transport: Option<Transport>,
     /// Scripted: send EVENT with ARGS_JSON (a JSON array of arguments;
-    /// binary as {"_binary":"<base64>"}). Repeat it to send several, in order.
+    /// binary as `{"_binary":"<base64>"}`). Repeat it to send several, in order.
     #[arg(long, num_args = 2, value_names = ["EVENT", "ARGS_JSON"])]
     emit: Vec<String>,
     /// Scripted: send each --emit asking for an acknowledgement, printed as
