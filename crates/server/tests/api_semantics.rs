@@ -428,15 +428,7 @@ async fn a_room_named_by_a_socket_id_works_like_any_room() {
     let mut check = async |emit: &dyn Fn(), expected: &[usize], case: &str| {
         emit();
         io.emit("mark", &k).unwrap();
-        for (i, client) in clients.iter_mut().enumerate() {
-            let names = names_until_mark(client, k).await;
-            let want: Vec<&str> = if expected.contains(&i) {
-                vec!["ev"]
-            } else {
-                vec![]
-            };
-            assert_eq!(names, want, "{case}: socket {i}");
-        }
+        expect_ev_only_at(&mut clients, k, expected, case).await;
         k += 1;
     };
     let to = |room: &str| io.to(room).emit("ev", &1).unwrap();
@@ -498,6 +490,19 @@ async fn names_until_mark(client: &mut WsClient, k: usize) -> Vec<String> {
             return names;
         }
         names.push(name);
+    }
+}
+
+/// Checks that exactly the clients at `expected` got one `"ev"` before mark `k`.
+async fn expect_ev_only_at(clients: &mut [WsClient], k: usize, expected: &[usize], case: &str) {
+    for (i, client) in clients.iter_mut().enumerate() {
+        let names = names_until_mark(client, k).await;
+        let want: Vec<&str> = if expected.contains(&i) {
+            vec!["ev"]
+        } else {
+            vec![]
+        };
+        assert_eq!(names, want, "{case}: socket {i}");
     }
 }
 
@@ -611,15 +616,7 @@ async fn broadcast_operators_target_the_right_sockets_each_once() {
     for (k, (case, emit, expected)) in cases.iter().enumerate() {
         emit().unwrap();
         io.emit("mark", &k).unwrap();
-        for (i, client) in clients.iter_mut().enumerate() {
-            let names = names_until_mark(client, k).await;
-            let want: Vec<&str> = if expected.contains(&i) {
-                vec!["ev"]
-            } else {
-                vec![]
-            };
-            assert_eq!(names, want, "{case}: socket {i}");
-        }
+        expect_ev_only_at(&mut clients, k, expected, case).await;
     }
 }
 
