@@ -492,6 +492,9 @@ const MIXED = [
   { deeply: { nested: { object: { with: ["an array", { and: "more", n: [null, false] }] } } } },
   'unicode: héllo wörld 🌍 中文 日本語 Ελληνικά \u2028\u2029 "quoted" \\ back\nslash\ttab \u0001',
   { "emoji 😀 key": "value ✓", "": "empty key", "k\"q": "quote in key" },
+  // Text cut inside a surrogate pair: JSON.stringify escapes the lone halves.
+  "cut emoji \ud83d",
+  { "\ude00 key": ["\udbff", "a\ud800\ud800b"] },
   [],
   {},
 ];

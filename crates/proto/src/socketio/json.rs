@@ -12,6 +12,7 @@
 use std::io;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::ser::{CompactFormatter, Formatter};
 
@@ -190,7 +191,78 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
 /// Parses a payload after checking that it nests at most `max_depth` levels.
 pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
     check_depth(text, max_depth)?;
-    serde_json::from_str(text).map_err(|e| DecodeError::from_json(&e))
+    from_str_lossy(text).map_err(|e| DecodeError::from_json(&e))
+}
+
+/// `serde_json::from_str`, except that a lone surrogate escape reads as U+FFFD
+/// instead of failing.
+///
+/// `JSON.stringify` writes a lone UTF-16 surrogate as `\ud83d`, and JavaScript
+/// strings cut inside a surrogate pair (an emoji sliced in half) are common. A
+/// Rust string cannot hold one, and `serde_json` refuses it; the reference
+/// server would take it, so refusing it would close a client's connection for
+/// ordinary text. Only a failed parse looks for such escapes.
+pub(crate) fn from_str_lossy<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str(text).or_else(|error| match replace_lone_surrogates(text) {
+        Some(fixed) => serde_json::from_str(&fixed),
+        None => Err(error),
+    })
+}
+
+/// The text with each lone surrogate escape replaced by `\ufffd`; `None` when
+/// it has none. Escapes only occur inside strings, and skipping every escaped
+/// byte keeps `\\ud800` (a backslash, then letters) as it is.
+fn replace_lone_surrogates(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let unit_at = |at: usize| {
+        let escape = bytes.get(at..at + 6)?;
+        escape
+            .starts_with(b"\\u")
+            .then(|| hex4(&escape[2..]))
+            .flatten()
+    };
+    let (mut out, mut copied, mut i) = (String::new(), 0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = unit_at(i) else {
+            // Any other escape: step over the escaped byte.
+            i += 2;
+            continue;
+        };
+        let lone = match unit {
+            0xd800..=0xdbff if unit_at(i + 6).is_some_and(|u| (0xdc00..=0xdfff).contains(&u)) => {
+                i += 12;
+                continue;
+            }
+            0xd800..=0xdfff => true,
+            _ => false,
+        };
+        if lone {
+            // `i` is at an ASCII backslash and the escape is six ASCII bytes, so
+            // both ends are char boundaries.
+            out.push_str(&text[copied..i]);
+            out.push_str("\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
+/// Four hexadecimal digits, either case, as a UTF-16 code unit.
+pub(crate) fn hex4(digits: &[u8]) -> Option<u16> {
+    let digits = digits.get(..4)?;
+    digits.iter().try_fold(0u16, |unit, &d| {
+        let value = (d as char).to_digit(16)?;
+        Some(unit << 4 | value as u16)
+    })
 }
 
 /// Scans the text for `[` and `{` outside strings; linear, no recursion.
@@ -226,6 +298,36 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn lone_surrogate_escapes_become_replacement_characters() {
+        let fixed = |text: &str| replace_lone_surrogates(text);
+        assert_eq!(fixed(r#""\ud83d""#).as_deref(), Some(r#""\ufffd""#));
+        assert_eq!(
+            fixed(r#"["\ude00é","\uDBFF"]"#).as_deref(),
+            Some(r#"["\ufffdé","\ufffd"]"#)
+        );
+        // A high surrogate before a high or a plain escape is lone too.
+        assert_eq!(
+            fixed(r#""\ud800\ud800\u0041""#).as_deref(),
+            Some(r#""\ufffd\ufffd\u0041""#)
+        );
+        assert_eq!(fixed(r#""x\ud83d""#).as_deref(), Some(r#""x\ufffd""#));
+        // Pairs, other escapes and escaped backslashes are left alone.
+        assert_eq!(fixed(r#""\ud83d\ude00""#), None);
+        assert_eq!(fixed(r#""\\ud800""#), None);
+        assert_eq!(fixed(r#""\n\u00e9\"""#), None);
+        assert_eq!(fixed(r#""\ud8""#), None);
+    }
+
+    #[test]
+    fn parsing_reads_lone_surrogates_as_replacement_characters() {
+        let value = parse(r#"["a\ud83d", {"\udc00": 1}, "\ud83d\ude00"]"#, 64).unwrap();
+        assert_eq!(value, json!(["a\u{fffd}", {"\u{fffd}": 1}, "😀"]));
+        // Other errors stay errors.
+        assert!(parse(r#"["\ud83d", ]"#, 64).is_err());
+        assert!(parse(r#"["\x"]"#, 64).is_err());
+    }
 
     fn js(x: f64) -> String {
         let mut out = Vec::new();

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::Payload;
-use super::json::JsFormatter;
+use super::json::{JsFormatter, from_str_lossy, hex4};
 
 /// One JSON value as text, exactly as `JSON.stringify` writes it: compact, no
 /// escape that `JSON.stringify` would not write, numbers in JavaScript layout, no
@@ -132,8 +132,12 @@ impl RawJson {
     }
 
     /// The value as a `T`.
+    ///
+    /// A lone surrogate escape (JavaScript text cut inside a surrogate pair)
+    /// reads as U+FFFD, as a Rust string cannot hold it; the raw text, sent on
+    /// as it is, keeps it.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.as_str())
+        from_str_lossy(self.as_str())
     }
 
     /// The value as a [`Value`] tree.
@@ -417,8 +421,8 @@ impl Scan<'_> {
         }
     }
 
-    /// A string with only the escapes `JSON.stringify` writes for the characters
-    /// that need no `\u`; returns the range of the whole string, quotes included.
+    /// A string with only the escapes `JSON.stringify` writes; returns the range of
+    /// the whole string, quotes included.
     fn string(&mut self) -> Option<(usize, usize)> {
         let start = self.pos;
         self.pos += 1;
@@ -431,15 +435,43 @@ impl Scan<'_> {
                 b'"' => return Some((start, self.pos)),
                 b'\\' => {
                     let escaped = self.peek()?;
-                    if !matches!(escaped, b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't') {
-                        return None;
-                    }
                     self.pos += 1;
+                    match escaped {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    }
                 }
                 // Control characters must be escaped, and here as `\u00XX`.
                 0..=0x1f => return None,
                 _ => {}
             }
+        }
+    }
+
+    /// After `\\u`: the four lowercase hex digits `JSON.stringify` writes, which it
+    /// does only for a control character without a short escape and for a lone
+    /// surrogate (a string cut inside a pair). Any other character it writes as
+    /// itself, and a whole pair as the one character.
+    fn unicode_escape(&mut self) -> Option<()> {
+        let digits = self.bytes.get(self.pos..self.pos + 4)?;
+        if digits.iter().any(u8::is_ascii_uppercase) {
+            return None;
+        }
+        let unit = hex4(digits)?;
+        self.pos += 4;
+        match unit {
+            0x08 | 0x09 | 0x0a | 0x0c | 0x0d => None,
+            0x00..=0x1f | 0xdc00..=0xdfff => Some(()),
+            0xd800..=0xdbff => {
+                let next = self.bytes.get(self.pos..self.pos + 6);
+                let paired = next.is_some_and(|n| {
+                    n.starts_with(b"\\u")
+                        && hex4(&n[2..]).is_some_and(|u| (0xdc00..=0xdfff).contains(&u))
+                });
+                (!paired).then_some(())
+            }
+            _ => None,
         }
     }
 
@@ -650,6 +682,50 @@ mod tests {
         assert!(split("[[1]]", 2).is_some());
         assert_eq!(split("[[1]]", 1), None);
         assert_eq!(split("[]", 0), None);
+    }
+
+    #[test]
+    fn unicode_escapes_are_raw_only_as_json_stringify_writes_them() {
+        // JSON.stringify escapes a control character without a short form, and a
+        // lone surrogate (a string cut inside a pair), in lowercase hex.
+        for canonical in [
+            r#""\u0001""#,
+            r#""a\u001fb""#,
+            r#""cut \ud83d""#,
+            r#""\ude00 cut""#,
+            r#""\ud83d\ud83d""#,
+            r#"{"\udbff":"\udc00x"}"#,
+        ] {
+            let raw = RawJson::new(canonical);
+            assert_eq!(
+                raw.as_ref().map(RawJson::as_str),
+                Some(canonical),
+                "{canonical}"
+            );
+        }
+        for other in [
+            r#""\u000a""#,
+            r#""\u0041""#,
+            r#""\u00e9""#,
+            r#""\uD83D""#,
+            r#""\ud83d\ude00""#,
+            r#""\ud83d\u0041""#,
+            r#""\u12""#,
+        ] {
+            assert!(RawJson::new(other).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn lone_surrogates_read_as_replacement_characters() {
+        let raw = RawJson::new(r#"["cut \ud83d","\ude00",{"k":"\u0001"}]"#).unwrap();
+        assert_eq!(
+            raw.to_value(),
+            serde_json::json!(["cut \u{fffd}", "\u{fffd}", {"k": "\u{1}"}])
+        );
+        let name = RawJson::new(r#""a\udc00""#).unwrap();
+        assert_eq!(name.as_string().as_deref(), Some("a\u{fffd}"));
+        assert_eq!(name.deserialize::<String>().unwrap(), "a\u{fffd}");
     }
 
     #[test]
