@@ -9,7 +9,7 @@ mod state;
 use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use ferrio_proto::engine::Packet;
 use tokio::sync::Notify;
 
@@ -220,11 +220,7 @@ impl Session {
         source: &Bytes,
     ) -> Result<(), CloseReason> {
         match packet {
-            Packet::Message(text) => {
-                let bytes = source.slice_ref(text.as_bytes());
-                let text = Text::from_utf8(bytes).map_err(|_| CloseReason::ParseError)?;
-                self.shared.handler.on_message(self, Message::Text(text));
-            }
+            Packet::Message(text) => self.on_message_bytes(source.slice_ref(text.as_bytes()))?,
             Packet::Binary(data) => {
                 let bytes = match data {
                     std::borrow::Cow::Borrowed(b) => source.slice_ref(b),
@@ -241,6 +237,21 @@ impl Session {
                 return Err(CloseReason::ParseError);
             }
         }
+        Ok(())
+    }
+
+    /// Handles a text frame that holds one message packet (`4` and the text), as
+    /// WebSocket frames do: no packet decoding, and no copy or second reference
+    /// to the frame's buffer.
+    pub(crate) fn on_message_frame(self: &Arc<Self>, mut frame: Bytes) -> Result<(), CloseReason> {
+        debug_assert_eq!(frame.first(), Some(&b'4'));
+        frame.advance(1);
+        self.on_message_bytes(frame)
+    }
+
+    fn on_message_bytes(self: &Arc<Self>, bytes: Bytes) -> Result<(), CloseReason> {
+        let text = Text::from_utf8(bytes).map_err(|_| CloseReason::ParseError)?;
+        self.shared.handler.on_message(self, Message::Text(text));
         Ok(())
     }
 

@@ -9,13 +9,13 @@ use ferrio::{Socket, SocketIo};
 pub fn install(io: &SocketIo) {
     io.on_connection(|socket: Arc<Socket>| async move {
         socket.on("echo", |socket, event| async move {
-            let args = event.args().to_vec();
-            match event.ack() {
+            // The event is ours: its arguments go back out without a copy.
+            match event.ack().cloned() {
                 Some(ack) => {
-                    let _ = ack.send_args(args);
+                    let _ = ack.send_args(event.into_args());
                 }
                 None => {
-                    let _ = socket.emit_args("echo", args);
+                    let _ = socket.emit_args("echo", event.into_args());
                 }
             }
         });

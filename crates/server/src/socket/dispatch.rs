@@ -49,10 +49,10 @@ impl Socket {
         for (_, listener) in &any {
             listener(self, &event);
         }
-        let mut handlers = self.handlers().take_event_handlers(event.name());
+        let (others, last) = self.handlers().take_event_handlers(event.name());
         // The last handler takes the event itself: no copy in the usual case.
-        let Some(last) = handlers.pop() else { return };
-        for handler in handlers {
+        let Some(last) = last else { return };
+        for handler in others {
             run_inline(handler(self.clone(), event.clone()));
         }
         run_inline(last(self.clone(), event));

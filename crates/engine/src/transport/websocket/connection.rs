@@ -264,6 +264,8 @@ fn on_incoming(
     end: &mut Option<End>,
 ) -> ControlFlow<()> {
     let handled = match message {
+        // Nearly every frame is a message: handed up as it is, no second look.
+        Incoming::Text(bytes) if bytes.first() == Some(&b'4') => session.on_message_frame(bytes),
         Incoming::Text(bytes) => match std::str::from_utf8(&bytes).map(decode_text) {
             Ok(Ok(packet)) => session.on_packet(packet, &bytes),
             _ => Err(CloseReason::ParseError),
