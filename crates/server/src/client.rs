@@ -122,7 +122,7 @@ impl Client {
                 Some(Payload::Json(v)) => Some(v),
                 _ => None,
             };
-            return self.connect(packet.nsp, auth);
+            return self.connect(packet.nsp.into_owned(), auth);
         }
         // While its namespace is connecting, a packet waits its turn: see
         // `finish_connect`. This is checked first, under the lock the hand-over
@@ -269,7 +269,7 @@ impl Client {
     fn send_connect_error(&self, nsp: &str, error: &ConnectError) {
         let packet = Packet::new(
             PacketKind::ConnectError,
-            nsp,
+            ferrio_proto::socketio::packet_namespace(nsp),
             Some(Payload::Json(error.to_json())),
         );
         let _ = self.session.send_all(frames_of(packet));

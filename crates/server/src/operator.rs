@@ -85,7 +85,7 @@ impl BroadcastOperator {
         let args = crate::to_args(data)?;
         Ok(Packet::new(
             PacketKind::Event,
-            self.namespace.name(),
+            self.namespace.packet_name(),
             Some(event_data(event, args)),
         ))
     }
@@ -107,7 +107,7 @@ impl BroadcastOperator {
         }
         let packet = Packet::new(
             PacketKind::Event,
-            self.namespace.name(),
+            self.namespace.packet_name(),
             Some(event_data(event, args)),
         );
         self.send(packet);

@@ -365,7 +365,7 @@ async fn a_decode_error_over_long_polling_closes_that_session_only() {
     server.post(&client, "42[]").await;
     let (left, nsp, reason) = s.reasons.next().await;
     assert_eq!(
-        (left, nsp.as_str(), reason),
+        (left, nsp.as_ref(), reason),
         (id, "/", DisconnectReason::ParseError)
     );
     // The session is gone: a poll is refused or told to close.

@@ -221,7 +221,7 @@ async fn the_client_acknowledges_server_emits_with_ack() {
     for nsp in ["/", "/admin"] {
         client.connect(nsp).await;
         let (p1, name, args) = client.recv_event().await;
-        assert_eq!((p1.nsp.as_str(), name.as_str()), (nsp, "question"));
+        assert_eq!((p1.nsp.as_ref(), name.as_str()), (nsp, "question"));
         assert_eq!(args, [json!("a"), json!(1)]);
         let id1 = p1.id.expect("an ack id");
         // The ack may carry several arguments.

@@ -172,7 +172,7 @@ async fn run_session(
 /// Hands a packet to the socket of its namespace; packets for namespaces
 /// without a socket are ignored, as socket.io-client does.
 fn dispatch(inner: &ManagerInner, packet: Packet<Payload>) {
-    let socket = inner.sockets().get(&packet.nsp).cloned();
+    let socket = inner.sockets().get(&*packet.nsp).cloned();
     match socket {
         Some(socket) => socket.on_packet(packet),
         None => tracing::debug!(nsp = %packet.nsp, "packet for an unknown namespace"),

@@ -297,7 +297,7 @@ impl Socket {
     pub(crate) fn send_ack(&self, id: u64, args: Vec<Payload>) -> Result<(), EmitError> {
         let packet = Packet::new(
             PacketKind::Ack,
-            self.inner.nsp.as_str(),
+            ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
             Some(args_data(args)),
         )
         .with_id(id);
@@ -315,7 +315,11 @@ impl Socket {
     /// Writes an event to the manager's connection; `false` if there is none.
     pub(super) fn write(&self, out: &Outgoing) -> bool {
         let data = event_data(&out.name, out.args.clone());
-        let mut packet = Packet::new(PacketKind::Event, self.inner.nsp.as_str(), Some(data));
+        let mut packet = Packet::new(
+            PacketKind::Event,
+            ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
+            Some(data),
+        );
         packet.id = out.ack;
         tracing::trace!(nsp = %self.inner.nsp, event = %out.name, "emit");
         self.inner.manager.inner.send(frames_of(packet)).is_some()

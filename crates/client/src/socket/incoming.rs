@@ -34,7 +34,7 @@ impl Socket {
         let data = connect_data(auth, pid, offset);
         let packet = Packet::new(
             PacketKind::Connect,
-            self.inner.nsp.as_str(),
+            ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
             data.map(Payload::Json),
         );
         if let Some(generation) = manager.send(frames_of(packet)) {

@@ -231,7 +231,7 @@ impl Socket {
                 // Under the lock: no emit of this socket can follow it.
                 let packet = ferrio_proto::socketio::Packet::new(
                     ferrio_proto::socketio::PacketKind::Disconnect,
-                    self.inner.nsp.as_str(),
+                    ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
                     None,
                 );
                 self.inner

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{
@@ -33,7 +35,7 @@ use super::{
 /// use ferrio_proto::socketio::{DecoderConfig, PacketKind, decode_packet};
 ///
 /// let p = decode_packet(r#"2/admin,13["ask",1]"#, &DecoderConfig::default()).unwrap();
-/// assert_eq!((p.kind, p.nsp.as_str(), p.id), (PacketKind::Event, "/admin", Some(13)));
+/// assert_eq!((p.kind, p.nsp.as_ref(), p.id), (PacketKind::Event, "/admin", Some(13)));
 /// assert_eq!(p.data, Some(serde_json::json!(["ask", 1])));
 /// ```
 pub fn decode_packet(text: &str, config: &DecoderConfig) -> Result<Packet, DecodeError> {
@@ -67,11 +69,20 @@ impl Header<'_> {
     pub fn with_data<D>(&self, data: Option<D>) -> Packet<D> {
         Packet {
             kind: self.kind,
-            nsp: self.nsp.to_owned(),
+            nsp: packet_namespace(self.nsp),
             id: self.id,
             data,
             attachments: self.attachments,
         }
+    }
+}
+
+/// A namespace name as [`Packet::nsp`] holds it: the main namespace borrowed,
+/// so most packets carry no allocated name.
+pub fn packet_namespace(name: &str) -> Cow<'static, str> {
+    match name {
+        "/" => Cow::Borrowed("/"),
+        other => Cow::Owned(other.to_owned()),
     }
 }
 
@@ -236,7 +247,7 @@ mod tests {
         decode_packet(text, &DecoderConfig::default())
     }
 
-    fn packet(kind: PacketKind, nsp: &str, id: Option<u64>, data: Option<Value>) -> Packet {
+    fn packet(kind: PacketKind, nsp: &'static str, id: Option<u64>, data: Option<Value>) -> Packet {
         Packet {
             kind,
             nsp: nsp.into(),
@@ -253,6 +264,20 @@ mod tests {
         encode_packet(&p, &mut out);
         assert_eq!(String::from_utf8(out).unwrap(), text);
         p
+    }
+
+    #[test]
+    fn the_main_namespace_is_borrowed() {
+        assert!(matches!(
+            decode(r#"2["a"]"#).unwrap().nsp,
+            Cow::Borrowed("/")
+        ));
+        assert!(matches!(
+            decode(r#"2/,["a"]"#).unwrap().nsp,
+            Cow::Borrowed("/")
+        ));
+        let other = decode(r#"2/x,["a"]"#).unwrap().nsp;
+        assert!(matches!(other, Cow::Owned(ref n) if n == "/x"));
     }
 
     #[test]
@@ -310,7 +335,7 @@ mod tests {
         // The namespace runs to the first comma, whatever it holds.
         let p = decode(r#"2/a/b?x=1,["e",","]"#).unwrap();
         assert_eq!(
-            (p.nsp.as_str(), p.data),
+            (p.nsp.as_ref(), p.data),
             ("/a/b?x=1", Some(json!(["e", ","])))
         );
         // No comma: everything is the namespace, as in the reference.
@@ -322,7 +347,7 @@ mod tests {
             decode(r#"62-/admin,7[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
                 .unwrap();
         assert_eq!(
-            (p.kind, p.attachments, p.nsp.as_str(), p.id),
+            (p.kind, p.attachments, p.nsp.as_ref(), p.id),
             (PacketKind::BinaryAck, 2, "/admin", Some(7))
         );
     }

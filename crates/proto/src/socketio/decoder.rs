@@ -163,7 +163,7 @@ mod tests {
                 json!(["msg", {"_placeholder": true, "num": 0}])
             ))
         );
-        assert_eq!((p.kind, p.nsp.as_str()), (PacketKind::Event, "/chat"));
+        assert_eq!((p.kind, p.nsp.as_ref()), (PacketKind::Event, "/chat"));
         assert_eq!(d.feed_text("1").unwrap().unwrap().data, None);
     }
 
@@ -186,7 +186,7 @@ mod tests {
             .collect();
         assert_eq!(texts, ["\"echo\"", r#"{"t":1,"p":"xx"}"#]);
         assert_eq!(
-            (p.kind, p.nsp.as_str(), p.id),
+            (p.kind, p.nsp.as_ref(), p.id),
             (PacketKind::Event, "/chat", Some(7))
         );
         let p = d.feed_text(r#"37[1,"a"]"#).unwrap().unwrap();

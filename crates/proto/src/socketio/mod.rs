@@ -52,7 +52,7 @@ mod write;
 
 pub use args::{ArgsError, to_args, to_payload};
 pub use config::DecoderConfig;
-pub use decode::decode_packet;
+pub use decode::{decode_packet, packet_namespace};
 pub use decoder::Decoder;
 pub use error::DecodeError;
 pub use event_args::{

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{PacketKind, json};
@@ -17,7 +19,8 @@ pub struct Packet<D = Value> {
     /// The namespace, starting with `/`; `/` is the main namespace.
     ///
     /// It must not contain `,`: on the wire the namespace ends at the first comma.
-    pub nsp: String,
+    /// The main namespace is borrowed, so most packets carry no allocated name.
+    pub nsp: Cow<'static, str>,
     /// The ack id: on an event, the sender wants an acknowledgement with this id; on
     /// an ack, the event it answers.
     pub id: Option<u64>,
@@ -31,7 +34,7 @@ pub struct Packet<D = Value> {
 
 impl<D> Packet<D> {
     /// A packet without ack id or attachments.
-    pub fn new(kind: PacketKind, nsp: impl Into<String>, data: Option<D>) -> Self {
+    pub fn new(kind: PacketKind, nsp: impl Into<Cow<'static, str>>, data: Option<D>) -> Self {
         Self {
             kind,
             nsp: nsp.into(),
@@ -129,7 +132,7 @@ mod tests {
     #[test]
     fn encodes_the_spec_examples() {
         use PacketKind::*;
-        let p = |kind, nsp: &str, data| Packet::new(kind, nsp, data);
+        let p = |kind, nsp: &'static str, data| Packet::new(kind, nsp, data);
         assert_eq!(encoded(&p(Connect, "/", None)), "0");
         assert_eq!(
             encoded(&p(Connect, "/admin", Some(json!({"token": "x"})))),
@@ -200,7 +203,7 @@ mod tests {
         let p = Packet::new(PacketKind::Ack, "/a", Some(1)).with_id(7);
         let q = p.map_data(|n| n + 1);
         assert_eq!(
-            (q.kind, q.nsp.as_str(), q.id, q.data),
+            (q.kind, q.nsp.as_ref(), q.id, q.data),
             (PacketKind::Ack, "/a", Some(7), Some(2))
         );
     }

@@ -77,6 +77,11 @@ impl Namespace {
         &self.0.name
     }
 
+    /// The name as a packet holds it (the main namespace's without allocating).
+    pub(crate) fn packet_name(&self) -> std::borrow::Cow<'static, str> {
+        ferrio_proto::socketio::packet_namespace(&self.0.name)
+    }
+
     /// The namespace's adapter.
     pub fn adapter(&self) -> &Arc<dyn Adapter> {
         &self.0.adapter

@@ -43,7 +43,7 @@ impl ParentAdapter {
 /// The packet as the child `nsp` sends it.
 fn for_child(packet: &Packet<Payload>, nsp: &Namespace) -> Packet<Payload> {
     let mut packet = packet.clone();
-    packet.nsp = nsp.name().to_owned();
+    packet.nsp = nsp.packet_name();
     packet
 }
 

@@ -369,7 +369,7 @@ impl Socket {
         }
         Ok(Packet::new(
             PacketKind::Event,
-            self.namespace.name(),
+            self.namespace.packet_name(),
             Some(event_data(event, args)),
         ))
     }
@@ -377,7 +377,7 @@ impl Socket {
     pub(crate) fn send_ack(&self, id: u64, args: Vec<Payload>) -> Result<(), EmitError> {
         let packet = Packet::new(
             PacketKind::Ack,
-            self.namespace.name(),
+            self.namespace.packet_name(),
             Some(args_data(args)),
         )
         .with_id(id);
@@ -519,7 +519,7 @@ impl Socket {
         if !self.connected() {
             return;
         }
-        let packet = Packet::new(PacketKind::Disconnect, self.namespace.name(), None);
+        let packet = Packet::new(PacketKind::Disconnect, self.namespace.packet_name(), None);
         let _ = self.send_packet(packet, false);
         self.on_close(DisconnectReason::ServerNamespaceDisconnect);
     }
