@@ -3,15 +3,19 @@
 
 Builds (or installs) the three servers of the same contract -- ferrio's
 `bench_server` example, bench/node/server.js (socket.io 4.8) and
-bench/socketioxide (latest socketioxide, its own Cargo project) -- then, for
-every scenario and run, starts each server afresh pinned to CPU 0 and points
+bench/socketioxide (latest socketioxide, its own Cargo project) -- and two
+reference rows, which are not peers: `socketioxide-nodelay` (the same
+socketioxide binary with TCP_NODELAY=1: TCP_NODELAY on) and `floor`
+(bench/floor, its own Cargo project: a do-nothing epoll server, the kernel's
+own cost per message; it sits out the idle scenario). Then, for every
+scenario and run, it starts each server afresh pinned to CPU 0 and points
 `ferrio bench` at it pinned to CPU 1, reading the server's CPU time and RSS
 from /proc. Servers are interleaved within each run (the order rotates from
 run to run) so that a slow patch of the machine hits all of them alike; the
 medians of the runs go into BENCHMARKS.md at the repository root.
 
-    bench/run.py                # full run (~15 minutes on 2 cores), writes BENCHMARKS.md
-    bench/run.py --quick        # smoke run (~1-2 minutes), writes target/bench/QUICK.md
+    bench/run.py                # full run (~25 minutes on 2 cores), writes BENCHMARKS.md
+    bench/run.py --quick        # smoke run (~2-3 minutes), writes target/bench/QUICK.md
     bench/run.py --runs 5 --servers ferrio,node --scenarios echo,idle
 
 Needs: cargo, node + npm, taskset (util-linux), Linux /proc, 2+ CPUs.
@@ -64,10 +68,31 @@ QUICK = {
               "Rooms: 200 sockets in 10 rooms, 100 msg/s"),
 }
 
-SERVERS = ["ferrio", "node", "socketioxide"]
+SERVERS = ["ferrio", "node", "socketioxide", "socketioxide-nodelay", "floor"]
 # Niceness of the server and the generator (`--nice`): ahead of other work on a shared machine.
 NICE = ["nice", "-n", "-10"]
 PEERS = ["node", "socketioxide"]
+# Reference rows, not peers: ferrio's ratio to them is shown, but no goal is set against them.
+REFERENCES = ["floor", "socketioxide-nodelay"]
+# Extra environment of a server's process.
+SERVER_ENV = {"socketioxide-nodelay": {"TCP_NODELAY": "1"}}
+REFERENCE_ROWS = (
+    "**Reference rows.** `floor` and `socketioxide-nodelay` are not peers: no goal is set "
+    "against them, and they are there to explain the others' figures. `floor` (bench/floor) is a "
+    "single-threaded epoll server that speaks just enough of the protocol for these scenarios "
+    "and does nothing else, with ferrio's pattern of syscalls: one `read` per wake-up, one "
+    "`writev` per frame, TCP_NODELAY on. Its CPU is the kernel's own work per message — the "
+    "wake-up, `epoll_wait`, `read`, `writev`, and the receiving side's TCP processing, which "
+    "loopback charges to the sender — and on loopback that is most of every server's cost; "
+    "ferrio ÷ floor is how far ferrio stays above it. It sits out the idle scenario, where its "
+    "memory would mean nothing. `socketioxide-nodelay` is the socketioxide server with "
+    "TCP_NODELAY on (`TCP_NODELAY=1`). Served by `axum::serve`, as socketioxide documents, it "
+    "leaves TCP_NODELAY off: Nagle's algorithm then holds its small writes until the client's "
+    "next segment acknowledges the previous one, so its answers wait for that segment, and "
+    "their transmission, with the client's receive processing, runs in the load generator's CPU "
+    "time instead of the server's. With TCP_NODELAY on it answers at once, as ferrio and Node "
+    "do, and its CPU figures include that work."
+)
 PLURAL = {"message": "messages", "delivery": "deliveries"}
 
 
@@ -98,12 +123,27 @@ def build(servers: list[str]) -> dict[str, list[str]]:
         if not stamp.exists() or stamp.stat().st_mtime < (node / "package-lock.json").stat().st_mtime:
             run(["npm", "ci", "--no-audit", "--no-fund"], cwd=node)
         cmds["node"] = ["node", str(node / "server.js")]
-    if "socketioxide" in servers:
-        sxd = BENCH / "socketioxide"
-        env = dict(os.environ, CARGO_TARGET_DIR=str(sxd / "target"))
-        run(["cargo", "build", "--release", "--locked"], cwd=sxd, env=env)
-        cmds["socketioxide"] = [str(sxd / "target" / "release" / "bench-socketioxide")]
+    sxd = [s for s in ("socketioxide", "socketioxide-nodelay") if s in servers]
+    if sxd:
+        binary = build_project("socketioxide")
+        cmds.update((s, [binary]) for s in sxd)
+    if "floor" in servers:
+        cmds["floor"] = [build_project("floor")]
     return cmds
+
+
+def build_project(name: str) -> str:
+    """Builds bench/NAME, a Cargo project of its own with its own target directory; returns
+    the path of its binary, bench-NAME."""
+    path = BENCH / name
+    env = dict(os.environ, CARGO_TARGET_DIR=str(path / "target"))
+    run(["cargo", "build", "--release", "--locked"], cwd=path, env=env)
+    return str(path / "target" / "release" / f"bench-{name}")
+
+
+def takes_part(server: str, per: str | None) -> bool:
+    """The floor sits out the idle scenario: its memory per connection means nothing."""
+    return per is not None or server != "floor"
 
 
 def free_port() -> int:
@@ -149,7 +189,7 @@ def process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def measure(server_cmd: list[str], bench: Path, args: list[str]) -> dict:
+def measure(server_cmd: list[str], bench: Path, args: list[str], server_env: dict[str, str]) -> dict:
     """One server process, one `ferrio bench` run against it.
 
     Also measures how busy CPU 0 and CPU 1 were with *other* work while it ran
@@ -157,7 +197,7 @@ def measure(server_cmd: list[str], bench: Path, args: list[str]) -> dict:
     `other_load` field of the report.
     """
     port = free_port()
-    env = dict(os.environ, PORT=str(port), RUST_LOG="warn")
+    env = dict(os.environ, PORT=str(port), RUST_LOG="warn", **server_env)
     server = subprocess.Popen([*NICE, "taskset", "-c", "0", *server_cmd], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -281,6 +321,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str], info: dict) -> None:
     peers = [p for p in PEERS if p in servers and "ferrio" in servers]
+    refs = [r for r in REFERENCES if r in servers and "ferrio" in servers]
     L = []
     L.append("# Benchmarks" if not info["quick"] else "# Benchmarks (quick smoke run, small numbers)")
     L.append("")
@@ -311,8 +352,8 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
              "RSS per connection is (VmRSS with the connections open − VmRSS before the first) / "
              "connections. Latency runs from each message's *scheduled* send time to its arrival "
              "(ack, or delivery to each recipient), so a stall counts in full. Lost = expected − "
-             "received, summed over the runs. Ratios are ferrio ÷ peer: below 1 is ferrio ahead. "
-             "*Generator lag* is how late `ferrio bench` wrote its messages against the schedule "
+             "received, summed over the runs. Ratios are ferrio ÷ the other server: below 1 is "
+             "ferrio ahead. *Generator lag* is how late `ferrio bench` wrote its messages against the schedule "
              "(large: the generator, not the server, fell behind). *Other load* is how busy CPU 0 "
              "and CPU 1 were with anything but the server and the generator during the run "
              "(from /proc/stat): other work on CPU 0 competes with the server and inflates its "
@@ -320,16 +361,21 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
              f"measurement disturbed by more than {info['max_other_load']:.0f} % is taken again "
              f"(up to {info['attempts']} attempts; the least disturbed one is kept).")
     L.append("")
+    if any(r in servers for r in REFERENCES):
+        L.append(REFERENCE_ROWS)
+        L.append("")
     # Summary.
     L.append("## Summary")
     L.append("")
-    head = ["scenario", "unit"] + servers + [f"ferrio ÷ {p}" for p in peers]
+    head = ["scenario", "unit"] + servers + [f"ferrio ÷ {p}" for p in peers + refs]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
     for name, (_, per, title) in scenarios.items():
         unit = "RSS bytes / idle connection" if per is None else f"server CPU µs / 1 000 {PLURAL[per]}"
         row = [title, unit] + [fmt(table[name][s]["metric"]) for s in servers]
         row += [ratio(table[name]["ferrio"]["metric"], table[name][p]["metric"]) for p in peers]
+        row += [ratio(table[name]["ferrio"]["metric"], table[name][r]["metric"]) if per else "–"
+                for r in refs]
         L.append("| " + " | ".join(row) + " |")
     L.append("")
     # Details.
@@ -346,6 +392,8 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
         L.append("| " + " | ".join(cols) + " |")
         L.append("|" + "---|" * len(cols))
         for s in servers:
+            if not takes_part(s, per):
+                continue
             t = table[name][s]
             cpu = fmt(t["metric"]) if per else "–"
             rss = f"{t['rss_kib']:.2f} KiB" if t["rss_kib"] is not None else "–"
@@ -361,6 +409,12 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
                              + (f", p99 {ratio(table[name]['ferrio']['p99_ms'], table[name][p]['p99_ms'])}" if per else ""))
             L.append("")
             L.append("ferrio " + "; ".join(parts) + ".")
+        if refs and per:
+            ours = table[name]["ferrio"]
+            parts = [f"ferrio ÷ {r}: CPU {ratio(ours['metric'], table[name][r]['metric'])}, "
+                     f"p99 {ratio(ours['p99_ms'], table[name][r]['p99_ms'])}" for r in refs]
+            L.append("")
+            L.append("Reference rows: " + "; ".join(parts) + ".")
     goals = goal_lines(table, servers) if not info["quick"] else []
     if goals:
         L.append("")
@@ -469,11 +523,13 @@ def main() -> None:
         order = servers[r % len(servers):] + servers[:r % len(servers)]
         for name, (args, per, _) in scenarios.items():
             for srv in order:
+                if not takes_part(srv, per):
+                    continue
                 rep = None
                 for attempt in range(1, opts.attempts + 1):
                     log(f"[run {r + 1}/{runs}] {name} on {srv}" + (f" (attempt {attempt})" if attempt > 1 else ""))
                     try:
-                        got = measure(cmds[srv], bench, args)
+                        got = measure(cmds[srv], bench, args, SERVER_ENV.get(srv, {}))
                     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as e:
                         log(f"  failed: {e}")
                         time.sleep(2)

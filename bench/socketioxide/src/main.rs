@@ -8,11 +8,22 @@
 //!   the sender included;
 //! - `join` → join the room named by the first argument;
 //! - `room` with `[room, payload]` → emit `room` with the payload to that room.
+//!
+//! `axum::serve` leaves TCP_NODELAY off. Nagle's algorithm then holds a small
+//! write while an earlier one is unacknowledged, and sends it when the
+//! client's next segment brings the acknowledgement: the answer is late, and
+//! its transmission (with the client's receive processing, which loopback
+//! charges to whoever transmits) runs in the load generator's CPU time, not
+//! the server's. With `TCP_NODELAY=1` in the environment this server sets
+//! TCP_NODELAY on every accepted connection (axum 0.8's `ListenerExt::tap_io`;
+//! its `serve` has no such option), as ferrio and Node do: bench/run.py runs
+//! that as `socketioxide-nodelay`. Without it, the setup is the documented one.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::serve::ListenerExt as _;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
@@ -76,6 +87,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "socketioxide bench server on http://{}/socket.io/",
         listener.local_addr()?
     );
-    axum::serve(listener, app).await?;
+    if std::env::var("TCP_NODELAY").is_ok_and(|v| v == "1") {
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                eprintln!("TCP_NODELAY: {e}");
+            }
+        });
+        axum::serve(listener, app).await?;
+    } else {
+        axum::serve(listener, app).await?;
+    }
     Ok(())
 }
