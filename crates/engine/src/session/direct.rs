@@ -86,8 +86,15 @@ impl State {
 /// socket cannot take more, the frames go to the connection's task, whose
 /// wait for room then tries once, gets `EAGAIN` through tokio and clears the
 /// readiness tokio still believes in.
+#[cfg(unix)]
 fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
     rustix::io::writev(tcp, slices).map_err(io::Error::from)
+}
+
+/// Without descriptors to write to, tokio's own write.
+#[cfg(not(unix))]
+fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    tcp.try_write_vectored(slices)
 }
 
 /// The most frames written at once: a packet and a few binary attachments.
