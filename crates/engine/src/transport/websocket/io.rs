@@ -29,6 +29,21 @@ impl RawTcp for TcpStream {
     }
 }
 
+/// A socket from another server (`axum::serve` and the like), with Nagle's
+/// algorithm off.
+///
+/// A WebSocket carries small frames, many of them pushes the client does not
+/// answer. With Nagle on, a frame written while the previous one is not yet
+/// acknowledged waits for the client's delayed ACK, up to 40 ms on Linux;
+/// Node's HTTP server turns it off, and so does ferrio's own `serve` when it
+/// accepts, but `axum::serve` leaves it on.
+fn without_nagle(tcp: TcpStream) -> Arc<dyn RawTcp> {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "cannot turn Nagle's algorithm off on a WebSocket");
+    }
+    Arc::new(tcp)
+}
+
 /// Bytes read from the socket in one go, into the thread's buffer: reads are
 /// synchronous, so one buffer per thread serves every connection, and an idle
 /// connection holds none.
@@ -77,7 +92,10 @@ impl WsIo {
             Err(upgraded) => upgraded,
         };
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (Self::Tcp(Arc::new(parts.io.into_inner())), parts.read_buf),
+            Ok(parts) => (
+                Self::Tcp(without_nagle(parts.io.into_inner())),
+                parts.read_buf,
+            ),
             Err(upgraded) => (
                 Self::Other(Box::new(OtherIo {
                     io: TokioIo::new(upgraded),
@@ -302,4 +320,21 @@ fn read_into(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sockets_from_other_servers_lose_nagle() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        assert!(!server.nodelay().unwrap(), "Nagle is on for a new socket");
+        let io = without_nagle(server);
+        assert!(io.tcp().nodelay().unwrap());
+    }
 }
