@@ -214,26 +214,19 @@ pub(crate) fn from_str_lossy<T: DeserializeOwned>(text: &str) -> Result<T, serde
 /// byte keeps `\\ud800` (a backslash, then letters) as it is.
 fn replace_lone_surrogates(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    let unit_at = |at: usize| {
-        let escape = bytes.get(at..at + 6)?;
-        escape
-            .starts_with(b"\\u")
-            .then(|| hex4(&escape[2..]))
-            .flatten()
-    };
     let (mut out, mut copied, mut i) = (String::new(), 0, 0);
     while i < bytes.len() {
         if bytes[i] != b'\\' {
             i += 1;
             continue;
         }
-        let Some(unit) = unit_at(i) else {
+        let Some(unit) = escaped_unit(bytes, i) else {
             // Any other escape: step over the escaped byte.
             i += 2;
             continue;
         };
         let lone = match unit {
-            0xd800..=0xdbff if unit_at(i + 6).is_some_and(|u| (0xdc00..=0xdfff).contains(&u)) => {
+            0xd800..=0xdbff if pairs_with_next(bytes, i + 6) => {
                 i += 12;
                 continue;
             }
@@ -256,13 +249,23 @@ fn replace_lone_surrogates(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// Four hexadecimal digits, either case, as a UTF-16 code unit.
-pub(crate) fn hex4(digits: &[u8]) -> Option<u16> {
-    let digits = digits.get(..4)?;
-    digits.iter().try_fold(0u16, |unit, &d| {
+/// The UTF-16 code unit of the `\uXXXX` escape (hex digits in either case)
+/// starting at `at`, if there is one.
+pub(crate) fn escaped_unit(bytes: &[u8], at: usize) -> Option<u16> {
+    let escape = bytes.get(at..at + 6)?;
+    if !escape.starts_with(b"\\u") {
+        return None;
+    }
+    escape[2..].iter().try_fold(0u16, |unit, &d| {
         let value = (d as char).to_digit(16)?;
         Some(unit << 4 | value as u16)
     })
+}
+
+/// Whether the escape at `at` is a low surrogate, completing a high one just
+/// before it into a pair.
+pub(crate) fn pairs_with_next(bytes: &[u8], at: usize) -> bool {
+    escaped_unit(bytes, at).is_some_and(|u| (0xdc00..=0xdfff).contains(&u))
 }
 
 /// Scans the text for `[` and `{` outside strings; linear, no recursion.

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::Payload;
-use super::json::{JsFormatter, from_str_lossy, hex4};
+use super::json::{JsFormatter, escaped_unit, from_str_lossy, pairs_with_next};
 
 /// One JSON value as text, exactly as `JSON.stringify` writes it: compact, no
 /// escape that `JSON.stringify` would not write, numbers in JavaScript layout, no
@@ -454,23 +454,20 @@ impl Scan<'_> {
     /// surrogate (a string cut inside a pair). Any other character it writes as
     /// itself, and a whole pair as the one character.
     fn unicode_escape(&mut self) -> Option<()> {
-        let digits = self.bytes.get(self.pos..self.pos + 4)?;
-        if digits.iter().any(u8::is_ascii_uppercase) {
+        // `self.pos` is just past the `\u`.
+        let escape = self.pos - 2;
+        let unit = escaped_unit(self.bytes, escape)?;
+        if self.bytes[self.pos..escape + 6]
+            .iter()
+            .any(u8::is_ascii_uppercase)
+        {
             return None;
         }
-        let unit = hex4(digits)?;
-        self.pos += 4;
+        self.pos = escape + 6;
         match unit {
             0x08 | 0x09 | 0x0a | 0x0c | 0x0d => None,
             0x00..=0x1f | 0xdc00..=0xdfff => Some(()),
-            0xd800..=0xdbff => {
-                let next = self.bytes.get(self.pos..self.pos + 6);
-                let paired = next.is_some_and(|n| {
-                    n.starts_with(b"\\u")
-                        && hex4(&n[2..]).is_some_and(|u| (0xdc00..=0xdfff).contains(&u))
-                });
-                (!paired).then_some(())
-            }
+            0xd800..=0xdbff => (!pairs_with_next(self.bytes, self.pos)).then_some(()),
             _ => None,
         }
     }
