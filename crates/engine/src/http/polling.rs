@@ -89,6 +89,32 @@ impl Drop for PollGuard<'_> {
     }
 }
 
+/// Marks a POST whose body is being read; a POST dropped before its body
+/// was in (the request timed out, the connection broke) ends the session
+/// with "transport error", as the reference does when a data request's
+/// connection closes early.
+struct PostGuard<'a> {
+    session: &'a Arc<Session>,
+    received: bool,
+}
+
+impl PostGuard<'_> {
+    /// The body was read (or refused): the POST goes on without the guard.
+    fn received(mut self) -> Self {
+        self.received = true;
+        self
+    }
+}
+
+impl Drop for PostGuard<'_> {
+    fn drop(&mut self) {
+        if !self.received {
+            self.session.lock().post_active = false;
+            self.session.close_with(CloseReason::TransportError);
+        }
+    }
+}
+
 fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
     let mut out = Vec::new();
     for frame in frames {
@@ -127,10 +153,18 @@ where
         return EngineError::BadRequest.into_response();
     }
     let limit = session.shared.config.max_payload;
+    let guard = PostGuard {
+        session: &session,
+        received: false,
+    };
     let body = Limited::new(req.into_body(), limit).collect().await;
     let body = match body {
-        Ok(body) => body.to_bytes(),
+        Ok(body) => {
+            drop(guard.received());
+            body.to_bytes()
+        }
         Err(e) => {
+            drop(guard.received());
             session.lock().post_active = false;
             if e.is::<LengthLimitError>() {
                 return EngineError::PayloadTooLarge.into_response();
