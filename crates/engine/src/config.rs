@@ -183,14 +183,36 @@ impl EngineConfig {
 }
 
 /// Which origins may make cross-origin requests.
+///
+/// Only [`List`](Self::List) refuses anything: a request whose `Origin`
+/// header names another origin gets `403` and
+/// `{"code":4,"message":"Origin not allowed"}`, on the handshake, on every
+/// polling request and on the WebSocket upgrade (which browsers do not submit
+/// to CORS, so this is what stops cross-site WebSocket hijacking). Requests
+/// without an `Origin` header (non-browser clients, same-origin GETs) are
+/// served. Without [`EngineConfig::cors`] no origin is checked: set a `List`,
+/// or check `Origin` in [`allow_request`](EngineConfig::allow_request), when
+/// sessions are authenticated with cookies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origins {
-    /// Any origin (`Access-Control-Allow-Origin: *`, or the request's origin when
-    /// credentials are allowed, as browsers require).
+    /// Any origin may read responses that carry no credentials:
+    /// `Access-Control-Allow-Origin: *`. With [`Cors::credentials`] set,
+    /// `Access-Control-Allow-Credentials` is still not sent (a credentialed
+    /// request then fails in the browser, as it does with Node's `cors` and
+    /// `origin: "*"`): an arbitrary site must not read credentialed answers.
+    /// Use [`List`](Self::List), or [`Mirror`](Self::Mirror) knowingly.
     Any,
-    /// Only these exact origins, e.g. `https://example.com`.
+    /// Only these exact origins, e.g. `https://example.com`; the request's
+    /// origin is echoed when listed, and a request from any other origin is
+    /// refused with 403 (see [`Origins`]).
     List(Vec<String>),
+    /// Echoes whatever origin the request names, with
+    /// `Access-Control-Allow-Credentials: true` when [`Cors::credentials`] is
+    /// set (Node's `cors` with `origin: true`). Every site on the web can then
+    /// make credentialed requests and read their answers: only for servers
+    /// that authenticate with something other than cookies.
+    Mirror,
 }
 
 /// Cross-origin resource sharing, as the `cors` options of the reference server.

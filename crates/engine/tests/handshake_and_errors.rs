@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use ferrio_engine::{Cookie, Cors, EngineConfig, TransportKind};
+use ferrio_engine::{Cookie, Cors, EngineConfig, Origins, TransportKind};
 use http::StatusCode;
 use support::{Server, ws_next_text};
 
@@ -262,5 +262,87 @@ async fn path_is_configurable() {
             .await
             .status,
         StatusCode::NOT_FOUND
+    );
+}
+
+/// A WebSocket handshake with these extra headers: the status it got.
+async fn websocket_status(server: &Server, headers: &[(&str, &str)]) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("ws://{}{}", server.addr, server.url("transport=websocket"));
+    let mut request = url.into_client_request().unwrap();
+    for (k, v) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    match tokio_tungstenite::client_async(request, stream).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("websocket handshake: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn listed_origins_are_enforced_on_handshakes_and_websocket_upgrades() {
+    let cors = Cors::default()
+        .origins(Origins::List(vec!["https://good.example".into()]))
+        .credentials(true);
+    let server = Server::start(EngineConfig::default().cors(cors)).await;
+    let evil = [("origin", "https://evil.example")];
+    let good = [("origin", "https://good.example")];
+    // Cross-site WebSocket hijacking: refused.
+    assert_eq!(websocket_status(&server, &evil).await, 403);
+    assert_eq!(websocket_status(&server, &good).await, 101);
+    // No Origin: a non-browser client, served.
+    assert_eq!(websocket_status(&server, &[]).await, 101);
+
+    let reply = server
+        .request_with("GET", &server.url("transport=polling"), "", &evil)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.text(), r#"{"code":4,"message":"Origin not allowed"}"#);
+    assert!(!reply.headers.contains_key("access-control-allow-origin"));
+    // Nor can another origin use a session it learnt the id of.
+    let sid = server.polling_handshake().await;
+    let reply = server
+        .request_with(
+            "POST",
+            &server.url(&format!("transport=polling&sid={sid}")),
+            "4hello",
+            &evil,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = server
+        .request_with("GET", &server.url("transport=polling"), "", &good)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers["access-control-allow-origin"],
+        "https://good.example"
+    );
+    assert_eq!(reply.headers["access-control-allow-credentials"], "true");
+}
+
+#[tokio::test]
+async fn any_origin_with_credentials_never_echoes_the_origin() {
+    let server =
+        Server::start(EngineConfig::default().cors(Cors::default().credentials(true))).await;
+    let reply = server
+        .request_with(
+            "GET",
+            &server.url("transport=polling"),
+            "",
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["access-control-allow-origin"], "*");
+    assert!(
+        !reply
+            .headers
+            .contains_key("access-control-allow-credentials")
     );
 }

@@ -34,8 +34,15 @@ where
         return plain(StatusCode::NOT_FOUND, "Not Found");
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
+    let refused = match (&config.cors, &origin) {
+        (Some(c), Some(origin)) => !cors::allows(c, origin),
+        _ => false,
+    };
     let mut response = if req.method() == Method::OPTIONS && config.cors.is_some() {
         cors::preflight(req.headers())
+    } else if refused {
+        tracing::debug!(origin = ?origin, "request from an origin not allowed");
+        EngineError::Forbidden("Origin not allowed".into()).into_response()
     } else {
         match dispatch(shared, req).await {
             Ok(response) => response,
