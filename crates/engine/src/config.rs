@@ -55,7 +55,11 @@ pub struct EngineConfig {
     /// A cookie naming the session, for load-balancer stickiness. Default `None`.
     pub cookie: Option<Cookie>,
     /// Polling responses at least this large are compressed when the client
-    /// accepts gzip or deflate; `None` turns compression off. Default 1024 bytes.
+    /// accepts gzip or deflate; `None` turns compression off. Bodies above
+    /// 64 KiB are compressed on tokio's blocking pool, not on the async
+    /// worker. Over TLS, compressing answers that mix a secret with data an
+    /// attacker can reflect into them is a BREACH-style oracle (Node behaves
+    /// the same): turn compression off for such apps. Default 1024 bytes.
     pub http_compression_threshold: Option<usize>,
     /// A check on every handshake and upgrade request. Default none.
     pub allow_request: Option<RequestCheck>,
@@ -148,7 +152,8 @@ impl EngineConfig {
         self.cookie = Some(cookie);
         self
     }
-    /// Sets [`http_compression_threshold`](Self::http_compression_threshold).
+    /// Sets [`http_compression_threshold`](Self::http_compression_threshold)
+    /// (default `Some(1024)`; `None` turns compression off).
     pub fn http_compression_threshold(mut self, threshold: Option<usize>) -> Self {
         self.http_compression_threshold = threshold;
         self

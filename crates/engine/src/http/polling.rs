@@ -59,7 +59,11 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
     guard.answered = true;
     drop(guard);
     let threshold = session.shared.config.http_compression_threshold;
-    let (payload, encoding) = compress::maybe_compress(payload, request, threshold);
+    let Ok((payload, encoding)) = compress::compress(payload, request, threshold).await else {
+        // Its frames are lost: the session cannot go on.
+        session.close_with(CloseReason::TransportError);
+        return EngineError::BadRequest.into_response();
+    };
     let mut response = Response::new(Full::new(Bytes::from(payload)));
     let headers = response.headers_mut();
     headers.insert(
