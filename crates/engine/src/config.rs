@@ -79,6 +79,26 @@ pub struct EngineConfig {
     /// open their session at once; an upgrade in progress is one per session,
     /// bounded by [`upgrade_timeout`](Self::upgrade_timeout).) Default 10 000.
     pub max_pending_handshakes: usize,
+    /// Sessions open at once from one client address (IPv6 counted by /64),
+    /// slots for handshakes being answered included: a handshake beyond it is
+    /// refused with HTTP 503 and
+    /// `{"code":4,"message":"Too many sessions from this address"}`, so one
+    /// host cannot take every place of [`max_sessions`](Self::max_sessions).
+    /// The address is the TCP peer's ([`ConnectInfo::remote_addr`](crate::ConnectInfo::remote_addr));
+    /// requests whose address is unknown are not counted. Default `None`
+    /// (off), as in Node: behind a reverse proxy or a large NAT every client
+    /// has the same address, and a default would cap the whole server. Under
+    /// a proxy you trust, put the client's address (from `X-Forwarded-For`)
+    /// in the request's extensions as a `SocketAddr` before the engine.
+    pub max_sessions_per_address: Option<usize>,
+    /// Polling handshakes in progress (see
+    /// [`max_pending_handshakes`](Self::max_pending_handshakes)) from one
+    /// client address (IPv6 counted by /64): one beyond it is refused with
+    /// HTTP 503 and
+    /// `{"code":4,"message":"Too many handshakes in progress from this address"}`.
+    /// Default `None` (off), for the reasons given at
+    /// [`max_sessions_per_address`](Self::max_sessions_per_address).
+    pub max_pending_handshakes_per_address: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -98,6 +118,8 @@ impl Default for EngineConfig {
             max_buffered_bytes: 8 << 20,
             max_sessions: 100_000,
             max_pending_handshakes: 10_000,
+            max_sessions_per_address: None,
+            max_pending_handshakes_per_address: None,
         }
     }
 }
@@ -179,6 +201,19 @@ impl EngineConfig {
     /// Sets [`max_pending_handshakes`](Self::max_pending_handshakes).
     pub fn max_pending_handshakes(mut self, max: usize) -> Self {
         self.max_pending_handshakes = max;
+        self
+    }
+
+    /// Sets [`max_sessions_per_address`](Self::max_sessions_per_address)
+    /// (default `None`, no per-address limit).
+    pub fn max_sessions_per_address(mut self, max: Option<usize>) -> Self {
+        self.max_sessions_per_address = max;
+        self
+    }
+    /// Sets [`max_pending_handshakes_per_address`](Self::max_pending_handshakes_per_address)
+    /// (default `None`, no per-address limit).
+    pub fn max_pending_handshakes_per_address(mut self, max: Option<usize>) -> Self {
+        self.max_pending_handshakes_per_address = max;
         self
     }
 

@@ -346,3 +346,61 @@ async fn any_origin_with_credentials_never_echoes_the_origin() {
             .contains_key("access-control-allow-credentials")
     );
 }
+
+/// A polling handshake from `source` (a loopback address): its status.
+async fn handshake_from(server: &Server, source: &str, transport: &str) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::new(source.parse().unwrap(), 0))
+        .unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    if transport == "websocket" {
+        let url = format!("ws://{}{}", server.addr, server.url("transport=websocket"));
+        return match tokio_tungstenite::client_async(url, stream).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("websocket handshake: {e}"),
+        };
+    }
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let request = http::Request::get(server.url("transport=polling"))
+        .header("host", server.addr.to_string())
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    sender
+        .send_request(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_handshake_or_session() {
+    let config = EngineConfig::default()
+        .max_pending_handshakes(50)
+        .max_sessions(60)
+        .max_pending_handshakes_per_address(Some(10))
+        .max_sessions_per_address(Some(10));
+    let server = Server::start(config).await;
+    let mut accepted = 0;
+    for _ in 0..100 {
+        match handshake_from(&server, "127.0.0.1", "polling").await {
+            200 => accepted += 1,
+            503 => {}
+            status => panic!("status {status}"),
+        }
+    }
+    // Another host still gets in, over both transports.
+    assert_eq!(handshake_from(&server, "127.0.0.2", "polling").await, 200);
+    assert_eq!(handshake_from(&server, "127.0.0.2", "websocket").await, 101);
+    assert_eq!(accepted, 10, "127.0.0.1 gets its share and no more");
+    // Its sessions are all taken too: WebSocket handshakes are refused.
+    assert_eq!(handshake_from(&server, "127.0.0.1", "websocket").await, 503);
+}

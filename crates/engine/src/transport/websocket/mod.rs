@@ -75,7 +75,11 @@ pub(crate) fn upgrade<B>(
             drop(state);
             Target::Upgrade(session)
         }
-        None => Target::New(Box::new(connect_info(req)), shared.reserve_session()?),
+        None => {
+            let info = connect_info(req);
+            let slot = shared.reserve_session(info.remote_addr)?;
+            Target::New(Box::new(info), slot)
+        }
     };
     tokio::spawn(connection::run(shared.clone(), on_upgrade, target));
 
