@@ -305,8 +305,14 @@ pub struct Cookie {
     pub path: String,
     /// Whether the cookie is `HttpOnly`. Default `true`.
     pub http_only: bool,
-    /// The `SameSite` attribute. Default `Lax`.
+    /// The `SameSite` attribute (`Strict`, `Lax` or `None`; browsers only
+    /// accept `None` with [`secure`](Self::secure)). Default `Lax`.
     pub same_site: String,
+    /// Whether the cookie is `Secure`: browsers then send it over HTTPS only,
+    /// so the session id never travels in clear. Default `false`, as in Node
+    /// (a plain-HTTP deployment would otherwise lose the cookie); set it when
+    /// serving over TLS.
+    pub secure: bool,
 }
 
 impl Default for Cookie {
@@ -316,14 +322,35 @@ impl Default for Cookie {
             path: "/".into(),
             http_only: true,
             same_site: "Lax".into(),
+            secure: false,
         }
     }
 }
 
 impl Cookie {
-    /// Sets [`name`](Self::name).
+    /// Sets [`name`](Self::name) (default `io`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+    /// Sets [`path`](Self::path) (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    /// Sets [`http_only`](Self::http_only) (default `true`).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+    /// Sets [`same_site`](Self::same_site) (default `Lax`).
+    pub fn same_site(mut self, same_site: impl Into<String>) -> Self {
+        self.same_site = same_site.into();
+        self
+    }
+    /// Sets [`secure`](Self::secure) (default `false`).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
         self
     }
 
@@ -332,8 +359,34 @@ impl Cookie {
         if self.http_only {
             v.push_str("; HttpOnly");
         }
+        if self.secure {
+            v.push_str("; Secure");
+        }
         v.push_str("; SameSite=");
         v.push_str(&self.same_site);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(
+            Cookie::default().header_value("abc"),
+            "io=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        let cookie = Cookie::default()
+            .name("sticky")
+            .path("/app")
+            .http_only(false)
+            .secure(true)
+            .same_site("None");
+        assert_eq!(
+            cookie.header_value("abc"),
+            "sticky=abc; Path=/app; Secure; SameSite=None"
+        );
     }
 }
