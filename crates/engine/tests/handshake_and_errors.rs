@@ -175,6 +175,36 @@ async fn a_bad_websocket_request_is_refused_cleanly() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(server.engine.session_count(), 0);
+    // A key that is not 16 bytes of base64: 400, no session.
+    let upgrade = |key| {
+        [
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", key),
+        ]
+    };
+    let reply = server
+        .request_with(
+            "GET",
+            &server.url("transport=websocket"),
+            "",
+            &upgrade("not-a-key"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(server.engine.session_count(), 0);
+    // An upgrade of a polling session must be a GET.
+    let sid = server.polling_handshake().await;
+    let reply = server
+        .request_with(
+            "POST",
+            &server.url(&format!("transport=websocket&sid={sid}")),
+            "",
+            &upgrade("dGhlIHNhbXBsZSBub25jZQ=="),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     // Unknown sid on a WebSocket.
     assert!(
         server
