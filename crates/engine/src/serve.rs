@@ -444,3 +444,45 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn counted<IO>(io: IO, timeout: Duration) -> Counted<IO> {
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        Counted::new(io, permit, timeout)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_makes_no_progress_fails_after_the_write_timeout() {
+        let (ours, _peer) = tokio::io::duplex(1024);
+        let mut conn = counted(ours, Duration::from_secs(30));
+        let started = tokio::time::Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(3600), conn.write_all(&[0; 4096]))
+            .await
+            .expect("the write failed within an hour")
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_that_keeps_reading_is_never_cut() {
+        let (ours, mut peer) = tokio::io::duplex(1024);
+        let mut conn = counted(ours, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0; 512];
+            let mut total = 0;
+            while total < 64 * 1024 {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                total += peer.read(&mut buf).await.unwrap();
+            }
+            total
+        });
+        // 128 reads 20 s apart: far longer than the timeout in all.
+        conn.write_all(&[0; 64 * 1024]).await.unwrap();
+        assert_eq!(reader.await.unwrap(), 64 * 1024);
+    }
+}
