@@ -55,7 +55,11 @@ pub struct EngineConfig {
     /// A cookie naming the session, for load-balancer stickiness. Default `None`.
     pub cookie: Option<Cookie>,
     /// Polling responses at least this large are compressed when the client
-    /// accepts gzip or deflate; `None` turns compression off. Default 1024 bytes.
+    /// accepts gzip or deflate; `None` turns compression off. Bodies above
+    /// 64 KiB are compressed on tokio's blocking pool, not on the async
+    /// worker. Over TLS, compressing answers that mix a secret with data an
+    /// attacker can reflect into them is a BREACH-style oracle (Node behaves
+    /// the same): turn compression off for such apps. Default 1024 bytes.
     pub http_compression_threshold: Option<usize>,
     /// A check on every handshake and upgrade request. Default none.
     pub allow_request: Option<RequestCheck>,
@@ -75,6 +79,26 @@ pub struct EngineConfig {
     /// open their session at once; an upgrade in progress is one per session,
     /// bounded by [`upgrade_timeout`](Self::upgrade_timeout).) Default 10 000.
     pub max_pending_handshakes: usize,
+    /// Sessions open at once from one client address (IPv6 counted by /64),
+    /// slots for handshakes being answered included: a handshake beyond it is
+    /// refused with HTTP 503 and
+    /// `{"code":4,"message":"Too many sessions from this address"}`, so one
+    /// host cannot take every place of [`max_sessions`](Self::max_sessions).
+    /// The address is the TCP peer's ([`ConnectInfo::remote_addr`](crate::ConnectInfo::remote_addr));
+    /// requests whose address is unknown are not counted. Default `None`
+    /// (off), as in Node: behind a reverse proxy or a large NAT every client
+    /// has the same address, and a default would cap the whole server. Under
+    /// a proxy you trust, put the client's address (from `X-Forwarded-For`)
+    /// in the request's extensions as a `SocketAddr` before the engine.
+    pub max_sessions_per_address: Option<usize>,
+    /// Polling handshakes in progress (see
+    /// [`max_pending_handshakes`](Self::max_pending_handshakes)) from one
+    /// client address (IPv6 counted by /64): one beyond it is refused with
+    /// HTTP 503 and
+    /// `{"code":4,"message":"Too many handshakes in progress from this address"}`.
+    /// Default `None` (off), for the reasons given at
+    /// [`max_sessions_per_address`](Self::max_sessions_per_address).
+    pub max_pending_handshakes_per_address: Option<usize>,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +118,8 @@ impl Default for EngineConfig {
             max_buffered_bytes: 8 << 20,
             max_sessions: 100_000,
             max_pending_handshakes: 10_000,
+            max_sessions_per_address: None,
+            max_pending_handshakes_per_address: None,
         }
     }
 }
@@ -148,7 +174,8 @@ impl EngineConfig {
         self.cookie = Some(cookie);
         self
     }
-    /// Sets [`http_compression_threshold`](Self::http_compression_threshold).
+    /// Sets [`http_compression_threshold`](Self::http_compression_threshold)
+    /// (default `Some(1024)`; `None` turns compression off).
     pub fn http_compression_threshold(mut self, threshold: Option<usize>) -> Self {
         self.http_compression_threshold = threshold;
         self
@@ -177,20 +204,55 @@ impl EngineConfig {
         self
     }
 
+    /// Sets [`max_sessions_per_address`](Self::max_sessions_per_address)
+    /// (default `None`, no per-address limit).
+    pub fn max_sessions_per_address(mut self, max: Option<usize>) -> Self {
+        self.max_sessions_per_address = max;
+        self
+    }
+    /// Sets [`max_pending_handshakes_per_address`](Self::max_pending_handshakes_per_address)
+    /// (default `None`, no per-address limit).
+    pub fn max_pending_handshakes_per_address(mut self, max: Option<usize>) -> Self {
+        self.max_pending_handshakes_per_address = max;
+        self
+    }
+
     pub(crate) fn allows(&self, transport: TransportKind) -> bool {
         self.transports.contains(&transport)
     }
 }
 
 /// Which origins may make cross-origin requests.
+///
+/// Only [`List`](Self::List) refuses anything: a request whose `Origin`
+/// header names another origin gets `403` and
+/// `{"code":4,"message":"Origin not allowed"}`, on the handshake, on every
+/// polling request and on the WebSocket upgrade (which browsers do not submit
+/// to CORS, so this is what stops cross-site WebSocket hijacking). Requests
+/// without an `Origin` header (non-browser clients, same-origin GETs) are
+/// served. Without [`EngineConfig::cors`] no origin is checked: set a `List`,
+/// or check `Origin` in [`allow_request`](EngineConfig::allow_request), when
+/// sessions are authenticated with cookies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Origins {
-    /// Any origin (`Access-Control-Allow-Origin: *`, or the request's origin when
-    /// credentials are allowed, as browsers require).
+    /// Any origin may read responses that carry no credentials:
+    /// `Access-Control-Allow-Origin: *`. With [`Cors::credentials`] set,
+    /// `Access-Control-Allow-Credentials` is still not sent (a credentialed
+    /// request then fails in the browser, as it does with Node's `cors` and
+    /// `origin: "*"`): an arbitrary site must not read credentialed answers.
+    /// Use [`List`](Self::List), or [`Mirror`](Self::Mirror) knowingly.
     Any,
-    /// Only these exact origins, e.g. `https://example.com`.
+    /// Only these exact origins, e.g. `https://example.com`; the request's
+    /// origin is echoed when listed, and a request from any other origin is
+    /// refused with 403 (see [`Origins`]).
     List(Vec<String>),
+    /// Echoes whatever origin the request names, with
+    /// `Access-Control-Allow-Credentials: true` when [`Cors::credentials`] is
+    /// set (Node's `cors` with `origin: true`). Every site on the web can then
+    /// make credentialed requests and read their answers: only for servers
+    /// that authenticate with something other than cookies.
+    Mirror,
 }
 
 /// Cross-origin resource sharing, as the `cors` options of the reference server.
@@ -243,8 +305,14 @@ pub struct Cookie {
     pub path: String,
     /// Whether the cookie is `HttpOnly`. Default `true`.
     pub http_only: bool,
-    /// The `SameSite` attribute. Default `Lax`.
+    /// The `SameSite` attribute (`Strict`, `Lax` or `None`; browsers only
+    /// accept `None` with [`secure`](Self::secure)). Default `Lax`.
     pub same_site: String,
+    /// Whether the cookie is `Secure`: browsers then send it over HTTPS only,
+    /// so the session id never travels in clear. Default `false`, as in Node
+    /// (a plain-HTTP deployment would otherwise lose the cookie); set it when
+    /// serving over TLS.
+    pub secure: bool,
 }
 
 impl Default for Cookie {
@@ -254,14 +322,35 @@ impl Default for Cookie {
             path: "/".into(),
             http_only: true,
             same_site: "Lax".into(),
+            secure: false,
         }
     }
 }
 
 impl Cookie {
-    /// Sets [`name`](Self::name).
+    /// Sets [`name`](Self::name) (default `io`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+    /// Sets [`path`](Self::path) (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    /// Sets [`http_only`](Self::http_only) (default `true`).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+    /// Sets [`same_site`](Self::same_site) (default `Lax`).
+    pub fn same_site(mut self, same_site: impl Into<String>) -> Self {
+        self.same_site = same_site.into();
+        self
+    }
+    /// Sets [`secure`](Self::secure) (default `false`).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
         self
     }
 
@@ -270,8 +359,34 @@ impl Cookie {
         if self.http_only {
             v.push_str("; HttpOnly");
         }
+        if self.secure {
+            v.push_str("; Secure");
+        }
         v.push_str("; SameSite=");
         v.push_str(&self.same_site);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(
+            Cookie::default().header_value("abc"),
+            "io=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        let cookie = Cookie::default()
+            .name("sticky")
+            .path("/app")
+            .http_only(false)
+            .secure(true)
+            .same_site("None");
+        assert_eq!(
+            cookie.header_value("abc"),
+            "sticky=abc; Path=/app; Secure; SameSite=None"
+        );
     }
 }

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 
 use crate::http::EngineError;
-use crate::limits::{Limits, SessionSlot};
+use crate::limits::{AddressKey, Limits, Refused, SessionSlot, Share};
 use crate::session::ConnectInfo;
 use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
 
@@ -37,12 +38,26 @@ impl Shared {
         removed
     }
 
-    /// Takes a place for a new session, or refuses the handshake when
-    /// [`max_sessions`](EngineConfig::max_sessions) are open.
-    pub fn reserve_session(&self) -> Result<SessionSlot, EngineError> {
+    /// Takes a place for a new session from `peer`, or refuses the handshake
+    /// when [`max_sessions`](EngineConfig::max_sessions) are open, or
+    /// [`max_sessions_per_address`](EngineConfig::max_sessions_per_address)
+    /// from its address.
+    pub fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, EngineError> {
+        let share = self.share(peer, self.config.max_sessions_per_address);
         self.limits
-            .reserve(self.config.max_sessions)
-            .ok_or(EngineError::Unavailable("Too many sessions"))
+            .reserve(self.config.max_sessions, share)
+            .map_err(|refused| match refused {
+                Refused::Full => EngineError::Unavailable("Too many sessions"),
+                Refused::AddressFull => {
+                    EngineError::Unavailable("Too many sessions from this address")
+                }
+            })
+    }
+
+    /// The per-address share of a client at `peer`, when `max` is set and
+    /// the address known.
+    pub fn share(&self, peer: Option<SocketAddr>, max: Option<usize>) -> Share {
+        Some((AddressKey::of(peer?), max?))
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
@@ -61,6 +76,9 @@ impl Shared {
         transport: TransportKind,
     ) -> Arc<Session> {
         let sid = Sid::random();
+        let address = self
+            .share(info.remote_addr, self.config.max_sessions_per_address)
+            .map(|(key, _)| key);
         let session = Session::new(self.clone(), sid, info, transport);
         let upgrades = match transport {
             TransportKind::Polling
@@ -81,7 +99,7 @@ impl Shared {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(Frame::Text(open.into()));
-        self.limits.opened();
+        self.limits.opened(sid, address);
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         session.start_heartbeat();

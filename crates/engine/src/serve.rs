@@ -8,7 +8,10 @@ use std::time::Duration;
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body::Body as _;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -16,6 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::time::Sleep;
 use tower_service::Service;
 
 use crate::Engine;
@@ -54,6 +58,24 @@ pub struct ServeConfig {
     /// closed then. With TLS, the TLS handshake must also finish within it.
     /// Default 30 s.
     pub header_read_timeout: Duration,
+    /// Time a request that carries a body has, once its head is in, to send
+    /// the whole body and be answered; when it runs out the request is
+    /// answered `408 Request Timeout` and its connection closed (a polling
+    /// POST that trickles its body, slowloris-style, ends so). Requests
+    /// without a body are not limited by it: a parked polling GET is ended by
+    /// the heartbeat, a WebSocket by its own timers. Default 60 s: a body is
+    /// at most `max_payload` (1 MB by default), which a 150 kbit/s link sends
+    /// in under a minute. Node's `requestTimeout` is 300 s, but it also counts
+    /// the head, which [`header_read_timeout`](Self::header_read_timeout)
+    /// limits here, and Node's bodies are not capped by the listener.
+    pub request_timeout: Duration,
+    /// Time a write to the connection may wait without any progress (the
+    /// peer's receive window stays shut): the connection is then closed. It
+    /// frees the connection of a client that stops reading a polling response,
+    /// and of any other response or WebSocket write it stopped reading, over
+    /// TLS too. Progress restarts the clock, so a slow but reading client is
+    /// never cut. Default 30 s.
+    pub write_timeout: Duration,
     /// Serve `https://` and `wss://` with this certificate. Default `None`
     /// (plain TCP).
     #[cfg(feature = "tls")]
@@ -66,6 +88,8 @@ impl Default for ServeConfig {
             max_connections: 100_000,
             max_header_bytes: 16 * 1024,
             header_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(30),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -73,19 +97,29 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
-    /// Sets [`max_connections`](Self::max_connections).
+    /// Sets [`max_connections`](Self::max_connections) (default 100 000).
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
         self
     }
-    /// Sets [`max_header_bytes`](Self::max_header_bytes).
+    /// Sets [`max_header_bytes`](Self::max_header_bytes) (default 16 KiB).
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes;
         self
     }
-    /// Sets [`header_read_timeout`](Self::header_read_timeout).
+    /// Sets [`header_read_timeout`](Self::header_read_timeout) (default 30 s).
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+    /// Sets [`request_timeout`](Self::request_timeout) (default 60 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+    /// Sets [`write_timeout`](Self::write_timeout) (default 30 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
         self
     }
     /// Sets [`tls`](Self::tls).
@@ -191,17 +225,24 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let stream = Counted {
-            io: stream,
-            _permit: permit,
-        };
+        let stream = Counted::new(stream, permit, config.write_timeout);
         let service = service.clone();
+        let request_timeout = config.request_timeout;
         let service = service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(addr);
             let mut service = service.clone();
             async move {
                 std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-                service.call(req).await
+                if req.body().is_end_stream() {
+                    return service.call(req).await.map(|r| r.map(Either::Left));
+                }
+                match tokio::time::timeout(request_timeout, service.call(req)).await {
+                    Ok(response) => response.map(|r| r.map(Either::Left)),
+                    Err(_) => {
+                        tracing::trace!(%addr, "request timed out");
+                        Ok(request_timed_out())
+                    }
+                }
             }
         });
         let stopped = stopped.clone();
@@ -236,6 +277,17 @@ where
     Ok(())
 }
 
+/// The answer to a request whose body did not arrive within
+/// [`ServeConfig::request_timeout`]; the connection closes after it.
+fn request_timed_out<B>() -> Response<Either<B, Full<Bytes>>> {
+    let mut response = Response::new(Either::Right(Full::new(Bytes::new())));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// Serves one connection until it ends, or ends it gracefully once `stopped`
 /// turns true.
 async fn serve_connection<I, S, B>(
@@ -268,10 +320,77 @@ async fn serve_connection<I, S, B>(
 
 /// A connection that holds its place in [`ServeConfig::max_connections`] for
 /// as long as it lives, through a WebSocket upgrade too (the upgraded stream
-/// keeps this one inside).
+/// keeps this one inside), and fails a write that makes no progress for
+/// [`ServeConfig::write_timeout`].
 pub(crate) struct Counted<IO> {
     io: IO,
     _permit: OwnedSemaphorePermit,
+    stall: WriteStall,
+}
+
+impl<IO> Counted<IO> {
+    fn new(io: IO, permit: OwnedSemaphorePermit, write_timeout: Duration) -> Self {
+        Self {
+            io,
+            _permit: permit,
+            stall: WriteStall::new(write_timeout),
+        }
+    }
+}
+
+/// The clock of a write that waits: started when a write first returns
+/// `Pending`, stopped by any write that completes. The timer is allocated on
+/// the first stall only, so an idle connection holds none.
+struct WriteStall {
+    timeout: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+    armed: bool,
+}
+
+impl WriteStall {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            timer: None,
+            armed: false,
+        }
+    }
+
+    /// Passes a write's result through; a `Pending` one becomes an error
+    /// once the write has waited `timeout` without progress.
+    fn check<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.armed = false;
+            return poll;
+        }
+        let deadline = tokio::time::Instant::now()
+            .checked_add(self.timeout)
+            .unwrap_or_else(far_future);
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                if !self.armed {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.armed = true;
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "write made no progress within the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// About thirty years from now: "never" for a timer.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 impl crate::transport::RawTcp for Counted<tokio::net::TcpStream> {
@@ -296,7 +415,9 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.stall.check(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -304,7 +425,9 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.stall.check(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -312,10 +435,54 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.stall.check(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn counted<IO>(io: IO, timeout: Duration) -> Counted<IO> {
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        Counted::new(io, permit, timeout)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_makes_no_progress_fails_after_the_write_timeout() {
+        let (ours, _peer) = tokio::io::duplex(1024);
+        let mut conn = counted(ours, Duration::from_secs(30));
+        let started = tokio::time::Instant::now();
+        let err = tokio::time::timeout(Duration::from_secs(3600), conn.write_all(&[0; 4096]))
+            .await
+            .expect("the write failed within an hour")
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_that_keeps_reading_is_never_cut() {
+        let (ours, mut peer) = tokio::io::duplex(1024);
+        let mut conn = counted(ours, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0; 512];
+            let mut total = 0;
+            while total < 64 * 1024 {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+                total += peer.read(&mut buf).await.unwrap();
+            }
+            total
+        });
+        // 128 reads 20 s apart: far longer than the timeout in all.
+        conn.write_all(&[0; 64 * 1024]).await.unwrap();
+        assert_eq!(reader.await.unwrap(), 64 * 1024);
     }
 }

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use ferrio_engine::{Cookie, Cors, EngineConfig, TransportKind};
+use ferrio_engine::{Cookie, Cors, EngineConfig, Origins, TransportKind};
 use http::StatusCode;
 use support::{Server, ws_next_text};
 
@@ -175,6 +175,36 @@ async fn a_bad_websocket_request_is_refused_cleanly() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(server.engine.session_count(), 0);
+    // A key that is not 16 bytes of base64: 400, no session.
+    let upgrade = |key| {
+        [
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", key),
+        ]
+    };
+    let reply = server
+        .request_with(
+            "GET",
+            &server.url("transport=websocket"),
+            "",
+            &upgrade("not-a-key"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(server.engine.session_count(), 0);
+    // An upgrade of a polling session must be a GET.
+    let sid = server.polling_handshake().await;
+    let reply = server
+        .request_with(
+            "POST",
+            &server.url(&format!("transport=websocket&sid={sid}")),
+            "",
+            &upgrade("dGhlIHNhbXBsZSBub25jZQ=="),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     // Unknown sid on a WebSocket.
     assert!(
         server
@@ -263,4 +293,144 @@ async fn path_is_configurable() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A WebSocket handshake with these extra headers: the status it got.
+async fn websocket_status(server: &Server, headers: &[(&str, &str)]) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("ws://{}{}", server.addr, server.url("transport=websocket"));
+    let mut request = url.into_client_request().unwrap();
+    for (k, v) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    match tokio_tungstenite::client_async(request, stream).await {
+        Ok((_, response)) => response.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("websocket handshake: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn listed_origins_are_enforced_on_handshakes_and_websocket_upgrades() {
+    let cors = Cors::default()
+        .origins(Origins::List(vec!["https://good.example".into()]))
+        .credentials(true);
+    let server = Server::start(EngineConfig::default().cors(cors)).await;
+    let evil = [("origin", "https://evil.example")];
+    let good = [("origin", "https://good.example")];
+    // Cross-site WebSocket hijacking: refused.
+    assert_eq!(websocket_status(&server, &evil).await, 403);
+    assert_eq!(websocket_status(&server, &good).await, 101);
+    // No Origin: a non-browser client, served.
+    assert_eq!(websocket_status(&server, &[]).await, 101);
+
+    let reply = server
+        .request_with("GET", &server.url("transport=polling"), "", &evil)
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.text(), r#"{"code":4,"message":"Origin not allowed"}"#);
+    assert!(!reply.headers.contains_key("access-control-allow-origin"));
+    // Nor can another origin use a session it learnt the id of.
+    let sid = server.polling_handshake().await;
+    let reply = server
+        .request_with(
+            "POST",
+            &server.url(&format!("transport=polling&sid={sid}")),
+            "4hello",
+            &evil,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = server
+        .request_with("GET", &server.url("transport=polling"), "", &good)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.headers["access-control-allow-origin"],
+        "https://good.example"
+    );
+    assert_eq!(reply.headers["access-control-allow-credentials"], "true");
+}
+
+#[tokio::test]
+async fn any_origin_with_credentials_never_echoes_the_origin() {
+    let server =
+        Server::start(EngineConfig::default().cors(Cors::default().credentials(true))).await;
+    let reply = server
+        .request_with(
+            "GET",
+            &server.url("transport=polling"),
+            "",
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["access-control-allow-origin"], "*");
+    assert!(
+        !reply
+            .headers
+            .contains_key("access-control-allow-credentials")
+    );
+}
+
+/// A polling handshake from `source` (a loopback address): its status.
+async fn handshake_from(server: &Server, source: &str, transport: &str) -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::new(source.parse().unwrap(), 0))
+        .unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    if transport == "websocket" {
+        let url = format!("ws://{}{}", server.addr, server.url("transport=websocket"));
+        return match tokio_tungstenite::client_async(url, stream).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("websocket handshake: {e}"),
+        };
+    }
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let request = http::Request::get(server.url("transport=polling"))
+        .header("host", server.addr.to_string())
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    sender
+        .send_request(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_handshake_or_session() {
+    let config = EngineConfig::default()
+        .max_pending_handshakes(50)
+        .max_sessions(60)
+        .max_pending_handshakes_per_address(Some(10))
+        .max_sessions_per_address(Some(10));
+    let server = Server::start(config).await;
+    let mut accepted = 0;
+    for _ in 0..100 {
+        match handshake_from(&server, "127.0.0.1", "polling").await {
+            200 => accepted += 1,
+            503 => {}
+            status => panic!("status {status}"),
+        }
+    }
+    // Another host still gets in, over both transports.
+    assert_eq!(handshake_from(&server, "127.0.0.2", "polling").await, 200);
+    assert_eq!(handshake_from(&server, "127.0.0.2", "websocket").await, 101);
+    assert_eq!(accepted, 10, "127.0.0.1 gets its share and no more");
+    // Its sessions are all taken too: WebSocket handshakes are refused.
+    assert_eq!(handshake_from(&server, "127.0.0.1", "websocket").await, 503);
 }

@@ -17,11 +17,15 @@
 //!
 //! The ETag is the version in the package's `package.json` (the folder's
 //! parent), as the reference uses its own version, which is its client's.
-//! When there is no such file it is a hash of the file's content. Files are
-//! read on each request (off the async threads), so reinstalling the package
-//! takes effect without a restart.
+//! When there is no such file it is a hash of the file's content. Each file
+//! (and `package.json`) is read once, off the async threads, on its first
+//! request, and then answered from memory: a flood of requests costs no disk
+//! reads and no blocking-pool threads. Reinstalling the package takes effect
+//! at the next start (or a new `SocketIo`), as with the reference, which
+//! reads its version once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -40,18 +44,47 @@ pub(crate) const CLIENT_FILES: [&str; 8] = [
     "socket.io.msgpack.min.js.map",
 ];
 
+/// A client file as first read: its ETag and content, or why it could not be
+/// read (it is then answered 404 until the next start).
+type Cached = Result<(String, Bytes), String>;
+
 /// Serves the client bundles of one folder under one Socket.IO path.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientFiles {
     dir: PathBuf,
     /// The Socket.IO path with its trailing slash, e.g. `/socket.io/`.
     prefix: String,
+    /// Each file of [`CLIENT_FILES`], by index, once read.
+    cache: Arc<[tokio::sync::OnceCell<Cached>; CLIENT_FILES.len()]>,
 }
 
 impl ClientFiles {
     pub(crate) fn new(dir: PathBuf, path: &str) -> Self {
         let prefix = format!("{}/", path.trim_end_matches('/'));
-        Self { dir, prefix }
+        Self {
+            dir,
+            prefix,
+            cache: Arc::new(std::array::from_fn(|_| tokio::sync::OnceCell::new())),
+        }
+    }
+
+    /// The file `name`, read on its first request and kept.
+    async fn cached(&self, name: &'static str) -> &Cached {
+        let Some(slot) = CLIENT_FILES
+            .iter()
+            .position(|f| *f == name)
+            .and_then(|i| self.cache.get(i))
+        else {
+            static UNKNOWN: Cached = Err(String::new());
+            return &UNKNOWN;
+        };
+        slot.get_or_init(|| async {
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || load(&dir, name))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        })
+        .await
     }
 
     /// The client file a request path names, if it names one.
@@ -66,71 +99,49 @@ impl ClientFiles {
         name: &'static str,
         headers: &HeaderMap,
     ) -> Response<Full<Bytes>> {
-        let dir = self.dir.clone();
-        let if_none_match = headers.get(header::IF_NONE_MATCH).cloned();
-        let read = tokio::task::spawn_blocking(move || load(&dir, name, if_none_match.as_ref()));
-        match read.await {
-            Ok(Ok(Loaded::NotModified)) => {
+        let matches = |etag: &str| {
+            headers.get(header::IF_NONE_MATCH).is_some_and(|v| {
+                let v = v.as_bytes();
+                v == etag.as_bytes() || v.strip_prefix(b"W/") == Some(etag.as_bytes())
+            })
+        };
+        match self.cached(name).await {
+            Ok((etag, _)) if matches(etag) => {
                 tracing::debug!(file = name, "serve client: 304");
                 status(StatusCode::NOT_MODIFIED)
             }
-            Ok(Ok(Loaded::File { etag, body })) => {
+            Ok((etag, body)) => {
                 tracing::debug!(file = name, "serve client");
                 let content_type = if name.ends_with(".map") {
                     "application/json; charset=utf-8"
                 } else {
                     "application/javascript; charset=utf-8"
                 };
-                let mut response = Response::new(Full::new(body));
+                let mut response = Response::new(Full::new(body.clone()));
                 let h = response.headers_mut();
                 h.insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=0"),
                 );
                 h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-                if let Ok(etag) = HeaderValue::from_str(&etag) {
+                if let Ok(etag) = HeaderValue::from_str(etag) {
                     h.insert(header::ETAG, etag);
                 }
                 response
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::debug!(file = name, dir = %self.dir.display(), error = %e, "serve client: not found");
                 status(StatusCode::NOT_FOUND)
             }
-            Err(_) => status(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }
 
-enum Loaded {
-    NotModified,
-    File { etag: String, body: Bytes },
-}
-
-fn load(dir: &Path, name: &str, if_none_match: Option<&HeaderValue>) -> std::io::Result<Loaded> {
-    let matches = |etag: &str| {
-        if_none_match.is_some_and(|v| {
-            let v = v.as_bytes();
-            v == etag.as_bytes() || v.strip_prefix(b"W/") == Some(etag.as_bytes())
-        })
-    };
-    let path = dir.join(name);
-    let version = package_version(dir);
-    if let Some(etag) = &version {
-        // The reference answers 304 without touching the file.
-        if matches(etag) && path.is_file() {
-            return Ok(Loaded::NotModified);
-        }
-    }
-    let body = std::fs::read(&path)?;
-    let etag = version.unwrap_or_else(|| content_etag(&body));
-    if matches(&etag) {
-        return Ok(Loaded::NotModified);
-    }
-    Ok(Loaded::File {
-        etag,
-        body: Bytes::from(body),
-    })
+/// Reads the file `name` of `dir`, with its ETag.
+fn load(dir: &Path, name: &str) -> Cached {
+    let body = std::fs::read(dir.join(name)).map_err(|e| e.to_string())?;
+    let etag = package_version(dir).unwrap_or_else(|| content_etag(&body));
+    Ok((etag, Bytes::from(body)))
 }
 
 /// `"<version>"` from the package's `package.json`, the parent of `dist/`.
@@ -261,9 +272,39 @@ mod tests {
         );
         let res = files.respond("socket.io.js", &if_none_match(&etag)).await;
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        // A new `ClientFiles` (a restart) sees a changed file.
         std::fs::write(root.join("dist/socket.io.js"), "/* changed */").unwrap();
-        let res = files.respond("socket.io.js", &if_none_match(&etag)).await;
+        let restarted = ClientFiles::new(root.join("dist"), "/socket.io/");
+        let res = restarted
+            .respond("socket.io.js", &if_none_match(&etag))
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn files_are_read_once_and_answered_from_memory() {
+        let (root, files) = package(Some("4.8.4"));
+        let res = files.respond("socket.io.js", &HeaderMap::new()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let missing = files.respond("socket.io.min.js", &HeaderMap::new()).await;
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        // The disk is not read again: the package can even go away.
+        std::fs::remove_dir_all(&root).unwrap();
+        let res = files.respond("socket.io.js", &HeaderMap::new()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[header::ETAG], "\"4.8.4\"");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"/* client */");
+        let res = files
+            .respond("socket.io.js", &if_none_match("\"4.8.4\""))
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        // Clones share what was read.
+        let res = files
+            .clone()
+            .respond("socket.io.js", &HeaderMap::new())
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
     }
 }

@@ -740,3 +740,163 @@ fn rss() -> u64 {
         .expect("a VmRSS line")
         << 10
 }
+
+/// How long the slow-request tests give the listener's request and write
+/// timeouts.
+const SLOW_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a fourth client may wait for its handshake while three slow
+/// clients hold every connection: the timeouts must have freed one by then.
+const FOURTH_CLIENT_WAIT: Duration = Duration::from_secs(3);
+
+/// A server that takes three connections at once and gives requests and
+/// writes [`SLOW_REQUEST_TIMEOUT`]; on connection it emits `big` bytes.
+async fn three_connection_server(big: usize) -> TestServer {
+    let io = SocketIo::new();
+    io.on_connection(move |socket| async move {
+        if big > 0 {
+            let _ = socket.emit("big", &"x".repeat(big));
+        }
+    });
+    let serve = ServeConfig::default()
+        .max_connections(3)
+        .request_timeout(SLOW_REQUEST_TIMEOUT)
+        .write_timeout(SLOW_REQUEST_TIMEOUT);
+    TestServer::start_with(io, serve).await
+}
+
+/// Sends one request on a kept-alive connection and reads its whole answer.
+async fn keep_alive_request(tcp: &mut TcpStream, request: &str) -> (u16, String, String) {
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let (status, head) = read_response_head(tcp).await;
+    let (head, early) = head.split_once("\r\n\r\n").expect("a head");
+    let length = content_length(head);
+    let mut body = early.as_bytes().to_vec();
+    tokio::time::timeout(TIMEOUT, async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while body.len() < length {
+            let n = tcp.read(&mut buf).await.unwrap();
+            assert!(n > 0, "connection closed mid-body");
+            body.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("a body in time");
+    (
+        status,
+        head.to_owned(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// A polling handshake on a kept-alive connection; returns the session id.
+async fn keep_alive_handshake(tcp: &mut TcpStream, server: &TestServer) -> String {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\n\r\n",
+        server.path("transport=polling")
+    );
+    let (status, _, body) = keep_alive_request(tcp, &request).await;
+    assert_eq!(status, 200, "{body}");
+    let open: serde_json::Value = serde_json::from_str(&body[1..]).expect("an open packet");
+    open["sid"].as_str().expect("a sid").to_owned()
+}
+
+/// A fourth client's handshake must be answered within [`FOURTH_CLIENT_WAIT`].
+async fn fourth_client_gets_in(server: &TestServer, case: &str) {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        server.path("transport=polling")
+    );
+    let started = Instant::now();
+    let (status, body) = tokio::time::timeout(
+        FOURTH_CLIENT_WAIT,
+        raw_request(server.addr, request.as_bytes()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{case}: the fourth client got no handshake"));
+    assert_eq!(status, 200, "{case}: {body}");
+    eprintln!(
+        "{case}: the fourth client got in after {:?}",
+        started.elapsed()
+    );
+}
+
+/// Finding 5, slow body: three POSTs that declare 1 000 000 bytes and send one
+/// hold every connection; the request timeout frees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_post_bodies_time_out_and_free_their_connections() {
+    let server = three_connection_server(0).await;
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        let sid = keep_alive_handshake(&mut tcp, &server).await;
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n4",
+            server.path(&format!("transport=polling&sid={sid}"))
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(tcp);
+    }
+    fourth_client_gets_in(&server, "stalled POST bodies").await;
+    // The stalled POSTs were answered 408 and their sessions closed.
+    for tcp in &mut stalled {
+        let (status, _) = read_response_head(tcp).await;
+        assert_eq!(status, 408);
+    }
+    let engine = server.io.engine().clone();
+    // Only the fourth client's session is left.
+    support::eventually("the stalled sessions are closed", || {
+        engine.session_count() == 1
+    })
+    .await;
+    drop(stalled);
+    server.shutdown().await;
+}
+
+/// Finding 5, slow read: three clients whose poll answers (6 MB each) they
+/// never read hold every connection; the write timeout frees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_poll_responses_time_out_and_free_their_connections() {
+    const BIG: usize = 6_000_000;
+    let server = three_connection_server(BIG).await;
+    let mut stalled = Vec::new();
+    for _ in 0..3 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut tcp = socket.connect(server.addr).await.unwrap();
+        let sid = keep_alive_handshake(&mut tcp, &server).await;
+        let path = server.path(&format!("transport=polling&sid={sid}"));
+        let post = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n40"
+        );
+        let (status, _, body) = keep_alive_request(&mut tcp, &post).await;
+        assert_eq!((status, body.as_str()), (200, "ok"));
+        // Poll until the answer is the big one, then stop reading.
+        let get = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        loop {
+            tcp.write_all(get.as_bytes()).await.unwrap();
+            let (status, head) = read_response_head(&mut tcp).await;
+            assert_eq!(status, 200);
+            let (head, early) = head.split_once("\r\n\r\n").unwrap();
+            let length = content_length(head);
+            if length > BIG {
+                break;
+            }
+            let mut rest = vec![0u8; length - early.len()];
+            tcp.read_exact(&mut rest).await.unwrap();
+        }
+        stalled.push(tcp);
+    }
+    fourth_client_gets_in(&server, "unread poll responses").await;
+    drop(stalled);
+    server.shutdown().await;
+}

@@ -18,8 +18,12 @@
 //! | `online`        | `{room, users: [{id, nickname}]}`: the channel's members after a change    |
 //! | `rooms`         | `[{name, count}]`: every channel and how many are in it                    |
 //!
-//! Who is where is kept on the sockets themselves (`set_data`), so the member
-//! lists come from `fetch_sockets`, the way a clustered server would do it.
+//! Who is where is kept on the sockets (`set_data`) and, for the lists, in a
+//! member table updated on each join, rename and disconnect: the `online` and
+//! `rooms` lists cost the size of one channel and the number of channels, not
+//! a `fetch_sockets` over every socket on each event (a connect or disconnect
+//! flood would make that O(N) per event). A clustered server would keep the
+//! table in its shared store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,10 +62,55 @@ struct Message {
     time: u64,
 }
 
-/// The chat's shared state: each channel's last messages.
+/// Who is in each channel: socket id → nickname, by channel.
+#[derive(Debug, Default)]
+struct Members {
+    rooms: HashMap<String, HashMap<String, String>>,
+}
+
+impl Members {
+    /// Puts socket `id` in `room` as `nickname` (after [`remove`](Self::remove)
+    /// from its old room when it moves).
+    fn insert(&mut self, id: &str, nickname: &str, room: &str) {
+        self.rooms
+            .entry(room.to_owned())
+            .or_default()
+            .insert(id.to_owned(), nickname.to_owned());
+    }
+
+    /// Takes socket `id` out of `room`.
+    fn remove(&mut self, id: &str, room: &str) {
+        if let Some(members) = self.rooms.get_mut(room) {
+            members.remove(id);
+            if members.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+
+    /// `room`'s members as `(nickname, id)`, sorted by nickname (case
+    /// ignored), then id.
+    fn online(&self, room: &str) -> Vec<(String, String)> {
+        let mut users: Vec<(String, String)> = self.rooms.get(room).map_or_else(Vec::new, |m| {
+            m.iter()
+                .map(|(id, nickname)| (nickname.clone(), id.clone()))
+                .collect()
+        });
+        users.sort_by_cached_key(|(nickname, id)| (nickname.to_lowercase(), id.clone()));
+        users
+    }
+
+    /// How many are in `room`.
+    fn count(&self, room: &str) -> usize {
+        self.rooms.get(room).map_or(0, HashMap::len)
+    }
+}
+
+/// The chat's shared state: each channel's last messages, and who is where.
 #[derive(Debug)]
 pub(crate) struct Chat {
     history: Mutex<HashMap<String, VecDeque<Message>>>,
+    members: Mutex<Members>,
     next_id: AtomicU64,
 }
 
@@ -74,6 +123,7 @@ impl Chat {
             .collect();
         let chat = Arc::new(Self {
             history: Mutex::new(history),
+            members: Mutex::new(Members::default()),
             next_id: AtomicU64::new(1),
         });
         let on_connect = chat.clone();
@@ -115,8 +165,7 @@ impl Chat {
             async move { chat.disconnected(&socket, reason).await }
         });
         // The channel list, so the page can show it before the user joins.
-        let rooms = self.rooms(socket.namespace()).await;
-        let _ = socket.emit("rooms", &rooms);
+        let _ = socket.emit("rooms", &self.rooms());
     }
 
     async fn join(&self, socket: &Arc<Socket>, event: &Event) {
@@ -146,6 +195,14 @@ impl Chat {
             room: room.clone(),
         };
         let _ = socket.set_data(&me);
+        {
+            let id = socket.id();
+            let mut members = self.lock_members();
+            if let Some(old) = &before {
+                members.remove(id.as_str(), &old.room);
+            }
+            members.insert(id.as_str(), &nickname, &room);
+        }
         let nsp = socket.namespace();
         match before {
             Some(old) if old.room == room => {
@@ -160,7 +217,7 @@ impl Chat {
                 let _ = socket.to(old.room.as_str()).emit("typing", &typing);
                 let text = format!("{} left #{}", old.nickname, old.room);
                 notice(socket.to(old.room.as_str()), text, &old.room);
-                announce_online(nsp, &old.room).await;
+                self.announce_online(nsp, &old.room);
                 socket.join(room.as_str());
                 notice(
                     socket.to(room.as_str()),
@@ -178,9 +235,8 @@ impl Chat {
             }
         }
         tracing::debug!(socket = %socket.id(), %nickname, %room, "joined");
-        let online = announce_online(nsp, &room).await;
-        let rooms = self.rooms(nsp).await;
-        let _ = nsp.emit("rooms", &rooms);
+        let online = self.announce_online(nsp, &room);
+        let _ = nsp.emit("rooms", &self.rooms());
         let history: Vec<Message> = self
             .lock_history()
             .get(&room)
@@ -241,15 +297,15 @@ impl Chat {
         let Some(me) = socket.data::<Member>() else {
             return;
         };
+        self.lock_members().remove(socket.id().as_str(), &me.room);
         let nsp = socket.namespace();
         let room = me.room.as_str();
         let typing =
             json!({ "id": socket.id().as_str(), "nickname": me.nickname, "typing": false });
         let _ = nsp.to(room).emit("typing", &typing);
         notice(nsp.to(room), format!("{} left #{room}", me.nickname), room);
-        announce_online(nsp, room).await;
-        let rooms = self.rooms(nsp).await;
-        let _ = nsp.emit("rooms", &rooms);
+        self.announce_online(nsp, room);
+        let _ = nsp.emit("rooms", &self.rooms());
     }
 
     /// Makes sure the channel exists; `false` when there are too many.
@@ -274,12 +330,13 @@ impl Chat {
     }
 
     /// Every channel with how many are in it: the fixed ones first, then by name.
-    async fn rooms(&self, nsp: &Namespace) -> Vec<Value> {
+    fn rooms(&self) -> Vec<Value> {
         let mut counts: BTreeMap<String, usize> =
             self.lock_history().keys().map(|k| (k.clone(), 0)).collect();
-        for socket in nsp.broadcast().fetch_sockets().await.unwrap_or_default() {
-            if let Ok(member) = serde_json::from_value::<Member>(socket.data) {
-                *counts.entry(member.room).or_default() += 1;
+        {
+            let members = self.lock_members();
+            for (room, count) in &mut counts {
+                *count = members.count(room);
             }
         }
         let mut rooms: Vec<(String, usize)> = counts.into_iter().collect();
@@ -293,30 +350,27 @@ impl Chat {
             .collect()
     }
 
+    /// Who is in `room`, sorted by nickname, sent to the room and returned.
+    fn announce_online(&self, nsp: &Namespace, room: &str) -> Vec<Value> {
+        let users: Vec<Value> = self
+            .lock_members()
+            .online(room)
+            .into_iter()
+            .map(|(nickname, id)| json!({ "id": id, "nickname": nickname }))
+            .collect();
+        let _ = nsp
+            .to(room)
+            .emit("online", &json!({ "room": room, "users": users }));
+        users
+    }
+
+    fn lock_members(&self) -> std::sync::MutexGuard<'_, Members> {
+        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn lock_history(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
         self.history.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-/// Who is in `room`, sorted by nickname, sent to the room and returned.
-async fn announce_online(nsp: &Namespace, room: &str) -> Vec<Value> {
-    let sockets = nsp.to(room).fetch_sockets().await.unwrap_or_default();
-    let mut users: Vec<(String, String)> = sockets
-        .into_iter()
-        .filter_map(|s| {
-            let member: Member = serde_json::from_value(s.data).ok()?;
-            Some((member.nickname, s.id.to_string()))
-        })
-        .collect();
-    users.sort_by_cached_key(|(nickname, id)| (nickname.to_lowercase(), id.clone()));
-    let users: Vec<Value> = users
-        .into_iter()
-        .map(|(nickname, id)| json!({ "id": id, "nickname": nickname }))
-        .collect();
-    let _ = nsp
-        .to(room)
-        .emit("online", &json!({ "room": room, "users": users }));
-    users
 }
 
 fn notice(to: ferrio::BroadcastOperator, text: String, room: &str) {
@@ -371,6 +425,117 @@ mod tests {
         assert_eq!(clean_channel("two words"), None);
         assert_eq!(clean_channel("#"), None);
         assert_eq!(clean_channel("café"), None);
+    }
+
+    #[test]
+    fn members_are_kept_per_channel_through_joins_moves_and_leaves() {
+        let mut members = Members::default();
+        members.insert("s1", "zoë", "general");
+        members.insert("s2", "Ada", "general");
+        members.insert("s3", "bob", "random");
+        let names = |m: &Members, room| -> Vec<String> {
+            m.online(room).into_iter().map(|(n, _)| n).collect()
+        };
+        assert_eq!(names(&members, "general"), ["Ada", "zoë"]);
+        assert_eq!(members.count("random"), 1);
+        // s1 renames itself in place, then moves.
+        members.remove("s1", "general");
+        members.insert("s1", "aaron", "general");
+        assert_eq!(names(&members, "general"), ["aaron", "Ada"]);
+        members.remove("s1", "general");
+        members.insert("s1", "aaron", "random");
+        assert_eq!(names(&members, "general"), ["Ada"]);
+        assert_eq!(names(&members, "random"), ["aaron", "bob"]);
+        // Leaving empties and forgets a channel.
+        members.remove("s2", "general");
+        assert_eq!(members.count("general"), 0);
+        assert!(!members.rooms.contains_key("general"));
+        members.remove("nobody", "help");
+    }
+
+    #[test]
+    fn room_counts_come_from_the_member_table() {
+        let io = SocketIo::new();
+        let chat = Chat::attach(&io);
+        chat.lock_members().insert("s1", "ada", "random");
+        chat.lock_members().insert("s2", "bob", "random");
+        let rooms = chat.rooms();
+        assert_eq!(rooms[0], json!({ "name": "general", "count": 0 }));
+        assert_eq!(rooms[1], json!({ "name": "random", "count": 2 }));
+        assert_eq!(rooms[2], json!({ "name": "help", "count": 0 }));
+    }
+
+    /// A chat client that joins `room` as `nickname`; returns it and the ack.
+    async fn joined(url: &str, nickname: &str, room: &str) -> (ferrio_client::Socket, Value) {
+        let socket = ferrio_client::io(url).unwrap().force_new(true).build();
+        let ack = socket
+            .timeout(std::time::Duration::from_secs(10))
+            .emit_with_ack("join", &json!({ "nickname": nickname, "room": room }))
+            .await
+            .expect("a join ack");
+        (socket, ack.arg::<Value>(0).unwrap())
+    }
+
+    fn nicknames(online: &Value) -> Vec<&str> {
+        online
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["nickname"].as_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_lists_follow_joins_moves_and_disconnects() {
+        let io = SocketIo::new();
+        let chat = Chat::attach(&io);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = io.clone();
+        tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+
+        let (ada, ack) = joined(&url, "ada", "general").await;
+        assert_eq!(nicknames(&ack["online"]), ["ada"]);
+        let (bob, ack) = joined(&url, "Bob", "general").await;
+        assert_eq!(nicknames(&ack["online"]), ["ada", "Bob"]);
+        let (_carol, ack) = joined(&url, "carol", "random").await;
+        assert_eq!(nicknames(&ack["online"]), ["carol"]);
+        assert_eq!(chat.lock_members().count("general"), 2);
+        // Bob renames himself, then moves: the lists follow.
+        let ack = bob
+            .emit_with_ack("join", &json!({ "nickname": "bo", "room": "general" }))
+            .await
+            .unwrap();
+        assert_eq!(
+            nicknames(&ack.arg::<Value>(0).unwrap()["online"]),
+            ["ada", "bo"]
+        );
+        let ack = bob
+            .emit_with_ack("join", &json!({ "nickname": "bo", "room": "random" }))
+            .await
+            .unwrap();
+        assert_eq!(
+            nicknames(&ack.arg::<Value>(0).unwrap()["online"]),
+            ["bo", "carol"]
+        );
+        assert_eq!(
+            nicknames(&json!(chat.announce_online(&io.of("/"), "general"))),
+            ["ada"]
+        );
+        ada.disconnect();
+        bob.disconnect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while chat.lock_members().count("general") > 0 {
+            assert!(std::time::Instant::now() < deadline, "members left behind");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(chat.rooms()[1], json!({ "name": "random", "count": 1 }));
+        assert!(
+            chat.lock_members()
+                .online("random")
+                .iter()
+                .all(|(n, _)| n == "carol")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use http_body_util::Full;
 pub(crate) use errors::EngineError;
 
 use crate::engine::Shared;
+use crate::limits::Refused;
 use crate::session::{ConnectInfo, Upgrade, info::query_param};
 use crate::{Sid, TransportKind};
 
@@ -34,8 +35,15 @@ where
         return plain(StatusCode::NOT_FOUND, "Not Found");
     }
     let origin = req.headers().get(header::ORIGIN).cloned();
+    let refused = match (&config.cors, &origin) {
+        (Some(c), Some(origin)) => !cors::allows(c, origin),
+        _ => false,
+    };
     let mut response = if req.method() == Method::OPTIONS && config.cors.is_some() {
         cors::preflight(req.headers())
+    } else if refused {
+        tracing::debug!(origin = ?origin, "request from an origin not allowed");
+        EngineError::Forbidden("Origin not allowed".into()).into_response()
     } else {
         match dispatch(shared, req).await {
             Ok(response) => response,
@@ -110,16 +118,25 @@ where
             match transport {
                 TransportKind::Polling => {
                     let limits = &shared.limits;
-                    if !limits.reserve_pending(config.max_pending_handshakes) {
-                        return Err(EngineError::Unavailable("Too many handshakes in progress"));
-                    }
-                    let slot = shared.reserve_session().inspect_err(|_| {
-                        limits.cancel_pending();
-                    })?;
                     let info = connect_info(&req);
+                    let share =
+                        shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
+                    limits
+                        .reserve_pending(config.max_pending_handshakes, share)
+                        .map_err(|refused| {
+                            EngineError::Unavailable(match refused {
+                                Refused::Full => "Too many handshakes in progress",
+                                Refused::AddressFull => {
+                                    "Too many handshakes in progress from this address"
+                                }
+                            })
+                        })?;
+                    let slot = shared.reserve_session(info.remote_addr).inspect_err(|_| {
+                        limits.cancel_pending(share);
+                    })?;
                     let session = shared.open_session(info, TransportKind::Polling);
                     drop(slot);
-                    limits.add_pending(session.id());
+                    limits.add_pending(session.id(), share);
                     if session.is_closed() {
                         // Closed before it was marked (by `on_open`, say):
                         // its close no longer unmarks it, so do it here.

@@ -59,7 +59,11 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
     guard.answered = true;
     drop(guard);
     let threshold = session.shared.config.http_compression_threshold;
-    let (payload, encoding) = compress::maybe_compress(payload, request, threshold);
+    let Ok((payload, encoding)) = compress::compress(payload, request, threshold).await else {
+        // Its frames are lost: the session cannot go on.
+        session.close_with(CloseReason::TransportError);
+        return EngineError::BadRequest.into_response();
+    };
     let mut response = Response::new(Full::new(Bytes::from(payload)));
     let headers = response.headers_mut();
     headers.insert(
@@ -85,6 +89,32 @@ impl Drop for PollGuard<'_> {
         self.session.lock().poll_active = false;
         if !self.answered {
             self.session.close_with(CloseReason::TransportClose);
+        }
+    }
+}
+
+/// Marks a POST whose body is being read; a POST dropped before its body
+/// was in (the request timed out, the connection broke) ends the session
+/// with "transport error", as the reference does when a data request's
+/// connection closes early.
+struct PostGuard<'a> {
+    session: &'a Arc<Session>,
+    received: bool,
+}
+
+impl PostGuard<'_> {
+    /// The body was read (or refused): the POST goes on without the guard.
+    fn received(mut self) -> Self {
+        self.received = true;
+        self
+    }
+}
+
+impl Drop for PostGuard<'_> {
+    fn drop(&mut self) {
+        if !self.received {
+            self.session.lock().post_active = false;
+            self.session.close_with(CloseReason::TransportError);
         }
     }
 }
@@ -127,10 +157,18 @@ where
         return EngineError::BadRequest.into_response();
     }
     let limit = session.shared.config.max_payload;
+    let guard = PostGuard {
+        session: &session,
+        received: false,
+    };
     let body = Limited::new(req.into_body(), limit).collect().await;
     let body = match body {
-        Ok(body) => body.to_bytes(),
+        Ok(body) => {
+            drop(guard.received());
+            body.to_bytes()
+        }
         Err(e) => {
+            drop(guard.received());
             session.lock().post_active = false;
             if e.is::<LengthLimitError>() {
                 return EngineError::PayloadTooLarge.into_response();

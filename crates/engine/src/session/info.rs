@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 /// It lives as long as the connection, so it is kept small: the request target
 /// is one allocation, the headers another (their raw bytes, one after the
 /// other), and a [`HeaderMap`] is only built when [`headers`](Self::headers) is
-/// first called.
+/// first called. At most 16 KiB of headers are kept (see [`headers`](Self::headers)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectInfo {
@@ -50,6 +50,12 @@ impl ConnectInfo {
 
     /// The request's headers. The map is built on the first call and kept; to
     /// read one header without it, see [`header`](Self::header).
+    ///
+    /// Headers are kept, in request order, while they fit in 16 KiB (name
+    /// and value lengths, plus 2 per header);
+    /// one that does not fit any more is left out. The standalone listener
+    /// never lets a larger head in; under another server (hyper and axum allow
+    /// about 400 KiB) this keeps a session from holding more for its life.
     pub fn headers(&self) -> &HeaderMap {
         self.headers.map()
     }
@@ -75,6 +81,12 @@ impl ConnectInfo {
         self.issued
     }
 }
+
+/// The most header bytes a [`ConnectInfo`] keeps: 16 KiB, Node's largest
+/// request head and the standalone listener's default
+/// ([`ServeConfig::max_header_bytes`](crate::ServeConfig::max_header_bytes)),
+/// so every header of a request Node would accept is kept.
+pub(crate) const MAX_KEPT_HEADER_BYTES: usize = 16 * 1024;
 
 pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query.split('&').find_map(|pair| {
@@ -143,12 +155,24 @@ impl From<&HeaderMap> for Headers {
     /// Copies the headers. A value with a line feed, which only a `HeaderValue`
     /// made with `unsafe` can hold, is left out.
     fn from(headers: &HeaderMap) -> Self {
+        let size = |(n, v): (&HeaderName, &HeaderValue)| n.as_str().len() + v.len() + 2;
         let kept = || {
+            let mut budget = MAX_KEPT_HEADER_BYTES;
             headers
                 .iter()
                 .filter(|(_, v)| !v.as_bytes().contains(&b'\n'))
+                .filter(move |&header| {
+                    let fits = size(header) <= budget;
+                    if fits {
+                        budget -= size(header);
+                    }
+                    fits
+                })
         };
-        let len = kept().map(|(n, v)| n.as_str().len() + v.len() + 2).sum();
+        let len: usize = kept().map(size).sum();
+        if len < headers.iter().map(size).sum::<usize>() {
+            tracing::debug!(kept = len, "handshake headers over the limit left out");
+        }
         let mut raw = Vec::with_capacity(len);
         for (name, value) in kept() {
             raw.extend_from_slice(name.as_str().as_bytes());
@@ -221,6 +245,21 @@ mod tests {
         assert_eq!(multi, ["a", "b"]);
         assert!(std::ptr::eq(map, info.headers()), "built once");
         assert!(format!("{info:?}").contains("example.com"));
+    }
+
+    #[test]
+    fn at_most_16_kib_of_headers_are_kept() {
+        let big = "x".repeat(8 * 1024);
+        let mut headers = vec![("host", "example.com")];
+        headers.extend(std::iter::repeat_n(("x-big", big.as_str()), 50));
+        headers.push(("cookie", "k=v"));
+        let info = info("/", &headers);
+        assert!(info.headers.raw.len() <= MAX_KEPT_HEADER_BYTES);
+        assert_eq!(info.header("host"), Some(&b"example.com"[..]));
+        assert_eq!(info.header("x-big").map(<[u8]>::len), Some(big.len()));
+        // One that fits after others were left out is still kept.
+        assert_eq!(info.header("cookie"), Some(&b"k=v"[..]));
+        assert_eq!(info.headers().get_all("x-big").iter().count(), 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -45,9 +45,14 @@ pub(crate) fn upgrade<B>(
     req: &mut Request<B>,
     session: Option<Arc<Session>>,
 ) -> Result<Response<Body>, EngineError> {
+    // RFC 6455 §4.2.1: a GET, with a key of 16 base64-encoded bytes.
+    if req.method() != Method::GET {
+        return Err(EngineError::BadRequest);
+    }
     let key = req
         .headers()
         .get(header::SEC_WEBSOCKET_KEY)
+        .filter(|key| is_valid_key(key.as_bytes()))
         .ok_or(EngineError::BadRequest)?;
     if req
         .headers()
@@ -75,7 +80,11 @@ pub(crate) fn upgrade<B>(
             drop(state);
             Target::Upgrade(session)
         }
-        None => Target::New(Box::new(connect_info(req)), shared.reserve_session()?),
+        None => {
+            let info = connect_info(req);
+            let slot = shared.reserve_session(info.remote_addr)?;
+            Target::New(Box::new(info), slot)
+        }
     };
     tokio::spawn(connection::run(shared.clone(), on_upgrade, target));
 
@@ -90,8 +99,42 @@ pub(crate) fn upgrade<B>(
     Ok(response)
 }
 
+/// Whether `key` is 16 bytes in base64: 22 base64 characters then `==`
+/// (the check Node's `ws` makes).
+fn is_valid_key(key: &[u8]) -> bool {
+    match key.split_at_checked(22) {
+        Some((data, b"==")) => data
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/'),
+        _ => false,
+    }
+}
+
 pub(super) enum Target {
     /// A new session, with the place reserved for it (`max_sessions`).
     New(Box<ConnectInfo>, SessionSlot),
     Upgrade(Arc<Session>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_key;
+
+    #[test]
+    fn keys_must_be_16_bytes_of_base64() {
+        assert!(is_valid_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_valid_key(b"+/+/AAAAAAAAAAAAAAAAAA=="));
+        for bad in [
+            &b""[..],
+            b"abc",
+            b"dGhlIHNhbXBsZSBub25jZQ",
+            b"dGhlIHNhbXBsZSBub25jZQ=",
+            b"dGhlIHNhbXBsZSBub25jZQ===",
+            b"dGhlIHNhbXBsZSBub25jZ?==",
+            b"dGhlIHNhbXBsZSBub25jZQ=A",
+            b"dGhlIHNhbXBsZSBub25jZQ==dGhlIHNhbXBsZSBub25jZQ==",
+        ] {
+            assert!(!is_valid_key(bad), "{bad:?}");
+        }
+    }
 }
