@@ -27,6 +27,20 @@ pub struct SocketIoConfig {
     /// more closes the connection ("forced close"). Together with the payload
     /// limit this bounds what such a client makes the server buffer. Default 64.
     pub max_pending_packets: usize,
+    /// Bytes (on the wire, binary attachments included) a client may have
+    /// waiting for namespaces still connecting, every namespace together; a
+    /// packet past it closes the connection ("forced close"), as one past
+    /// [`max_pending_packets`](Self::max_pending_packets) does. The first
+    /// packet waiting is always accepted: its size is bounded by the payload
+    /// and attachment limits already. Default 1 MiB (1 048 576), about the
+    /// default `max_payload`: a client's first emits rarely come close.
+    pub max_pending_bytes: usize,
+    /// Time a binary packet may take to receive all its attachments, counted
+    /// from its text header. Past it the connection is closed with "parse
+    /// error" and what was received of the packet is dropped (the reference
+    /// server has no such limit; socketioxide's default is the same).
+    /// Default 60 s.
+    pub packet_completion_timeout: Duration,
 }
 
 impl Default for SocketIoConfig {
@@ -37,6 +51,8 @@ impl Default for SocketIoConfig {
             decoder: DecoderConfig::default(),
             serve_client: None,
             max_pending_packets: 64,
+            max_pending_bytes: 1 << 20,
+            packet_completion_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -65,6 +81,17 @@ impl SocketIoConfig {
     /// Sets [`max_pending_packets`](Self::max_pending_packets).
     pub fn max_pending_packets(mut self, max: usize) -> Self {
         self.max_pending_packets = max;
+        self
+    }
+    /// Sets [`max_pending_bytes`](Self::max_pending_bytes) (default 1 MiB).
+    pub fn max_pending_bytes(mut self, bytes: usize) -> Self {
+        self.max_pending_bytes = bytes;
+        self
+    }
+    /// Sets [`packet_completion_timeout`](Self::packet_completion_timeout)
+    /// (default 60 s).
+    pub fn packet_completion_timeout(mut self, timeout: Duration) -> Self {
+        self.packet_completion_timeout = timeout;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

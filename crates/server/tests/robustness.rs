@@ -1,0 +1,283 @@
+//! What a peer cannot make the server hold or do, socket.io layer: binary
+//! packets that never complete, the queue of a namespace still connecting in
+//! bytes, oversize broadcasts, dynamic namespaces, ghost sockets and
+//! acknowledgement waiters (security review findings 4, 6, 7, 9, 11 and 13).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ferrio::adapter::{
+    Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, MemoryAdapter,
+};
+use ferrio::{
+    AckResponses, Payload, RemoteSocket, Room, SocketId, SocketIo, SocketIoConfig, WeakNamespace,
+};
+use support::{TIMEOUT, TestServer, answer_pings, channel, eventually, header};
+
+/// Finding 6: a header announcing 2 attachments, one attachment, then only
+/// Engine.IO pongs: the connection is closed with "parse error" once the
+/// completion timeout has passed.
+#[tokio::test]
+async fn an_incomplete_binary_packet_closes_the_connection_after_the_timeout() {
+    let timeout = Duration::from_millis(500);
+    let io = SocketIo::with_config(SocketIoConfig::default().packet_completion_timeout(timeout));
+    let (tx, mut reasons) = channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_, reason| {
+                let _ = tx.send(reason);
+                async {}
+            });
+        }
+    });
+    let server = TestServer::start(io).await;
+    let (mut client, _) = server.connected("/").await;
+    let text = format!(
+        "4{}{}",
+        header(5, "/", None, 2),
+        r#"["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+    );
+    client.send(&text).await;
+    client.send_binary(&[1; 1000]).await;
+    let started = tokio::time::Instant::now();
+    // Pongs every 100 ms until the socket leaves: they keep the session
+    // alive, and must not keep the packet.
+    let reason = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(reason) = reasons.try_next() {
+            break reason;
+        }
+        assert!(started.elapsed() < TIMEOUT, "the socket never left");
+        use futures_util::SinkExt;
+        let pong = tokio_tungstenite::tungstenite::Message::text("3");
+        let _ = client.ws.send(pong).await;
+    };
+    assert_eq!(reason.as_str(), "parse error");
+    let elapsed = started.elapsed();
+    assert!(elapsed >= timeout / 2, "{elapsed:?}");
+    client.expect_closed().await;
+}
+
+/// Finding 6: a binary packet that completes in time is handled as usual, and
+/// a later one gets the whole timeout again.
+#[tokio::test]
+async fn binary_packets_completed_in_time_go_through() {
+    let timeout = Duration::from_millis(300);
+    let io = SocketIo::with_config(SocketIoConfig::default().packet_completion_timeout(timeout));
+    let (tx, mut sizes) = channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        answer_pings(&socket);
+        async move {
+            socket.on("up", move |_, event| {
+                let _ = tx.send(event.binary(0).map(|b| b.len()));
+                async {}
+            });
+        }
+    });
+    let server = TestServer::start(io).await;
+    let (mut client, _) = server.connected("/").await;
+    for _ in 0..3 {
+        let text = format!(
+            "4{}{}",
+            header(5, "/", None, 1),
+            r#"["up",{"_placeholder":true,"num":0}]"#
+        );
+        client.send(&text).await;
+        tokio::time::sleep(timeout / 2).await;
+        client.send_binary(&[7; 10]).await;
+        assert_eq!(sizes.next().await, Some(10));
+    }
+    client.round_trip("/", 1).await;
+}
+
+/// Finding 4: while connection middleware runs, the packets waiting for the
+/// namespace are limited in bytes (attachments counted), not only in number.
+#[tokio::test]
+async fn the_connecting_queue_is_limited_in_bytes() {
+    let io = SocketIo::with_config(SocketIoConfig::default().max_pending_bytes(10_000));
+    io.use_middleware(|_| async {
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    let server = TestServer::start(io).await;
+    let mut client = server.ws().await;
+    client.send("40").await;
+    // 2 × 4 KB text fits; a binary packet whose 4 KB is in its attachment
+    // does not.
+    let text = format!(r#"42["a","{}"]"#, "x".repeat(4000));
+    client.send(&text).await;
+    client.send(&text).await;
+    let binary = format!(
+        "4{}{}",
+        header(5, "/", None, 1),
+        r#"["b",{"_placeholder":true,"num":0}]"#
+    );
+    client.send(&binary).await;
+    client.send_binary(&[0; 4000]).await;
+    tokio::time::timeout(TIMEOUT, client.expect_closed())
+        .await
+        .expect("closed for the bytes waiting");
+}
+
+/// Finding 4: under the byte limit, packets wait and are handled once the
+/// middleware lets the socket in.
+#[tokio::test]
+async fn packets_under_the_byte_limit_wait_for_the_middleware() {
+    let io = SocketIo::with_config(SocketIoConfig::default().max_pending_bytes(10_000));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let open = gate.clone();
+    io.use_middleware(move |_| {
+        let gate = gate.clone();
+        async move {
+            gate.notified().await;
+            Ok(())
+        }
+    });
+    let (tx, mut seen) = channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        answer_pings(&socket);
+        async move {
+            socket.on("a", move |_, _| {
+                let _ = tx.send(());
+                async {}
+            });
+        }
+    });
+    let server = TestServer::start(io).await;
+    let mut client = server.ws().await;
+    client.send("40").await;
+    let text = format!(r#"42["a","{}"]"#, "x".repeat(4000));
+    client.send(&text).await;
+    client.send(&text).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    open.notify_one();
+    let reply = client.recv_packet().await;
+    assert_eq!(reply.kind, 0, "{reply:?}");
+    seen.next().await;
+    seen.next().await;
+    client.round_trip("/", 1).await;
+}
+
+/// A memory adapter that closes the socket's whole connection when the socket
+/// is added to its own room, as `finish_connect` does right after inserting
+/// it: the close lands in the window between the namespace's insert and the
+/// socket joining its client (finding 11), every time.
+struct ClosingAdapter(MemoryAdapter);
+
+struct ClosingAdapters;
+
+impl AdapterFactory for ClosingAdapters {
+    fn create(&self, namespace: WeakNamespace) -> Arc<dyn Adapter> {
+        Arc::new(ClosingAdapter(MemoryAdapter::new(namespace)))
+    }
+}
+
+impl Adapter for ClosingAdapter {
+    fn add_all(&self, id: SocketId, rooms: &[Room]) {
+        self.0.add_all(id, rooms);
+        if rooms.len() == 1 && &*rooms[0] == id.as_str() {
+            let socket = self.0.local_targets(&BroadcastOptions::default());
+            if let Some(socket) = socket.into_iter().find(|s| s.id() == id) {
+                socket.disconnect_with(true);
+            }
+        }
+    }
+    fn del(&self, id: SocketId, room: &Room) {
+        self.0.del(id, room)
+    }
+    fn del_all(&self, id: SocketId) {
+        self.0.del_all(id)
+    }
+    fn socket_rooms(&self, id: SocketId) -> Vec<Room> {
+        self.0.socket_rooms(id)
+    }
+    fn rooms(&self) -> Vec<Room> {
+        self.0.rooms()
+    }
+    fn broadcast(
+        &self,
+        packet: ferrio_proto::socketio::Packet<Payload>,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.0.broadcast(packet, opts)
+    }
+    fn broadcast_with_ack(
+        &self,
+        packet: ferrio_proto::socketio::Packet<Payload>,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<AckResponses, AdapterError>> {
+        self.0.broadcast_with_ack(packet, opts, timeout)
+    }
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>> {
+        self.0.fetch_sockets(opts)
+    }
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.0.add_sockets(opts, rooms)
+    }
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.0.del_sockets(opts, rooms)
+    }
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        self.0.disconnect_sockets(opts, close)
+    }
+}
+
+/// Finding 11: a connection closed while its CONNECT is being answered leaves
+/// no socket behind, and every connection handler is matched by a disconnect
+/// handler.
+#[tokio::test]
+async fn a_close_during_connect_leaves_no_ghost_socket() {
+    let io = SocketIo::with_adapter(SocketIoConfig::default(), ClosingAdapters);
+    let connected = Arc::new(AtomicUsize::new(0));
+    let disconnected = Arc::new(AtomicUsize::new(0));
+    let (c, d) = (connected.clone(), disconnected.clone());
+    io.on_connection(move |socket| {
+        c.fetch_add(1, Ordering::SeqCst);
+        let d = d.clone();
+        socket.on_disconnect(move |_, _| {
+            d.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        async {}
+    });
+    let server = TestServer::start(io.clone()).await;
+    for _ in 0..20 {
+        let mut client = server.ws().await;
+        client.send("40").await;
+        tokio::time::timeout(TIMEOUT, client.expect_closed())
+            .await
+            .expect("closed");
+    }
+    eventually("the sessions are gone", || {
+        io.engine().session_count() == 0
+    })
+    .await;
+    assert_eq!(io.sockets().socket_count(), 0, "no ghost socket");
+    assert_eq!(
+        connected.load(Ordering::SeqCst),
+        disconnected.load(Ordering::SeqCst),
+        "every connection handler has its disconnect handler"
+    );
+}
