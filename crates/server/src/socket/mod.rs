@@ -333,9 +333,10 @@ impl Socket {
             Ok(()) => true,
             Err(EmitError::QueueFull) => {
                 tracing::warn!(socket = %self.id, "outbound queue full: closing a slow client");
+                // Not here: its disconnect handlers would run inside this
+                // broadcast, on the broadcaster's stack and under its locks.
                 self.client
-                    .session
-                    .close_with(ferrio_engine::CloseReason::TransportError);
+                    .close_deferred(ferrio_engine::CloseReason::TransportError);
                 false
             }
             Err(_) => false,
