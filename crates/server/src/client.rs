@@ -64,6 +64,11 @@ impl Client {
         client
     }
 
+    /// The server's options.
+    pub fn config(&self) -> &crate::SocketIoConfig {
+        &self.io.config
+    }
+
     fn sockets(&self) -> MutexGuard<'_, Sockets> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -41,6 +41,12 @@ pub struct SocketIoConfig {
     /// server has no such limit; socketioxide's default is the same).
     /// Default 60 s.
     pub packet_completion_timeout: Duration,
+    /// Time an `emit_with_ack` waits for its acknowledgement when no
+    /// `timeout(…)` is given, on one socket or in a broadcast; past it the
+    /// waiter is forgotten and the emit fails with
+    /// [`AckError::Timeout`](crate::AckError::Timeout). The reference server
+    /// waits forever; socketioxide's default is the same. Default 5 s.
+    pub ack_timeout: Duration,
 }
 
 impl Default for SocketIoConfig {
@@ -53,6 +59,7 @@ impl Default for SocketIoConfig {
             max_pending_packets: 64,
             max_pending_bytes: 1 << 20,
             packet_completion_timeout: Duration::from_secs(60),
+            ack_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -92,6 +99,11 @@ impl SocketIoConfig {
     /// (default 60 s).
     pub fn packet_completion_timeout(mut self, timeout: Duration) -> Self {
         self.packet_completion_timeout = timeout;
+        self
+    }
+    /// Sets [`ack_timeout`](Self::ack_timeout) (default 5 s).
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

@@ -43,7 +43,9 @@ async fn silent_clients(server: &TestServer, n: usize) {
 fn fill_outboxes(io: &SocketIo) {
     let filler = "x".repeat(LIMIT - 600);
     for socket in io.sockets().local_sockets() {
-        socket.emit("fill", &filler).expect("room left in the outbox");
+        socket
+            .emit("fill", &filler)
+            .expect("room left in the outbox");
     }
 }
 
@@ -94,7 +96,11 @@ fn a_room_of_full_clients_closes_without_recursion() {
         .expect("the broadcast returns");
         eventually("every socket is gone", || io.sockets().socket_count() == 0).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(left.load(Ordering::SeqCst), CLIENTS, "each handler ran once");
+        assert_eq!(
+            left.load(Ordering::SeqCst),
+            CLIENTS,
+            "each handler ran once"
+        );
     });
     rt.shutdown_background();
 }

@@ -270,14 +270,115 @@ async fn a_close_during_connect_leaves_no_ghost_socket() {
             .await
             .expect("closed");
     }
-    eventually("the sessions are gone", || {
-        io.engine().session_count() == 0
-    })
-    .await;
+    eventually("the sessions are gone", || io.engine().session_count() == 0).await;
     assert_eq!(io.sockets().socket_count(), 0, "no ghost socket");
     assert_eq!(
         connected.load(Ordering::SeqCst),
         disconnected.load(Ordering::SeqCst),
         "every connection handler has its disconnect handler"
     );
+}
+
+/// Finding 7: a relayed packet larger than a client's outbox is refused at the
+/// emitter; the room's clients are not disconnected for it.
+#[tokio::test]
+async fn a_broadcast_too_large_for_an_outbox_is_refused_at_the_emitter() {
+    let io = SocketIo::with_config(
+        SocketIoConfig::default().with_engine(|e| e.max_buffered_bytes(100_000)),
+    );
+    let (tx, mut results) = channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        answer_pings(&socket);
+        async move {
+            socket.on("join", |socket, _| {
+                socket.join("room");
+                async {}
+            });
+            socket.on("relay", move |socket, event| {
+                let sent = socket.to("room").emit_args("relay", event.into_args());
+                let _ = tx.send(sent);
+                async {}
+            });
+        }
+    });
+    let server = TestServer::start(io.clone()).await;
+    let mut room = Vec::new();
+    for _ in 0..3 {
+        let (mut client, _) = server.connected("/").await;
+        client.emit("/", None, "join", &[]).await;
+        client.round_trip("/", 1).await;
+        room.push(client);
+    }
+    // 3 × 40 KB attachments: 120 KB, more than the 100 KB outbox.
+    let (mut sender, _) = server.connected("/").await;
+    let text = format!(
+        "4{}{}",
+        header(5, "/", None, 3),
+        r#"["relay",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},{"_placeholder":true,"num":2}]"#
+    );
+    sender.send(&text).await;
+    for _ in 0..3 {
+        sender.send_binary(&[9; 40_000]).await;
+    }
+    match results.next().await {
+        Err(ferrio::EmitError::TooLarge { size, limit }) => {
+            assert!(size > 120_000, "{size}");
+            assert_eq!(limit, 100_000);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    for (i, client) in room.iter_mut().enumerate() {
+        let skipped = client.round_trip("/", 2 + i as u64).await;
+        assert!(skipped.is_empty(), "nothing was relayed: {skipped:?}");
+    }
+    assert_eq!(io.sockets().socket_count(), 4, "nobody was disconnected");
+    // One socket alone: the same answer, the socket kept.
+    let me = io.sockets().local_sockets().pop().unwrap();
+    let big = Payload::Binary(vec![0; 100_001].into());
+    assert!(matches!(
+        me.emit_args("big", vec![big]),
+        Err(ferrio::EmitError::TooLarge { .. })
+    ));
+    assert!(me.connected());
+}
+
+/// Finding 13: broadcasts with acks that time out, and an `emit_with_ack`
+/// whose future is dropped, leave no waiter on a client that never answers;
+/// an `emit_with_ack` with no timeout of its own gets the default one.
+#[tokio::test]
+async fn acknowledgement_waiters_never_leak() {
+    let io =
+        SocketIo::with_config(SocketIoConfig::default().ack_timeout(Duration::from_millis(50)));
+    let server = TestServer::start(io.clone()).await;
+    let (_silent, _) = server.connected("/").await;
+    let socket = io.sockets().local_sockets().pop().unwrap();
+    let numbers: Vec<u32> = (0..1000).collect();
+    let asks = numbers.iter().map(|i| {
+        io.broadcast()
+            .timeout(Duration::from_millis(10))
+            .emit_with_ack("question", i)
+    });
+    for answers in futures_util::future::join_all(asks).await {
+        let answers = answers.unwrap();
+        assert!(answers.timed_out());
+        assert_eq!(answers.expected, 1);
+    }
+    assert_eq!(socket.pending_acks(), 0, "broadcast waiters forgotten");
+
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(1),
+        socket.emit_with_ack("question", &()),
+    )
+    .await;
+    assert!(dropped.is_err(), "no answer comes");
+    assert_eq!(socket.pending_acks(), 0, "a dropped emit_with_ack forgets");
+
+    let timed_out = socket.emit_with_ack("question", &()).await;
+    assert_eq!(
+        timed_out,
+        Err(ferrio::AckError::Timeout),
+        "the default timeout"
+    );
+    assert_eq!(socket.pending_acks(), 0);
 }
