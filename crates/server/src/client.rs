@@ -75,11 +75,9 @@ impl Client {
 
     /// The socket of a namespace.
     fn socket(&self, nsp: &str) -> Option<Arc<Socket>> {
-        self.sockets()
-            .list
-            .iter()
-            .find(|s| s.namespace().name() == nsp)
-            .cloned()
+        let sockets = self.sockets();
+        let found = sockets.find(nsp).ok()?;
+        sockets.list.get(found).cloned()
     }
 
     fn connecting(&self) -> MutexGuard<'_, Connecting> {
@@ -337,9 +335,11 @@ impl Client {
                 self.connecting().remove(&name);
                 return;
             }
-            // Usually the only one: no room for more.
-            sockets.list.reserve_exact(1);
-            sockets.list.push(socket.clone());
+            if let Err(at) = sockets.find(&name) {
+                // Usually the only one: no room for more.
+                sockets.list.reserve_exact(1);
+                sockets.list.insert(at, socket.clone());
+            }
         }
         // Replay what waited, then let packets through directly. The queue is
         // removed only once empty, under its lock, so a packet arriving during
@@ -375,7 +375,9 @@ impl Client {
 
     pub fn remove_socket(&self, nsp: &str) {
         let mut sockets = self.sockets();
-        sockets.list.retain(|s| s.namespace().name() != nsp);
+        if let Ok(at) = sockets.find(nsp) {
+            sockets.list.remove(at);
+        }
         if sockets.list.is_empty() {
             sockets.list = Vec::new();
         }
@@ -448,8 +450,18 @@ struct Pending {
 /// A client's sockets, and whether its connection closed (with the reason).
 #[derive(Default)]
 struct Sockets {
+    /// Sorted by namespace name: a client may join many namespaces, and each
+    /// packet looks its socket up.
     list: Vec<Arc<Socket>>,
     closed: Option<DisconnectReason>,
+}
+
+impl Sockets {
+    /// Where the socket of a namespace is, or would be inserted.
+    fn find(&self, nsp: &str) -> Result<usize, usize> {
+        self.list
+            .binary_search_by(|s| s.namespace().name().cmp(nsp))
+    }
 }
 
 /// The packets waiting for a namespace still connecting, and their size on

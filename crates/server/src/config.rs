@@ -47,6 +47,16 @@ pub struct SocketIoConfig {
     /// [`AckError::Timeout`](crate::AckError::Timeout). The reference server
     /// waits forever; socketioxide's default is the same. Default 5 s.
     pub ack_timeout: Duration,
+    /// Whether a dynamic namespace's child (made by `of_pattern` or `of_fn`)
+    /// is removed once its last socket is gone, as the reference server's
+    /// `cleanupEmptyChildNamespaces`. Default `false`, as there: each child
+    /// name a client connects to then stays for the server's life.
+    pub cleanup_empty_child_namespaces: bool,
+    /// The longest namespace name (bytes) a CONNECT may create a dynamic child
+    /// for; a longer one matches no dynamic namespace and gets CONNECT_ERROR
+    /// "Invalid namespace", as any unknown name. Static namespaces are found
+    /// whatever their length. Default 256.
+    pub max_namespace_len: usize,
 }
 
 impl Default for SocketIoConfig {
@@ -60,6 +70,8 @@ impl Default for SocketIoConfig {
             max_pending_bytes: 1 << 20,
             packet_completion_timeout: Duration::from_secs(60),
             ack_timeout: Duration::from_secs(5),
+            cleanup_empty_child_namespaces: false,
+            max_namespace_len: 256,
         }
     }
 }
@@ -104,6 +116,17 @@ impl SocketIoConfig {
     /// Sets [`ack_timeout`](Self::ack_timeout) (default 5 s).
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.ack_timeout = timeout;
+        self
+    }
+    /// Sets [`cleanup_empty_child_namespaces`](Self::cleanup_empty_child_namespaces)
+    /// (default `false`).
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+    /// Sets [`max_namespace_len`](Self::max_namespace_len) (default 256).
+    pub fn max_namespace_len(mut self, bytes: usize) -> Self {
+        self.max_namespace_len = bytes;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

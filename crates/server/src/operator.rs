@@ -134,7 +134,8 @@ impl BroadcastOperator {
     }
 
     /// Sends an event asking every target for an acknowledgement, and gathers
-    /// the answers until all came or the [`timeout`](Self::timeout) (default 5 s) passed.
+    /// the answers until all came or the [`timeout`](Self::timeout) passed
+    /// (default [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout), 5 s).
     pub fn emit_with_ack<T: Serialize + ?Sized>(
         self,
         event: &str,
@@ -143,7 +144,11 @@ impl BroadcastOperator {
         let packet = self
             .packet(event, data)
             .map(|p| p.with_id(self.namespace.next_ack_id()));
-        let timeout = self.opts.flags.timeout.unwrap_or(Duration::from_secs(5));
+        let timeout = self
+            .opts
+            .flags
+            .timeout
+            .unwrap_or_else(|| self.namespace.ack_timeout());
         let adapter = self.namespace.adapter().clone();
         let opts = self.opts;
         async move {

@@ -382,3 +382,57 @@ async fn acknowledgement_waiters_never_leak() {
     );
     assert_eq!(socket.pending_acks(), 0);
 }
+
+/// Finding 9: with `cleanup_empty_child_namespaces`, a dynamic child goes
+/// away with its last socket: 10 000 distinct names connected and left bring
+/// the namespace count back to where it was.
+#[tokio::test]
+async fn empty_dynamic_namespaces_are_removed_with_cleanup_on() {
+    let io = SocketIo::with_config(SocketIoConfig::default().cleanup_empty_child_namespaces(true));
+    io.of_pattern(r"^/dyn-\d+$").unwrap();
+    let baseline = io.namespaces().len();
+    let server = TestServer::start(io.clone()).await;
+    let mut client = server.ws().await;
+    const NAMES: usize = 10_000;
+    const BATCH: usize = 500;
+    for batch in 0..NAMES / BATCH {
+        for i in batch * BATCH..(batch + 1) * BATCH {
+            client.feed(format!("40/dyn-{i},")).await;
+            client.feed(format!("41/dyn-{i},")).await;
+        }
+        client.flush().await;
+        for i in batch * BATCH..(batch + 1) * BATCH {
+            let reply = client.recv_packet().await;
+            assert_eq!((reply.kind, reply.nsp), (0, format!("/dyn-{i}")));
+        }
+    }
+    eventually("the children are removed", || {
+        io.namespaces().len() == baseline
+    })
+    .await;
+    // A name used again gets a child again.
+    client.connect("/dyn-1").await;
+    assert_eq!(io.namespaces().len(), baseline + 1);
+}
+
+/// Finding 9: without cleanup (the default, as in Node) children stay; and a
+/// name longer than `max_namespace_len` gets CONNECT_ERROR and no child.
+#[tokio::test]
+async fn long_namespace_names_are_refused() {
+    let io = SocketIo::new();
+    io.of_pattern(r"^/dyn-\d+$").unwrap();
+    let baseline = io.namespaces().len();
+    let server = TestServer::start(io.clone()).await;
+    let mut client = server.ws().await;
+    client.connect("/dyn-1").await;
+    client.send("41/dyn-1,").await;
+    let long = format!("/dyn-{}", "1".repeat(10_000));
+    client.send(&format!("40{long},")).await;
+    let reply = client.recv_packet().await;
+    assert_eq!(reply.kind, 4, "CONNECT_ERROR");
+    assert_eq!(reply.data.unwrap()["message"], "Invalid namespace");
+    let name = format!("/dyn-{}", "1".repeat(251));
+    assert_eq!(name.len(), 256);
+    client.connect(&name).await;
+    assert_eq!(io.namespaces().len(), baseline + 2, "/dyn-1 stays");
+}

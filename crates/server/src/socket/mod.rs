@@ -557,6 +557,14 @@ impl Socket {
     }
 }
 
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // Every socket is made for one CONNECT, after the lookup that took
+        // its namespace in use.
+        self.namespace.release();
+    }
+}
+
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket")
