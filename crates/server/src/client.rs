@@ -289,6 +289,25 @@ impl Client {
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
+        socket.set_connected();
+        // The socket joins the client's list under the lock the close takes
+        // the list with: a close that came first (at any point above, from
+        // any thread) is seen here and ends the socket, which otherwise would
+        // stay in its namespace and rooms for good.
+        {
+            let mut sockets = self.sockets();
+            if let Some(reason) = sockets.closed {
+                drop(sockets);
+                self.connecting().remove(&name);
+                socket.on_close(reason);
+                return;
+            }
+            if let Err(at) = sockets.find(&name) {
+                // Usually the only one: no room for more.
+                sockets.list.reserve_exact(1);
+                sockets.list.insert(at, socket.clone());
+            }
+        }
         if !self.joined.swap(true, Ordering::AcqRel) {
             let timer = self
                 .connect_timer
@@ -299,7 +318,6 @@ impl Client {
                 timer.abort();
             }
         }
-        socket.set_connected();
         let reply = serde_json::json!({ "sid": socket.id().as_str() });
         let packet = Packet::new(
             PacketKind::Connect,
@@ -317,29 +335,17 @@ impl Client {
         for handler in handlers {
             run_inline(handler(socket.clone()));
         }
-        // The socket joins the client's list only now, under the lock the
-        // close takes the list with: a close that came first (at any point
-        // above, from any thread) is seen here and ends the socket, which
-        // otherwise would stay in its namespace and rooms for good.
-        {
-            let mut sockets = self.sockets();
-            if let Some(reason) = sockets.closed {
-                drop(sockets);
-                self.connecting().remove(&name);
-                socket.on_close(reason);
-                return;
-            }
-            if !socket.connected() {
-                // A connection handler disconnected it already.
-                drop(sockets);
-                self.connecting().remove(&name);
-                return;
-            }
-            if let Err(at) = sockets.find(&name) {
-                // Usually the only one: no room for more.
-                sockets.list.reserve_exact(1);
-                sockets.list.insert(at, socket.clone());
-            }
+        // A close while the handlers ran left the socket to us (see
+        // `on_close`): end it now that the listeners they add are in place.
+        let closed = {
+            let sockets = self.sockets();
+            socket.opening.store(false, Ordering::Release);
+            sockets.closed
+        };
+        if let Some(reason) = closed {
+            self.connecting().remove(&name);
+            socket.on_close(reason);
+            return;
         }
         // Replay what waited, then let packets through directly. The queue is
         // removed only once empty, under its lock, so a packet arriving during
@@ -417,7 +423,11 @@ impl Client {
         let sockets = {
             let mut sockets = self.sockets();
             sockets.closed = Some(reason);
-            std::mem::take(&mut sockets.list)
+            let mut list = std::mem::take(&mut sockets.list);
+            // A socket whose connection handlers still run is ended by
+            // `finish_connect` once they have.
+            list.retain(|s| !s.opening.load(Ordering::Acquire));
+            list
         };
         self.connecting().clear();
         *self.decoder.lock().unwrap_or_else(|e| e.into_inner()) = None;

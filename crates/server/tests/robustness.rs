@@ -436,3 +436,91 @@ async fn long_namespace_names_are_refused() {
     client.connect(&name).await;
     assert_eq!(io.namespaces().len(), baseline + 2, "/dyn-1 stays");
 }
+
+/// Finding 11: a connection closed from another thread while the socket's
+/// connection handlers run ends the socket once they have, so the disconnect
+/// listeners they add after the close still run, and no socket stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_during_the_connection_handlers_runs_every_disconnect_listener() {
+    let io = SocketIo::new();
+    let disconnected = Arc::new(AtomicUsize::new(0));
+    let (d, closer) = (disconnected.clone(), io.clone());
+    io.on_connection(move |socket| {
+        let (d1, d2) = (d.clone(), d.clone());
+        socket.on_disconnect(move |_, _| {
+            d1.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        // The whole server closes, from another thread, before this
+        // handler goes on.
+        let closer = closer.clone();
+        std::thread::spawn(move || closer.close()).join().unwrap();
+        socket.on_disconnect(move |_, _| {
+            d2.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        async {}
+    });
+    let server = TestServer::start(io.clone()).await;
+    let mut client = server.ws().await;
+    client.send("40").await;
+    tokio::time::timeout(TIMEOUT, client.expect_closed())
+        .await
+        .expect("closed");
+    eventually("both disconnect listeners ran", || {
+        disconnected.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    assert_eq!(io.sockets().socket_count(), 0, "no ghost socket");
+}
+
+/// Finding 11, as an attacker would try it over long-polling: a POST of `40`
+/// while the parked GET's connection is dropped (which closes the session),
+/// many times. No socket stays, and the connection and disconnect handlers
+/// ran as many times each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_racing_a_dropped_poll_leave_no_ghost_socket() {
+    use tokio::io::AsyncWriteExt;
+    const ROUNDS: usize = 1000;
+    let io = SocketIo::new();
+    let connected = Arc::new(AtomicUsize::new(0));
+    let disconnected = Arc::new(AtomicUsize::new(0));
+    let (c, d) = (connected.clone(), disconnected.clone());
+    io.on_connection(move |socket| {
+        c.fetch_add(1, Ordering::SeqCst);
+        let d = d.clone();
+        socket.on_disconnect(move |_, _| {
+            d.fetch_add(1, Ordering::SeqCst);
+            async {}
+        });
+        async {}
+    });
+    let server = TestServer::start(io.clone()).await;
+    for _ in 0..ROUNDS {
+        let client = server.polling().await;
+        let path = server.path(&format!("transport=polling&sid={}", client.sid));
+        let mut get = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        get.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let drop_get = async move {
+            tokio::task::yield_now().await;
+            drop(get);
+        };
+        tokio::join!(server.post(&client, "40"), drop_get);
+    }
+    io.close();
+    eventually("every session is closed", || {
+        io.engine().session_count() == 0
+    })
+    .await;
+    eventually("every disconnect handler ran", || {
+        disconnected.load(Ordering::SeqCst) >= connected.load(Ordering::SeqCst)
+    })
+    .await;
+    assert_eq!(io.sockets().socket_count(), 0, "no ghost socket");
+    assert_eq!(
+        connected.load(Ordering::SeqCst),
+        disconnected.load(Ordering::SeqCst)
+    );
+}

@@ -33,6 +33,10 @@ use crate::{
 pub struct Socket {
     id: SocketId,
     connected: AtomicBool,
+    /// Set until its connection handlers have run up to their first
+    /// `.await`: a connection that closes meanwhile leaves the socket's end
+    /// to `finish_connect`, so no listener those handlers register is missed.
+    pub(crate) opening: AtomicBool,
     has_outgoing_listeners: AtomicBool,
     namespace: Namespace,
     pub(crate) client: Arc<Client>,
@@ -59,6 +63,7 @@ impl Socket {
         Arc::new(Self {
             id: SocketId::random(),
             connected: AtomicBool::new(false),
+            opening: AtomicBool::new(true),
             has_outgoing_listeners: AtomicBool::new(false),
             namespace,
             client,
