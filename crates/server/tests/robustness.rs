@@ -66,7 +66,7 @@ async fn an_incomplete_binary_packet_closes_the_connection_after_the_timeout() {
 /// a later one gets the whole timeout again.
 #[tokio::test]
 async fn binary_packets_completed_in_time_go_through() {
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(1000);
     let io = SocketIo::with_config(SocketIoConfig::default().packet_completion_timeout(timeout));
     let (tx, mut sizes) = channel();
     io.on_connection(move |socket| {
@@ -88,7 +88,7 @@ async fn binary_packets_completed_in_time_go_through() {
             r#"["up",{"_placeholder":true,"num":0}]"#
         );
         client.send(&text).await;
-        tokio::time::sleep(timeout / 2).await;
+        tokio::time::sleep(timeout / 4).await;
         client.send_binary(&[7; 10]).await;
         assert_eq!(sizes.next().await, Some(10));
     }
