@@ -123,7 +123,7 @@ async fn main() -> std::io::Result<()> {
 
             // Every listener is registered: now the connection handler may
             // wait. `timeout` bounds the wait; without it, `emit_with_ack`
-            // waits until the answer comes or the client disconnects.
+            // waits `SocketIoConfig::ack_timeout` (5 s by default).
             let asked = socket
                 .timeout(Duration::from_secs(5))
                 .emit_with_ack("ask", &"What is your name?")

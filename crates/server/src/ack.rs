@@ -1,5 +1,6 @@
 //! Waiting for acknowledgements from clients.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use ferrio_proto::socketio::Payload;
@@ -22,6 +23,31 @@ impl AckWaiter {
             Self::Many(tx) => {
                 let _ = tx.send(args);
             }
+        }
+    }
+}
+
+/// Forgets an acknowledgement id on sockets when dropped: the waiter of a
+/// broadcast with acks, once it stops waiting, leaves nothing behind on the
+/// sockets that did not answer.
+pub(crate) struct ForgetAck {
+    id: u64,
+    sockets: Vec<Weak<crate::Socket>>,
+}
+
+impl ForgetAck {
+    pub fn new(id: u64, sockets: &[Arc<crate::Socket>]) -> Self {
+        Self {
+            id,
+            sockets: sockets.iter().map(Arc::downgrade).collect(),
+        }
+    }
+}
+
+impl Drop for ForgetAck {
+    fn drop(&mut self) {
+        for socket in self.sockets.iter().filter_map(Weak::upgrade) {
+            socket.forget_ack(self.id);
         }
     }
 }

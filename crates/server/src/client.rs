@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use tokio::time::Instant;
+
 use ferrio_engine::{CloseReason, Message, Session};
 use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
 use serde_json::Value;
@@ -21,9 +23,17 @@ pub(crate) struct Client {
     io: Arc<IoInner>,
     /// The decoder of a binary packet whose attachments are still to come;
     /// between packets the decoder holds nothing, so none is kept.
-    decoder: Mutex<Option<Box<Decoder>>>,
-    /// The sockets, one per namespace joined (rarely more than one or two).
-    sockets: Mutex<Vec<Arc<Socket>>>,
+    decoder: Mutex<Option<Box<Pending>>>,
+    /// Whether the task that enforces
+    /// [`packet_completion_timeout`](crate::SocketIoConfig::packet_completion_timeout)
+    /// runs. Set and cleared under the `decoder` lock.
+    completion_timer: AtomicBool,
+    /// Whether a close was handed to a task of its own (see [`close_deferred`](Self::close_deferred)).
+    closing: AtomicBool,
+    /// The sockets, one per namespace joined (rarely more than one or two),
+    /// and whether the connection closed: checked under the same lock before
+    /// a socket is added, so none is added after the close took the list.
+    sockets: Mutex<Sockets>,
     /// Namespaces whose connection middleware, or connection handlers, are
     /// running, with the packets that arrived for them meanwhile. Freed when
     /// empty.
@@ -43,7 +53,9 @@ impl Client {
             session,
             io,
             decoder: Mutex::new(None),
-            sockets: Mutex::new(Vec::new()),
+            completion_timer: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            sockets: Mutex::new(Sockets::default()),
             connecting: Mutex::new(Connecting::default()),
             joined: AtomicBool::new(false),
             connect_timer: Mutex::new(None),
@@ -52,16 +64,20 @@ impl Client {
         client
     }
 
-    fn sockets(&self) -> MutexGuard<'_, Vec<Arc<Socket>>> {
+    /// The server's options.
+    pub fn config(&self) -> &crate::SocketIoConfig {
+        &self.io.config
+    }
+
+    fn sockets(&self) -> MutexGuard<'_, Sockets> {
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The socket of a namespace.
     fn socket(&self, nsp: &str) -> Option<Arc<Socket>> {
-        self.sockets()
-            .iter()
-            .find(|s| s.namespace().name() == nsp)
-            .cloned()
+        let sockets = self.sockets();
+        let found = sockets.find(nsp).ok()?;
+        sockets.list.get(found).cloned()
     }
 
     fn connecting(&self) -> MutexGuard<'_, Connecting> {
@@ -85,29 +101,41 @@ impl Client {
 
     /// A message from the Engine.IO layer.
     pub fn on_message(self: &Arc<Self>, message: Message) {
+        let size = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+        };
         let decoded = {
             let mut slot = self.decoder.lock().unwrap_or_else(|e| e.into_inner());
-            // Most packets decode on a decoder of the stack; one is boxed
-            // only to wait for attachments.
-            let mut fresh = None;
-            let decoder = match slot.as_deref_mut() {
-                Some(decoder) => decoder,
-                None => fresh.insert(Decoder::new(self.io.config.decoder)),
-            };
-            let decoded = match message {
-                Message::Text(text) => decoder.feed_text(&text),
-                Message::Binary(bytes) => decoder.feed_binary(bytes),
-            };
-            let awaiting = decoder.awaiting() > 0;
-            match fresh {
-                Some(decoder) if awaiting => *slot = Some(Box::new(decoder)),
-                _ if !awaiting => *slot = None,
-                _ => {}
+            match slot.as_deref_mut() {
+                Some(pending) => {
+                    pending.bytes = pending.bytes.saturating_add(size);
+                    let decoded = feed(&mut pending.decoder, message);
+                    let bytes = pending.bytes;
+                    if pending.decoder.awaiting() == 0 {
+                        *slot = None;
+                    }
+                    decoded.map(|p| p.map(|p| (p, bytes)))
+                }
+                None => {
+                    // Most packets decode on a decoder of the stack; one is
+                    // boxed only to wait for attachments.
+                    let mut decoder = Decoder::new(self.io.config.decoder);
+                    let decoded = feed(&mut decoder, message);
+                    if decoder.awaiting() > 0 {
+                        *slot = Some(Box::new(Pending {
+                            decoder,
+                            started: Instant::now(),
+                            bytes: size,
+                        }));
+                        self.start_completion_timer();
+                    }
+                    decoded.map(|p| p.map(|p| (p, size)))
+                }
             }
-            decoded
         };
         match decoded {
-            Ok(Some(packet)) => self.on_packet(packet),
+            Ok(Some((packet, size))) => self.on_packet(packet, size),
             Ok(None) => {}
             Err(error) => {
                 tracing::debug!(sid = %self.session.id(), %error, "malformed packet");
@@ -116,7 +144,52 @@ impl Client {
         }
     }
 
-    fn on_packet(self: &Arc<Self>, packet: Packet<Payload>) {
+    /// Starts the task that closes the connection when a binary packet's
+    /// attachments are still missing after
+    /// [`packet_completion_timeout`](crate::SocketIoConfig::packet_completion_timeout),
+    /// unless it runs already. Called under the `decoder` lock.
+    ///
+    /// One task per connection at most, and only while binary packets come:
+    /// it ends at its first wake-up that finds no packet incomplete.
+    fn start_completion_timer(self: &Arc<Self>) {
+        if self.completion_timer.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let timeout = self.io.config.packet_completion_timeout;
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut deadline = Instant::now() + timeout;
+            loop {
+                tokio::time::sleep_until(deadline).await;
+                let Some(client) = weak.upgrade() else { return };
+                let mut slot = client.decoder.lock().unwrap_or_else(|e| e.into_inner());
+                let started = slot.as_ref().map(|p| p.started);
+                match started {
+                    Some(started) if started + timeout > Instant::now() => {
+                        deadline = started + timeout;
+                    }
+                    started => {
+                        // Drop what was received of the packet, if any.
+                        *slot = None;
+                        client.completion_timer.store(false, Ordering::Release);
+                        drop(slot);
+                        if started.is_some() {
+                            tracing::debug!(
+                                sid = %client.session.id(),
+                                ?timeout,
+                                "binary packet incomplete in time; closing"
+                            );
+                            client.session.close_with(CloseReason::ParseError);
+                        }
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// A decoded packet; `size` is what it took on the wire, attachments included.
+    fn on_packet(self: &Arc<Self>, packet: Packet<Payload>, size: usize) {
         if packet.kind == PacketKind::Connect {
             let auth = match packet.data {
                 Some(Payload::Json(v)) => Some(v),
@@ -129,16 +202,23 @@ impl Client {
         // takes, so no packet overtakes one that waits.
         {
             let mut connecting = self.connecting();
+            let config = &self.io.config;
+            let bytes = connecting.bytes();
             if let Some(waiting) = connecting.get_mut(&packet.nsp) {
-                if waiting.len() < self.io.config.max_pending_packets {
-                    waiting.push(packet);
+                // The first packet waiting always fits: its size is bounded by
+                // the payload and attachment limits already.
+                let fits = bytes == 0 || bytes.saturating_add(size) <= config.max_pending_bytes;
+                if waiting.packets.len() < config.max_pending_packets && fits {
+                    waiting.packets.push(packet);
+                    waiting.bytes += size;
                     return;
                 }
                 drop(connecting);
                 tracing::debug!(
                     sid = %self.session.id(),
-                    max = self.io.config.max_pending_packets,
-                    "too many packets for a namespace still connecting; closing"
+                    max_packets = config.max_pending_packets,
+                    max_bytes = config.max_pending_bytes,
+                    "too much waiting for a namespace still connecting; closing"
                 );
                 return self.session.close();
             }
@@ -209,11 +289,24 @@ impl Client {
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
+        socket.set_connected();
+        // The socket joins the client's list under the lock the close takes
+        // the list with: a close that came first (at any point above, from
+        // any thread) is seen here and ends the socket, which otherwise would
+        // stay in its namespace and rooms for good.
         {
-            // Usually the only one: no room for more.
             let mut sockets = self.sockets();
-            sockets.reserve_exact(1);
-            sockets.push(socket.clone());
+            if let Some(reason) = sockets.closed {
+                drop(sockets);
+                self.connecting().remove(&name);
+                socket.on_close(reason);
+                return;
+            }
+            if let Err(at) = sockets.find(&name) {
+                // Usually the only one: no room for more.
+                sockets.list.reserve_exact(1);
+                sockets.list.insert(at, socket.clone());
+            }
         }
         if !self.joined.swap(true, Ordering::AcqRel) {
             let timer = self
@@ -225,7 +318,6 @@ impl Client {
                 timer.abort();
             }
         }
-        socket.set_connected();
         let reply = serde_json::json!({ "sid": socket.id().as_str() });
         let packet = Packet::new(
             PacketKind::Connect,
@@ -243,6 +335,18 @@ impl Client {
         for handler in handlers {
             run_inline(handler(socket.clone()));
         }
+        // A close while the handlers ran left the socket to us (see
+        // `on_close`): end it now that the listeners they add are in place.
+        let closed = {
+            let sockets = self.sockets();
+            socket.opening.store(false, Ordering::Release);
+            sockets.closed
+        };
+        if let Some(reason) = closed {
+            self.connecting().remove(&name);
+            socket.on_close(reason);
+            return;
+        }
         // Replay what waited, then let packets through directly. The queue is
         // removed only once empty, under its lock, so a packet arriving during
         // the replay is queued behind the others and replayed in turn.
@@ -250,7 +354,7 @@ impl Client {
             let waiting = {
                 let mut connecting = self.connecting();
                 match connecting.get_mut(&name) {
-                    Some(queue) if !queue.is_empty() => std::mem::take(queue),
+                    Some(queue) if !queue.packets.is_empty() => std::mem::take(queue),
                     _ => {
                         // Empty, or cleared because the connection closed.
                         connecting.remove(&name);
@@ -258,7 +362,7 @@ impl Client {
                     }
                 }
             };
-            for packet in waiting {
+            for packet in waiting.packets {
                 if socket.on_packet(packet).is_err() {
                     return self.protocol_error("invalid packet for the namespace");
                 }
@@ -277,47 +381,128 @@ impl Client {
 
     pub fn remove_socket(&self, nsp: &str) {
         let mut sockets = self.sockets();
-        sockets.retain(|s| s.namespace().name() != nsp);
-        if sockets.is_empty() {
-            *sockets = Vec::new();
+        if let Ok(at) = sockets.find(nsp) {
+            sockets.list.remove(at);
+        }
+        if sockets.list.is_empty() {
+            sockets.list = Vec::new();
         }
     }
 
     /// Disconnects every socket (each is told) and closes the connection.
     pub fn disconnect_all(&self) {
-        let sockets = self.sockets().clone();
+        let sockets = self.sockets().list.clone();
         for socket in sockets {
             socket.leave_by_server();
         }
         self.session.close();
     }
 
-    /// The Engine.IO connection ended.
-    pub fn on_close(&self, reason: CloseReason) {
-        let sockets = std::mem::take(&mut *self.sockets());
-        self.connecting().clear();
-        for socket in sockets {
-            socket.on_close(DisconnectReason::from(reason));
+    /// Closes the connection from a task of its own, so that its sockets'
+    /// disconnect handlers never run on the stack of whoever asked (a
+    /// broadcast to many sockets, inside another socket's handler, perhaps
+    /// under the application's locks). Asked many times, it closes once.
+    pub fn close_deferred(&self, reason: CloseReason) {
+        if self.closing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let session = self.session.clone();
+                drop(runtime.spawn(async move { session.close_with(reason) }));
+            }
+            // Outside a runtime (a plain thread emitting): no handler of
+            // ferrio's runs above us, so closing here recurses into nothing.
+            Err(_) => self.session.close_with(reason),
         }
     }
+
+    /// The Engine.IO connection ended.
+    pub fn on_close(&self, reason: CloseReason) {
+        let reason = DisconnectReason::from(reason);
+        let sockets = {
+            let mut sockets = self.sockets();
+            sockets.closed = Some(reason);
+            let mut list = std::mem::take(&mut sockets.list);
+            // A socket whose connection handlers still run is ended by
+            // `finish_connect` once they have.
+            list.retain(|s| !s.opening.load(Ordering::Acquire));
+            list
+        };
+        self.connecting().clear();
+        *self.decoder.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        for socket in sockets {
+            socket.on_close(reason);
+        }
+    }
+}
+
+/// Feeds one Engine.IO message to a Socket.IO decoder.
+fn feed(
+    decoder: &mut Decoder,
+    message: Message,
+) -> Result<Option<Packet<Payload>>, ferrio_proto::socketio::DecodeError> {
+    match message {
+        Message::Text(text) => decoder.feed_text(&text),
+        Message::Binary(bytes) => decoder.feed_binary(bytes),
+    }
+}
+
+/// A binary packet whose attachments are still to come.
+struct Pending {
+    decoder: Decoder,
+    /// When its first message (the text header) came.
+    started: Instant,
+    /// Its size on the wire so far, attachments included.
+    bytes: usize,
+}
+
+/// A client's sockets, and whether its connection closed (with the reason).
+#[derive(Default)]
+struct Sockets {
+    /// Sorted by namespace name: a client may join many namespaces, and each
+    /// packet looks its socket up.
+    list: Vec<Arc<Socket>>,
+    closed: Option<DisconnectReason>,
+}
+
+impl Sockets {
+    /// Where the socket of a namespace is, or would be inserted.
+    fn find(&self, nsp: &str) -> Result<usize, usize> {
+        self.list
+            .binary_search_by(|s| s.namespace().name().cmp(nsp))
+    }
+}
+
+/// The packets waiting for a namespace still connecting, and their size on
+/// the wire.
+#[derive(Default)]
+struct Queue {
+    packets: Vec<Packet<Payload>>,
+    bytes: usize,
 }
 
 /// The namespaces of a client still connecting, each with the packets that
 /// wait for it. Usually empty, and then it holds no allocation.
 #[derive(Default)]
-struct Connecting(Vec<(String, Vec<Packet<Payload>>)>);
+struct Connecting(Vec<(String, Queue)>);
 
 impl Connecting {
     /// Starts queueing the packets of a namespace (if not already).
     fn open(&mut self, nsp: &str) {
         if self.get_mut(nsp).is_none() {
-            self.0.push((nsp.to_owned(), Vec::new()));
+            self.0.push((nsp.to_owned(), Queue::default()));
         }
     }
 
     /// The queue of a namespace connecting.
-    fn get_mut(&mut self, nsp: &str) -> Option<&mut Vec<Packet<Payload>>> {
+    fn get_mut(&mut self, nsp: &str) -> Option<&mut Queue> {
         self.0.iter_mut().find(|(n, _)| n == nsp).map(|(_, q)| q)
+    }
+
+    /// The bytes waiting, every namespace together.
+    fn bytes(&self) -> usize {
+        self.0.iter().map(|(_, q)| q.bytes).sum()
     }
 
     /// Stops queueing for a namespace; frees the list when it is the last.
@@ -358,8 +543,11 @@ mod tests {
         connecting.open("/a");
         assert_eq!(connecting.0.len(), 2, "a namespace is listed once");
         let packet = Packet::new(PacketKind::Event, "/a", None);
-        connecting.get_mut("/a").unwrap().push(packet);
-        assert_eq!(connecting.get_mut("/a").map(|q| q.len()), Some(1));
+        let queue = connecting.get_mut("/a").unwrap();
+        queue.packets.push(packet);
+        queue.bytes += 3;
+        assert_eq!(connecting.get_mut("/a").map(|q| q.packets.len()), Some(1));
+        assert_eq!(connecting.bytes(), 3);
         connecting.remove("/a");
         assert!(connecting.get_mut("/a").is_none());
         connecting.remove("/b");

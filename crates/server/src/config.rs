@@ -27,6 +27,36 @@ pub struct SocketIoConfig {
     /// more closes the connection ("forced close"). Together with the payload
     /// limit this bounds what such a client makes the server buffer. Default 64.
     pub max_pending_packets: usize,
+    /// Bytes (on the wire, binary attachments included) a client may have
+    /// waiting for namespaces still connecting, every namespace together; a
+    /// packet past it closes the connection ("forced close"), as one past
+    /// [`max_pending_packets`](Self::max_pending_packets) does. The first
+    /// packet waiting is always accepted: its size is bounded by the payload
+    /// and attachment limits already. Default 1 MiB (1 048 576), about the
+    /// default `max_payload`: a client's first emits rarely come close.
+    pub max_pending_bytes: usize,
+    /// Time a binary packet may take to receive all its attachments, counted
+    /// from its text header. Past it the connection is closed with "parse
+    /// error" and what was received of the packet is dropped (the reference
+    /// server has no such limit; socketioxide's default is the same).
+    /// Default 60 s.
+    pub packet_completion_timeout: Duration,
+    /// Time an `emit_with_ack` waits for its acknowledgement when no
+    /// `timeout(…)` is given, on one socket or in a broadcast; past it the
+    /// waiter is forgotten and the emit fails with
+    /// [`AckError::Timeout`](crate::AckError::Timeout). The reference server
+    /// waits forever; socketioxide's default is the same. Default 5 s.
+    pub ack_timeout: Duration,
+    /// Whether a dynamic namespace's child (made by `of_pattern` or `of_fn`)
+    /// is removed once its last socket is gone, as the reference server's
+    /// `cleanupEmptyChildNamespaces`. Default `false`, as there: each child
+    /// name a client connects to then stays for the server's life.
+    pub cleanup_empty_child_namespaces: bool,
+    /// The longest namespace name (bytes) a CONNECT may create a dynamic child
+    /// for; a longer one matches no dynamic namespace and gets CONNECT_ERROR
+    /// "Invalid namespace", as any unknown name. Static namespaces are found
+    /// whatever their length. Default 256.
+    pub max_namespace_len: usize,
 }
 
 impl Default for SocketIoConfig {
@@ -37,6 +67,11 @@ impl Default for SocketIoConfig {
             decoder: DecoderConfig::default(),
             serve_client: None,
             max_pending_packets: 64,
+            max_pending_bytes: 1 << 20,
+            packet_completion_timeout: Duration::from_secs(60),
+            ack_timeout: Duration::from_secs(5),
+            cleanup_empty_child_namespaces: false,
+            max_namespace_len: 256,
         }
     }
 }
@@ -65,6 +100,33 @@ impl SocketIoConfig {
     /// Sets [`max_pending_packets`](Self::max_pending_packets).
     pub fn max_pending_packets(mut self, max: usize) -> Self {
         self.max_pending_packets = max;
+        self
+    }
+    /// Sets [`max_pending_bytes`](Self::max_pending_bytes) (default 1 MiB).
+    pub fn max_pending_bytes(mut self, bytes: usize) -> Self {
+        self.max_pending_bytes = bytes;
+        self
+    }
+    /// Sets [`packet_completion_timeout`](Self::packet_completion_timeout)
+    /// (default 60 s).
+    pub fn packet_completion_timeout(mut self, timeout: Duration) -> Self {
+        self.packet_completion_timeout = timeout;
+        self
+    }
+    /// Sets [`ack_timeout`](Self::ack_timeout) (default 5 s).
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+    /// Sets [`cleanup_empty_child_namespaces`](Self::cleanup_empty_child_namespaces)
+    /// (default `false`).
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+    /// Sets [`max_namespace_len`](Self::max_namespace_len) (default 256).
+    pub fn max_namespace_len(mut self, bytes: usize) -> Self {
+        self.max_namespace_len = bytes;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

@@ -19,9 +19,30 @@ pub enum EmitError {
     /// This event was acknowledged already.
     #[error("the event was acknowledged already")]
     AlreadyAcknowledged,
+    /// The packet is larger than a client's outbox can ever hold
+    /// ([`max_buffered_bytes`](ferrio_engine::EngineConfig::max_buffered_bytes)):
+    /// it was sent to no one, and no recipient is disconnected for it.
+    #[error("a packet of {size} bytes is larger than a client's outbox ({limit} bytes)")]
+    TooLarge {
+        /// The packet's size, text and attachments.
+        size: usize,
+        /// The outbox limit.
+        limit: usize,
+    },
     /// The adapter failed to carry a broadcast.
     #[error(transparent)]
-    Adapter(#[from] crate::adapter::AdapterError),
+    Adapter(crate::adapter::AdapterError),
+}
+
+impl From<crate::adapter::AdapterError> for EmitError {
+    fn from(e: crate::adapter::AdapterError) -> Self {
+        match e {
+            crate::adapter::AdapterError::TooLarge { size, limit } => {
+                Self::TooLarge { size, limit }
+            }
+            other => Self::Adapter(other),
+        }
+    }
 }
 
 impl From<ferrio_engine::SendError> for EmitError {

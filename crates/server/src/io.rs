@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::adapter::{AdapterFactory, MemoryAdapterFactory};
 use crate::client::Client;
-use crate::namespace::{Matcher, Registry};
+use crate::namespace::{Matcher, Registry, Settings};
 use crate::serve_client::ClientFiles;
 use crate::{
     BroadcastOperator, ConnectError, EmitError, IntoRooms, Namespace, Socket, SocketIoConfig,
@@ -64,7 +64,14 @@ impl SocketIo {
     /// A server whose namespaces use adapters made by `adapters`.
     pub fn with_adapter(config: SocketIoConfig, adapters: impl AdapterFactory) -> Self {
         let inner = Arc::new(IoInner {
-            registry: Registry::new(Arc::new(adapters)),
+            registry: Registry::new(
+                Arc::new(adapters),
+                Settings {
+                    ack_timeout: config.ack_timeout,
+                    cleanup_empty_children: config.cleanup_empty_child_namespaces,
+                    max_name_len: config.max_namespace_len,
+                },
+            ),
             engine: OnceLock::new(),
             client_files: config
                 .serve_client

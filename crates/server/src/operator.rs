@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::adapter::BroadcastOptions;
 use crate::namespace::Namespace;
 use crate::outbound::event_data;
-use crate::socket::run_inline;
+use crate::socket::poll_inline;
 use crate::{AckResponses, EmitError, IntoRooms, RemoteSocket, Room};
 
 /// Which sockets of a namespace an operation targets, and how. Chainable.
@@ -94,10 +94,13 @@ impl BroadcastOperator {
     ///
     /// Delivery to this server's sockets is done when this returns; a cluster
     /// adapter finishes forwarding in the background.
+    ///
+    /// A packet larger than a client's outbox
+    /// ([`max_buffered_bytes`](ferrio_engine::EngineConfig::max_buffered_bytes))
+    /// is sent to no one: [`EmitError::TooLarge`].
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = self.packet(event, data)?;
-        self.send(packet);
-        Ok(())
+        self.send(packet)
     }
 
     /// Sends an event whose arguments are already payloads (binary kept).
@@ -110,22 +113,29 @@ impl BroadcastOperator {
             self.namespace.packet_name(),
             Some(event_data(event, args)),
         );
-        self.send(packet);
+        self.send(packet)
+    }
+
+    /// Broadcasts; an error of the adapter's first part (a packet too
+    /// large, …) is returned, one after it is logged.
+    fn send(self, packet: Packet<crate::Payload>) -> Result<(), EmitError> {
+        let adapter = self.namespace.adapter().clone();
+        let opts = self.opts;
+        let sent = poll_inline(
+            Box::pin(async move { adapter.broadcast(packet, opts).await }),
+            |sent| {
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "broadcast failed");
+                }
+            },
+        );
+        sent.transpose()?;
         Ok(())
     }
 
-    fn send(self, packet: Packet<crate::Payload>) {
-        let adapter = self.namespace.adapter().clone();
-        let opts = self.opts;
-        run_inline(Box::pin(async move {
-            if let Err(e) = adapter.broadcast(packet, opts).await {
-                tracing::warn!(error = %e, "broadcast failed");
-            }
-        }));
-    }
-
     /// Sends an event asking every target for an acknowledgement, and gathers
-    /// the answers until all came or the [`timeout`](Self::timeout) (default 5 s) passed.
+    /// the answers until all came or the [`timeout`](Self::timeout) passed
+    /// (default [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout), 5 s).
     pub fn emit_with_ack<T: Serialize + ?Sized>(
         self,
         event: &str,
@@ -134,7 +144,11 @@ impl BroadcastOperator {
         let packet = self
             .packet(event, data)
             .map(|p| p.with_id(self.namespace.next_ack_id()));
-        let timeout = self.opts.flags.timeout.unwrap_or(Duration::from_secs(5));
+        let timeout = self
+            .opts
+            .flags
+            .timeout
+            .unwrap_or_else(|| self.namespace.ack_timeout());
         let adapter = self.namespace.adapter().clone();
         let opts = self.opts;
         async move {

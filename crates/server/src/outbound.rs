@@ -26,6 +26,16 @@ impl Encoded {
         }
     }
 
+    /// The bytes the frames take in an outbox: the text and every attachment.
+    pub fn len(&self) -> usize {
+        let attachments: usize = self.attachments.iter().map(Bytes::len).sum();
+        let text = match &self.text {
+            Frame::Text(t) => t.len(),
+            Frame::Binary(b) => b.len(),
+        };
+        text + attachments
+    }
+
     /// The frames, to queue for one recipient among several.
     pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
         std::iter::once(self.text.clone())

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::membership::{IdHasher, Rooms};
 use super::{Adapter, AdapterError, BoxFuture, BroadcastOptions};
+use crate::ack::ForgetAck;
 use crate::namespace::WeakNamespace;
 use crate::outbound::Encoded;
 use crate::{AckResponses, RemoteSocket, Room, Socket, SocketId};
@@ -74,15 +75,24 @@ impl MemoryAdapter {
 
     /// Delivers an event packet to the local sockets the options select,
     /// encoding it once for all of them.
-    pub fn broadcast_local(&self, packet: Packet<Payload>, opts: &BroadcastOptions) {
+    ///
+    /// A packet larger than the recipients' outbox limit is sent to no one:
+    /// [`AdapterError::TooLarge`]. (Queued, it would make every recipient
+    /// look too slow and be disconnected.)
+    pub fn broadcast_local(
+        &self,
+        packet: Packet<Payload>,
+        opts: &BroadcastOptions,
+    ) -> Result<(), AdapterError> {
         let targets = self.local_targets(opts);
         if targets.is_empty() {
-            return;
+            return Ok(());
         }
-        let encoded = Encoded::new(packet);
+        let encoded = encode_for(packet, &targets)?;
         for socket in targets {
             socket.deliver_broadcast(&encoded, opts.flags.volatile);
         }
+        Ok(())
     }
 
     /// Like [`broadcast_local`](Self::broadcast_local), registering `answers` as the
@@ -92,21 +102,51 @@ impl MemoryAdapter {
         packet: Packet<Payload>,
         opts: &BroadcastOptions,
         answers: &mpsc::UnboundedSender<Vec<Payload>>,
-    ) -> usize {
+    ) -> Result<usize, AdapterError> {
+        Ok(self.send_with_ack(packet, opts, answers)?.len())
+    }
+
+    /// Sends with acks; the sockets that were sent the packet (and wait for
+    /// its acknowledgement).
+    fn send_with_ack(
+        &self,
+        packet: Packet<Payload>,
+        opts: &BroadcastOptions,
+        answers: &mpsc::UnboundedSender<Vec<Payload>>,
+    ) -> Result<Vec<Arc<Socket>>, AdapterError> {
         let targets = self.local_targets(opts);
-        let Some(id) = packet.id else { return 0 };
-        let encoded = Encoded::new(packet);
-        let mut sent = 0;
+        let Some(id) = packet.id else {
+            return Ok(Vec::new());
+        };
+        if targets.is_empty() {
+            return Ok(targets);
+        }
+        let encoded = encode_for(packet, &targets)?;
+        let mut sent = Vec::with_capacity(targets.len());
         for socket in targets {
             socket.expect_broadcast_ack(id, answers.clone());
             if socket.deliver_broadcast(&encoded, opts.flags.volatile) {
-                sent += 1;
+                sent.push(socket);
             } else {
                 socket.forget_ack(id);
             }
         }
-        sent
+        Ok(sent)
     }
+}
+
+/// Encodes a broadcast once, refusing it if it can never fit the targets'
+/// outbox (every socket of a server has the same limit).
+fn encode_for(packet: Packet<Payload>, targets: &[Arc<Socket>]) -> Result<Encoded, AdapterError> {
+    let encoded = Encoded::new(packet);
+    let limit = targets.first().map_or(usize::MAX, |s| s.outbox_limit());
+    if encoded.len() > limit {
+        return Err(AdapterError::TooLarge {
+            size: encoded.len(),
+            limit,
+        });
+    }
+    Ok(encoded)
 }
 
 impl Adapter for MemoryAdapter {
@@ -135,8 +175,8 @@ impl Adapter for MemoryAdapter {
         packet: Packet<Payload>,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        self.broadcast_local(packet, &opts);
-        Box::pin(async { Ok(()) })
+        let sent = self.broadcast_local(packet, &opts);
+        Box::pin(async { sent })
     }
 
     fn broadcast_with_ack(
@@ -146,9 +186,25 @@ impl Adapter for MemoryAdapter {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<AckResponses, AdapterError>> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let expected = self.broadcast_local_with_ack(packet, &opts, &tx);
+        let Some(id) = packet.id else {
+            return Box::pin(async { Ok(AckResponses::default()) });
+        };
+        let sent = self.send_with_ack(packet, &opts, &tx);
         drop(tx);
-        Box::pin(AckResponses::collect(rx, expected, timeout))
+        let sockets = match sent {
+            Ok(sockets) => sockets,
+            Err(e) => return Box::pin(async { Err(e) }),
+        };
+        let expected = sockets.len();
+        // Whichever way the wait ends (every answer, the timeout, or the
+        // future dropped), the sockets that did not answer forget the id.
+        let forget = ForgetAck::new(id, &sockets);
+        drop(sockets);
+        Box::pin(async move {
+            let answers = AckResponses::collect(rx, expected, timeout).await;
+            drop(forget);
+            answers
+        })
     }
 
     fn fetch_sockets(

@@ -25,10 +25,23 @@ use crate::{AckResponses, RemoteSocket, Room, SocketId};
 /// A boxed future, as adapter methods return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Why an adapter operation failed (a cluster adapter's broker went away, …).
+/// Why an adapter operation failed.
 #[derive(Debug, thiserror::Error)]
-#[error("adapter error: {0}")]
-pub struct AdapterError(pub String);
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The packet is larger than a recipient's outbox can ever hold: it was
+    /// sent to no one (see [`EmitError::TooLarge`](crate::EmitError::TooLarge)).
+    #[error("a packet of {size} bytes is larger than a client's outbox ({limit} bytes)")]
+    TooLarge {
+        /// The packet's size, text and attachments.
+        size: usize,
+        /// The outbox limit.
+        limit: usize,
+    },
+    /// Anything else: a cluster adapter's broker went away, …
+    #[error("adapter error: {0}")]
+    Other(String),
+}
 
 /// Rooms and broadcast for one namespace.
 ///
@@ -46,7 +59,9 @@ pub trait Adapter: Send + Sync + 'static {
     /// Every room of this node that has sockets.
     fn rooms(&self) -> Vec<Room>;
 
-    /// Sends an event packet to every socket the options select.
+    /// Sends an event packet to every socket the options select. A packet
+    /// larger than the recipients' outbox is refused whole with
+    /// [`AdapterError::TooLarge`], before anyone is sent anything.
     fn broadcast(
         &self,
         packet: Packet<Payload>,

@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock, Weak};
 
 use serde::Serialize;
 
-pub(crate) use registry::{Matcher, Registry};
+use parent::ChildLink;
+pub(crate) use registry::{Matcher, Registry, Settings};
 
 use crate::adapter::{Adapter, AdapterFactory};
 use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Socket, SocketId};
@@ -40,6 +41,9 @@ pub(crate) struct Inner {
     sockets: RwLock<HashMap<SocketId, Arc<Socket>, foldhash::fast::RandomState>>,
     adapter: Arc<dyn Adapter>,
     ack_ids: AtomicU64,
+    settings: Settings,
+    /// For a dynamic child: its parent's map, which it leaves once unused.
+    child: Option<ChildLink>,
 }
 
 /// A namespace: `io.of("/chat")` in Node. Cheap to clone.
@@ -62,6 +66,8 @@ impl Namespace {
         name: String,
         listeners: Arc<Listeners>,
         adapters: &dyn AdapterFactory,
+        settings: Settings,
+        child: Option<ChildLink>,
     ) -> Self {
         Namespace(Arc::new_cyclic(|weak| Inner {
             adapter: adapters.create(WeakNamespace(weak.clone())),
@@ -69,7 +75,35 @@ impl Namespace {
             listeners,
             sockets: RwLock::new(HashMap::default()),
             ack_ids: AtomicU64::new(0),
+            settings,
+            child,
         }))
+    }
+
+    /// Whether both handles are the same namespace.
+    pub(crate) fn ptr_eq(&self, other: &Namespace) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// One more socket uses this namespace (a dynamic child only counts).
+    pub(crate) fn acquire(&self) {
+        if let Some(child) = &self.0.child {
+            child.acquire();
+        }
+    }
+
+    /// A socket made for this namespace is gone: the pair of the `acquire`
+    /// that [`Registry::lookup`] did. An unused dynamic child leaves its
+    /// parent when cleanup is on.
+    pub(crate) fn release(&self) {
+        if let Some(child) = &self.0.child {
+            child.release(self);
+        }
+    }
+
+    /// The acknowledgement timeout of broadcasts that set none.
+    pub(crate) fn ack_timeout(&self) -> std::time::Duration {
+        self.0.settings.ack_timeout
     }
 
     /// The namespace's name, starting with `/`.

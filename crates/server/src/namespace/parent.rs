@@ -4,7 +4,9 @@
 //! `parent.emit(…)` or `parent.to(room).emit(…)` reaches the sockets of all the
 //! child namespaces, each packet carrying its child's name.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Packet, Payload};
@@ -13,8 +15,52 @@ use super::{Namespace, WeakNamespace};
 use crate::adapter::{Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions};
 use crate::{AckResponses, RemoteSocket, Room, SocketId};
 
-/// The children of one dynamic parent, shared with the registry that adds them.
-pub(crate) type Children = Arc<RwLock<Vec<Namespace>>>;
+/// The children of one dynamic parent by name, shared with the registry that
+/// adds them. The names come from clients: the map keeps std's keyed hasher.
+pub(crate) type Children = Arc<RwLock<HashMap<String, Namespace>>>;
+
+/// What a dynamic child knows of its parent: the map to leave when no socket
+/// uses it any more (with cleanup on).
+pub(crate) struct ChildLink {
+    /// Weak: the map holds the child.
+    siblings: Weak<RwLock<HashMap<String, Namespace>>>,
+    cleanup: bool,
+    /// Sockets made for this child (connecting or connected) not yet dropped.
+    /// Changed from 0 only under the map's lock (see `Registry::lookup`).
+    users: AtomicUsize,
+}
+
+impl ChildLink {
+    pub fn new(children: &Children, settings: super::Settings) -> Self {
+        Self {
+            siblings: Arc::downgrade(children),
+            cleanup: settings.cleanup_empty_children,
+            users: AtomicUsize::new(0),
+        }
+    }
+
+    /// One more socket uses the child. Called under the map's lock.
+    pub fn acquire(&self) {
+        self.users.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A socket of the child is gone; the last one removes the child from its
+    /// parent (with cleanup on), unless a lookup took it in use meanwhile.
+    pub fn release(&self, child: &Namespace) {
+        if self.users.fetch_sub(1, Ordering::AcqRel) != 1 || !self.cleanup {
+            return;
+        }
+        let Some(siblings) = self.siblings.upgrade() else {
+            return;
+        };
+        let mut siblings = siblings.write().unwrap_or_else(|e| e.into_inner());
+        let same = siblings.get(child.name()).is_some_and(|c| c.ptr_eq(child));
+        if same && self.users.load(Ordering::Acquire) == 0 {
+            siblings.remove(child.name());
+            tracing::debug!(nsp = child.name(), "empty dynamic namespace removed");
+        }
+    }
+}
 
 /// Makes the [`ParentAdapter`] of a parent namespace.
 pub(crate) struct ParentAdapterFactory(pub Children);
@@ -36,7 +82,9 @@ impl ParentAdapter {
         self.children
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .values()
+            .cloned()
+            .collect()
     }
 }
 

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::parent::{Children, ParentAdapterFactory};
+use super::parent::{ChildLink, Children, ParentAdapterFactory};
 use super::{Listeners, Namespace};
 use crate::adapter::AdapterFactory;
 
@@ -35,17 +36,30 @@ struct Parent {
     children: Children,
 }
 
+/// What every namespace of a server is made with.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    /// [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout).
+    pub ack_timeout: Duration,
+    /// [`SocketIoConfig::cleanup_empty_child_namespaces`](crate::SocketIoConfig::cleanup_empty_child_namespaces).
+    pub cleanup_empty_children: bool,
+    /// [`SocketIoConfig::max_namespace_len`](crate::SocketIoConfig::max_namespace_len).
+    pub max_name_len: usize,
+}
+
 /// All namespaces of a server.
 pub(crate) struct Registry {
     adapters: Arc<dyn AdapterFactory>,
+    settings: Settings,
     statics: RwLock<HashMap<String, Namespace>>,
     parents: RwLock<Vec<Arc<Parent>>>,
 }
 
 impl Registry {
-    pub fn new(adapters: Arc<dyn AdapterFactory>) -> Self {
+    pub fn new(adapters: Arc<dyn AdapterFactory>, settings: Settings) -> Self {
         Self {
             adapters,
+            settings,
             statics: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
         }
@@ -65,7 +79,10 @@ impl Registry {
         let mut statics = self.statics.write().unwrap_or_else(|e| e.into_inner());
         statics
             .entry(name.clone())
-            .or_insert_with(|| Namespace::new(name, Arc::default(), &*self.adapters))
+            .or_insert_with(|| {
+                let settings = self.settings;
+                Namespace::new(name, Arc::default(), &*self.adapters, settings, None)
+            })
             .clone()
     }
 
@@ -85,10 +102,18 @@ impl Registry {
             .push(parent);
         // The parent holds no sockets; its adapter passes broadcasts and socket
         // operations on to the children, so `parent.emit(…)` reaches them all.
-        Namespace::new(label.to_owned(), listeners, &ParentAdapterFactory(children))
+        let factory = ParentAdapterFactory(children);
+        Namespace::new(label.to_owned(), listeners, &factory, self.settings, None)
     }
 
     /// The namespace a client's CONNECT names, if any accepts it.
+    ///
+    /// A dynamic child is returned in use: the socket made for this CONNECT
+    /// releases it when dropped (see [`Namespace::release`]), and a child no
+    /// one uses is removed when
+    /// [`cleanup_empty_children`](Settings::cleanup_empty_children) is on.
+    /// Names longer than [`max_name_len`](Settings::max_name_len) match no
+    /// dynamic parent.
     pub fn lookup(&self, name: &str, auth: &Value) -> Option<Namespace> {
         if let Some(ns) = self
             .statics
@@ -98,31 +123,41 @@ impl Registry {
         {
             return Some(ns.clone());
         }
+        if name.len() > self.settings.max_name_len {
+            return None;
+        }
         let parents = self
             .parents
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for parent in parents {
-            let existing = parent
-                .children
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .find(|c| c.name() == name)
-                .cloned();
-            if let Some(child) = existing {
-                return Some(child);
+            {
+                // Taken in use under the children's lock, so a cleanup (which
+                // checks under the write lock) never removes it meanwhile.
+                let children = parent.children.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(child) = children.get(name) {
+                    child.acquire();
+                    return Some(child.clone());
+                }
             }
             if parent.matcher.accepts(name, auth) {
                 let mut children = parent.children.write().unwrap_or_else(|e| e.into_inner());
-                if let Some(child) = children.iter().find(|c| c.name() == name) {
-                    return Some(child.clone());
-                }
-                let child =
-                    Namespace::new(name.to_owned(), parent.listeners.clone(), &*self.adapters);
-                children.push(child.clone());
-                tracing::debug!(nsp = name, "dynamic namespace created");
+                let child = children
+                    .entry(name.to_owned())
+                    .or_insert_with(|| {
+                        tracing::debug!(nsp = name, "dynamic namespace created");
+                        let link = ChildLink::new(&parent.children, self.settings);
+                        Namespace::new(
+                            name.to_owned(),
+                            parent.listeners.clone(),
+                            &*self.adapters,
+                            self.settings,
+                            Some(link),
+                        )
+                    })
+                    .clone();
+                child.acquire();
                 return Some(child);
             }
         }
@@ -149,7 +184,7 @@ impl Registry {
                     .children
                     .read()
                     .unwrap_or_else(|e| e.into_inner())
-                    .iter()
+                    .values()
                     .cloned(),
             );
         }

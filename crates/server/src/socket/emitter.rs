@@ -8,6 +8,18 @@ use super::Socket;
 use crate::ack::AckWaiter;
 use crate::{AckError, EmitError};
 
+/// Forgets an awaited acknowledgement on drop.
+struct Forget<'a> {
+    socket: &'a Socket,
+    id: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.socket.forget_ack(self.id);
+    }
+}
+
 /// Emits to one socket with flags: `socket.timeout(d)`, `socket.volatile()`.
 #[derive(Debug, Clone, Copy)]
 pub struct SocketEmitter<'a> {
@@ -25,7 +37,8 @@ impl<'a> SocketEmitter<'a> {
         }
     }
 
-    /// Fails an acknowledgement that takes longer than `timeout`.
+    /// Fails an acknowledgement that takes longer than `timeout` (default
+    /// [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout), 5 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -65,20 +78,19 @@ impl<'a> SocketEmitter<'a> {
             .with_id(id);
         let (tx, rx) = oneshot::channel();
         self.socket.expect_ack(id, AckWaiter::One(tx));
+        // Forgets the waiter however this ends: error, timeout, or the
+        // future dropped by the caller.
+        let _forget = Forget {
+            socket: self.socket,
+            id,
+        };
         if self.socket.send_packet(packet, self.volatile).is_err() {
-            self.socket.forget_ack(id);
             return Err(AckError::Disconnected);
         }
-        let answer = match self.timeout {
-            Some(timeout) => match tokio::time::timeout(timeout, rx).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    self.socket.forget_ack(id);
-                    return Err(AckError::Timeout);
-                }
-            },
-            None => rx.await,
-        };
-        answer.map_err(|_| AckError::Disconnected)
+        let timeout = self.timeout.unwrap_or_else(|| self.socket.ack_timeout());
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(answer) => answer.map_err(|_| AckError::Disconnected),
+            Err(_) => Err(AckError::Timeout),
+        }
     }
 }

@@ -179,14 +179,28 @@ impl Handlers {
 ///
 /// A handler that panics in this first part is caught and logged, as tokio
 /// does for the part that runs in a task: the connection goes on.
-pub(crate) fn run_inline(mut future: BoxFuture) {
+pub(crate) fn run_inline(future: BoxFuture) {
+    poll_inline(future, drop);
+}
+
+/// [`run_inline`] for a future with an output: the output if the future
+/// finished in its first part; `None` if it panicked, or goes on in a task,
+/// which hands the output to `detached`.
+pub(crate) fn poll_inline<F>(mut future: Pin<Box<F>>, detached: fn(F::Output)) -> Option<F::Output>
+where
+    F: Future + Send + ?Sized + 'static,
+    F::Output: Send + 'static,
+{
     let mut cx = Context::from_waker(Waker::noop());
     let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
     match polled {
         // A future registers its waker again on every poll, so the task's first
         // poll replaces the no-op one.
-        Ok(Poll::Pending) => drop(tokio::spawn(future)),
-        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => {
+            drop(tokio::spawn(async move { detached(future.await) }));
+            None
+        }
+        Ok(Poll::Ready(output)) => Some(output),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
@@ -194,6 +208,7 @@ pub(crate) fn run_inline(mut future: BoxFuture) {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(%message, "a handler panicked");
+            None
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 pub use emitter::SocketEmitter;
 pub use handlers::ListenerId;
-pub(crate) use handlers::{Handlers, run_inline};
+pub(crate) use handlers::{Handlers, poll_inline, run_inline};
 
 use crate::ack::AckWaiter;
 use crate::client::Client;
@@ -33,6 +33,10 @@ use crate::{
 pub struct Socket {
     id: SocketId,
     connected: AtomicBool,
+    /// Set until its connection handlers have run up to their first
+    /// `.await`: a connection that closes meanwhile leaves the socket's end
+    /// to `finish_connect`, so no listener those handlers register is missed.
+    pub(crate) opening: AtomicBool,
     has_outgoing_listeners: AtomicBool,
     namespace: Namespace,
     pub(crate) client: Arc<Client>,
@@ -59,6 +63,7 @@ impl Socket {
         Arc::new(Self {
             id: SocketId::random(),
             connected: AtomicBool::new(false),
+            opening: AtomicBool::new(true),
             has_outgoing_listeners: AtomicBool::new(false),
             namespace,
             client,
@@ -257,8 +262,13 @@ impl Socket {
         self.send_packet(packet, false)
     }
 
-    /// Sends an event and waits for the client's acknowledgement, without a
-    /// time limit (it fails if the socket disconnects); see [`timeout`](Self::timeout).
+    /// Sends an event and waits for the client's acknowledgement, for at most
+    /// [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout)
+    /// (default 5 s; it fails sooner if the socket disconnects); see
+    /// [`timeout`](Self::timeout).
+    ///
+    /// The waiter is forgotten whichever way this ends, the future dropped
+    /// included.
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -295,12 +305,31 @@ impl Socket {
             return Err(EmitError::Disconnected);
         }
         let encoded = Encoded::new(packet);
+        let limit = self.outbox_limit();
+        if encoded.len() > limit {
+            return Err(EmitError::TooLarge {
+                size: encoded.len(),
+                limit,
+            });
+        }
         if self.skips(&encoded, volatile) {
             return Ok(());
         }
         // This socket's own frames: moved into the queue, not copied.
         self.client.session.send_all(encoded.into_frames())?;
         Ok(())
+    }
+
+    /// The most bytes the client's outbox holds
+    /// ([`max_buffered_bytes`](ferrio_engine::EngineConfig::max_buffered_bytes)):
+    /// a packet larger than this can never be sent to it.
+    pub(crate) fn outbox_limit(&self) -> usize {
+        self.client.config().engine.max_buffered_bytes
+    }
+
+    /// What the default acknowledgement timeout is for this socket.
+    pub(crate) fn ack_timeout(&self) -> std::time::Duration {
+        self.client.config().ack_timeout
     }
 
     fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Result<(), EmitError> {
@@ -333,9 +362,10 @@ impl Socket {
             Ok(()) => true,
             Err(EmitError::QueueFull) => {
                 tracing::warn!(socket = %self.id, "outbound queue full: closing a slow client");
+                // Not here: its disconnect handlers would run inside this
+                // broadcast, on the broadcaster's stack and under its locks.
                 self.client
-                    .session
-                    .close_with(ferrio_engine::CloseReason::TransportError);
+                    .close_deferred(ferrio_engine::CloseReason::TransportError);
                 false
             }
             Err(_) => false,
@@ -395,6 +425,13 @@ impl Socket {
         answers: tokio::sync::mpsc::UnboundedSender<Vec<Payload>>,
     ) {
         self.expect_ack(id, AckWaiter::Many(answers));
+    }
+
+    /// How many acknowledgements the socket waits for (a test hook: waiters
+    /// are forgotten after their timeout, or when their future is dropped).
+    #[doc(hidden)]
+    pub fn pending_acks(&self) -> usize {
+        self.acks().map_or(0, |acks| acks.len())
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
@@ -522,6 +559,14 @@ impl Socket {
         let packet = Packet::new(PacketKind::Disconnect, self.namespace.packet_name(), None);
         let _ = self.send_packet(packet, false);
         self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // Every socket is made for one CONNECT, after the lookup that took
+        // its namespace in use.
+        self.namespace.release();
     }
 }
 
