@@ -1,7 +1,7 @@
 //! Writing frames straight to a WebSocket's socket, from the sender's thread.
 //!
 //! When a plain-TCP WebSocket carries the session and nothing waits before a
-//! frame, the sender writes it with one non-blocking `writev` while it holds
+//! frame, the sender writes it with one non-blocking vectored write while it holds
 //! the session's lock: no queue, no wake-up of the connection's task, no
 //! second copy. That is what makes a broadcast one tight loop of writes, and
 //! an acknowledgement one write from the handler. Whatever the socket does not
@@ -19,7 +19,7 @@ use crate::Frame;
 pub(crate) enum WriteNow {
     /// All written.
     Written,
-    /// Partly written; the rest waits in `wire` for the connection's task.
+    /// Partly written; the rest waits in the outbox for the connection's task.
     Rest,
     /// Not written: the caller queues the frames as usual.
     Declined,
@@ -66,18 +66,31 @@ impl State {
         if written == total {
             return WriteNow::Written;
         }
+        // The rest waits in the outbox, still shared: the frames the socket
+        // did not take whole, and how much of the first of them is out.
         let mut skip = written;
-        for part in parts {
-            let from = skip.min(part.len());
-            skip -= from;
-            self.wire.extend_from_slice(&part[from..]);
+        for frame in frames {
+            let len = super::wire::wire_len(frame);
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            self.queued_bytes += frame.len();
+            self.outbox.push_back(frame.clone());
+            if skip > 0 {
+                self.sent = skip;
+                skip = 0;
+            }
         }
-        self.queued_bytes += total - written;
         WriteNow::Rest
     }
 }
 
-/// One `writev` on the socket's descriptor, past tokio's readiness bookkeeping.
+/// One vectored write on the socket's descriptor, past tokio's readiness
+/// bookkeeping: `sendmsg` with `MSG_NOSIGNAL`, so a peer that reset the
+/// connection makes it fail with `EPIPE` rather than raise `SIGPIPE`, whose
+/// default action kills the process (Rust programs ignore it, but a host that
+/// embeds ferrio, a C++ or Python process, may not).
 ///
 /// `TcpStream::try_write_vectored` first reads the socket's readiness in its
 /// tokio registration, one more object per socket: in a broadcast to 10 000
@@ -86,14 +99,37 @@ impl State {
 /// socket cannot take more, the frames go to the connection's task, whose
 /// wait for room then tries once, gets `EAGAIN` through tokio and clears the
 /// readiness tokio still believes in.
-#[cfg(unix)]
-fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+#[cfg(all(unix, not(target_vendor = "apple")))]
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
+    use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+    sendmsg(
+        tcp,
+        slices,
+        &mut SendAncillaryBuffer::default(),
+        SendFlags::NOSIGNAL,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Apple systems have no `MSG_NOSIGNAL` (mio sets `SO_NOSIGPIPE` on the
+/// socket instead): a plain `writev`.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
     rustix::io::writev(tcp, slices).map_err(io::Error::from)
 }
 
 /// Without descriptors to write to, tokio's own write.
 #[cfg(not(unix))]
-fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
     tcp.try_write_vectored(slices)
 }
 
@@ -122,7 +158,8 @@ impl State {
                 Err(_) => {}
             }
         }
-        self.wire.extend_from_slice(&bytes[written..]);
+        self.wire
+            .extend_from_slice(bytes.get(written..).unwrap_or(&[]));
         WriteNow::Rest
     }
 }
