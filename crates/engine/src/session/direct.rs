@@ -163,3 +163,65 @@ impl State {
         WriteNow::Rest
     }
 }
+
+#[cfg(all(test, unix, not(target_vendor = "apple")))]
+mod tests {
+    use std::io::{self, IoSlice};
+    use std::time::Duration;
+
+    const CHILD: &str = "FERRIO_SIGPIPE_CHILD";
+    const NAME: &str = "session::direct::tests::writes_to_a_reset_peer_never_raise_sigpipe";
+
+    /// Finding 15 of the security review: a direct write to a peer that reset
+    /// the connection fails with an error and raises no `SIGPIPE`, whose
+    /// default action would kill a host process that embeds ferrio (a Rust
+    /// program ignores it, so the test runs in a child process where it ends
+    /// the process, as the default action would).
+    #[test]
+    fn writes_to_a_reset_peer_never_raise_sigpipe() {
+        if std::env::var_os(CHILD).is_some() {
+            return child();
+        }
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child died: {status:?}");
+    }
+
+    /// The child: `SIGPIPE` ends it (code 141, as a death by `SIGPIPE`), then
+    /// it writes to a socket whose peer reset, as a broadcast does.
+    fn child() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut pipe = signal(SignalKind::pipe()).unwrap();
+            tokio::spawn(async move {
+                pipe.recv().await;
+                eprintln!("SIGPIPE raised");
+                std::process::exit(128 + 13);
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // The peer resets the connection.
+            client.set_zero_linger().unwrap();
+            drop(client);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The first write reports the reset, the next ones the broken pipe.
+            for _ in 0..3 {
+                let written = super::write_vectored(&server, &[IoSlice::new(b"frame")]);
+                let error = written.expect_err("the peer is gone");
+                assert_ne!(error.kind(), io::ErrorKind::WouldBlock);
+            }
+            // Time for the signal, had there been one, to end the process.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
+    }
+}
