@@ -328,7 +328,9 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        self.shared.unqueued(state.queued_bytes);
+        if state.queued_bytes > 0 {
+            self.shared.unqueued(state.queued_bytes);
+        }
     }
 }
 
