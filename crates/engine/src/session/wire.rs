@@ -15,7 +15,7 @@ use super::State;
 use crate::Frame;
 
 /// Frames offered to one vectored write (one syscall on plain TCP).
-const BATCH: usize = 32;
+const BATCH: usize = 64;
 
 /// The WebSocket header a frame is sent with.
 pub(super) fn frame_header(frame: &Frame) -> Header {

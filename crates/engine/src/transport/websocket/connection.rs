@@ -65,12 +65,13 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         }
         Target::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
+            let mut cut = false;
             if !Box::pin(probe(
                 &session,
                 &mut io,
                 &mut reader,
                 &mut waiting,
-                deadline,
+                (deadline, &mut cut),
             ))
             .await
             {
@@ -81,8 +82,12 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
                     }
                 }
                 // Within what is left of the upgrade's time: a probe socket
-                // holds its connection's place no longer than that.
-                return Box::pin(close_stream(&mut io, End::Close(None), deadline)).await;
+                // holds its connection's place no longer than that. After a
+                // write cut short, a close frame would be garbage.
+                if !cut {
+                    Box::pin(close_stream(&mut io, End::Close(None), deadline)).await;
+                }
+                return;
             }
             session
         }
@@ -136,15 +141,15 @@ async fn close_stream(io: &mut WsIo, end: End, deadline: Instant) {
 }
 
 /// Runs the upgrade handshake on a new WebSocket: `2probe` → `3probe`, then
-/// `5`, by `deadline` (the upgrade timeout), its writes included. Returns
-/// whether the session moved over; messages that came after the `5` are left
-/// in `waiting`.
+/// `5`, by `deadline` (the upgrade timeout), its writes included: `cut` is
+/// set when a write failed or ran out of time. Returns whether the session
+/// moved over; messages that came after the `5` are left in `waiting`.
 async fn probe(
     session: &Arc<Session>,
     io: &mut WsIo,
     reader: &mut Reader,
     waiting: &mut VecDeque<Incoming>,
-    deadline: Instant,
+    (deadline, cut): (Instant, &mut bool),
 ) -> bool {
     let mut probed = false;
     loop {
@@ -154,7 +159,8 @@ async fn probe(
                 Incoming::Ping(payload) => {
                     let mut pong = Vec::new();
                     encode_frame(Opcode::Pong, &payload, &mut pong);
-                    if !matches!(timeout_at(deadline, io.write_all(&pong)).await, Ok(Ok(()))) {
+                    if !write_by(io, &pong, deadline).await {
+                        *cut = true;
                         return false;
                     }
                     continue;
@@ -166,10 +172,8 @@ async fn probe(
                 Ok(Ok(Packet::Ping("probe"))) if !probed => {
                     let mut answer = Vec::new();
                     encode_frame(Opcode::Text, b"3probe", &mut answer);
-                    if !matches!(
-                        timeout_at(deadline, io.write_all(&answer)).await,
-                        Ok(Ok(()))
-                    ) {
+                    if !write_by(io, &answer, deadline).await {
+                        *cut = true;
                         return false;
                     }
                     probed = true;
@@ -201,6 +205,11 @@ async fn probe(
             _ => return false,
         }
     }
+}
+
+/// Writes `bytes` whole by `deadline`; whether it could.
+async fn write_by(io: &mut WsIo, bytes: &[u8], deadline: Instant) -> bool {
+    matches!(timeout_at(deadline, io.write_all(bytes)).await, Ok(Ok(())))
 }
 
 /// Moves the upgrade on, unless the session closed meanwhile. Once done, the
