@@ -51,6 +51,14 @@ impl Shared {
         {
             return;
         }
+        // Cleared however this ends.
+        struct Enforcing<'a>(&'a AtomicBool);
+        impl Drop for Enforcing<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _enforcing = Enforcing(&self.enforcing);
         // Not under the table's lock: each session's lock is taken in turn.
         let sessions: Vec<Arc<Session>> = self.table().values().cloned().collect();
         let mut holding: Vec<(usize, Arc<Session>)> = sessions
@@ -74,7 +82,6 @@ impl Shared {
             }
             session.close_over_budget();
         }
-        self.enforcing.store(false, Ordering::Release);
     }
 
     pub fn get(&self, sid: Sid) -> Option<Arc<Session>> {
