@@ -463,6 +463,8 @@ async fn over_tls_a_client_that_stops_reading_times_out_and_frees_its_place() {
          was closed after {closed:?}; its place was free after {freed:?}"
     );
     assert!(closed < interval + ping_timeout + Duration::from_secs(2));
+    // And what waited for it is dropped with its connection.
+    assert_eq!(server.engine.buffered_bytes(), 0, "its queue is freed");
     writer.abort();
 }
 
