@@ -66,6 +66,16 @@ pub struct EngineConfig {
     /// Bytes that may wait in one session's outbox before a send fails with
     /// [`SendError::Full`](crate::SendError::Full). Default 8 MiB.
     pub max_buffered_bytes: usize,
+    /// Bytes that may wait in all sessions' outboxes together, counted per
+    /// session (a broadcast frame waiting for ten clients counts ten times,
+    /// though its bytes are held once, so the memory they take is at most
+    /// this). When a send takes the total over it, the sessions holding the
+    /// most are closed first ("transport error"), their queues dropped, until
+    /// the total is back under it. Default 1 GiB: 128 sessions full to the
+    /// default [`max_buffered_bytes`](Self::max_buffered_bytes), far more than
+    /// healthy clients ever leave waiting, and little enough that clients
+    /// that stop reading cannot make a server of a few GiB swap or be killed.
+    pub max_total_buffered_bytes: usize,
     /// Sessions open at once, over both transports. A handshake beyond it is
     /// refused with HTTP 503 and `{"code":4,"message":"Too many sessions"}`.
     /// Default 100 000.
@@ -116,6 +126,7 @@ impl Default for EngineConfig {
             http_compression_threshold: Some(1024),
             allow_request: None,
             max_buffered_bytes: 8 << 20,
+            max_total_buffered_bytes: 1 << 30,
             max_sessions: 100_000,
             max_pending_handshakes: 10_000,
             max_sessions_per_address: None,
@@ -191,6 +202,11 @@ impl EngineConfig {
     /// Sets [`max_buffered_bytes`](Self::max_buffered_bytes).
     pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
         self.max_buffered_bytes = bytes;
+        self
+    }
+    /// Sets [`max_total_buffered_bytes`](Self::max_total_buffered_bytes).
+    pub fn max_total_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.max_total_buffered_bytes = bytes;
         self
     }
     /// Sets [`max_sessions`](Self::max_sessions).

@@ -3,7 +3,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -23,9 +23,68 @@ pub(crate) struct Shared {
     sessions: Mutex<HashMap<Sid, Arc<Session>>>,
     shutting_down: AtomicBool,
     pub limits: Limits,
+    /// Bytes waiting in every session's outbox, counted as if each held its
+    /// own copy (see [`EngineConfig::max_total_buffered_bytes`]).
+    buffered: AtomicUsize,
+    /// A sender is closing sessions to bring `buffered` under the budget.
+    enforcing: AtomicBool,
 }
 
 impl Shared {
+    /// A session queued `bytes` more.
+    pub fn queued(&self, bytes: usize) {
+        self.buffered.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// `bytes` left a session's outbox: written, taken or dropped.
+    pub fn unqueued(&self, bytes: usize) {
+        self.buffered.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// After a send that queued bytes: when every outbox together holds more
+    /// than [`max_total_buffered_bytes`](EngineConfig::max_total_buffered_bytes),
+    /// closes the sessions that hold the most, biggest first, until the total
+    /// is back under it. Their handlers run later, never on this stack.
+    pub fn check_budget(&self) {
+        let budget = self.config.max_total_buffered_bytes;
+        if self.buffered.load(Ordering::Relaxed) <= budget
+            || self.enforcing.swap(true, Ordering::Acquire)
+        {
+            return;
+        }
+        // Cleared however this ends.
+        struct Enforcing<'a>(&'a AtomicBool);
+        impl Drop for Enforcing<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _enforcing = Enforcing(&self.enforcing);
+        // Not under the table's lock: each session's lock is taken in turn.
+        let sessions: Vec<Arc<Session>> = self.table().values().cloned().collect();
+        let mut holding: Vec<(usize, Arc<Session>)> = sessions
+            .into_iter()
+            .map(|session| {
+                let bytes = session.lock().queued_bytes;
+                (bytes, session)
+            })
+            .filter(|(bytes, _)| *bytes > 0)
+            .collect();
+        holding.sort_unstable_by_key(|(bytes, _)| std::cmp::Reverse(*bytes));
+        let total = self.buffered.load(Ordering::Relaxed);
+        tracing::warn!(
+            total,
+            budget,
+            "outbound buffers over the engine's budget: closing the sessions that hold the most"
+        );
+        for (_, session) in holding {
+            if self.buffered.load(Ordering::Relaxed) <= budget {
+                break;
+            }
+            session.close_over_budget();
+        }
+    }
+
     pub fn get(&self, sid: Sid) -> Option<Arc<Session>> {
         self.table().get(&sid).cloned()
     }
@@ -128,6 +187,8 @@ impl Engine {
                 sessions: Mutex::new(HashMap::new()),
                 shutting_down: AtomicBool::new(false),
                 limits: Limits::default(),
+                buffered: AtomicUsize::new(0),
+                enforcing: AtomicBool::new(false),
             }),
         }
     }
@@ -145,6 +206,14 @@ impl Engine {
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
         self.shared.table().len()
+    }
+
+    /// Bytes waiting in the outboxes of all sessions, counted per session (a
+    /// broadcast frame waiting for ten clients counts ten times, though it is
+    /// held once): what [`max_total_buffered_bytes`](EngineConfig::max_total_buffered_bytes)
+    /// bounds.
+    pub fn buffered_bytes(&self) -> usize {
+        self.shared.buffered.load(Ordering::Relaxed)
     }
 
     /// How many polling handshakes wait for their client's next request (see

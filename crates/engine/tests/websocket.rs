@@ -299,3 +299,226 @@ async fn after_an_upgrade_the_websocket_carries_the_heartbeat() {
     assert_eq!(ws_next(&mut ws).await, Some(M::text("2")));
     assert_eq!(server.next_close().await, CloseReason::PingTimeout);
 }
+
+/// A TCP connection to `addr` whose receive buffer is small, so that a client
+/// that does not read fills the server's side quickly.
+async fn connect_small_rcvbuf(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// A self-signed certificate for `localhost` (rcgen): the server's TLS
+/// settings, and the certificate for the client to trust.
+fn self_signed() -> (
+    ferrio_engine::TlsConfig,
+    ferrio_engine::rustls::pki_types::CertificateDer<'static>,
+) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let tls = ferrio_engine::TlsConfig::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    (tls, certified.cert.der().clone())
+}
+
+type TlsWs =
+    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+/// Opens a `wss://` WebSocket to the engine, over a socket with a small
+/// receive buffer.
+async fn tls_websocket(
+    server: &Server,
+    query: &str,
+    cert: &ferrio_engine::rustls::pki_types::CertificateDer<'static>,
+) -> Result<TlsWs, tokio_tungstenite::tungstenite::Error> {
+    use ferrio_engine::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.clone()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = connect_small_rcvbuf(server.addr).await;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = connector.connect(name, tcp).await?;
+    let url = format!(
+        "wss://localhost:{}{}",
+        server.addr.port(),
+        server.url(query)
+    );
+    tokio_tungstenite::client_async(url, tls)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// The next text message of a `wss://` WebSocket, skipping pings.
+async fn tls_next_text(ws: &mut TlsWs) -> String {
+    use futures_util::StreamExt;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a websocket message within 5 s");
+        match next {
+            Some(Ok(M::Text(t))) if t.as_str() != "2" => return t.to_string(),
+            Some(Ok(M::Text(_) | M::Ping(_) | M::Pong(_))) => continue,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+/// Finding 2 of the security review, over TLS: the connection's task writes to
+/// a TLS stream without leaving its loop, so a client that stops reading still
+/// has its messages read, its session can be closed, and its connection is
+/// dropped within a ping timeout, freeing its place (here the only one).
+#[tokio::test]
+async fn over_tls_a_client_that_stops_reading_can_still_be_closed_and_is_dropped() {
+    let (tls, cert) = self_signed();
+    let config = EngineConfig::default().ping_timeout(Duration::from_millis(300));
+    let serve = ferrio_engine::ServeConfig::default()
+        .max_connections(1)
+        .tls(tls);
+    let mut server = Server::start_with(config, serve).await;
+    let mut ws = tls_websocket(&server, "transport=websocket", &cert)
+        .await
+        .unwrap();
+    assert!(tls_next_text(&mut ws).await.starts_with('0'));
+    // Echoes of 6 MB, never read: more than the socket buffers hold.
+    let chunk = format!("4{}", "x".repeat(100_000));
+    let sent = tokio::time::timeout(Duration::from_secs(10), async {
+        for _ in 0..60 {
+            ws.feed(M::text(chunk.clone())).await.unwrap();
+        }
+        ws.send(M::text("4close-me")).await.unwrap();
+    })
+    .await;
+    assert!(
+        sent.is_ok(),
+        "the server stopped reading while it could not write"
+    );
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        tls_websocket(&server, "transport=websocket", &cert),
+    )
+    .await;
+    let mut next = next
+        .expect("the dropped connection's place freed within 5 s")
+        .expect("a websocket");
+    assert!(tls_next_text(&mut next).await.starts_with('0'));
+    drop(ws);
+}
+
+/// Finding 2 of the security review, over TLS: a client that stops reading
+/// (and so never answers a ping) while the server has much to send is timed
+/// out by the heartbeat, within `ping_interval + ping_timeout`, and its
+/// connection's place is freed. Before the fix its task waited in a write
+/// forever: never timed out, never dropped.
+#[tokio::test]
+async fn over_tls_a_client_that_stops_reading_times_out_and_frees_its_place() {
+    let (tls, cert) = self_signed();
+    let (interval, ping_timeout) = (Duration::from_millis(500), Duration::from_millis(300));
+    let config = EngineConfig::default()
+        .ping_interval(interval)
+        .ping_timeout(ping_timeout);
+    let serve = ferrio_engine::ServeConfig::default()
+        .max_connections(1)
+        .tls(tls);
+    let mut server = Server::start_with(config, serve).await;
+    let mut ws = tls_websocket(&server, "transport=websocket", &cert)
+        .await
+        .unwrap();
+    assert!(tls_next_text(&mut ws).await.starts_with('0'));
+    let opened = std::time::Instant::now();
+    // 6 MB of echoes the client never reads, sent by a task of its own (the
+    // client's writes may block while the server's task is stuck).
+    let writer = tokio::spawn(async move {
+        let chunk = format!("4{}", "x".repeat(100_000));
+        for _ in 0..60 {
+            if ws.feed(M::text(chunk.clone())).await.is_err() {
+                break;
+            }
+        }
+        let _ = ws.flush().await;
+        ws
+    });
+    assert_eq!(server.next_close().await, CloseReason::PingTimeout);
+    let closed = opened.elapsed();
+    let next = tokio::time::timeout(
+        Duration::from_secs(5),
+        tls_websocket(&server, "transport=websocket", &cert),
+    )
+    .await;
+    let freed = opened.elapsed();
+    let mut next = next
+        .expect("the timed-out connection's place freed within 5 s")
+        .expect("a websocket");
+    assert!(tls_next_text(&mut next).await.starts_with('0'));
+    eprintln!(
+        "a non-reading TLS client (ping interval {interval:?}, ping timeout {ping_timeout:?}) \
+         was closed after {closed:?}; its place was free after {freed:?}"
+    );
+    assert!(closed < interval + ping_timeout + Duration::from_secs(2));
+    // And what waited for it is dropped with its connection.
+    assert_eq!(server.engine.buffered_bytes(), 0, "its queue is freed");
+    writer.abort();
+}
+
+/// Finding 2 of the security review, the upgrade probe: a probe socket whose
+/// client sends WebSocket pings and never reads their pongs is dropped at the
+/// upgrade timeout, its place in `max_connections` freed, even though the
+/// pongs cannot be written.
+#[tokio::test]
+async fn a_probe_that_does_not_read_its_pongs_is_dropped_at_the_upgrade_timeout() {
+    let upgrade_timeout = Duration::from_millis(200);
+    let config = EngineConfig::default().upgrade_timeout(upgrade_timeout);
+    let serve = ferrio_engine::ServeConfig::default().max_connections(2);
+    let server = Server::start_with(config, serve).await;
+    // Two polling sessions, then a probe socket for each: both places taken.
+    let sids = [
+        server.polling_handshake().await,
+        server.polling_handshake().await,
+    ];
+    let mut pingers = Vec::new();
+    for sid in &sids {
+        let tcp = connect_small_rcvbuf(server.addr).await;
+        let url = format!(
+            "ws://{}{}",
+            server.addr,
+            server.url(&format!("transport=websocket&sid={sid}"))
+        );
+        let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+        pingers.push(tokio::spawn(async move {
+            let payload = vec![b'p'; 125];
+            for _ in 0..50_000 {
+                if ws.feed(M::Ping(payload.clone().into())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = ws.flush().await;
+            // Never read: keep the socket open.
+            std::future::pending::<()>().await;
+        }));
+    }
+    let started = std::time::Instant::now();
+    let next = tokio::time::timeout(
+        upgrade_timeout + Duration::from_secs(1),
+        server.try_websocket("transport=websocket"),
+    )
+    .await;
+    let mut next = next
+        .expect("a place freed within 1 s of the upgrade timeout")
+        .expect("a websocket");
+    assert!(ws_next_text(&mut next).await.starts_with('0'));
+    eprintln!(
+        "a new connection was accepted after {:?}",
+        started.elapsed()
+    );
+    for pinger in pingers {
+        pinger.abort();
+    }
+}

@@ -1,7 +1,7 @@
 //! Writing frames straight to a WebSocket's socket, from the sender's thread.
 //!
 //! When a plain-TCP WebSocket carries the session and nothing waits before a
-//! frame, the sender writes it with one non-blocking `writev` while it holds
+//! frame, the sender writes it with one non-blocking vectored write while it holds
 //! the session's lock: no queue, no wake-up of the connection's task, no
 //! second copy. That is what makes a broadcast one tight loop of writes, and
 //! an acknowledgement one write from the handler. Whatever the socket does not
@@ -19,7 +19,7 @@ use crate::Frame;
 pub(crate) enum WriteNow {
     /// All written.
     Written,
-    /// Partly written; the rest waits in `wire` for the connection's task.
+    /// Partly written; the rest waits in the outbox for the connection's task.
     Rest,
     /// Not written: the caller queues the frames as usual.
     Declined,
@@ -66,18 +66,31 @@ impl State {
         if written == total {
             return WriteNow::Written;
         }
+        // The rest waits in the outbox, still shared: the frames the socket
+        // did not take whole, and how much of the first of them is out.
         let mut skip = written;
-        for part in parts {
-            let from = skip.min(part.len());
-            skip -= from;
-            self.wire.extend_from_slice(&part[from..]);
+        for frame in frames {
+            let len = super::wire::wire_len(frame);
+            if skip >= len {
+                skip -= len;
+                continue;
+            }
+            self.queued_bytes += frame.len();
+            self.outbox.push_back(frame.clone());
+            if skip > 0 {
+                self.sent = skip;
+                skip = 0;
+            }
         }
-        self.queued_bytes += total - written;
         WriteNow::Rest
     }
 }
 
-/// One `writev` on the socket's descriptor, past tokio's readiness bookkeeping.
+/// One vectored write on the socket's descriptor, past tokio's readiness
+/// bookkeeping: `sendmsg` with `MSG_NOSIGNAL`, so a peer that reset the
+/// connection makes it fail with `EPIPE` rather than raise `SIGPIPE`, whose
+/// default action kills the process (Rust programs ignore it, but a host that
+/// embeds ferrio, a C++ or Python process, may not).
 ///
 /// `TcpStream::try_write_vectored` first reads the socket's readiness in its
 /// tokio registration, one more object per socket: in a broadcast to 10 000
@@ -86,14 +99,37 @@ impl State {
 /// socket cannot take more, the frames go to the connection's task, whose
 /// wait for room then tries once, gets `EAGAIN` through tokio and clears the
 /// readiness tokio still believes in.
-#[cfg(unix)]
-fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+#[cfg(all(unix, not(target_vendor = "apple")))]
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
+    use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+    sendmsg(
+        tcp,
+        slices,
+        &mut SendAncillaryBuffer::default(),
+        SendFlags::NOSIGNAL,
+    )
+    .map_err(io::Error::from)
+}
+
+/// Apple systems have no `MSG_NOSIGNAL` (mio sets `SO_NOSIGPIPE` on the
+/// socket instead): a plain `writev`.
+#[cfg(target_vendor = "apple")]
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
     rustix::io::writev(tcp, slices).map_err(io::Error::from)
 }
 
 /// Without descriptors to write to, tokio's own write.
 #[cfg(not(unix))]
-fn write_vectored(tcp: &tokio::net::TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+pub(crate) fn write_vectored(
+    tcp: &tokio::net::TcpStream,
+    slices: &[IoSlice<'_>],
+) -> io::Result<usize> {
     tcp.try_write_vectored(slices)
 }
 
@@ -122,7 +158,70 @@ impl State {
                 Err(_) => {}
             }
         }
-        self.wire.extend_from_slice(&bytes[written..]);
+        self.wire
+            .extend_from_slice(bytes.get(written..).unwrap_or(&[]));
         WriteNow::Rest
+    }
+}
+
+#[cfg(all(test, unix, not(target_vendor = "apple")))]
+mod tests {
+    use std::io::{self, IoSlice};
+    use std::time::Duration;
+
+    const CHILD: &str = "FERRIO_SIGPIPE_CHILD";
+    const NAME: &str = "session::direct::tests::writes_to_a_reset_peer_never_raise_sigpipe";
+
+    /// Finding 15 of the security review: a direct write to a peer that reset
+    /// the connection fails with an error and raises no `SIGPIPE`, whose
+    /// default action would kill a host process that embeds ferrio (a Rust
+    /// program ignores it, so the test runs in a child process where it ends
+    /// the process, as the default action would).
+    #[test]
+    fn writes_to_a_reset_peer_never_raise_sigpipe() {
+        if std::env::var_os(CHILD).is_some() {
+            return child();
+        }
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child died: {status:?}");
+    }
+
+    /// The child: `SIGPIPE` ends it (code 141, as a death by `SIGPIPE`), then
+    /// it writes to a socket whose peer reset, as a broadcast does.
+    fn child() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut pipe = signal(SignalKind::pipe()).unwrap();
+            tokio::spawn(async move {
+                pipe.recv().await;
+                eprintln!("SIGPIPE raised");
+                std::process::exit(128 + 13);
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // The peer resets the connection.
+            client.set_zero_linger().unwrap();
+            drop(client);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The first write reports the reset, the next ones the broken pipe.
+            for _ in 0..3 {
+                let written = super::write_vectored(&server, &[IoSlice::new(b"frame")]);
+                let error = written.expect_err("the peer is gone");
+                assert_ne!(error.kind(), io::ErrorKind::WouldBlock);
+            }
+            // Time for the signal, had there been one, to end the process.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        });
     }
 }

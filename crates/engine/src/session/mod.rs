@@ -5,15 +5,17 @@ mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod state;
+mod wire;
 
 use std::any::Any;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Buf, Bytes};
 use ferrio_proto::engine::Packet;
 use tokio::sync::Notify;
 
-pub(crate) use direct::WriteNow;
+pub(crate) use direct::{WriteNow, write_vectored};
 pub use frame::Frame;
 pub use info::ConnectInfo;
 pub(crate) use state::{State, Upgrade};
@@ -105,6 +107,7 @@ impl Session {
         drop(state);
         if sent != WriteNow::Written {
             self.writer.notify_one();
+            self.shared.check_budget();
         }
         Ok(())
     }
@@ -135,6 +138,7 @@ impl Session {
         drop(state);
         if sent != WriteNow::Written {
             self.writer.notify_one();
+            self.shared.check_budget();
         }
         Ok(())
     }
@@ -173,10 +177,17 @@ impl Session {
         self.lock().is_drained()
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    /// The session's state, locked. Changes to the bytes it queues are
+    /// carried to the engine-wide count when the lock is released.
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
         // A panic while holding this lock would be a bug of ours; the state is
         // still consistent field by field, so keep serving other sessions.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        StateGuard {
+            queued_before: state.queued_bytes,
+            state,
+            shared: &self.shared,
+        }
     }
 
     /// Queues a control frame (ping, noop, probe): never refused for size.
@@ -202,6 +213,43 @@ impl Session {
         if let Some(session) = self.shared.remove(self.sid) {
             self.shared.handler.on_close(&session, reason);
         }
+        self.drop_attachment();
+    }
+
+    /// Closes a session that holds too much of the engine-wide budget
+    /// ([`max_total_buffered_bytes`](crate::EngineConfig::max_total_buffered_bytes)):
+    /// its queued frames are dropped at once (but the rest of a frame already
+    /// partly written), and its handler's `on_close` runs later, on a task of
+    /// its own: this is called from a sender's stack, which must not run
+    /// another session's disconnect handlers.
+    pub(crate) fn close_over_budget(&self) {
+        let reason = CloseReason::TransportError;
+        {
+            let mut state = self.lock();
+            if state.closed.is_some() {
+                return;
+            }
+            state.closed = Some(reason);
+            state.discard_outbox();
+        }
+        tracing::debug!(sid = %self.sid, "session closed: over the engine's buffer budget");
+        self.writer.notify_one();
+        self.heartbeat.notify_one();
+        let Some(session) = self.shared.remove(self.sid) else {
+            return;
+        };
+        let finish = move || {
+            session.shared.handler.on_close(&session, reason);
+            session.drop_attachment();
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { finish() })),
+            // A sender outside any runtime: no task to defer to.
+            Err(_) => finish(),
+        }
+    }
+
+    fn drop_attachment(&self) {
         let attachment = self
             .attachment
             .lock()
@@ -273,6 +321,51 @@ impl Session {
     pub(crate) fn start_heartbeat(self: &Arc<Self>) {
         if self.transport() == TransportKind::Polling {
             tokio::spawn(heartbeat::run_for_polling(self.clone()));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if state.queued_bytes > 0 {
+            self.shared.unqueued(state.queued_bytes);
+        }
+    }
+}
+
+/// A session's locked state. When released, it carries the change in the
+/// bytes the session queues to the engine-wide count
+/// ([`max_total_buffered_bytes`](crate::EngineConfig::max_total_buffered_bytes)):
+/// every path that queues or writes frames is counted, and a lock that
+/// changes nothing costs one comparison.
+pub(crate) struct StateGuard<'a> {
+    state: MutexGuard<'a, State>,
+    queued_before: usize,
+    shared: &'a Shared,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let now = self.state.queued_bytes;
+        if now > self.queued_before {
+            self.shared.queued(now - self.queued_before);
+        } else if now < self.queued_before {
+            self.shared.unqueued(self.queued_before - now);
         }
     }
 }

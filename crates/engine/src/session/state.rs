@@ -22,8 +22,18 @@ pub(crate) struct State {
     pub transport: TransportKind,
     pub upgrade: Upgrade,
     pub closed: Option<CloseReason>,
+    /// Frames waiting for the transport's writer. They stay shared (a
+    /// broadcast's frame is one allocation for all its recipients) until
+    /// written: the WebSocket writers write straight from here.
     pub outbox: VecDeque<Frame>,
+    /// Bytes of the frames in `outbox` (the frame that is partly written
+    /// included), counted against `max_buffered_bytes` and, engine-wide,
+    /// against `max_total_buffered_bytes`.
     pub queued_bytes: usize,
+    /// WebSocket: how many bytes of the first outbox frame (header and
+    /// payload) are already on the wire. Nothing may be written between them
+    /// and the rest of that frame.
+    pub sent: usize,
     /// While non-zero, a poll does not take the outbox: the frames of one POST's
     /// messages go out together in the next poll response.
     pub hold: u32,
@@ -33,9 +43,10 @@ pub(crate) struct State {
     /// The socket of a plain-TCP WebSocket carrying the session: senders write
     /// to it themselves when nothing waits before their frame (see `direct`).
     pub direct: Option<Arc<dyn RawTcp>>,
-    /// WebSocket bytes already framed and not yet written: the rest of a frame
-    /// the socket did not take whole, and pongs. Written before the outbox.
-    pub wire: bytes::BytesMut,
+    /// WebSocket control frames (pongs) already framed and not yet written.
+    /// Written at the next frame boundary: after the rest of a partly
+    /// written frame, before the other outbox frames. Bounded (see `direct`).
+    pub wire: Vec<u8>,
     /// The connection's task holds frames it took and has not written yet.
     pub writing: bool,
 }
@@ -48,12 +59,13 @@ impl State {
             closed: None,
             outbox: VecDeque::new(),
             queued_bytes: 0,
+            sent: 0,
             hold: 0,
             poll_active: false,
             post_active: false,
             heartbeat,
             direct: None,
-            wire: bytes::BytesMut::new(),
+            wire: Vec::new(),
             writing: false,
         }
     }
@@ -98,10 +110,32 @@ impl State {
         self.outbox.is_empty() && self.wire.is_empty() && !self.writing
     }
 
-    /// Takes every queued frame, in order.
+    /// Takes every queued frame, in order (long-polling, where no frame is
+    /// ever partly written).
     pub fn take_outbox(&mut self) -> VecDeque<Frame> {
+        debug_assert_eq!(self.sent, 0);
         self.queued_bytes = 0;
         std::mem::take(&mut self.outbox)
+    }
+
+    /// Drops the queued frames that are not on their way yet: everything but
+    /// the rest of a partly written frame, which must still be completed
+    /// before anything else is written to the stream.
+    pub fn discard_outbox(&mut self) {
+        let keep = usize::from(self.sent > 0);
+        self.outbox.truncate(keep);
+        self.queued_bytes = self.outbox.iter().map(Frame::len).sum();
+        if self.outbox.is_empty() {
+            self.outbox = VecDeque::new();
+        }
+    }
+
+    /// Drops everything queued: the stream is gone.
+    pub fn clear_outbox(&mut self) {
+        self.outbox = VecDeque::new();
+        self.queued_bytes = 0;
+        self.sent = 0;
+        self.wire = Vec::new();
     }
 }
 
@@ -114,6 +148,17 @@ mod tests {
             tokio::time::Instant::now(),
             std::time::Duration::from_secs(25),
         )
+    }
+
+    /// An idle WebSocket connection holds one `Session`: its state must not grow.
+    #[test]
+    fn the_session_state_stays_small() {
+        let (state, session) = (
+            std::mem::size_of::<State>(),
+            std::mem::size_of::<crate::Session>(),
+        );
+        eprintln!("size_of::<State>() = {state}, size_of::<Session>() = {session}");
+        assert!(state <= 136, "State is {state} bytes");
     }
 
     #[test]

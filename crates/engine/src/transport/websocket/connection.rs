@@ -13,7 +13,7 @@ use ferrio_proto::engine::{Packet, decode_binary, decode_text};
 use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, timeout_at};
 
 use super::Target;
 use super::io::{ReadFailure, WsIo};
@@ -53,7 +53,8 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
     }) {
         tracing::debug!(%error, "invalid websocket frame");
         let end = End::Close(Some(error.close_code()));
-        return Box::pin(close_stream(&mut io, end, shared.config.ping_timeout)).await;
+        let deadline = Instant::now() + shared.config.ping_timeout;
+        return Box::pin(close_stream(&mut io, end, deadline)).await;
     }
     drop(early);
     let session = match target {
@@ -63,15 +64,30 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
             session
         }
         Target::Upgrade(session) => {
-            if !Box::pin(probe(&session, &mut io, &mut reader, &mut waiting)).await {
+            let deadline = Instant::now() + shared.config.upgrade_timeout;
+            let mut cut = false;
+            if !Box::pin(probe(
+                &session,
+                &mut io,
+                &mut reader,
+                &mut waiting,
+                (deadline, &mut cut),
+            ))
+            .await
+            {
                 {
                     let mut state = session.lock();
                     if state.upgrade != Upgrade::Done {
                         state.upgrade = Upgrade::None;
                     }
                 }
-                let limit = shared.config.ping_timeout;
-                return Box::pin(close_stream(&mut io, End::Close(None), limit)).await;
+                // Within what is left of the upgrade's time: a probe socket
+                // holds its connection's place no longer than that. After a
+                // write cut short, a close frame would be garbage.
+                if !cut {
+                    Box::pin(close_stream(&mut io, End::Close(None), deadline)).await;
+                }
+                return;
             }
             session
         }
@@ -88,34 +104,53 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
     };
     // Frames queued before the close are still delivered, then the close;
     // a client that does not read them within a ping timeout is as good as
-    // gone. (Boxed, as the other one-off steps: an idle connection's task
-    // should not carry their futures.)
-    let drain = shared.config.ping_timeout;
-    let _ = Box::pin(timeout(drain, io.flush(&session))).await;
-    session.lock().direct = None;
-    Box::pin(close_stream(&mut io, end, drain)).await;
+    // gone. One that did not answer a ping, or whose stream failed, gets no
+    // such wait: what the socket takes at once, and the connection is dropped.
+    // (Boxed, as the other one-off steps: an idle connection's task should
+    // not carry their futures.)
+    let reason = session.lock().closed;
+    let patience = match reason {
+        Some(CloseReason::PingTimeout | CloseReason::TransportError) => Duration::ZERO,
+        _ => shared.config.ping_timeout,
+    };
+    let deadline = Instant::now() + patience;
+    let drained = matches!(
+        Box::pin(timeout_at(deadline, io.flush(&session))).await,
+        Ok(Ok(()))
+    );
+    {
+        let mut state = session.lock();
+        state.direct = None;
+        // The stream goes: what it did not take is dropped with it.
+        state.clear_outbox();
+    }
+    // After a partly written frame, a close frame would be garbage.
+    if drained {
+        Box::pin(close_stream(&mut io, end, deadline)).await;
+    }
 }
 
-/// Sends the close frame, if any, within `limit`; the stream closes when
-/// dropped.
-async fn close_stream(io: &mut WsIo, end: End, limit: Duration) {
+/// Sends the close frame, if any, by `deadline` (or as far as the socket
+/// takes it at once, when that has passed); the stream closes when dropped.
+async fn close_stream(io: &mut WsIo, end: End, deadline: Instant) {
     if let End::Close(code) = end {
         let mut frame = Vec::new();
         encode_close(code, &mut frame);
-        let _ = timeout(limit, io.write_all(&frame)).await;
+        let _ = timeout_at(deadline, io.write_all(&frame)).await;
     }
 }
 
 /// Runs the upgrade handshake on a new WebSocket: `2probe` → `3probe`, then
-/// `5` within the upgrade timeout. Returns whether the session moved over;
-/// messages that came after the `5` are left in `waiting`.
+/// `5`, by `deadline` (the upgrade timeout), its writes included: `cut` is
+/// set when a write failed or ran out of time. Returns whether the session
+/// moved over; messages that came after the `5` are left in `waiting`.
 async fn probe(
     session: &Arc<Session>,
     io: &mut WsIo,
     reader: &mut Reader,
     waiting: &mut VecDeque<Incoming>,
+    (deadline, cut): (Instant, &mut bool),
 ) -> bool {
-    let deadline = Instant::now() + session.shared.config.upgrade_timeout;
     let mut probed = false;
     loop {
         while let Some(message) = waiting.pop_front() {
@@ -124,7 +159,8 @@ async fn probe(
                 Incoming::Ping(payload) => {
                     let mut pong = Vec::new();
                     encode_frame(Opcode::Pong, &payload, &mut pong);
-                    if io.write_all(&pong).await.is_err() {
+                    if !write_by(io, &pong, deadline).await {
+                        *cut = true;
                         return false;
                     }
                     continue;
@@ -136,7 +172,8 @@ async fn probe(
                 Ok(Ok(Packet::Ping("probe"))) if !probed => {
                     let mut answer = Vec::new();
                     encode_frame(Opcode::Text, b"3probe", &mut answer);
-                    if io.write_all(&answer).await.is_err() {
+                    if !write_by(io, &answer, deadline).await {
+                        *cut = true;
                         return false;
                     }
                     probed = true;
@@ -170,6 +207,11 @@ async fn probe(
     }
 }
 
+/// Writes `bytes` whole by `deadline`; whether it could.
+async fn write_by(io: &mut WsIo, bytes: &[u8], deadline: Instant) -> bool {
+    matches!(timeout_at(deadline, io.write_all(bytes)).await, Ok(Ok(())))
+}
+
 /// Moves the upgrade on, unless the session closed meanwhile. Once done, the
 /// socket is the session's, and senders may write to it.
 fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
@@ -197,7 +239,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
         // wait for room is one more branch below, so the task goes on reading
         // and stepping the heartbeat: a client that stops reading still times
         // out, and its session can still be closed.
-        let blocked = match io.flush_some(session).await {
+        let blocked = match io.flush_some(session) {
             Ok(done) => !done,
             Err(_) => {
                 session.close_with(CloseReason::TransportError);
@@ -211,7 +253,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
         let mut end = None;
         let mut handle = |m| on_incoming(session, m, &mut end);
         tokio::select! {
-            read = io.read(reader, &mut handle) => {
+            read = io.read_serving(Some(session), reader, &mut handle) => {
                 match read {
                     Ok(true) => {}
                     Ok(false) => {

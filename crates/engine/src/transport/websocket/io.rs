@@ -1,17 +1,22 @@
 //! The byte stream under a WebSocket: a plain TCP socket, which senders may
 //! write to from any thread, or any other stream (TLS), which only the
-//! connection's task reads and writes.
+//! connection's task reads and writes. Either way, what waits is written
+//! straight from the session's outbox, and the task never waits in a write:
+//! a peer that stops reading cannot stop its heartbeat.
 
 use std::cell::RefCell;
 use std::io;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
-use ferrio_proto::websocket::{Incoming, ReadError, Reader, header};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use ferrio_proto::websocket::{Incoming, ReadError, Reader};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::Session;
@@ -124,6 +129,21 @@ impl WsIo {
         reader: &mut Reader,
         on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
     ) -> Result<bool, ReadFailure> {
+        self.read_serving(None, reader, on).await
+    }
+
+    /// [`read`](Self::read) on the connection of an open session. A non-TCP
+    /// stream is written to here as well, while the task waits to read: what
+    /// waits in the session goes out as the stream takes it, so a peer that
+    /// stops reading never holds the task in a write (its heartbeat goes on,
+    /// and its reads). It returns `Ok(true)` once all of it is out, for the
+    /// task to look at the session again. A write failure is a read failure.
+    pub async fn read_serving(
+        &mut self,
+        session: Option<&Session>,
+        reader: &mut Reader,
+        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    ) -> Result<bool, ReadFailure> {
         match self {
             // `poll_read_ready` rather than `readable()`: it keeps the waker in
             // the socket's registration, where `readable()` is a 150-byte
@@ -138,30 +158,54 @@ impl WsIo {
                 }
             },
             Self::Other(other) => {
-                let n = other
-                    .io
-                    .read(&mut other.buf)
-                    .await
-                    .map_err(ReadFailure::Io)?;
-                if n == 0 {
-                    return Ok(false);
+                let OtherIo { io, buf } = &mut **other;
+                let mut wrote = false;
+                let n = std::future::poll_fn(|cx| {
+                    if let Some(session) = session
+                        && session.lock().has_unwritten_or_unflushed()
+                    {
+                        match poll_write_waiting(io, cx, session) {
+                            Poll::Ready(Ok(())) => wrote = true,
+                            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                            Poll::Pending => {}
+                        }
+                    }
+                    if wrote {
+                        return Poll::Ready(Ok(None));
+                    }
+                    let mut read = ReadBuf::new(buf);
+                    match Pin::new(&mut *io).poll_read(cx, &mut read) {
+                        Poll::Ready(Ok(())) => Poll::Ready(Ok(Some(read.filled().len()))),
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        Poll::Pending => Poll::Pending,
+                    }
+                })
+                .await
+                .map_err(ReadFailure::Io)?;
+                match n {
+                    // All written: back to the task's loop.
+                    None => Ok(true),
+                    Some(0) => Ok(false),
+                    Some(n) => {
+                        reader
+                            .feed(buf.get_mut(..n).unwrap_or_default(), on)
+                            .map_err(ReadFailure::Ws)?;
+                        Ok(true)
+                    }
                 }
-                reader
-                    .feed(&mut other.buf[..n], on)
-                    .map_err(ReadFailure::Ws)?;
-                Ok(true)
             }
         }
     }
 
-    /// Writes all of `bytes`, waiting for the socket as needed.
+    /// Writes all of `bytes`, waiting for the socket as needed. Callers bound
+    /// it with a deadline.
     pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         match self {
             Self::Tcp(tcp) => {
                 let tcp = tcp.tcp();
                 while !bytes.is_empty() {
                     match tcp.try_write(bytes) {
-                        Ok(n) => bytes = &bytes[n..],
+                        Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             std::future::poll_fn(|cx| tcp.poll_write_ready(cx)).await?
                         }
@@ -177,18 +221,19 @@ impl WsIo {
         }
     }
 
-    /// Writes what waits in the session as far as the socket takes it now.
-    /// Returns whether it is all out; if not, wait for [`writable`](Self::writable)
-    /// and call again. A non-TCP stream is written to the end (awaiting).
-    pub async fn flush_some(&mut self, session: &Session) -> io::Result<bool> {
+    /// Writes what waits in the session to a plain TCP socket as far as it
+    /// takes it now. Returns whether it is all out; if not, wait for
+    /// [`writable`](Self::writable) and call again. Other streams are written
+    /// to by [`read_serving`](Self::read_serving): `Ok(true)` here.
+    pub fn flush_some(&mut self, session: &Session) -> io::Result<bool> {
         match self {
             Self::Tcp(tcp) => write_waiting(session, tcp.tcp()),
-            Self::Other(other) => Box::pin(other.flush(session)).await.map(|()| true),
+            Self::Other(_) => Ok(true),
         }
     }
 
     /// Waits until a plain TCP socket can take more; never, for other streams
-    /// (their writes complete in [`flush_some`](Self::flush_some)).
+    /// (their writes are made while [`read_serving`](Self::read_serving) waits).
     pub fn writable(&self) -> impl Future<Output = io::Result<()>> + use<> {
         let tcp = self.direct();
         async move {
@@ -199,8 +244,9 @@ impl WsIo {
         }
     }
 
-    /// Writes everything that waits in the session: framed bytes first, then
-    /// the outbox; until nothing is left.
+    /// Writes everything that waits in the session: control frames and the
+    /// rest of a partly written frame first, then the outbox; until nothing is
+    /// left. Callers bound it with a deadline.
     pub async fn flush(&mut self, session: &Session) -> io::Result<()> {
         match self {
             Self::Tcp(tcp) => {
@@ -210,66 +256,69 @@ impl WsIo {
                 }
                 Ok(())
             }
-            // Boxed: TLS is the rare case, and its write future is large.
-            Self::Other(other) => Box::pin(other.flush(session)).await,
+            Self::Other(other) => {
+                std::future::poll_fn(|cx| poll_write_waiting(&mut other.io, cx, session)).await
+            }
         }
     }
 }
 
-impl OtherIo {
-    async fn flush(&mut self, session: &Session) -> io::Result<()> {
-        loop {
-            let bytes = {
-                let mut state = session.lock();
-                if state.wire.is_empty() && state.outbox.is_empty() {
-                    state.writing = false;
-                    return Ok(());
-                }
-                // Senders never write to this stream themselves, but
-                // `is_drained` must know these bytes are not out yet.
+/// Writes what waits in the session to a non-TCP stream, as far as it takes
+/// it, then flushes it (TLS keeps records until flushed). `Pending` while the
+/// stream is full: its waker is registered. The session's `writing` is set
+/// while bytes handed to the stream are not flushed yet.
+fn poll_write_waiting(
+    io: &mut TokioIo<Upgraded>,
+    cx: &mut Context<'_>,
+    session: &Session,
+) -> Poll<io::Result<()>> {
+    loop {
+        {
+            let mut state = session.lock();
+            if state.has_unwritten() {
                 state.writing = true;
-                let mut bytes = state.wire.split();
-                for frame in state.take_outbox() {
-                    let (opcode, payload) = frame.ws_parts();
-                    bytes.extend_from_slice(header(opcode, payload.len()).as_bytes());
-                    bytes.extend_from_slice(payload);
+            } else if !state.writing {
+                return Poll::Ready(Ok(()));
+            }
+            // Under the session's lock, as a sender's direct write is: the
+            // stream's write only encrypts and copies into its buffer, and
+            // tries the socket once.
+            let all_out = state.write_out(|slices| {
+                match Pin::new(&mut *io).poll_write_vectored(cx, slices) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
                 }
-                bytes
-            };
-            self.io.write_all(&bytes).await?;
-            self.io.flush().await?;
+            })?;
+            if !all_out {
+                return Poll::Pending;
+            }
+        }
+        match Pin::new(&mut *io).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {
+                let mut state = session.lock();
+                if !state.has_unwritten() {
+                    state.writing = false;
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
         }
     }
 }
 
 /// Writes what waits in the session to a plain TCP socket, under the
-/// session's lock so no sender writes in between. Returns whether all of it
-/// went; what did not stays in `wire`, counted against the outbox limit.
+/// session's lock so no sender writes in between, straight from the outbox.
+/// Returns whether all of it went; what did not stays queued, shared.
 fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
     let mut state = session.lock();
-    if state.wire.is_empty() && state.outbox.is_empty() {
-        return Ok(true);
-    }
-    let frames = state.take_outbox();
-    for frame in frames {
-        let (opcode, payload) = frame.ws_parts();
-        state
-            .wire
-            .extend_from_slice(header(opcode, payload.len()).as_bytes());
-        state.wire.extend_from_slice(payload);
-    }
-    match tcp.try_write(&state.wire) {
-        Ok(n) => state.wire.advance(n),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-        Err(e) => return Err(e),
-    }
-    state.queued_bytes = state.wire.len();
-    if state.wire.is_empty() {
-        // A burst may have grown it: idle connections hold no buffer.
-        state.wire = BytesMut::new();
-        return Ok(true);
-    }
-    Ok(false)
+    // Through tokio's readiness, so that a full socket clears it and the
+    // task's wait for room is for new room.
+    state.write_out(|slices| {
+        tcp.try_io(Interest::WRITABLE, || {
+            crate::session::write_vectored(tcp, slices)
+        })
+    })
 }
 
 /// Reads what the socket holds (up to a budget) and handles it. `WouldBlock`
