@@ -85,16 +85,31 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(ports) = line.strip_prefix("ATTACK-SERVER ") {
+                // libtest prints `test attack_server_child ... ` first, on
+                // the same line.
+                if let Some(at) = line.find("ATTACK-SERVER ") {
+                    let ports = &line[at + "ATTACK-SERVER ".len()..];
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(ports.to_owned());
                     }
                 }
             }
         });
-        let ports = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the child prints its ports");
+        let started = Instant::now();
+        let ports = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(ports) => break ports,
+                Err(_) => {
+                    if let Ok(Some(status)) = process.try_wait() {
+                        panic!("the child server exited at start: {status}");
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(60),
+                        "the child prints its ports"
+                    );
+                }
+            }
+        };
         let port = |key: &str| -> u16 {
             ports
                 .split_whitespace()
