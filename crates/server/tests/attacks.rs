@@ -190,7 +190,6 @@ async fn stops_reading(tls: bool, what: &str) {
         server.plain.clone()
     };
     let sockets_before = probe.stat("sockets").await;
-    let fds_before = server.open_fds();
     let mut attacker = RawWs::connect(&target, Some(SMALL_RCVBUF), &[])
         .await
         .unwrap();
@@ -207,11 +206,13 @@ async fn stops_reading(tls: bool, what: &str) {
     }
     let start = Instant::now();
     let closed = probe
-        .wait_until(CLOSE_LIMIT, |s| s["sockets"].as_u64() == Some(sockets_before))
+        .wait_until(CLOSE_LIMIT, |s| {
+            s["sockets"].as_u64() == Some(sockets_before)
+        })
         .await;
     let mut freed = None;
     while start.elapsed() < CLOSE_LIMIT + Duration::from_secs(2) {
-        if server.open_fds() <= fds_before {
+        if !server.holds_connection_from(attacker.local) {
             freed = Some(start.elapsed());
             break;
         }
@@ -227,8 +228,7 @@ async fn stops_reading(tls: bool, what: &str) {
     }
     if freed.is_none() {
         more.push(format!(
-            "the connection (fd) was not freed within {CLOSE_LIMIT:?}: {} fds, {fds_before} before",
-            server.open_fds()
+            "the connection (fd) was not freed within {CLOSE_LIMIT:?}"
         ));
     }
     verdict(server, healthy, what, F2_BOUND, more).await;
@@ -277,15 +277,27 @@ async fn finding_03_broadcast_to_300_non_reading_clients() {
     let mut broadcaster = ws_client(server.plain.addr()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     server.reset_peak();
-    // 60 × 16 KiB: just under the 1 MiB limit, so nobody is closed as slow.
+    // 16 KiB messages until the first recipient is closed as slow: the
+    // kernel's socket buffers take the first part (not counted in RSS), the
+    // rest waits in the server, just under the 1 MiB limit for every one.
     let text = serde_json::Value::from("m".repeat(16 * 1024));
-    for id in 1..=60 {
+    let full = probe.stat("sockets").await;
+    let mut sent = 0u64;
+    for id in 1..=640u64 {
         broadcaster
             .emit("/", Some(id), "chat message", std::slice::from_ref(&text))
             .await;
         broadcaster.round_trip("/", 10_000 + id).await;
+        sent = id;
+        if id % 4 == 0 && probe.stat("sockets").await < full {
+            break;
+        }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    eprintln!(
+        "FIGURE {what}: {sent} broadcasts of 16 KiB ({} MiB) sent",
+        sent / 64
+    );
     let sockets = probe.stat("sockets").await;
     eprintln!("FIGURE {what}: {sockets} sockets connected after the broadcast");
     verdict(server, healthy, what, F3_BOUND, vec![]).await;
@@ -697,10 +709,7 @@ async fn finding_09_many_dynamic_namespace_names_are_removed() {
         "FIGURE {what}: namespaces {before} before, {after} after; time per 1000 CONNECTs {per_thousand:?}"
     );
     let more = if after > before {
-        vec![format!(
-            "{} dynamic namespaces left behind",
-            after - before
-        )]
+        vec![format!("{} dynamic namespaces left behind", after - before)]
     } else {
         vec![]
     };
@@ -819,7 +828,10 @@ async fn finding_10_any_origin_with_credentials_is_not_reflected() {
     let head = reply.1.to_ascii_lowercase();
     let reflected = head.contains("access-control-allow-origin: https://evil.example")
         && head.contains("access-control-allow-credentials: true");
-    eprintln!("FIGURE {what}: status {}, reflected with credentials: {reflected}", reply.0);
+    eprintln!(
+        "FIGURE {what}: status {}, reflected with credentials: {reflected}",
+        reply.0
+    );
     let more = if reflected {
         vec!["https://evil.example is reflected with Allow-Credentials: true".to_owned()]
     } else {
@@ -987,9 +999,7 @@ async fn finding_14_a_handshake_flood_from_one_address_does_not_lock_out_others(
     )
     .await
     .map(|r| r.0);
-    eprintln!(
-        "FIGURE {what}: {refused} of 100 flood handshakes refused; 127.0.0.2 got {other:?}"
-    );
+    eprintln!("FIGURE {what}: {refused} of 100 flood handshakes refused; 127.0.0.2 got {other:?}");
     let more = if other != Some(200) {
         vec![format!("a client from 127.0.0.2 got {other:?}, not 200")]
     } else {

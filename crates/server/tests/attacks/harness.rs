@@ -172,11 +172,33 @@ impl Server {
         self.hwm().saturating_sub(self.baseline_rss)
     }
 
-    /// Open file descriptors of the child (sockets included).
-    pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid)).map_or(0, |d| d.count())
+    /// Whether the child still holds (has a descriptor of) the TCP connection
+    /// whose peer end is `peer`: read from `/proc/net/tcp`, where a socket
+    /// the process closed is gone or orphaned (inode 0).
+    pub fn holds_connection_from(&self, peer: SocketAddr) -> bool {
+        let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+            return false;
+        };
+        let wanted = format!(":{:04X}", peer.port());
+        let inodes: Vec<String> = table
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let remote = fields.get(2)?;
+                (remote.ends_with(&wanted) && fields.get(9)? != &"0")
+                    .then(|| format!("socket:[{}]", fields[9]))
+            })
+            .collect();
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{}/fd", self.pid)) else {
+            return false;
+        };
+        fds.filter_map(Result::ok).any(|fd| {
+            std::fs::read_link(fd.path())
+                .map(|l| inodes.iter().any(|i| l.as_os_str() == i.as_str()))
+                .unwrap_or(false)
+        })
     }
-
 }
 
 impl Drop for Server {

@@ -32,7 +32,7 @@ impl Target {
     /// A new connection; `recv_buffer` sets `SO_RCVBUF` before connecting
     /// (so the window the server sees is that small).
     pub async fn connect(&self, recv_buffer: Option<u32>) -> io::Result<Box<dyn Stream>> {
-        self.connect_from(None, recv_buffer).await
+        Ok(self.connect_from(None, recv_buffer).await?.0)
     }
 
     /// [`connect`](Self::connect) from a given local address (`127.0.0.2`).
@@ -40,7 +40,7 @@ impl Target {
         &self,
         local: Option<std::net::IpAddr>,
         recv_buffer: Option<u32>,
-    ) -> io::Result<Box<dyn Stream>> {
+    ) -> io::Result<(Box<dyn Stream>, SocketAddr)> {
         let socket = TcpSocket::new_v4()?;
         if let Some(ip) = local {
             socket.bind(SocketAddr::new(ip, 0))?;
@@ -50,12 +50,13 @@ impl Target {
         }
         let tcp: TcpStream = socket.connect(self.addr()).await?;
         tcp.set_nodelay(true)?;
+        let local = tcp.local_addr()?;
         match self {
-            Target::Plain(_) => Ok(Box::new(tcp)),
+            Target::Plain(_) => Ok((Box::new(tcp), local)),
             Target::Tls(addr, config) => {
                 let connector = tokio_rustls::TlsConnector::from(config.clone());
                 let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-                Ok(Box::new(connector.connect(name, tcp).await?))
+                Ok((Box::new(connector.connect(name, tcp).await?), local))
             }
         }
     }
@@ -80,6 +81,8 @@ pub struct RawWs {
     buf: Vec<u8>,
     /// The Engine.IO open packet (`0{…}`).
     pub open: String,
+    /// This end's address.
+    pub local: SocketAddr,
 }
 
 /// One server frame: opcode and payload.
@@ -94,7 +97,7 @@ impl RawWs {
         recv_buffer: Option<u32>,
         headers: &[&str],
     ) -> io::Result<RawWs> {
-        let mut io = target.connect(recv_buffer).await?;
+        let (mut io, local) = target.connect_from(None, recv_buffer).await?;
         let mut request = format!(
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -116,6 +119,7 @@ impl RawWs {
             io,
             buf: rest,
             open: String::new(),
+            local,
         };
         let (_, open) = ws.read_frame().await?;
         ws.open = String::from_utf8_lossy(&open).into_owned();
@@ -296,7 +300,7 @@ pub async fn http_from(
     limit: Duration,
 ) -> Option<(u16, String, Vec<u8>)> {
     let exchange = async {
-        let mut io = target.connect_from(local, None).await?;
+        let (mut io, _) = target.connect_from(local, None).await?;
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             target.addr(),
