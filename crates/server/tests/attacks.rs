@@ -95,7 +95,8 @@ async fn verdict(
     }
     if let Some(status) = died {
         more.push(format!(
-            "the server died ({status}): an abort is an allocation failure at the 4 GiB cap"
+            "the server died ({status}): SIGABRT is an allocation failure at the 4 GiB \
+             address-space cap or a stack overflow (the child's stderr says which)"
         ));
     } else if growth > bound {
         more.push(format!(
@@ -391,11 +392,18 @@ const HANDSHAKE: &str = "/socket.io/?EIO=4&transport=polling";
 
 /// A polling handshake; the session id.
 async fn polling_session(target: &Target) -> String {
-    let (status, body) = raw::http(target, "GET", HANDSHAKE, &[], b"", WAIT)
+    try_polling_session(target, WAIT)
         .await
-        .expect("a handshake answer");
-    assert_eq!(status, 200, "handshake: {}", String::from_utf8_lossy(&body));
-    raw::sid_of(&body).expect("an open packet")
+        .expect("a polling handshake")
+}
+
+/// A polling handshake, if one completes within `limit`.
+async fn try_polling_session(target: &Target, limit: Duration) -> Option<String> {
+    let (status, body) = raw::http(target, "GET", HANDSHAKE, &[], b"", limit).await?;
+    if status != 200 {
+        return None;
+    }
+    raw::sid_of(&body)
 }
 
 /// After the attack: waits 3 s (the knobs' 1 s and the sessions' 2 s
@@ -422,10 +430,13 @@ async fn newcomer_gets_in(server: &Server, what: &str) -> Vec<String> {
 async fn finding_05_stalled_post_bodies_do_not_hold_the_listener() {
     let what = "finding 5, stalled POST bodies";
     let (server, healthy, _probe) = setup(f5_options()).await;
-    // The healthy client and the probe hold 2 connections: fill the rest.
+    // Stall POSTs until the listener is full (the healthy client and the
+    // probe hold connections too).
     let mut stalled = Vec::new();
-    for _ in 0..F5_MAX_CONNECTIONS - 2 {
-        let sid = polling_session(&server.plain).await;
+    for _ in 0..F5_MAX_CONNECTIONS {
+        let Some(sid) = try_polling_session(&server.plain, Duration::from_secs(2)).await else {
+            break;
+        };
         let mut io = server.plain.connect(None).await.unwrap();
         let head = format!(
             "POST {HANDSHAKE}&sid={sid} HTTP/1.1\r\nHost: {}\r\n\
@@ -437,6 +448,7 @@ async fn finding_05_stalled_post_bodies_do_not_hold_the_listener() {
             .unwrap();
         stalled.push(io);
     }
+    eprintln!("FIGURE {what}: {} POSTs stalled", stalled.len());
     let more = newcomer_gets_in(&server, what).await;
     verdict(server, healthy, what, F5_BOUND, more).await;
     drop(stalled);
@@ -448,8 +460,10 @@ async fn finding_05_unread_get_responses_do_not_hold_the_listener() {
     let (server, healthy, _probe) = setup(f5_options()).await;
     let big = "x".repeat(900_000);
     let mut unread = Vec::new();
-    for _ in 0..F5_MAX_CONNECTIONS - 2 {
-        let sid = polling_session(&server.plain).await;
+    for _ in 0..F5_MAX_CONNECTIONS {
+        let Some(sid) = try_polling_session(&server.plain, Duration::from_secs(2)).await else {
+            break;
+        };
         let path = format!("{HANDSHAKE}&sid={sid}");
         let post = |body: String| {
             let (target, path) = (server.plain.clone(), path.clone());
@@ -474,6 +488,7 @@ async fn finding_05_unread_get_responses_do_not_hold_the_listener() {
             .unwrap();
         unread.push(io);
     }
+    eprintln!("FIGURE {what}: {} GETs unread", unread.len());
     let more = newcomer_gets_in(&server, what).await;
     verdict(server, healthy, what, F5_BOUND, more).await;
     drop(unread);

@@ -235,6 +235,18 @@ pub async fn ws_client(addr: SocketAddr) -> WsClient {
     client
 }
 
+/// Sends `42<id>["<event>"]` on `/`; an error instead of a panic if the
+/// connection is gone.
+async fn emit_with_id(client: &mut WsClient, id: u64, event: &str) -> Result<(), String> {
+    use futures_util::SinkExt;
+    let text = format!(r#"42{id}["{event}"]"#);
+    client
+        .ws
+        .send(tokio_tungstenite::tungstenite::Message::text(text))
+        .await
+        .map_err(|e| format!("sending {event} {id}: {e}"))
+}
+
 /// Waits for the ack of `id`, skipping events; every error is a message.
 async fn ack_of(client: &mut WsClient, id: u64) -> Result<Vec<Value>, String> {
     loop {
@@ -279,7 +291,7 @@ impl Healthy {
             let mut id = 0u64;
             while !flag.load(Ordering::Relaxed) {
                 id += 1;
-                client.emit("/", Some(id), "ping", &[]).await;
+                emit_with_id(&mut client, id, "ping").await?;
                 ack_of(&mut client, id).await?;
                 count.store(id, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -308,29 +320,47 @@ impl Healthy {
     }
 }
 
-/// A client that asks the app for its counters (`stats`).
+/// A client that asks the app for its counters (`stats`). It reads only
+/// when asked, so a short heartbeat may close it while idle: it then
+/// reconnects (its old socket counts as one more connect and disconnect).
 pub struct Probe {
+    addr: SocketAddr,
     client: WsClient,
     next: u64,
 }
 
 impl Probe {
     pub async fn start(server: &Server) -> Probe {
+        let addr = server.plain.addr();
         Probe {
-            client: ws_client(server.plain.addr()).await,
+            addr,
+            client: ws_client(addr).await,
             next: 0,
         }
     }
 
     /// `{sockets, namespaces, sessions, pending_handshakes, connects, disconnects}`.
     pub async fn stats(&mut self) -> Value {
-        self.next += 1;
-        let id = self.next;
-        self.client.emit("/", Some(id), "stats", &[]).await;
-        let args = ack_of(&mut self.client, id)
-            .await
-            .unwrap_or_else(|e| panic!("stats: {e}"));
-        args.into_iter().next().unwrap_or(Value::Null)
+        for attempt in 0..2 {
+            self.next += 1;
+            let id = self.next;
+            let sent = emit_with_id(&mut self.client, id, "stats").await;
+            let answer = match sent {
+                Ok(()) => ack_of(&mut self.client, id).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(args) => return args.into_iter().next().unwrap_or(Value::Null),
+                Err(e) if attempt == 0 => {
+                    eprintln!("probe: {e}; reconnecting");
+                    self.client = ws_client(self.addr).await;
+                    // Let the old socket's disconnect be counted.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("stats: {e}"),
+            }
+        }
+        unreachable!("two attempts")
     }
 
     /// One counter.
