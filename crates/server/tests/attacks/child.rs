@@ -200,6 +200,13 @@ fn handlers(io: &SocketIo, stats: &Arc<Stats>, socket: &Arc<Socket>) {
         }
         let _ = event.reply(&());
     });
+    // The chat's message to a room the sender names: `say(room, text)`.
+    socket.on("say", |socket, event| async move {
+        if let Ok((room, text)) = event.args_as::<(String, String)>() {
+            let _ = socket.to(room).emit("chat message", &text);
+        }
+        let _ = event.reply(&());
+    });
     // A relay of whatever was sent, binary included (the bench example).
     socket.on("relay", |socket, event| async move {
         let ack = event.ack().cloned();
