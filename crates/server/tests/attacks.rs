@@ -89,9 +89,12 @@ async fn verdict(
     );
     let died = server.exit_status();
     let acks = healthy.acks();
+    let slowest = healthy.slowest();
     let healthy = healthy.result().await;
     if let Ok(n) = &healthy {
-        eprintln!("FIGURE {what}: healthy client got {n} acks, in order");
+        eprintln!(
+            "FIGURE {what}: healthy client got {n} acks, in order; slowest round trip {slowest:?}"
+        );
     }
     if let Some(status) = died {
         more.push(format!(
@@ -244,6 +247,60 @@ async fn finding_02_a_client_that_stops_reading_over_plain_tcp_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_02_a_client_that_stops_reading_over_tls_is_closed() {
     stops_reading(true, "finding 2, TLS").await;
+}
+
+/// Finding 2, upgrade probe: a polling session upgrades to WebSocket and,
+/// before `2probe`, sends 50 000 pings of 125 bytes (6.5 MB: more than the
+/// kernel's socket buffers take) without reading their pongs. With
+/// `upgrade_timeout(1 s)` and the 2 s heartbeat, the server must let go of
+/// the connection within [`CLOSE_LIMIT`]. It holds only pongs: 16 MiB.
+const F2_PROBE_BOUND: u64 = 16 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_02_an_upgrade_probe_that_stops_reading_is_dropped() {
+    let what = "finding 2, upgrade probe with unread pongs";
+    let options = Options {
+        ping_ms: Some(FAST_PING),
+        upgrade_ms: Some(1000),
+        ..Options::default()
+    };
+    let (server, healthy, _probe) = setup(options).await;
+    let sid = polling_session(&server.plain).await;
+    let mut attacker = RawWs::upgrade(
+        &server.plain,
+        Some(SMALL_RCVBUF),
+        &format!("&sid={sid}"),
+        &[],
+    )
+    .await
+    .unwrap();
+    let pings = raw::frame_bytes(0x9, &[b'p'; 125]).repeat(1000);
+    let mut sent = 0;
+    for _ in 0..50 {
+        match tokio::time::timeout(Duration::from_secs(1), attacker.raw(&pings)).await {
+            Ok(Ok(())) => sent += 1000,
+            _ => break,
+        }
+    }
+    let start = Instant::now();
+    let mut freed = None;
+    while start.elapsed() < CLOSE_LIMIT {
+        if !server.holds_connection_from(attacker.local) {
+            freed = Some(start.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("FIGURE {what}: {sent} pings sent; connection freed after {freed:?}");
+    let more = if freed.is_none() {
+        vec![format!(
+            "the upgrading connection was still held after {CLOSE_LIMIT:?}"
+        )]
+    } else {
+        vec![]
+    };
+    verdict(server, healthy, what, F2_PROBE_BOUND, more).await;
+    drop(attacker);
 }
 
 // ---------------------------------------------------------------- finding 3
@@ -1034,4 +1091,57 @@ async fn finding_14_a_handshake_flood_from_one_address_does_not_lock_out_others(
         vec![]
     };
     verdict(server, healthy, what, F14_BOUND, more).await;
+}
+
+// ---------------------------------------------------------------- finding 17
+
+/// Finding 17: 6 polling sessions each get a 5.4 MB answer gzipped (the
+/// client accepts gzip). Each answer and its compressed copy are in memory
+/// at once: 6 × (5.4 + 5.4) MB plus slack, 96 MiB. The figure that matters
+/// is the healthy client's longest round trip while it happens, printed and
+/// not asserted (no timing assertions).
+const F17_BOUND: u64 = 96 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_17_large_gzipped_polling_answers() {
+    let what = "finding 17, gzipped 5.4 MB polling answers x 6";
+    let (server, healthy, _probe) = setup(Options::default()).await;
+    let big = "x".repeat(900_000);
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        let sid = polling_session(&server.plain).await;
+        let path = format!("{HANDSHAKE}&sid={sid}");
+        let post = |body: String| {
+            let (target, path) = (server.plain.clone(), path.clone());
+            async move {
+                raw::http(&target, "POST", &path, &[], body.as_bytes(), WAIT)
+                    .await
+                    .map(|r| r.0)
+            }
+        };
+        assert_eq!(post("40".to_owned()).await, Some(200));
+        // The CONNECT reply first.
+        let reply = raw::http(&server.plain, "GET", &path, &[], b"", WAIT).await;
+        assert_eq!(reply.map(|r| r.0), Some(200));
+        for id in 0..6 {
+            assert_eq!(post(format!(r#"42{id}["echo","{big}"]"#)).await, Some(200));
+        }
+        answers.push((server.plain.clone(), path));
+    }
+    let start = Instant::now();
+    let gets: Vec<_> = answers
+        .into_iter()
+        .map(|(target, path)| {
+            tokio::spawn(async move {
+                raw::http(&target, "GET", &path, &["Accept-Encoding: gzip"], b"", WAIT)
+                    .await
+                    .map(|(status, body)| (status, body.len()))
+            })
+        })
+        .collect();
+    for get in gets {
+        let got = get.await.unwrap();
+        eprintln!("FIGURE {what}: answer {got:?} after {:?}", start.elapsed());
+    }
+    verdict(server, healthy, what, F17_BOUND, vec![]).await;
 }

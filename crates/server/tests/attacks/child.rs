@@ -38,6 +38,8 @@ pub struct Options {
     pub max_pending_handshakes: Option<usize>,
     /// Engine.IO ping interval and timeout, in ms (default 25 s + 20 s).
     pub ping_ms: Option<(u64, u64)>,
+    /// `EngineConfig::upgrade_timeout`, in ms (default 10 s).
+    pub upgrade_ms: Option<u64>,
     /// How long `/slow`'s connect middleware sleeps, in ms.
     pub middleware_ms: u64,
     /// Worker stack size in bytes (default: tokio's 2 MiB).
@@ -75,7 +77,7 @@ pub fn run(options_json: &str) {
 }
 
 async fn serve(options: Options) {
-    let mut engine = |mut e: ferrio::engine::EngineConfig| {
+    let engine = |mut e: ferrio::engine::EngineConfig| {
         if let Some(bytes) = options.max_buffered_bytes {
             e = e.max_buffered_bytes(bytes);
         }
@@ -86,6 +88,9 @@ async fn serve(options: Options) {
             e = e
                 .ping_interval(Duration::from_millis(interval))
                 .ping_timeout(Duration::from_millis(timeout));
+        }
+        if let Some(ms) = options.upgrade_ms {
+            e = e.upgrade_timeout(Duration::from_millis(ms));
         }
         if let Some(origin) = &options.allowed_origin {
             e = e.cors(
@@ -100,7 +105,7 @@ async fn serve(options: Options) {
         knobs::engine(e, &options.knobs)
     };
     let config = knobs::socketio(
-        SocketIoConfig::default().with_engine(&mut engine),
+        SocketIoConfig::default().with_engine(engine),
         &options.knobs,
     );
     let io = SocketIo::with_config(config);

@@ -277,6 +277,7 @@ async fn ack_of(client: &mut WsClient, id: u64) -> Result<Vec<Value>, String> {
 pub struct Healthy {
     stop: Arc<AtomicBool>,
     acks: Arc<AtomicU64>,
+    slowest_us: Arc<AtomicU64>,
     task: JoinHandle<Result<u64, String>>,
 }
 
@@ -286,19 +287,32 @@ impl Healthy {
         let mut client = ws_client(server.plain.addr()).await;
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(AtomicU64::new(0));
-        let (flag, count) = (stop.clone(), acks.clone());
+        let slowest_us = Arc::new(AtomicU64::new(0));
+        let (flag, count, slowest) = (stop.clone(), acks.clone(), slowest_us.clone());
         let task = tokio::spawn(async move {
             let mut id = 0u64;
             while !flag.load(Ordering::Relaxed) {
                 id += 1;
+                let sent = Instant::now();
                 emit_with_id(&mut client, id, "ping").await?;
                 ack_of(&mut client, id).await?;
+                slowest.fetch_max(sent.elapsed().as_micros() as u64, Ordering::Relaxed);
                 count.store(id, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             Ok(id)
         });
-        Healthy { stop, acks, task }
+        Healthy {
+            stop,
+            acks,
+            slowest_us,
+            task,
+        }
+    }
+
+    /// The longest round trip so far (a figure, never asserted).
+    pub fn slowest(&self) -> Duration {
+        Duration::from_micros(self.slowest_us.load(Ordering::Relaxed))
     }
 
     /// Acks received so far.

@@ -97,9 +97,23 @@ impl RawWs {
         recv_buffer: Option<u32>,
         headers: &[&str],
     ) -> io::Result<RawWs> {
+        let mut ws = Self::upgrade(target, recv_buffer, "", headers).await?;
+        let (_, open) = ws.read_frame().await?;
+        ws.open = String::from_utf8_lossy(&open).into_owned();
+        Ok(ws)
+    }
+
+    /// The upgrade alone, with extra query parameters (`&sid=…` to upgrade a
+    /// polling session: the server then sends nothing until `2probe`).
+    pub async fn upgrade(
+        target: &Target,
+        recv_buffer: Option<u32>,
+        query: &str,
+        headers: &[&str],
+    ) -> io::Result<RawWs> {
         let (mut io, local) = target.connect_from(None, recv_buffer).await?;
         let mut request = format!(
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\n\
+            "GET /socket.io/?EIO=4&transport=websocket{query} HTTP/1.1\r\nHost: {}\r\n\
              Upgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
             target.addr()
@@ -115,15 +129,12 @@ impl RawWs {
         if !status.contains(" 101 ") {
             return Err(io::Error::other(format!("upgrade refused: {status}")));
         }
-        let mut ws = RawWs {
+        Ok(RawWs {
             io,
             buf: rest,
             open: String::new(),
             local,
-        };
-        let (_, open) = ws.read_frame().await?;
-        ws.open = String::from_utf8_lossy(&open).into_owned();
-        Ok(ws)
+        })
     }
 
     /// Sends a text frame.
