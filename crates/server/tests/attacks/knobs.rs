@@ -33,7 +33,6 @@ pub struct Knobs {
 
 /// Applies the engine knobs.
 pub fn engine(config: EngineConfig, knobs: &Knobs) -> EngineConfig {
-    let config = packet_completion_timeout(config, knobs.packet_completion_timeout_ms);
     let config = max_total_buffered_bytes(config, knobs.max_total_buffered_bytes);
     let config = enforce_origins(config, knobs.enforce_origins);
     max_pending_handshakes_per_ip(config, knobs.max_pending_handshakes_per_ip)
@@ -41,6 +40,7 @@ pub fn engine(config: EngineConfig, knobs: &Knobs) -> EngineConfig {
 
 /// Applies the Socket.IO knobs.
 pub fn socketio(config: SocketIoConfig, knobs: &Knobs) -> SocketIoConfig {
+    let config = packet_completion_timeout(config, knobs.packet_completion_timeout_ms);
     cleanup_empty_child_namespaces(config, knobs.cleanup_empty_child_namespaces)
 }
 
@@ -54,10 +54,10 @@ fn ms(ms: Option<u64>) -> Option<Duration> {
     ms.map(Duration::from_millis)
 }
 
-// TODO(merge): finding 6 (server branch). Replace by
-// `match ms(timeout) { Some(t) => config.packet_completion_timeout(t), None => config }`
-// (or put it on `SocketIoConfig`/`DecoderConfig`, wherever the fix put it).
-fn packet_completion_timeout(config: EngineConfig, timeout: Option<u64>) -> EngineConfig {
+// TODO(merge): finding 6 (server branch: `SocketIoConfig::packet_completion_timeout`).
+// Replace by
+// `match ms(timeout) { Some(t) => config.packet_completion_timeout(t), None => config }`.
+fn packet_completion_timeout(config: SocketIoConfig, timeout: Option<u64>) -> SocketIoConfig {
     let _ = ms(timeout);
     config
 }
