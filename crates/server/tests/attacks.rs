@@ -626,14 +626,17 @@ async fn finding_06_incomplete_binary_packets_are_dropped() {
 
 // ---------------------------------------------------------------- finding 7
 
-/// Finding 7: one relayed packet of 9 × 1 MB (one attachment, nine
-/// placeholders). Refused once by the emitter, nothing is queued: the
-/// attachment and its reassembly, a few MiB; 64 MiB of slack.
+/// Finding 7: relayed packets of 9 × 1 MB, once as one attachment named by
+/// nine placeholders, once as nine distinct attachments (9 MB, more than the
+/// 8 MiB outbox). Sent once (deduplicated) or refused once by the emitter,
+/// nothing is queued for long: the attachments and their reassembly, about
+/// 10 MB; 64 MiB of slack.
 const F7_BOUND: u64 = 64 * MIB;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn finding_07_oversize_relay_does_not_disconnect_the_room() {
-    let what = "finding 7, oversize relay";
+/// Three room members, then the relayed packet from a fourth client; the
+/// members must all still answer a round trip. With `refused`, the relay's
+/// emit must also fail (its ack says `false`).
+async fn oversize_relay(what: &str, attachments: usize, placeholders_text: String, refused: bool) {
     let (server, healthy, mut probe) = setup(Options::default()).await;
     let mut members = Vec::new();
     for _ in 0..3 {
@@ -648,13 +651,20 @@ async fn finding_07_oversize_relay_does_not_disconnect_the_room() {
     let mut attacker = RawWs::connect(&server.plain, None, &[]).await.unwrap();
     attacker.join("/").await.unwrap();
     attacker
-        .text(&format!(r#"451-1["relay",{}]"#, placeholders(9, 0)))
+        .text(&format!(
+            r#"45{attachments}-1["relay",{placeholders_text}]"#
+        ))
         .await
         .unwrap();
-    attacker.binary(&vec![1u8; 1_000_000]).await.unwrap();
+    for n in 0..attachments {
+        attacker.binary(&vec![n as u8; 1_000_000]).await.unwrap();
+    }
     let ack = wait_ack(&mut attacker, WAIT).await;
     eprintln!("FIGURE {what}: relay ack {ack:?}");
     let mut more = vec![];
+    if refused && ack.as_deref() != Ok("431[false]") {
+        more.push(format!("the relay's emit did not fail: ack {ack:?}"));
+    }
     for (i, member) in members.iter_mut().enumerate() {
         // A round trip skips whatever was relayed; a closed member fails it.
         member.emit("/", Some(100), "ping", &[]).await;
@@ -674,6 +684,32 @@ async fn finding_07_oversize_relay_does_not_disconnect_the_room() {
         "FIGURE {what}: sockets {sockets_before} before (without the attacker), {sockets_after} after"
     );
     verdict(server, healthy, what, F7_BOUND, more).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_07_relay_of_one_attachment_named_nine_times_keeps_the_room() {
+    oversize_relay(
+        "finding 7, relay of 1 MB named 9 times",
+        1,
+        placeholders(9, 0),
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_07_relay_of_nine_megabyte_attachments_keeps_the_room() {
+    let distinct = (0..9)
+        .map(|n| format!(r#"{{"_placeholder":true,"num":{n}}}"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    oversize_relay(
+        "finding 7, relay of 9 distinct 1 MB attachments",
+        9,
+        distinct,
+        true,
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------- finding 8
