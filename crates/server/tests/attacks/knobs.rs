@@ -62,23 +62,24 @@ fn packet_completion_timeout(config: SocketIoConfig, timeout: Option<u64>) -> So
     config
 }
 
-// TODO(merge): finding 3 (engine branch). Replace by
+// TODO(merge): finding 3 (engine branch, `EngineConfig::max_total_buffered_bytes`;
+// no test sets it today: the tests run against its default). Replace by
 // `match budget { Some(b) => config.max_total_buffered_bytes(b), None => config }`.
 fn max_total_buffered_bytes(config: EngineConfig, budget: Option<usize>) -> EngineConfig {
     let _ = budget;
     config
 }
 
-// TODO(merge): finding 10 (HTTP branch). If the fix enforces `Origins::List` by
-// default, nothing to do; if it is opt-in, call it here when `enforce` is set.
+// TODO(merge): finding 10 (HTTP branch, merged into main as 377b864): the fix
+// enforces `Origins::List` on every request by default (`http/cors.rs`
+// `allows`), so this stays a no-op; delete it with the `enforce_origins` field.
 fn enforce_origins(config: EngineConfig, enforce: bool) -> EngineConfig {
     let _ = enforce;
     config
 }
 
-// TODO(merge): finding 14 (HTTP branch). Replace by
-// `match max { Some(m) => config.max_pending_handshakes_per_ip(m), None => config }`
-// (whatever the per-address limit is called).
+// TODO(merge): finding 14 (HTTP branch, in main as 377b864). Replace by
+// `config.max_pending_handshakes_per_address(max)`.
 fn max_pending_handshakes_per_ip(config: EngineConfig, max: Option<usize>) -> EngineConfig {
     let _ = max;
     config
@@ -91,15 +92,15 @@ fn cleanup_empty_child_namespaces(config: SocketIoConfig, cleanup: bool) -> Sock
     config
 }
 
-// TODO(merge): finding 5 (HTTP branch). Replace by
+// TODO(merge): finding 5 (HTTP branch, in main as 377b864). Replace by
 // `match ms(timeout) { Some(t) => config.request_timeout(t), None => config }`.
 fn request_timeout(config: ServeConfig, timeout: Option<u64>) -> ServeConfig {
     let _ = ms(timeout);
     config
 }
 
-// TODO(merge): finding 5 (HTTP branch). Replace by the response write (or
-// idle) timeout setter the fix adds, e.g. `config.response_timeout(t)`.
+// TODO(merge): finding 5 (HTTP branch, in main as 377b864). Replace by
+// `match ms(timeout) { Some(t) => config.write_timeout(t), None => config }`.
 fn response_write_timeout(config: ServeConfig, timeout: Option<u64>) -> ServeConfig {
     let _ = ms(timeout);
     config
