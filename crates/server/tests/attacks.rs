@@ -16,9 +16,8 @@
 //! and the server must still run. Each test prints `FIGURE …` lines (peak
 //! growth, time to close) on stderr: run with `--nocapture` to see them.
 //!
-//! Knobs that the fixes add (completion timeout, request timeout, …) are set
-//! through `attacks/knobs.rs`, whose bodies are empty on main: see the
-//! `TODO(merge)` comments there.
+//! The options a test sets beyond the defaults (completion timeout, request
+//! and write timeouts, …) are in `attacks/knobs.rs`.
 //!
 //! Run one at a time, kindly:
 //! `nice cargo test -p ferrio --test attacks -- --test-threads=1 --nocapture`
@@ -885,10 +884,6 @@ async fn finding_10_cross_origin_websocket_upgrade_is_refused() {
     let what = "finding 10, cross-origin WebSocket upgrade";
     let options = Options {
         allowed_origin: Some("https://good.example".to_owned()),
-        knobs: knobs::Knobs {
-            enforce_origins: true,
-            ..knobs::Knobs::default()
-        },
         ..Options::default()
     };
     let (server, healthy, _probe) = setup(options).await;
