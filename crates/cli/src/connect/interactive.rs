@@ -293,7 +293,12 @@ impl Console {
         self.line(format!("{} {nsp} {text}", clock()));
     }
 
+    /// A line, control characters escaped (the server chose most of it).
     fn line(&self, line: String) {
+        let line = match super::escape::printable(&line) {
+            std::borrow::Cow::Borrowed(_) => line,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
         let _ = self.0.send(Print::Line(line));
     }
 
