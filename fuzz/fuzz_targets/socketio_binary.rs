@@ -24,7 +24,8 @@ fn wire(packet: Packet<Payload>) -> (Vec<u8>, Vec<Bytes>) {
 
 /// Sends a packet through a fresh decoder and returns its wire form afterwards.
 fn round_trip(text: &[u8], buffers: &[Bytes]) -> (Vec<u8>, Vec<Bytes>) {
-    // A buffer used twice is sent twice, so allow any count here.
+    // Buffers are sent once each, so never more than the source had; allow any
+    // count anyway, the limit is not what is tested here.
     let mut decoder = Decoder::new(DecoderConfig::default().max_attachments(usize::MAX));
     let text = std::str::from_utf8(text).expect("the encoder writes UTF-8");
     let mut done = decoder.feed_text(text).expect("an encoded header decodes");

@@ -188,6 +188,30 @@ async fn scripted_lines_against_ferrio() {
     }
 }
 
+/// Names and arguments the server chose are printed with control characters
+/// escaped: a server cannot send terminal escape sequences through them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_from_the_server_are_escaped() {
+    let io = SocketIo::new();
+    io.on_connection(|socket: std::sync::Arc<ferrio::Socket>| async move {
+        let _ = socket.emit("\u{1b}]0;x\u{7}", &("\u{9b}2J\u{7f}",));
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(async move {
+        let _ = io.serve(listener, std::future::pending()).await;
+    });
+    let run = connect_async(&[&url, "--transport", "websocket", "--wait", "0.5"]).await;
+    task.abort();
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(run.stdout, [r#"\u001b]0;x\u0007 ["\u009b2J\u007f"]"#]);
+    assert!(
+        !run.stdout
+            .concat()
+            .contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{7f}'])
+    );
+}
+
 /// `--namespace` (or the URL's path) and `--auth`; a middleware's refusal
 /// is `connect_error JSON` and exit status 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,9 +35,13 @@ impl Event {
         &self.args
     }
 
-    /// Argument `index` deserialized into `T`. Binary data reads as a byte
-    /// array, so `Bytes` or `Vec<u8>` take it.
-    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
+    /// Argument `index` deserialized into `T`.
+    ///
+    /// Binary data reads as bytes: `Bytes` and `Vec<Bytes>` get the buffers
+    /// themselves (shared, never copied), `Vec<u8>` or `serde_bytes` fields a copy.
+    /// Read as anything else (a `bool`, a `String`, a `serde_json::Value`) it is an
+    /// error, never an array of numbers.
+    pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
         payload::arg(&self.args, index)
     }
 
@@ -140,8 +144,9 @@ impl AckResponse {
         &self.args
     }
 
-    /// Argument `index` deserialized into `T`.
-    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
+    /// Argument `index` deserialized into `T`; binary data reads as in
+    /// [`Event::arg`].
+    pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
         payload::arg(&self.args, index)
     }
 

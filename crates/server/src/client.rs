@@ -242,12 +242,16 @@ impl Client {
         if self.socket(&name).is_some() || self.connecting().get_mut(&name).is_some() {
             return self.protocol_error("second CONNECT to a joined namespace");
         }
-        let lookup_auth = auth.clone().unwrap_or(Value::Null);
-        let Some(namespace) = self.io.registry.lookup(&name, &lookup_auth) else {
+        let Some(namespace) = self
+            .io
+            .registry
+            .lookup(&name, auth.as_ref().unwrap_or(&Value::Null))
+        else {
             let error = ConnectError::new("Invalid namespace");
             return self.send_connect_error(&name, &error);
         };
-        let handshake = Handshake::new(self.session.info(), auth);
+        // Kept as text: the tree goes when this returns.
+        let handshake = Handshake::new(self.session.info(), auth.as_ref());
         let socket = Socket::new(namespace.clone(), self.clone(), handshake);
         let middleware = namespace
             .listeners()

@@ -36,14 +36,20 @@ impl Event {
         &self.args
     }
 
-    /// Argument `index` deserialized into `T`. Binary data reads as a byte array,
-    /// so a `Vec<u8>` field takes it.
-    pub fn arg<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgError> {
+    /// Argument `index` deserialized into `T`.
+    ///
+    /// Binary data reads as bytes: `Bytes` and `Vec<Bytes>` get the buffers
+    /// themselves (shared, never copied), `Vec<u8>` or `serde_bytes` fields a copy.
+    /// Read as anything else (a `bool`, a `String`, a `serde_json::Value`) it is an
+    /// error, never an array of numbers.
+    pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
         read_arg(&self.args, index)
     }
 
     /// All arguments deserialized at once, usually into a tuple:
-    /// `let (text, count): (String, u32) = event.args_as()?;`.
+    /// `let (text, count): (String, u32) = event.args_as()?;`. Binary data reads
+    /// as in [`arg`](Self::arg), through serde: each buffer is copied once (into a
+    /// `Vec<u8>` or `Bytes`), and a buffer named twice is an error.
     pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
         read_args(&self.args)
     }

@@ -802,7 +802,7 @@ async fn dynamic_namespaces_by_pattern_and_by_predicate() {
     let io = new_io();
     let parent = io.of_pattern(r"^/dyn-\d+$").unwrap();
     parent.use_middleware(|socket| async move {
-        if socket.handshake().auth["deny"] == true {
+        if socket.handshake().auth()["deny"] == true {
             Err(ConnectError::new("denied"))
         } else {
             Ok(())
@@ -925,7 +925,7 @@ async fn handshake_fields() {
     assert_eq!(h.query()["x"], "1");
     assert_eq!(h.query()["EIO"], "4");
     assert_eq!(h.query()["transport"], "websocket");
-    assert_eq!(h.auth, json!({"token": "t"}));
+    assert_eq!(h.auth(), json!({"token": "t"}));
     assert_eq!(h.address(), Some(c.local));
     assert_eq!(
         h.url(),
@@ -938,7 +938,7 @@ async fn handshake_fields() {
     let p = server.polling().await;
     assert_eq!(server.post(&p, "40").await.text(), "ok");
     let h = handshakes.next().await;
-    assert_eq!(h.auth, json!({}));
+    assert_eq!(h.auth(), json!({}));
     assert_eq!(h.query()["transport"], "polling");
     assert!(
         h.url().starts_with("/socket.io/?EIO=4&transport=polling"),

@@ -42,7 +42,7 @@ async fn connect_to_a_custom_namespace_with_auth() {
     io.of("/admin").on_connection(move |socket| {
         let tx = tx.clone();
         async move {
-            let _ = tx.send((socket.id().to_string(), socket.handshake().auth.clone()));
+            let _ = tx.send((socket.id().to_string(), socket.handshake().auth()));
         }
     });
     let server = TestServer::start(io).await;
@@ -95,7 +95,7 @@ async fn middleware_refusal_sends_connect_error_with_message_and_data() {
     // Two middlewares in order: the first checks the token, the second (async)
     // passes; a refusal carries data on `/`, none on `/admin`.
     io.use_middleware(|socket| async move {
-        if socket.handshake().auth["token"] == "good" {
+        if socket.handshake().auth()["token"] == "good" {
             Ok(())
         } else {
             Err(ConnectError::new("Not authorized").with_data(json!({"code": 401})))

@@ -288,9 +288,14 @@ impl Console {
         Self(tx)
     }
 
-    /// A line stamped with the time and the namespace.
+    /// A line stamped with the time and the namespace, control characters
+    /// escaped: the server chose most of it (names, ids, reasons, arguments).
     fn event(&self, nsp: &str, text: impl Display) {
-        self.line(format!("{} {nsp} {text}", clock()));
+        let line = format!("{} {nsp} {text}", clock());
+        self.line(match super::escape::printable(&line) {
+            std::borrow::Cow::Borrowed(_) => line,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        });
     }
 
     fn line(&self, line: String) {

@@ -14,6 +14,7 @@
 //! bad argument.
 
 mod command;
+mod escape;
 mod interactive;
 mod json;
 mod script;

@@ -119,5 +119,6 @@ pub(super) async fn run(args: Args) -> ExitCode {
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     // A closed stdout is the reader's choice: nothing to report.
+    let line = super::escape::printable(line);
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

@@ -89,7 +89,7 @@ fn build_io() -> SocketIo {
     io.of("/admin").on_connection(setup);
     let private = io.of("/private");
     private.use_middleware(|socket: Arc<Socket>| async move {
-        let auth = socket.handshake().auth.clone();
+        let auth = socket.handshake().auth();
         if auth["token"] == "letmein" {
             Ok(())
         } else {
@@ -153,7 +153,7 @@ async fn setup(socket: Arc<Socket>) {
         let _ = event.reply(&json!({
             "id": socket.id().as_str(),
             "nsp": socket.namespace().name(),
-            "auth": handshake.auth,
+            "auth": handshake.auth(),
             "transport": socket.transport().as_str(),
             "query": handshake.query(),
             "header": header,

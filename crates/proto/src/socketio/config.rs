@@ -22,6 +22,19 @@ pub struct DecoderConfig {
     /// a stack overflow. `serde_json` refuses 128 levels or more on its own, so
     /// values above 127 act as 127 (the payload is then reported as invalid JSON).
     pub max_depth: usize,
+    /// The most JSON values one packet's payload may hold: numbers, strings,
+    /// literals, arrays and objects, at any depth (placeholders count as objects).
+    /// Default: 10 000.
+    ///
+    /// A parsed value costs at least 72 bytes (a `serde_json::Value`, or a
+    /// [`Payload`](super::Payload) per argument) for as little as 2 bytes on the
+    /// wire, so this bounds what decoding a packet and reading its arguments as
+    /// `serde_json::Value` can take beyond 4× the packet's size: at worst about 512
+    /// bytes per value (a payload that is not kept as text, and one `Value` read of
+    /// it: two trees of objects of one key), about 5 MiB with the default. The decoder counts before it parses, in the
+    /// same linear pass as the depth; the count is an upper bound (one, plus one
+    /// per comma, per array and per object).
+    pub max_json_values: usize,
 }
 
 impl DecoderConfig {
@@ -36,6 +49,12 @@ impl DecoderConfig {
         self.max_depth = max;
         self
     }
+
+    /// Sets [`max_json_values`](Self::max_json_values) (default: 10 000).
+    pub const fn max_json_values(mut self, max: usize) -> Self {
+        self.max_json_values = max;
+        self
+    }
 }
 
 impl Default for DecoderConfig {
@@ -43,6 +62,7 @@ impl Default for DecoderConfig {
         Self {
             max_attachments: 10,
             max_depth: 64,
+            max_json_values: 10_000,
         }
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn parse_payload(
 ) -> Result<Packet, DecodeError> {
     let data = match header.rest {
         "" => None,
-        rest => Some(json::parse(rest, config.max_depth)?),
+        rest => Some(json::parse(rest, config.max_depth, config.max_json_values)?),
     };
     check_payload(header.kind, header.id, data.as_ref())?;
     Ok(header.with_data(data))
@@ -163,7 +163,8 @@ pub(crate) fn raw_payload(
     if !matches!(header.kind, PacketKind::Event | PacketKind::Ack) {
         return Ok(None);
     }
-    let Some(items) = RawJson::array_items(header.rest, config.max_depth) else {
+    let Some(items) = RawJson::array_items(header.rest, config.max_depth, config.max_json_values)
+    else {
         return Ok(None);
     };
     if header.kind == PacketKind::Ack {
@@ -535,5 +536,52 @@ mod tests {
         assert!(decode(&ok).is_ok());
         let hostile = format!("2{}", "[".repeat(1 << 20));
         assert_eq!(decode(&hostile), Err(DecodeError::TooDeep { max: 64 }));
+    }
+
+    #[test]
+    fn values_are_counted_before_parsing() {
+        let config = DecoderConfig::default().max_json_values(4);
+        let too_many = DecodeError::TooManyValues { max: 4 };
+        // The array, the name, the object and its value: four values.
+        assert!(decode_packet(r#"2["e",{"a":1}]"#, &config).is_ok());
+        assert!(decode_packet(r#"0{"a":[1,"]]]],,,,"]}"#, &config).is_ok());
+        for bad in [
+            r#"2["e",1,2,3]"#,
+            r#"2["e",[1,2]]"#,
+            r#"2["e", 1, 2, 3]"#,
+            r#"0{"a":[1,2,3]}"#,
+            r#"51-["e",{"_placeholder":true,"num":0}]"#,
+        ] {
+            assert_eq!(decode_packet(bad, &config), Err(too_many.clone()), "{bad}");
+            let mut decoder = crate::socketio::Decoder::new(config);
+            assert_eq!(decoder.feed_text(bad), Err(too_many.clone()), "{bad}");
+        }
+        // Kept as text or parsed, a packet meets the same limit.
+        for text in [
+            r#"2["e",[],{},[[]],{"a":[]},"[,"]"#,
+            r#"2["e",{"a":1,"b":[2,3]}]"#,
+        ] {
+            for max in 1..12 {
+                let config = DecoderConfig::default().max_json_values(max);
+                let raw = crate::socketio::Decoder::new(config).feed_text(text);
+                assert!(matches!(
+                    raw,
+                    Ok(Some(Packet {
+                        data: Some(Payload::Array(_)),
+                        ..
+                    })) | Err(_)
+                ));
+                assert_eq!(
+                    raw.is_ok(),
+                    decode_packet(text, &config).is_ok(),
+                    "{text} {max}"
+                );
+            }
+        }
+        let zeros = format!("2[\"e\",{}]", vec!["0"; 10_000].join(","));
+        assert_eq!(
+            crate::socketio::Decoder::default().feed_text(&zeros),
+            Err(DecodeError::TooManyValues { max: 10_000 })
+        );
     }
 }

@@ -47,6 +47,12 @@ pub enum DecodeError {
         /// The configured maximum ([`DecoderConfig::max_depth`](super::DecoderConfig::max_depth)).
         max: usize,
     },
+    /// The payload holds more JSON values than the configured maximum.
+    #[error("payload holds more than {max} JSON values")]
+    TooManyValues {
+        /// The configured maximum ([`DecoderConfig::max_json_values`](super::DecoderConfig::max_json_values)).
+        max: usize,
+    },
     /// A packet of this type must carry a payload and has none.
     #[error("{0:?} packet without a payload")]
     MissingPayload(PacketKind),

@@ -1,10 +1,13 @@
 //! Between event packets and argument lists: building the data of event and ack
 //! packets, taking it apart, and reading arguments with serde.
 
+use std::any::{Any, TypeId};
+
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::payload_de::{ArgsDeserializer, PayloadDeserializer, Served};
 use super::{Payload, RawJson};
 
 /// Why an argument could not be read as the type asked for.
@@ -42,7 +45,8 @@ pub fn args_data(args: Vec<Payload>) -> Payload {
             args.into_iter()
                 .map(|p| match p {
                     Payload::Json(v) => v,
-                    other => to_json_lossy(&other),
+                    // Not reached: every argument is `Json` here.
+                    _ => Value::Null,
                 })
                 .collect(),
         ))
@@ -97,39 +101,64 @@ pub fn ack_args(data: Option<Payload>) -> Vec<Payload> {
     }
 }
 
-/// A payload as plain JSON, binary leaves as arrays of byte values (what serde
-/// expects for `Vec<u8>` or `Bytes`).
-pub fn to_json_lossy(payload: &Payload) -> Value {
-    match payload {
-        Payload::Json(v) => v.clone(),
-        Payload::Raw(raw) => raw.to_value(),
-        Payload::Binary(b) => Value::Array(b.iter().map(|&x| Value::from(x)).collect()),
-        Payload::Array(items) => Value::Array(items.iter().map(to_json_lossy).collect()),
-        Payload::Object(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json_lossy(v)))
-                .collect(),
-        ),
-    }
-}
-
-/// Argument `index` deserialized into `T`; binary data reads as a byte array.
-pub fn read_arg<T: DeserializeOwned>(args: &[Payload], index: usize) -> Result<T, ArgError> {
+/// Argument `index` deserialized into `T`.
+///
+/// Binary data reads as bytes: a `Bytes` or `Vec<Bytes>` gets the buffers
+/// themselves, shared and never copied; a type that takes bytes through serde
+/// (`Vec<u8>`, `serde_bytes::ByteBuf`) gets one copy of each buffer, and one read
+/// copies an attachment at most once (a second use of it is then an error). Binary
+/// data never reads as anything else: as a `bool`, a `String` or a
+/// `serde_json::Value` it is an [`ArgError::Invalid`], never an array of numbers.
+pub fn read_arg<T: DeserializeOwned + 'static>(
+    args: &[Payload],
+    index: usize,
+) -> Result<T, ArgError> {
     let payload = args.get(index).ok_or(ArgError::Missing(index))?;
+    if let Some(shared) = shared_bytes::<T>(payload) {
+        return Ok(shared);
+    }
     let result = match payload {
         Payload::Json(value) => T::deserialize(value),
         // Straight from the text, with no tree in between.
         Payload::Raw(raw) => raw.deserialize(),
-        other => T::deserialize(&to_json_lossy(other)),
+        other => T::deserialize(PayloadDeserializer::new(other, &Served::default())),
     };
     result.map_err(|source| ArgError::Invalid { index, source })
 }
 
-/// All arguments deserialized at once, usually into a tuple.
+/// All arguments deserialized at once, usually into a tuple; binary data reads as
+/// in [`read_arg`].
 pub fn read_args<T: DeserializeOwned>(args: &[Payload]) -> Result<T, ArgError> {
-    let all = Value::Array(args.iter().map(to_json_lossy).collect());
-    T::deserialize(&all).map_err(|source| ArgError::Invalid { index: 0, source })
+    T::deserialize(ArgsDeserializer::new(args, &Served::default()))
+        .map_err(|source| ArgError::Invalid { index: 0, source })
+}
+
+/// A `Bytes` or a `Vec<Bytes>` asked of binary data, handed over shared: serde
+/// could only copy them.
+fn shared_bytes<T: 'static>(payload: &Payload) -> Option<T> {
+    let id = TypeId::of::<T>();
+    let shared: Box<dyn Any> = if id == TypeId::of::<Bytes>() {
+        match payload {
+            Payload::Binary(bytes) => Box::new(bytes.clone()),
+            _ => return None,
+        }
+    } else if id == TypeId::of::<Vec<Bytes>>() {
+        match payload {
+            Payload::Array(items) => Box::new(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Payload::Binary(bytes) => Some(bytes.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<Bytes>>>()?,
+            ),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    shared.downcast().ok().map(|t| *t)
 }
 
 /// Argument `index` if it is binary data.
@@ -173,5 +202,117 @@ mod tests {
         let (_, args) = split_event(Some(data)).unwrap();
         assert_eq!(binary_arg(&args, 0), Some(&Bytes::from_static(&[1, 2])));
         assert_eq!(read_arg::<Vec<u8>>(&args, 0).unwrap(), [1, 2]);
+    }
+
+    fn bin(b: &'static [u8]) -> Payload {
+        Payload::Binary(Bytes::from_static(b))
+    }
+
+    /// Takes bytes the way `serde_bytes::ByteBuf` does.
+    #[derive(Debug, PartialEq)]
+    struct ByteBuf(Vec<u8>);
+
+    impl<'de> serde::Deserialize<'de> for ByteBuf {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = ByteBuf;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_bytes<E>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                    Ok(ByteBuf(v.to_vec()))
+                }
+            }
+            d.deserialize_byte_buf(V)
+        }
+    }
+
+    #[test]
+    fn binary_never_reads_as_json() {
+        let args = vec![
+            bin(&[1, 2]),
+            Payload::Array(vec![bin(&[3]), json!(1).into()]),
+        ];
+        assert_eq!(read_arg::<ByteBuf>(&args, 0).unwrap(), ByteBuf(vec![1, 2]));
+        assert_eq!(read_arg::<Bytes>(&args, 0).unwrap(), &[1, 2][..]);
+        for index in [0, 1] {
+            assert!(read_arg::<Value>(&args, index).is_err());
+            assert!(read_arg::<bool>(&args, index).is_err());
+            assert!(read_arg::<String>(&args, index).is_err());
+        }
+        assert!(read_args::<(Value, Value)>(&args).is_err());
+        assert!(read_args::<(Vec<u8>, (Vec<u8>, u8))>(&args).is_ok());
+        assert_eq!(
+            read_args::<(Vec<u8>, (ByteBuf, u8))>(&args).unwrap(),
+            (vec![1, 2], (ByteBuf(vec![3]), 1))
+        );
+        // Binary where a sequence of numbers is asked, and numbers where bytes are.
+        assert!(read_arg::<Vec<u16>>(&args, 0).is_ok());
+        assert!(read_arg::<(u8, u8)>(&args, 0).is_ok());
+        assert!(read_arg::<(u8, u8, u8)>(&args, 0).is_err());
+    }
+
+    #[test]
+    fn a_shared_buffer_is_served_once_per_read_or_handed_over_shared() {
+        let shared = Bytes::from(vec![9u8; 100]);
+        let args = vec![Payload::Array(vec![
+            shared.clone().into(),
+            shared.clone().into(),
+        ])];
+        assert!(read_arg::<Vec<Vec<u8>>>(&args, 0).is_err());
+        assert!(read_arg::<(ByteBuf, ByteBuf)>(&args, 0).is_err());
+        let buffers = read_arg::<Vec<Bytes>>(&args, 0).unwrap();
+        assert!(buffers.iter().all(|b| b.as_ptr() == shared.as_ptr()));
+        // Distinct buffers, and empty ones, are fine.
+        let args = vec![Payload::Array(vec![
+            bin(b"a"),
+            bin(b"b"),
+            bin(b""),
+            bin(b""),
+        ])];
+        assert_eq!(read_arg::<Vec<Vec<u8>>>(&args, 0).unwrap().len(), 4);
+        // A Vec<Bytes> of something that is not all binary goes through serde.
+        let args = vec![Payload::Json(json!([[1, 2]]))];
+        assert_eq!(read_arg::<Vec<Bytes>>(&args, 0).unwrap(), [&[1u8, 2][..]]);
+    }
+
+    #[test]
+    fn mixed_payloads_read_as_structs_enums_and_options() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Msg {
+            text: String,
+            blob: Vec<u8>,
+            more: Option<u8>,
+        }
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        enum Kind {
+            Image(Msg),
+        }
+        let raw = |t: &str| Payload::Raw(RawJson::new(t).unwrap());
+        let msg = Payload::Object(vec![
+            ("text".into(), raw(r#""cut \ud83d""#)),
+            ("blob".into(), bin(&[1])),
+            ("more".into(), json!(null).into()),
+        ]);
+        let want = Msg {
+            text: "cut \u{fffd}".into(),
+            blob: vec![1],
+            more: None,
+        };
+        assert_eq!(
+            read_arg::<Msg>(std::slice::from_ref(&msg), 0).unwrap(),
+            want
+        );
+        let kind = Payload::Object(vec![("Image".into(), msg.clone())]);
+        assert_eq!(
+            read_arg::<Option<Kind>>(&[kind], 0).unwrap(),
+            Some(Kind::Image(want))
+        );
+        assert_eq!(
+            read_args::<(u8, String)>(&[raw("1"), raw(r#""\udc00""#)]).unwrap(),
+            (1, "\u{fffd}".into())
+        );
+        assert!(read_args::<(u8,)>(&[raw("1"), raw("2")]).is_err());
     }
 }

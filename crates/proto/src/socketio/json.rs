@@ -188,9 +188,10 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
     let _ = write_json(value, out);
 }
 
-/// Parses a payload after checking that it nests at most `max_depth` levels.
-pub(crate) fn parse(text: &str, max_depth: usize) -> Result<Value, DecodeError> {
-    check_depth(text, max_depth)?;
+/// Parses a payload after checking that it nests at most `max_depth` levels and
+/// holds at most `max_values` values.
+pub(crate) fn parse(text: &str, max_depth: usize, max_values: usize) -> Result<Value, DecodeError> {
+    check_shape(text, max_depth, max_values)?;
     from_str_lossy(text).map_err(|e| DecodeError::from_json(&e))
 }
 
@@ -212,7 +213,7 @@ pub(crate) fn from_str_lossy<T: DeserializeOwned>(text: &str) -> Result<T, serde
 /// The text with each lone surrogate escape replaced by `\ufffd`; `None` when
 /// it has none. Escapes only occur inside strings, and skipping every escaped
 /// byte keeps `\\ud800` (a backslash, then letters) as it is.
-fn replace_lone_surrogates(text: &str) -> Option<String> {
+pub(crate) fn replace_lone_surrogates(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let (mut out, mut copied, mut i) = (String::new(), 0, 0);
     while i < bytes.len() {
@@ -268,9 +269,13 @@ pub(crate) fn pairs_with_next(bytes: &[u8], at: usize) -> bool {
     escaped_unit(bytes, at).is_some_and(|u| (0xdc00..=0xdfff).contains(&u))
 }
 
-/// Scans the text for `[` and `{` outside strings; linear, no recursion.
-fn check_depth(text: &str, max: usize) -> Result<(), DecodeError> {
+/// Scans the text for `[`, `{` and `,` outside strings: the nesting depth, and an
+/// upper bound on the number of values (one, plus one per comma and per array or
+/// object: every value but the first of a container follows a comma). Linear, no
+/// recursion, no allocation.
+fn check_shape(text: &str, max: usize, max_values: usize) -> Result<(), DecodeError> {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut values = 1usize;
     for &b in text.as_bytes() {
         if in_string {
             match b {
@@ -288,9 +293,14 @@ fn check_depth(text: &str, max: usize) -> Result<(), DecodeError> {
                 if depth > max {
                     return Err(DecodeError::TooDeep { max });
                 }
+                values += 1;
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            b',' => values += 1,
+            _ => continue,
+        }
+        if values > max_values {
+            return Err(DecodeError::TooManyValues { max: max_values });
         }
     }
     Ok(())
@@ -325,11 +335,16 @@ mod tests {
 
     #[test]
     fn parsing_reads_lone_surrogates_as_replacement_characters() {
-        let value = parse(r#"["a\ud83d", {"\udc00": 1}, "\ud83d\ude00"]"#, 64).unwrap();
+        let value = parse(
+            r#"["a\ud83d", {"\udc00": 1}, "\ud83d\ude00"]"#,
+            64,
+            usize::MAX,
+        )
+        .unwrap();
         assert_eq!(value, json!(["a\u{fffd}", {"\u{fffd}": 1}, "😀"]));
         // Other errors stay errors.
-        assert!(parse(r#"["\ud83d", ]"#, 64).is_err());
-        assert!(parse(r#"["\x"]"#, 64).is_err());
+        assert!(parse(r#"["\ud83d", ]"#, 64, usize::MAX).is_err());
+        assert!(parse(r#"["\x"]"#, 64, usize::MAX).is_err());
     }
 
     fn js(x: f64) -> String {
@@ -388,16 +403,22 @@ mod tests {
 
     #[test]
     fn depth_is_bounded_before_parsing() {
-        assert_eq!(parse("[[1]]", 2), Ok(json!([[1]])));
-        assert_eq!(parse("[[1]]", 1), Err(DecodeError::TooDeep { max: 1 }));
-        assert_eq!(parse(r#"["[[[{{"]"#, 1), Ok(json!(["[[[{{"])));
-        assert_eq!(parse(r#"["\"[[["]"#, 1), Ok(json!(["\"[[["])));
+        assert_eq!(parse("[[1]]", 2, usize::MAX), Ok(json!([[1]])));
+        assert_eq!(
+            parse("[[1]]", 1, usize::MAX),
+            Err(DecodeError::TooDeep { max: 1 })
+        );
+        assert_eq!(parse(r#"["[[[{{"]"#, 1, usize::MAX), Ok(json!(["[[[{{"])));
+        assert_eq!(parse(r#"["\"[[["]"#, 1, usize::MAX), Ok(json!(["\"[[["])));
         let deep = "[".repeat(100_000);
-        assert_eq!(parse(&deep, 64), Err(DecodeError::TooDeep { max: 64 }));
+        assert_eq!(
+            parse(&deep, 64, usize::MAX),
+            Err(DecodeError::TooDeep { max: 64 })
+        );
         // Past serde_json's own limit the error is still an error, not an overflow.
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
         assert!(matches!(
-            parse(&deep, 1000),
+            parse(&deep, 1000, usize::MAX),
             Err(DecodeError::InvalidJson { .. })
         ));
     }
@@ -405,11 +426,11 @@ mod tests {
     #[test]
     fn invalid_json_is_an_error() {
         assert!(matches!(
-            parse("[1,", 64),
+            parse("[1,", 64, usize::MAX),
             Err(DecodeError::InvalidJson { .. })
         ));
         assert!(matches!(
-            parse("{'a':1}", 64),
+            parse("{'a':1}", 64, usize::MAX),
             Err(DecodeError::InvalidJson { .. })
         ));
     }

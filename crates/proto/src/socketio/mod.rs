@@ -47,6 +47,7 @@ mod json;
 mod kind;
 mod packet;
 mod payload;
+mod payload_de;
 mod raw;
 mod write;
 
@@ -57,7 +58,6 @@ pub use decoder::Decoder;
 pub use error::DecodeError;
 pub use event_args::{
     ArgError, ack_args, args_data, binary_arg, event_data, read_arg, read_args, split_event,
-    to_json_lossy,
 };
 pub use json::{JsFormatter, write_json};
 pub use kind::PacketKind;

@@ -69,12 +69,23 @@ impl Payload {
     /// as the reference encoder does. `N` is the buffer's index in `buffers`, so
     /// numbering goes on from what `buffers` already holds.
     ///
+    /// A leaf that is the same buffer as one already in `buffers` (a clone of the
+    /// same `Bytes`: same address, same length) reuses its number, so a buffer is
+    /// sent once however often it is named. Every decoder takes a placeholder
+    /// number twice, the reference one included.
+    ///
     /// A JSON object that happens to look like a placeholder is written as it is; the
     /// receiver will take it for one, as with the reference implementation.
     pub fn deconstruct(self, buffers: &mut Vec<Bytes>) -> Value {
         self.into_value(&mut |bytes| {
-            let num = buffers.len();
-            buffers.push(bytes);
+            let same = |b: &Bytes| b.as_ptr() == bytes.as_ptr() && b.len() == bytes.len();
+            let num = match buffers.iter().position(same) {
+                Some(num) => num,
+                None => {
+                    buffers.push(bytes);
+                    buffers.len() - 1
+                }
+            };
             let mut placeholder = Map::with_capacity(2);
             placeholder.insert("_placeholder".into(), Value::Bool(true));
             placeholder.insert("num".into(), num.into());
@@ -339,6 +350,36 @@ mod tests {
         );
         assert_eq!(buffers, [&b"0"[..], b"1", b"2", b"3"]);
         assert_eq!(Payload::reconstruct(wire, &buffers), Ok(payload));
+    }
+
+    #[test]
+    fn a_buffer_named_twice_is_sent_once() {
+        let shared = Bytes::from(vec![1u8; 1000]);
+        let equal_but_distinct = Bytes::from(vec![1u8; 1000]);
+        let payload = Payload::Array(vec![
+            shared.clone().into(),
+            Payload::Object(vec![("again".into(), shared.clone().into())]),
+            equal_but_distinct.clone().into(),
+            shared.slice(..10).into(),
+            shared.clone().into(),
+        ]);
+        let packet = Packet::new(PacketKind::Event, "/", Some(payload.clone()));
+        let (wire, buffers) = packet.deconstruct();
+        let ph = |n: usize| json!({"_placeholder": true, "num": n});
+        assert_eq!(
+            wire.data,
+            Some(json!([ph(0), {"again": ph(0)}, ph(1), ph(2), ph(0)]))
+        );
+        assert_eq!(wire.attachments, 3);
+        assert_eq!(buffers.len(), 3);
+        assert_eq!(buffers[0].as_ptr(), shared.as_ptr());
+        assert_eq!(buffers[1].as_ptr(), equal_but_distinct.as_ptr());
+        assert_eq!(buffers[2].len(), 10);
+        // And back: every placeholder gets the one buffer.
+        assert_eq!(
+            Payload::reconstruct(wire.data.unwrap(), &buffers),
+            Ok(payload)
+        );
     }
 
     #[test]

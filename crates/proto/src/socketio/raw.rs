@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::Payload;
-use super::json::{JsFormatter, escaped_unit, from_str_lossy, pairs_with_next};
+use super::json::{JsFormatter, escaped_unit, pairs_with_next, replace_lone_surrogates};
 
 /// One JSON value as text, exactly as `JSON.stringify` writes it: compact, no
 /// escape that `JSON.stringify` would not write, numbers in JavaScript layout, no
@@ -41,6 +41,9 @@ use super::json::{JsFormatter, escaped_unit, from_str_lossy, pairs_with_next};
 #[derive(Clone)]
 pub struct RawJson {
     text: Arc<str>,
+    /// The text with each lone surrogate escape written `\ufffd`, when it has
+    /// any: what reading it sees. Same length, so the same offsets apply.
+    readable: Option<Arc<str>>,
     start: usize,
     end: usize,
 }
@@ -71,35 +74,36 @@ impl RawJson {
 
     /// Like [`new`](Self::new), nesting at most `max_depth` levels.
     pub(crate) fn new_within(text: &str, max_depth: usize) -> Option<Self> {
-        let mut scan = Scan {
-            bytes: text.as_bytes(),
-            pos: 0,
-            max_depth: max_depth.min(MAX_RAW_DEPTH),
-        };
+        let mut scan = Scan::new(text, max_depth, usize::MAX);
         scan.value(0)?;
         if scan.pos != text.len() {
             return None;
         }
-        Some(Self::whole(text.into()))
+        Some(Self::whole(text.into()).readable_if(scan.lone_surrogates))
     }
 
     /// The items of `text`, if it is a canonical array (checked with
-    /// [`new_within`](Self::new_within)'s rules), each as [`Payload::Raw`] sharing
-    /// one copy of the text: validating and splitting in one pass.
-    pub(crate) fn array_items(text: &str, max_depth: usize) -> Option<Vec<Payload>> {
-        let max_depth = max_depth.min(MAX_RAW_DEPTH);
-        if !text.starts_with('[') || max_depth == 0 {
+    /// [`new_within`](Self::new_within)'s rules) of at most `max_values` values in
+    /// all, each as [`Payload::Raw`] sharing one copy of the text: validating and
+    /// splitting in one pass.
+    pub(crate) fn array_items(
+        text: &str,
+        max_depth: usize,
+        max_values: usize,
+    ) -> Option<Vec<Payload>> {
+        if !text.starts_with('[') || max_depth.min(MAX_RAW_DEPTH) == 0 {
             return None;
         }
         // Copied before it is checked: text that is not canonical is rare.
-        let whole = Self::whole(text.into());
-        let mut scan = Scan {
-            bytes: text.as_bytes(),
-            pos: 1,
-            max_depth,
-        };
+        let mut whole = Self::whole(text.into());
+        let mut scan = Scan::new(text, max_depth, max_values);
+        scan.pos = 1;
+        // The array itself.
+        scan.values = 1;
         let mut items = Vec::new();
-        if scan.eat(b']').is_none() {
+        if scan.eat(b']').is_some() {
+            scan.count_empty()?;
+        } else {
             loop {
                 let start = scan.pos;
                 scan.value(1)?;
@@ -114,15 +118,44 @@ impl RawJson {
                 }
             }
         }
-        (scan.pos == text.len()).then_some(items)
+        if scan.pos != text.len() {
+            return None;
+        }
+        if scan.lone_surrogates {
+            whole = whole.readable_if(true);
+            for item in &mut items {
+                if let Payload::Raw(raw) = item {
+                    raw.readable.clone_from(&whole.readable);
+                }
+            }
+        }
+        Some(items)
     }
 
     fn whole(text: Arc<str>) -> Self {
         let end = text.len();
         Self {
             text,
+            readable: None,
             start: 0,
             end,
+        }
+    }
+
+    /// Keeps a readable copy of the text if it has lone surrogate escapes.
+    fn readable_if(mut self, lone_surrogates: bool) -> Self {
+        if lone_surrogates {
+            self.readable = replace_lone_surrogates(&self.text).map(Arc::from);
+        }
+        self
+    }
+
+    /// The text as it reads: [`as_str`](Self::as_str), with each lone surrogate
+    /// escape written `\ufffd`.
+    pub(crate) fn readable_str(&self) -> &str {
+        match &self.readable {
+            Some(readable) => readable.get(self.start..self.end).unwrap_or_default(),
+            None => self.as_str(),
         }
     }
 
@@ -137,7 +170,7 @@ impl RawJson {
     /// reads as U+FFFD, as a Rust string cannot hold it; the raw text, sent on
     /// as it is, keeps it.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        from_str_lossy(self.as_str())
+        serde_json::from_str(self.readable_str())
     }
 
     /// The value as a [`Value`] tree.
@@ -176,6 +209,7 @@ impl RawJson {
     fn slice(&self, start: usize, end: usize) -> Self {
         Self {
             text: self.text.clone(),
+            readable: self.readable.clone(),
             start: self.start + start,
             end: self.start + end,
         }
@@ -331,9 +365,25 @@ struct Scan<'a> {
     bytes: &'a [u8],
     pos: usize,
     max_depth: usize,
+    /// Values seen so far, and how many may be.
+    values: usize,
+    max_values: usize,
+    /// Whether a string holds a lone surrogate escape.
+    lone_surrogates: bool,
 }
 
-impl Scan<'_> {
+impl<'a> Scan<'a> {
+    fn new(text: &'a str, max_depth: usize, max_values: usize) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            pos: 0,
+            max_depth: max_depth.min(MAX_RAW_DEPTH),
+            values: 0,
+            max_values,
+            lone_surrogates: false,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -344,6 +394,10 @@ impl Scan<'_> {
 
     /// One value; `depth` arrays and objects enclose it.
     fn value(&mut self, depth: usize) -> Option<()> {
+        self.values += 1;
+        if self.values > self.max_values {
+            return None;
+        }
         match self.peek()? {
             b'"' => self.string().map(drop),
             b'[' => self.array(depth + 1),
@@ -353,6 +407,13 @@ impl Scan<'_> {
             b'n' => self.literal(b"null"),
             _ => self.number(),
         }
+    }
+
+    /// An empty array or object counts twice, as in the parser's pre-scan (which
+    /// counts one value per comma and per bracket), so both agree on every limit.
+    fn count_empty(&mut self) -> Option<()> {
+        self.values += 1;
+        (self.values <= self.max_values).then_some(())
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {
@@ -366,7 +427,7 @@ impl Scan<'_> {
         }
         self.pos += 1;
         if self.eat(b']').is_some() {
-            return Some(());
+            return self.count_empty();
         }
         loop {
             self.value(depth)?;
@@ -387,7 +448,7 @@ impl Scan<'_> {
         }
         self.pos += 1;
         if self.eat(b'}').is_some() {
-            return Some(());
+            return self.count_empty();
         }
         // Canonical strings are equal exactly when their texts are, so a repeated
         // key is a repeated slice.
@@ -466,8 +527,15 @@ impl Scan<'_> {
         self.pos = escape + 6;
         match unit {
             0x08 | 0x09 | 0x0a | 0x0c | 0x0d => None,
-            0x00..=0x1f | 0xdc00..=0xdfff => Some(()),
-            0xd800..=0xdbff => (!pairs_with_next(self.bytes, self.pos)).then_some(()),
+            0x00..=0x1f => Some(()),
+            0xdc00..=0xdfff => {
+                self.lone_surrogates = true;
+                Some(())
+            }
+            0xd800..=0xdbff if !pairs_with_next(self.bytes, self.pos) => {
+                self.lone_surrogates = true;
+                Some(())
+            }
             _ => None,
         }
     }
@@ -648,7 +716,7 @@ mod tests {
     #[test]
     fn arrays_split_while_checked() {
         let split = |text: &str, depth: usize| {
-            RawJson::array_items(text, depth).map(|items| {
+            RawJson::array_items(text, depth, usize::MAX).map(|items| {
                 items
                     .iter()
                     .map(|i| match i {

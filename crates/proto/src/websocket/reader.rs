@@ -59,6 +59,11 @@ struct FrameHead {
     payload_len: usize,
 }
 
+/// The most a reader reserves ahead of the bytes that arrived for a frame cut
+/// short: the length a header announces is only a promise, so the buffer grows
+/// with what arrives.
+const READ_AHEAD: usize = 64 * 1024;
+
 /// Turns the bytes a client sends, in pieces of any size, into messages.
 ///
 /// It keeps nothing between reads that end on a frame boundary, so an idle
@@ -125,8 +130,9 @@ impl Reader {
         if self.partial.is_empty() {
             let (used, need) = self.parse(data, on)?;
             if !self.done && used < data.len() {
+                let rest = data.len() - used;
                 self.partial
-                    .reserve_exact(need.unwrap_or(0).max(data.len() - used));
+                    .reserve_exact(need.unwrap_or(0).min(READ_AHEAD).max(rest));
                 self.partial.extend_from_slice(&data[used..]);
             }
             return Ok(());
@@ -140,7 +146,7 @@ impl Reader {
         }
         pending.drain(..used);
         if let Some(need) = need {
-            pending.reserve_exact(need.saturating_sub(pending.len()));
+            pending.reserve_exact(need.saturating_sub(pending.len()).min(READ_AHEAD));
         }
         self.partial = pending;
         Ok(())
@@ -360,6 +366,33 @@ mod tests {
             assert_eq!(got, want, "cut at {cut}");
             assert_eq!(reader.partial.capacity(), 0, "no buffer kept when idle");
         }
+    }
+
+    #[test]
+    fn a_header_alone_reserves_little() {
+        let mut head = vec![0x82, 0xFF];
+        head.extend_from_slice(&1_000_000u64.to_be_bytes());
+        head.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(head.len(), 14);
+        let mut reader = Reader::new(2_000_000);
+        let (got, r) = read_all(&mut reader, &[&head]);
+        assert_eq!((got, r), (vec![], Ok(())));
+        assert!(
+            reader.partial.capacity() <= READ_AHEAD,
+            "{}",
+            reader.partial.capacity()
+        );
+        // A few bytes more, and the same again.
+        let (_, r) = read_all(&mut reader, &[&[0; 100], &[0; 100]]);
+        assert_eq!(r, Ok(()));
+        assert!(reader.partial.capacity() <= 214 + READ_AHEAD);
+        // The whole frame still comes out, in pieces of any size.
+        let frame = client_frame(0x82, &vec![7; 300_000]);
+        let mut reader = Reader::new(2_000_000);
+        let pieces: Vec<&[u8]> = frame.chunks(70_000).collect();
+        let (got, r) = read_all(&mut reader, &pieces);
+        assert_eq!(r, Ok(()));
+        assert_eq!(got, [Incoming::Binary(vec![7; 300_000].into())]);
     }
 
     #[test]

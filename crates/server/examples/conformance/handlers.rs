@@ -20,7 +20,7 @@ fn emit_same(socket: &Socket, name: &str, event: &ferrio::Event) {
 
 fn on_main_connection(io: &SocketIo) {
     io.on_connection(|socket: Arc<Socket>| async move {
-        let _ = socket.emit("auth", &socket.handshake().auth);
+        let _ = socket.emit("auth", &socket.handshake().auth());
         socket.on("message", |socket, event| async move {
             emit_same(&socket, "message-back", &event);
         });
@@ -101,11 +101,11 @@ pub fn install(io: &SocketIo) {
     on_main_connection(io);
     io.of("/custom")
         .on_connection(|socket: Arc<Socket>| async move {
-            let _ = socket.emit("auth", &socket.handshake().auth);
+            let _ = socket.emit("auth", &socket.handshake().auth());
         });
     let private = io.of("/private");
     private.use_middleware(|socket: Arc<Socket>| async move {
-        if socket.handshake().auth.get("token") == Some(&json!("secret")) {
+        if socket.handshake().auth().get("token") == Some(&json!("secret")) {
             Ok(())
         } else {
             Err(ConnectError::new("unauthorized").with_data(json!({"reason": "bad token"})))
