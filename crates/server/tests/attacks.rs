@@ -597,13 +597,23 @@ async fn finding_06_incomplete_binary_packets_are_dropped() {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        let start = Instant::now();
         ws.text(&header).await.unwrap();
+        // On a loaded machine the completion timeout may run out while the
+        // attachments are still being sent: the server closing the
+        // connection then is the fix at work, not a failure.
+        let mut sent = true;
         for _ in 0..9 {
-            ws.binary(&attachment).await.unwrap();
+            if ws.binary(&attachment).await.is_err() {
+                sent = false;
+                break;
+            }
         }
         // Answer pings (so the heartbeat keeps it) until the server closes.
         waits.push(tokio::spawn(async move {
-            let start = Instant::now();
+            if !sent {
+                return Some(start.elapsed());
+            }
             tokio::time::timeout(CLOSE_LIMIT, ws.until_closed())
                 .await
                 .ok()
@@ -1015,9 +1025,14 @@ async fn finding_11_close_during_connect_leaves_no_ghost_socket() {
         done += 8;
     }
     // Every session is closed (dropped GET), or times out (2 s heartbeat).
+    // Disconnect handlers run after their socket leaves the namespace, so the
+    // counts are awaited too, not only the socket count.
     let settled = probe
         .wait_until(CLOSE_LIMIT, |s| {
-            s["sockets"].as_u64() == Some(2) && s["sessions"].as_u64() == Some(2)
+            let count = |key: &str| s[key].as_u64().unwrap_or(0);
+            count("sockets") == 2
+                && count("sessions") == 2
+                && count("connects") == count("disconnects") + 2
         })
         .await;
     let stats = probe.stats().await;

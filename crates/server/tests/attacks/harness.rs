@@ -43,8 +43,12 @@ pub struct Server {
 impl Server {
     /// Starts the child with these options and waits for its ports.
     pub fn start(mut options: Options) -> Server {
+        // One folder per server: tests run in parallel in this process, and a
+        // certificate written over another server's would not match its key.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("attacks-{}", std::process::id()));
+            .join(format!("attacks-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let certified = rcgen::generate_simple_self_signed(vec![
             "127.0.0.1".to_owned(),
