@@ -29,8 +29,8 @@ mod frame;
 mod mask;
 mod reader;
 
-pub use frame::{Header, MAX_HEADER, Opcode, encode_close, encode_frame, header};
 pub use bytestring::ByteString;
+pub use frame::{Header, MAX_HEADER, Opcode, encode_close, encode_frame, header};
 pub use reader::{Incoming, ReadError, Reader};
 
 /// Whether a close code may appear in a close frame on the wire: the codes RFC

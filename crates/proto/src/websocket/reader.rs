@@ -118,11 +118,7 @@ impl Reader {
     /// frame cut by the end of `data` is kept, to be completed by the bytes of
     /// the next read (call again with those and `at` at 0). Nothing is read
     /// after a close frame or an error.
-    pub fn next(
-        &mut self,
-        data: &mut [u8],
-        at: &mut usize,
-    ) -> Result<Option<Incoming>, ReadError> {
+    pub fn next(&mut self, data: &mut [u8], at: &mut usize) -> Result<Option<Incoming>, ReadError> {
         let result = if self.done {
             Ok(None)
         } else {
