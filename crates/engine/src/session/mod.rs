@@ -1,11 +1,10 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
-mod direct;
+mod carrier;
 mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod state;
-mod wire;
 
 use std::any::Any;
 use std::ops::{Deref, DerefMut};
@@ -15,7 +14,7 @@ use bytes::Bytes;
 use ferrio_proto::engine::Packet;
 use tokio::sync::Notify;
 
-pub(crate) use direct::{WriteNow, write_vectored};
+pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
 pub use frame::Frame;
 pub use info::ConnectInfo;
 pub(crate) use state::{State, Upgrade};
@@ -76,7 +75,7 @@ impl Session {
 
     /// The transport that carries the session now.
     pub fn transport(&self) -> TransportKind {
-        self.lock().transport
+        self.lock().transport()
     }
 
     /// Whether the session has ended.

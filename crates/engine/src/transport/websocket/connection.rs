@@ -17,7 +17,7 @@ use super::Target;
 use super::io::{Read, ReadFailure, WsIo, handle};
 use crate::engine::Shared;
 use crate::serve::Counted;
-use crate::session::{Upgrade, WriteNow};
+use crate::session::{Carrier, Upgrade, WriteNow};
 use crate::{CloseReason, Session, Text, TransportKind};
 
 /// How the connection ends, seen from the wire.
@@ -50,7 +50,7 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
     let session = match target {
         Target::New(info, _slot) => {
             let session = shared.open_session(*info, TransportKind::WebSocket);
-            session.lock().direct = io.direct();
+            session.lock().carrier = Carrier::WebSocket(io.writer());
             session
         }
         Target::Upgrade(session) => {
@@ -101,10 +101,9 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         Ok(Ok(()))
     );
     {
-        let mut state = session.lock();
-        state.direct = None;
-        // The stream goes: what it did not take is dropped with it.
-        state.clear_outbox();
+        // The stream goes: what it did not take is dropped with it, and
+        // senders no longer write to its socket.
+        session.lock().clear_outbox();
     }
     // After a partly written frame, a close frame would be garbage.
     if drained {
@@ -234,8 +233,7 @@ fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
     }
     state.upgrade = step;
     if step == Upgrade::Done {
-        state.transport = TransportKind::WebSocket;
-        state.direct = io.direct();
+        state.carrier = Carrier::WebSocket(io.writer());
     }
     true
 }

@@ -18,10 +18,12 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::Writer;
 use crate::Session;
+use crate::session::{Carrier, Wire};
 
 /// A TCP socket shared between the connection's task (which reads) and the
-/// senders (which write when nothing waits; see `session::direct`).
+/// senders (which write when nothing waits; see `writer`).
 pub(crate) trait RawTcp: Send + Sync + 'static {
     /// The socket.
     fn tcp(&self) -> &TcpStream;
@@ -146,6 +148,12 @@ impl WsIo {
         }
     }
 
+    /// The session's writer on this stream: senders write to a plain TCP
+    /// socket themselves.
+    pub fn writer(&self) -> Writer {
+        Writer::new(self.direct())
+    }
+
     /// Waits for bytes and reads them into `buf`: how many, 0 when the client
     /// closed the stream. For the one-off reads of the upgrade probe and the
     /// echo, which handle what they read at their own pace.
@@ -197,7 +205,7 @@ impl WsIo {
                 let OtherIo { io, buf } = &mut **other;
                 let mut wrote = false;
                 let n = std::future::poll_fn(|cx| {
-                    if session.lock().has_unwritten_or_unflushed() {
+                    if has_unwritten_or_unflushed(session) {
                         match poll_write_waiting(io, cx, session) {
                             Poll::Ready(Ok(())) => wrote = true,
                             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -296,9 +304,19 @@ impl WsIo {
     }
 }
 
+/// Whether bytes wait in the session's WebSocket writer, to be written or to
+/// be flushed by the connection's task.
+fn has_unwritten_or_unflushed(session: &Session) -> bool {
+    let mut state = session.lock();
+    match state.carrier() {
+        (Carrier::WebSocket(wire), queue) => wire.has_unwritten(&queue) || wire.writing,
+        (Carrier::Polling(_), _) => false,
+    }
+}
+
 /// Writes what waits in the session to a non-TCP stream, as far as it takes
 /// it, then flushes it (TLS keeps records until flushed). `Pending` while the
-/// stream is full: its waker is registered. The session's `writing` is set
+/// stream is full: its waker is registered. The writer's `writing` is set
 /// while bytes handed to the stream are not flushed yet.
 fn poll_write_waiting(
     io: &mut TokioIo<Upgraded>,
@@ -308,15 +326,18 @@ fn poll_write_waiting(
     loop {
         {
             let mut state = session.lock();
-            if state.has_unwritten() {
-                state.writing = true;
-            } else if !state.writing {
+            let (Carrier::WebSocket(wire), queue) = state.carrier() else {
+                return Poll::Ready(Ok(()));
+            };
+            if wire.has_unwritten(&queue) {
+                wire.writing = true;
+            } else if !wire.writing {
                 return Poll::Ready(Ok(()));
             }
             // Under the session's lock, as a sender's direct write is: the
             // stream's write only encrypts and copies into its buffer, and
             // tries the socket once.
-            let all_out = state.write_out(|slices| {
+            let all_out = wire.flush(queue, |slices| {
                 match Pin::new(&mut *io).poll_write_vectored(cx, slices) {
                     Poll::Ready(result) => result,
                     Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
@@ -329,9 +350,13 @@ fn poll_write_waiting(
         match Pin::new(&mut *io).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
                 let mut state = session.lock();
-                if !state.has_unwritten() {
-                    state.writing = false;
-                    return Poll::Ready(Ok(()));
+                match state.carrier() {
+                    (Carrier::WebSocket(wire), queue) if !wire.has_unwritten(&queue) => {
+                        wire.writing = false;
+                        return Poll::Ready(Ok(()));
+                    }
+                    (Carrier::WebSocket(_), _) => {}
+                    (Carrier::Polling(_), _) => return Poll::Ready(Ok(())),
                 }
             }
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -345,11 +370,14 @@ fn poll_write_waiting(
 /// Returns whether all of it went; what did not stays queued, shared.
 fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
     let mut state = session.lock();
+    let (Carrier::WebSocket(wire), queue) = state.carrier() else {
+        return Ok(true);
+    };
     // Through tokio's readiness, so that a full socket clears it and the
     // task's wait for room is for new room.
-    state.write_out(|slices| {
+    wire.flush(queue, |slices| {
         tcp.try_io(Interest::WRITABLE, || {
-            crate::session::write_vectored(tcp, slices)
+            super::writer::write_vectored(tcp, slices)
         })
     })
 }
