@@ -216,4 +216,22 @@ mod tests {
         assert_eq!(s.push_all(frames, 20), Ok(()));
         assert_eq!(s.outbox.len(), 3);
     }
+
+    /// An upgrade is one change of carrier: the transport follows, and the
+    /// polling bookkeeping goes with the old variant.
+    #[test]
+    fn the_carrier_tells_the_transport() {
+        let mut s = State::new(TransportKind::Polling, timing());
+        assert_eq!(s.transport(), TransportKind::Polling);
+        s.polling().unwrap().hold += 1;
+        s.push(Frame::message("queued"), None).unwrap();
+        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        s.carrier = Carrier::WebSocket(Default::default());
+        assert_eq!(s.transport(), TransportKind::WebSocket);
+        assert!(s.polling().is_none());
+        // No socket to write to: frames wait in the outbox, counted.
+        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        assert_eq!(s.queued_bytes, 7);
+        assert!(!s.is_drained());
+    }
 }
