@@ -83,7 +83,8 @@ where
                 TransportKind::Polling => {
                     let on_polling = {
                         let state = session.lock();
-                        state.transport == TransportKind::Polling && state.upgrade != Upgrade::Done
+                        state.transport() == TransportKind::Polling
+                            && state.upgrade != Upgrade::Done
                     };
                     if !on_polling {
                         return Err(EngineError::BadRequest);

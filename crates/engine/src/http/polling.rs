@@ -17,7 +17,10 @@ use crate::{CloseReason, Frame, Session};
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
     let overlapping = {
         let mut state = session.lock();
-        std::mem::replace(&mut state.poll_active, true)
+        // Once upgraded, a late poll is answered with a noop below.
+        state
+            .polling()
+            .is_some_and(|polling| std::mem::replace(&mut polling.poll_active, true))
     };
     if overlapping {
         // Overlapping polls: the reference closes the session.
@@ -50,7 +53,7 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
                 break encode([Frame::NOOP]);
             }
-            if !state.outbox.is_empty() && state.hold == 0 {
+            if !state.outbox.is_empty() && state.polling().is_none_or(|polling| polling.hold == 0) {
                 break encode(state.take_outbox());
             }
         }
@@ -86,7 +89,9 @@ struct PollGuard<'a> {
 
 impl Drop for PollGuard<'_> {
     fn drop(&mut self) {
-        self.session.lock().poll_active = false;
+        if let Some(polling) = self.session.lock().polling() {
+            polling.poll_active = false;
+        }
         if !self.answered {
             self.session.close_with(CloseReason::TransportClose);
         }
@@ -113,7 +118,9 @@ impl PostGuard<'_> {
 impl Drop for PostGuard<'_> {
     fn drop(&mut self) {
         if !self.received {
-            self.session.lock().post_active = false;
+            if let Some(polling) = self.session.lock().polling() {
+                polling.post_active = false;
+            }
             self.session.close_with(CloseReason::TransportError);
         }
     }
@@ -150,7 +157,9 @@ where
     }
     let overlapping = {
         let mut state = session.lock();
-        std::mem::replace(&mut state.post_active, true)
+        state
+            .polling()
+            .is_some_and(|polling| std::mem::replace(&mut polling.post_active, true))
     };
     if overlapping {
         session.close_with(CloseReason::TransportError);
@@ -169,7 +178,9 @@ where
         }
         Err(e) => {
             drop(guard.received());
-            session.lock().post_active = false;
+            if let Some(polling) = session.lock().polling() {
+                polling.post_active = false;
+            }
             if e.is::<LengthLimitError>() {
                 return EngineError::PayloadTooLarge.into_response();
             }
@@ -180,9 +191,12 @@ where
     let outcome = deliver(&session, &body);
     let release = {
         let mut state = session.lock();
-        state.post_active = false;
-        state.hold -= 1;
-        state.hold == 0 && !state.outbox.is_empty()
+        let held = state.polling().is_some_and(|polling| {
+            polling.post_active = false;
+            polling.hold -= 1;
+            polling.hold > 0
+        });
+        !held && !state.outbox.is_empty()
     };
     if release {
         session.writer.notify_one();
@@ -203,7 +217,9 @@ where
 /// Hands every packet of a payload to the session, holding the outbox so the
 /// frames they cause leave together in the next poll.
 fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
-    session.lock().hold += 1;
+    if let Some(polling) = session.lock().polling() {
+        polling.hold += 1;
+    }
     for packet in decode_payload(body) {
         let packet = packet.map_err(|_| CloseReason::ParseError)?;
         session.on_packet(packet, body)?;

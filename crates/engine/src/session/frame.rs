@@ -31,14 +31,3 @@ impl Frame {
         }
     }
 }
-
-impl Frame {
-    /// The WebSocket opcode and payload the frame is sent as.
-    pub(crate) fn ws_parts(&self) -> (ferrio_proto::websocket::Opcode, &[u8]) {
-        use ferrio_proto::websocket::Opcode;
-        match self {
-            Frame::Text(t) => (Opcode::Text, t.as_bytes()),
-            Frame::Binary(b) => (Opcode::Binary, b),
-        }
-    }
-}

@@ -55,7 +55,7 @@ impl Session {
     pub(crate) fn heartbeat_step(&self, now: Instant, owner: TransportKind) -> Option<Instant> {
         let timeout = self.shared.config.ping_timeout;
         let mut state = self.lock();
-        if state.closed.is_some() || state.transport != owner {
+        if state.closed.is_some() || state.transport() != owner {
             return None;
         }
         let timing = &mut state.heartbeat;

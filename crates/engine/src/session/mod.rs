@@ -1,21 +1,20 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
-mod direct;
+mod carrier;
 mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod state;
-mod wire;
 
 use std::any::Any;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use ferrio_proto::engine::Packet;
 use tokio::sync::Notify;
 
-pub(crate) use direct::{WriteNow, write_vectored};
+pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
 pub use frame::Frame;
 pub use info::ConnectInfo;
 pub(crate) use state::{State, Upgrade};
@@ -76,7 +75,7 @@ impl Session {
 
     /// The transport that carries the session now.
     pub fn transport(&self) -> TransportKind {
-        self.lock().transport
+        self.lock().transport()
     }
 
     /// Whether the session has ended.
@@ -289,12 +288,13 @@ impl Session {
     }
 
     /// Handles a text frame that holds one message packet (`4` and the text), as
-    /// WebSocket frames do: no packet decoding, and no copy or second reference
-    /// to the frame's buffer.
-    pub(crate) fn on_message_frame(self: &Arc<Self>, mut frame: Bytes) -> Result<(), CloseReason> {
-        debug_assert_eq!(frame.first(), Some(&b'4'));
-        frame.advance(1);
-        self.on_message_bytes(frame)
+    /// WebSocket frames do: no packet decoding, no second UTF-8 check, and no
+    /// copy of the frame's buffer.
+    pub(crate) fn on_message_frame(self: &Arc<Self>, frame: Text) {
+        debug_assert!(frame.starts_with('4'));
+        self.shared
+            .handler
+            .on_message(self, Message::Text(frame.tail(1)));
     }
 
     fn on_message_bytes(self: &Arc<Self>, bytes: Bytes) -> Result<(), CloseReason> {

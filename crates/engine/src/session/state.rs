@@ -1,7 +1,6 @@
 use std::collections::VecDeque;
-use std::sync::Arc;
 
-use crate::transport::RawTcp;
+use super::carrier::{Carrier, Polling, Queue, Wire, WriteNow};
 use crate::{CloseReason, Frame, SendError, TransportKind};
 
 /// Where a polling session stands in its move to WebSocket.
@@ -19,7 +18,6 @@ pub(crate) enum Upgrade {
 
 /// Everything about a session that changes, behind one lock.
 pub(crate) struct State {
-    pub transport: TransportKind,
     pub upgrade: Upgrade,
     pub closed: Option<CloseReason>,
     /// Frames waiting for the transport's writer. They stay shared (a
@@ -30,43 +28,65 @@ pub(crate) struct State {
     /// included), counted against `max_buffered_bytes` and, engine-wide,
     /// against `max_total_buffered_bytes`.
     pub queued_bytes: usize,
-    /// WebSocket: how many bytes of the first outbox frame (header and
-    /// payload) are already on the wire. Nothing may be written between them
-    /// and the rest of that frame.
-    pub sent: usize,
-    /// While non-zero, a poll does not take the outbox: the frames of one POST's
-    /// messages go out together in the next poll response.
-    pub hold: u32,
-    pub poll_active: bool,
-    pub post_active: bool,
     pub heartbeat: super::heartbeat::Timing,
-    /// The socket of a plain-TCP WebSocket carrying the session: senders write
-    /// to it themselves when nothing waits before their frame (see `direct`).
-    pub direct: Option<Arc<dyn RawTcp>>,
-    /// WebSocket control frames (pongs) already framed and not yet written.
-    /// Written at the next frame boundary: after the rest of a partly
-    /// written frame, before the other outbox frames. Bounded (see `direct`).
-    pub wire: Vec<u8>,
-    /// The connection's task holds frames it took and has not written yet.
-    pub writing: bool,
+    /// The transport that carries the session now, and what it keeps.
+    pub carrier: Carrier,
 }
 
 impl State {
     pub fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
         Self {
-            transport,
             upgrade: Upgrade::None,
             closed: None,
             outbox: VecDeque::new(),
             queued_bytes: 0,
-            sent: 0,
-            hold: 0,
-            poll_active: false,
-            post_active: false,
             heartbeat,
-            direct: None,
-            wire: Vec::new(),
-            writing: false,
+            carrier: Carrier::new(transport),
+        }
+    }
+
+    /// The transport that carries the session now.
+    pub fn transport(&self) -> TransportKind {
+        self.carrier.kind()
+    }
+
+    /// What a long-polling session keeps about its requests; none once the
+    /// session has moved to WebSocket.
+    pub fn polling(&mut self) -> Option<&mut Polling> {
+        match &mut self.carrier {
+            Carrier::Polling(polling) => Some(polling),
+            Carrier::WebSocket(_) => None,
+        }
+    }
+
+    /// The carrier, and the outbox lent to it.
+    pub fn carrier(&mut self) -> (&mut Carrier, Queue<'_>) {
+        (
+            &mut self.carrier,
+            Queue::new(&mut self.outbox, &mut self.queued_bytes),
+        )
+    }
+
+    /// Writes `frames`, back to back, if the carrier's socket takes them now.
+    pub fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
+        if self.closed.is_some() {
+            return WriteNow::Declined;
+        }
+        match self.carrier() {
+            (Carrier::WebSocket(wire), queue) => wire.write_now(frames, queue),
+            (Carrier::Polling(_), _) => WriteNow::Declined,
+        }
+    }
+
+    /// Writes already framed bytes (a pong) now if the socket takes them, else
+    /// keeps them for the connection's task, ahead of the outbox.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
+        if self.closed.is_some() {
+            return WriteNow::Declined;
+        }
+        match self.carrier() {
+            (Carrier::WebSocket(wire), queue) => wire.write_raw(bytes, queue),
+            (Carrier::Polling(_), _) => WriteNow::Declined,
         }
     }
 
@@ -107,13 +127,22 @@ impl State {
 
     /// Whether nothing waits to be written, here or in the connection's task.
     pub fn is_drained(&self) -> bool {
-        self.outbox.is_empty() && self.wire.is_empty() && !self.writing
+        self.outbox.is_empty()
+            && match &self.carrier {
+                Carrier::WebSocket(wire) => wire.is_idle(),
+                Carrier::Polling(_) => true,
+            }
+    }
+
+    /// Whether the first queued frame is partly written.
+    fn is_mid_frame(&self) -> bool {
+        matches!(&self.carrier, Carrier::WebSocket(wire) if wire.is_mid_frame())
     }
 
     /// Takes every queued frame, in order (long-polling, where no frame is
     /// ever partly written).
     pub fn take_outbox(&mut self) -> VecDeque<Frame> {
-        debug_assert_eq!(self.sent, 0);
+        debug_assert!(!self.is_mid_frame());
         self.queued_bytes = 0;
         std::mem::take(&mut self.outbox)
     }
@@ -122,7 +151,7 @@ impl State {
     /// the rest of a partly written frame, which must still be completed
     /// before anything else is written to the stream.
     pub fn discard_outbox(&mut self) {
-        let keep = usize::from(self.sent > 0);
+        let keep = usize::from(self.is_mid_frame());
         self.outbox.truncate(keep);
         self.queued_bytes = self.outbox.iter().map(Frame::len).sum();
         if self.outbox.is_empty() {
@@ -130,12 +159,13 @@ impl State {
         }
     }
 
-    /// Drops everything queued: the stream is gone.
+    /// Drops everything queued and the carrier's socket: the stream is gone.
     pub fn clear_outbox(&mut self) {
         self.outbox = VecDeque::new();
         self.queued_bytes = 0;
-        self.sent = 0;
-        self.wire = Vec::new();
+        if let Carrier::WebSocket(wire) = &mut self.carrier {
+            wire.reset();
+        }
     }
 }
 
@@ -185,5 +215,23 @@ mod tests {
         assert_eq!(s.outbox.len(), 1);
         assert_eq!(s.push_all(frames, 20), Ok(()));
         assert_eq!(s.outbox.len(), 3);
+    }
+
+    /// An upgrade is one change of carrier: the transport follows, and the
+    /// polling bookkeeping goes with the old variant.
+    #[test]
+    fn the_carrier_tells_the_transport() {
+        let mut s = State::new(TransportKind::Polling, timing());
+        assert_eq!(s.transport(), TransportKind::Polling);
+        s.polling().unwrap().hold += 1;
+        s.push(Frame::message("queued"), None).unwrap();
+        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        s.carrier = Carrier::WebSocket(Default::default());
+        assert_eq!(s.transport(), TransportKind::WebSocket);
+        assert!(s.polling().is_none());
+        // No socket to write to: frames wait in the outbox, counted.
+        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        assert_eq!(s.queued_bytes, 7);
+        assert!(!s.is_drained());
     }
 }

@@ -13,9 +13,11 @@
 //! // A client's masked text frame "hi" (mask key 1, 2, 3, 4).
 //! let mut wire = vec![0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
 //! let mut reader = Reader::new(1 << 20);
-//! let mut got = Vec::new();
-//! reader.feed(&mut wire, |m| { got.push(m); std::ops::ControlFlow::Continue(()) }).unwrap();
-//! assert_eq!(got, [Incoming::Text("hi".into())]);
+//! let mut at = 0;
+//! let message = reader.next(&mut wire, &mut at).unwrap();
+//! assert_eq!(message, Some(Incoming::Text("hi".into())));
+//! // All used: the next message needs more bytes.
+//! assert_eq!(reader.next(&mut wire, &mut at), Ok(None));
 //!
 //! // The server's answer: unmasked.
 //! let mut out = Vec::new();
@@ -27,6 +29,7 @@ mod frame;
 mod mask;
 mod reader;
 
+pub use bytestring::ByteString;
 pub use frame::{Header, MAX_HEADER, Opcode, encode_close, encode_frame, header};
 pub use reader::{Incoming, ReadError, Reader};
 

@@ -1,8 +1,10 @@
 //! Reading what a client sends: masked frames in, whole messages out.
-
-use std::ops::ControlFlow;
+//!
+//! Pull-style, as mini-redis's `parse_frame`: [`Reader::next`] returns the next
+//! complete message, or `Ok(None)` when the bytes run out before one is whole.
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use super::frame::Opcode;
 use super::is_valid_close_code;
@@ -11,8 +13,9 @@ use super::mask::unmask;
 /// A message or control frame from the client, complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    /// A text message; its bytes are checked UTF-8.
-    Text(Bytes),
+    /// A text message, checked UTF-8 once: it can be re-sliced
+    /// ([`ByteString::slice_ref`]) and handed on without another check.
+    Text(ByteString),
     /// A binary message.
     Binary(Bytes),
     /// A ping: answer with a pong carrying these bytes.
@@ -27,6 +30,7 @@ pub enum Incoming {
 /// Why a client's bytes are not acceptable WebSocket. The connection must be
 /// closed with [`close_code`](Self::close_code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The framing rules were broken.
     #[error("websocket protocol error: {0}")]
@@ -59,6 +63,13 @@ struct FrameHead {
     payload_len: usize,
 }
 
+impl FrameHead {
+    /// The frame's length, header and payload.
+    fn end(&self) -> usize {
+        self.header_len + self.payload_len
+    }
+}
+
 /// The most a reader reserves ahead of the bytes that arrived for a frame cut
 /// short: the length a header announces is only a promise, so the buffer grows
 /// with what arrives.
@@ -72,7 +83,8 @@ const READ_AHEAD: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Reader {
     max_message: usize,
-    /// The start of a frame the last read ended inside.
+    /// The start of a frame the last read ended inside (one frame at most:
+    /// what follows it is read from the caller's bytes).
     partial: Vec<u8>,
     /// A fragmented message being put together: its kind and bytes so far.
     /// Boxed: rare, and every idle connection holds a reader.
@@ -93,89 +105,110 @@ impl Reader {
         }
     }
 
-    /// Whether reading is over: a close frame arrived, a callback stopped it,
-    /// or the client broke the protocol.
+    /// Whether reading is over: a close frame arrived, or the client broke the
+    /// protocol.
     pub fn is_done(&self) -> bool {
         self.done
     }
 
-    /// Reads bytes as they arrived, calling `on` with each complete message or
-    /// control frame in order. `data` is unmasked in place.
+    /// The next complete message or control frame in `data[*at..]`, the bytes
+    /// of one read (unmasked in place), moving `at` past what it used.
     ///
-    /// `on` may stop the reading with `ControlFlow::Break`: the rest is ignored,
-    /// as is everything after a close frame or an error.
-    pub fn feed(
-        &mut self,
-        data: &mut [u8],
-        mut on: impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<(), ReadError> {
-        if self.done {
-            return Ok(());
-        }
-        let result = self.feed_frames(data, &mut on);
-        if result.is_err() {
-            // Broken: read nothing more, and hold nothing.
-            self.done = true;
-            self.partial = Vec::new();
-            self.message = None;
+    /// `Ok(None)`: more bytes are needed. `at` is then `data.len()`, and a
+    /// frame cut by the end of `data` is kept, to be completed by the bytes of
+    /// the next read (call again with those and `at` at 0). Nothing is read
+    /// after a close frame or an error.
+    pub fn next(&mut self, data: &mut [u8], at: &mut usize) -> Result<Option<Incoming>, ReadError> {
+        let result = if self.done {
+            Ok(None)
+        } else {
+            self.next_frame(data, at)
+        };
+        match &result {
+            Ok(Some(_)) => {}
+            Ok(None) => *at = data.len(),
+            Err(_) => {
+                // Broken: read nothing more, and hold nothing.
+                *at = data.len();
+                self.done = true;
+                self.partial = Vec::new();
+                self.message = None;
+            }
         }
         result
     }
 
-    fn feed_frames(
+    fn next_frame(
         &mut self,
         data: &mut [u8],
-        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<(), ReadError> {
-        if self.partial.is_empty() {
-            let (used, need) = self.parse(data, on)?;
-            if !self.done && used < data.len() {
-                let rest = data.len() - used;
-                self.partial
-                    .reserve_exact(need.unwrap_or(0).min(READ_AHEAD).max(rest));
-                self.partial.extend_from_slice(&data[used..]);
+        at: &mut usize,
+    ) -> Result<Option<Incoming>, ReadError> {
+        while !self.done {
+            let message = if self.partial.is_empty() {
+                let buf = data.get_mut(*at..).unwrap_or_default();
+                let Some(head) = self.head(buf)? else {
+                    self.keep(buf, None);
+                    return Ok(None);
+                };
+                let end = head.end();
+                if buf.len() < end {
+                    self.keep(buf, Some(end));
+                    return Ok(None);
+                }
+                *at += end;
+                let payload = &mut buf[head.header_len..end];
+                unmask(payload, head.key);
+                self.frame(head.fin, head.opcode, payload)?
+            } else {
+                let Some(head) = self.complete(data, at)? else {
+                    return Ok(None);
+                };
+                // Whole: hold no buffer while the connection idles.
+                let mut frame = std::mem::take(&mut self.partial);
+                let payload = &mut frame[head.header_len..];
+                unmask(payload, head.key);
+                self.frame(head.fin, head.opcode, payload)?
+            };
+            if message.is_some() {
+                return Ok(message);
             }
-            return Ok(());
         }
-        let mut pending = std::mem::take(&mut self.partial);
-        pending.extend_from_slice(data);
-        let (used, need) = self.parse(&mut pending, on)?;
-        if self.done || used == pending.len() {
-            // Nothing waits: hold no buffer while the connection idles.
-            return Ok(());
-        }
-        pending.drain(..used);
-        if let Some(need) = need {
-            pending.reserve_exact(need.saturating_sub(pending.len()).min(READ_AHEAD));
-        }
-        self.partial = pending;
-        Ok(())
+        Ok(None)
     }
 
-    /// Handles every whole frame at the start of `buf`; returns the bytes used
-    /// and, when a frame is cut short, its full length once its header is known.
-    fn parse(
-        &mut self,
-        buf: &mut [u8],
-        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<(usize, Option<usize>), ReadError> {
-        let mut at = 0;
-        while !self.done {
-            let Some(head) = self.head(&buf[at..])? else {
-                return Ok((at, None));
-            };
-            let end = head.header_len + head.payload_len;
-            if buf.len() - at < end {
-                return Ok((at, Some(end)));
-            }
-            let payload = &mut buf[at + head.header_len..at + end];
-            unmask(payload, head.key);
-            at += end;
-            if self.frame(head.fin, head.opcode, payload, on)? == ControlFlow::Break(()) {
-                self.done = true;
-            }
+    /// Keeps the start of a frame the bytes ended inside; `end` is its full
+    /// length, once its header is known.
+    fn keep(&mut self, rest: &[u8], end: Option<usize>) {
+        if rest.is_empty() {
+            return;
         }
-        Ok((at, None))
+        self.partial
+            .reserve_exact(end.unwrap_or(0).min(READ_AHEAD).max(rest.len()));
+        self.partial.extend_from_slice(rest);
+    }
+
+    /// Moves bytes from `data[*at..]` to the kept frame until it is whole (its
+    /// header, then), or they run out.
+    fn complete(&mut self, data: &[u8], at: &mut usize) -> Result<Option<FrameHead>, ReadError> {
+        loop {
+            let need = match self.head(&self.partial)? {
+                Some(head) if self.partial.len() >= head.end() => return Ok(Some(head)),
+                Some(head) => head.end(),
+                None => header_len(&self.partial),
+            };
+            let rest = data.get(*at..).unwrap_or_default();
+            if rest.is_empty() {
+                return Ok(None);
+            }
+            let missing = need - self.partial.len();
+            let take = missing.min(rest.len());
+            if self.partial.capacity() - self.partial.len() < take {
+                self.partial
+                    .reserve_exact(missing.min(READ_AHEAD).max(take));
+            }
+            self.partial.extend_from_slice(&rest[..take]);
+            *at += take;
+        }
     }
 
     /// Parses and checks a frame header, if `buf` holds all of it.
@@ -191,19 +224,13 @@ impl Reader {
         if b1 & 0x80 == 0 {
             return Err(ReadError::Protocol("client frame not masked"));
         }
-        let (len_bytes, short) = match b1 & 0x7F {
-            126 => (2, None),
-            127 => (8, None),
-            n => (0, Some(usize::from(n))),
-        };
-        let header_len = 2 + len_bytes + 4;
+        let header_len = header_len(buf);
         if buf.len() < header_len {
             return Ok(None);
         }
-        let payload_len = match short {
-            Some(n) => n,
-            None if len_bytes == 2 => usize::from(u16::from_be_bytes([buf[2], buf[3]])),
-            None => {
+        let payload_len = match b1 & 0x7F {
+            126 => usize::from(u16::from_be_bytes([buf[2], buf[3]])),
+            127 => {
                 let mut long = [0u8; 8];
                 long.copy_from_slice(&buf[2..10]);
                 let long = u64::from_be_bytes(long);
@@ -212,6 +239,7 @@ impl Reader {
                 }
                 usize::try_from(long).map_err(|_| ReadError::TooBig(self.max_message))?
             }
+            n => usize::from(n),
         };
         if opcode.is_control() {
             if !fin {
@@ -240,14 +268,13 @@ impl Reader {
         }))
     }
 
-    /// Handles one whole, unmasked frame.
+    /// Handles one whole, unmasked frame: the message it completes, if any.
     fn frame(
         &mut self,
         fin: bool,
         opcode: Opcode,
         payload: &[u8],
-        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<()>, ReadError> {
+    ) -> Result<Option<Incoming>, ReadError> {
         let message = match opcode {
             Opcode::Text | Opcode::Binary => {
                 if self.message.is_some() {
@@ -255,7 +282,7 @@ impl Reader {
                 }
                 if !fin {
                     self.message = Some(Box::new((opcode, payload.to_vec())));
-                    return Ok(ControlFlow::Continue(()));
+                    return Ok(None);
                 }
                 whole(opcode, Bytes::copy_from_slice(payload))?
             }
@@ -265,7 +292,7 @@ impl Reader {
                 };
                 bytes.extend_from_slice(payload);
                 if !fin {
-                    return Ok(ControlFlow::Continue(()));
+                    return Ok(None);
                 }
                 let (kind, bytes) = *self.message.take().expect("checked above");
                 whole(kind, Bytes::from(bytes))?
@@ -277,7 +304,18 @@ impl Reader {
                 Incoming::Close(close_code(payload)?)
             }
         };
-        Ok(on(message))
+        Ok(Some(message))
+    }
+}
+
+/// The length of the header that starts `buf`: 2 until its second byte, which
+/// tells the size of the length field, is there.
+fn header_len(buf: &[u8]) -> usize {
+    match buf.get(1).map(|b| b & 0x7F) {
+        None => 2,
+        Some(126) => 2 + 2 + 4,
+        Some(127) => 2 + 8 + 4,
+        Some(_) => 2 + 4,
     }
 }
 
@@ -286,8 +324,9 @@ fn whole(kind: Opcode, bytes: Bytes) -> Result<Incoming, ReadError> {
     if kind == Opcode::Binary {
         return Ok(Incoming::Binary(bytes));
     }
-    std::str::from_utf8(&bytes).map_err(|_| ReadError::InvalidUtf8)?;
-    Ok(Incoming::Text(bytes))
+    ByteString::try_from(bytes)
+        .map(Incoming::Text)
+        .map_err(|_| ReadError::InvalidUtf8)
 }
 
 /// The status code of a close frame's payload, checked with its reason.
@@ -334,13 +373,15 @@ mod tests {
         let mut got = Vec::new();
         for chunk in chunks {
             let mut chunk = chunk.to_vec();
-            let r = reader.feed(&mut chunk, |m| {
-                got.push(m);
-                ControlFlow::Continue(())
-            });
-            if r.is_err() {
-                return (got, r);
+            let mut at = 0;
+            loop {
+                match reader.next(&mut chunk, &mut at) {
+                    Ok(Some(m)) => got.push(m),
+                    Ok(None) => break,
+                    Err(e) => return (got, Err(e)),
+                }
             }
+            assert_eq!(at, chunk.len(), "a read is used up");
         }
         (got, Ok(()))
     }
@@ -496,16 +537,16 @@ mod tests {
     }
 
     #[test]
-    fn a_break_stops_the_reading() {
-        let wire = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
+    fn next_stops_at_each_message() {
+        let mut wire = [client_frame(0x81, b"a"), client_frame(0x81, b"b")].concat();
         let mut reader = Reader::new(100);
-        let mut got = Vec::new();
-        reader
-            .feed(&mut wire.clone(), |m| {
-                got.push(m);
-                ControlFlow::Break(())
-            })
-            .unwrap();
-        assert_eq!(got, [Incoming::Text("a".into())]);
+        let mut at = 0;
+        let first = reader.next(&mut wire, &mut at);
+        assert_eq!(first, Ok(Some(Incoming::Text("a".into()))));
+        assert_eq!(at, 7);
+        let second = reader.next(&mut wire, &mut at);
+        assert_eq!(second, Ok(Some(Incoming::Text("b".into()))));
+        assert_eq!(reader.next(&mut wire, &mut at), Ok(None));
+        assert_eq!(at, wire.len());
     }
 }

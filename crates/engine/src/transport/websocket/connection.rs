@@ -2,25 +2,23 @@
 //! frames, writing what senders could not write themselves, and stepping the
 //! heartbeat, until either side ends the session.
 
-use std::collections::VecDeque;
 use std::io;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{Packet, decode_binary, decode_text};
-use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_close, encode_frame};
+use ferrio_proto::websocket::{Incoming, Opcode, ReadError, Reader, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
 use super::Target;
-use super::io::{ReadFailure, WsIo};
+use super::io::{Read, ReadFailure, WsIo, handle};
 use crate::engine::Shared;
 use crate::serve::Counted;
-use crate::session::{Upgrade, WriteNow};
-use crate::{CloseReason, Session, TransportKind};
+use crate::session::{Carrier, Upgrade, WriteNow};
+use crate::{CloseReason, Session, Text, TransportKind};
 
 /// How the connection ends, seen from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,37 +42,27 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
     };
     let (mut io, early) = WsIo::from_upgraded::<Counted<TcpStream>>(upgraded);
     let mut reader = Reader::new(shared.config.max_payload);
-    let mut waiting = VecDeque::new();
     // `early` shares hyper's whole read buffer: copy it, and let it go now.
-    let mut early: Vec<u8> = early.into();
-    if let Err(error) = reader.feed(&mut early, |m| {
-        waiting.push_back(m);
-        ControlFlow::Continue(())
-    }) {
-        tracing::debug!(%error, "invalid websocket frame");
-        let end = End::Close(Some(error.close_code()));
-        let deadline = Instant::now() + shared.config.ping_timeout;
-        return Box::pin(close_stream(&mut io, end, deadline)).await;
-    }
-    drop(early);
+    let mut pending = Pending {
+        bytes: early.into(),
+        at: 0,
+    };
     let session = match target {
         Target::New(info, _slot) => {
             let session = shared.open_session(*info, TransportKind::WebSocket);
-            session.lock().direct = io.direct();
+            session.lock().carrier = Carrier::WebSocket(io.writer());
             session
         }
         Target::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
-            let mut cut = false;
-            if !Box::pin(probe(
+            let probed = Box::pin(probe(
                 &session,
                 &mut io,
                 &mut reader,
-                &mut waiting,
-                (deadline, &mut cut),
-            ))
-            .await
-            {
+                &mut pending,
+                deadline,
+            ));
+            if let Err(close) = probed.await {
                 {
                     let mut state = session.lock();
                     if state.upgrade != Upgrade::Done {
@@ -84,21 +72,15 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
                 // Within what is left of the upgrade's time: a probe socket
                 // holds its connection's place no longer than that. After a
                 // write cut short, a close frame would be garbage.
-                if !cut {
-                    Box::pin(close_stream(&mut io, End::Close(None), deadline)).await;
+                if let Some(end) = close {
+                    Box::pin(close_stream(&mut io, end, deadline)).await;
                 }
                 return;
             }
             session
         }
     };
-    let mut end = None;
-    for message in waiting {
-        if on_incoming(&session, message, &mut end).is_break() {
-            break;
-        }
-    }
-    let end = match end {
+    let end = match handle_pending(&session, &mut reader, pending) {
         Some(end) => end,
         None => serve(&session, &mut io, &mut reader).await,
     };
@@ -119,10 +101,9 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         Ok(Ok(()))
     );
     {
-        let mut state = session.lock();
-        state.direct = None;
-        // The stream goes: what it did not take is dropped with it.
-        state.clear_outbox();
+        // The stream goes: what it did not take is dropped with it, and
+        // senders no longer write to its socket.
+        session.lock().clear_outbox();
     }
     // After a partly written frame, a close frame would be garbage.
     if drained {
@@ -140,69 +121,100 @@ async fn close_stream(io: &mut WsIo, end: End, deadline: Instant) {
     }
 }
 
+/// Bytes read and not handled yet: those the client sent along with its
+/// upgrade request, then those the probe read past its end.
+struct Pending {
+    bytes: Vec<u8>,
+    /// How many of `bytes` are handled.
+    at: usize,
+}
+
+/// Bytes the probe reads at once.
+const PROBE_READ: usize = 4 * 1024;
+
+/// Handles the messages left in `pending` once the session is open; how the
+/// connection ends, if one of them ends it.
+fn handle_pending(session: &Arc<Session>, reader: &mut Reader, pending: Pending) -> Option<End> {
+    let Pending { mut bytes, at } = pending;
+    let rest = bytes.get_mut(at..).unwrap_or_default();
+    match handle(reader, rest, &mut |m| on_incoming(session, m)) {
+        Ok(end) => end,
+        Err(error) => Some(protocol_error(session, error)),
+    }
+}
+
+/// Ends the session of a client that broke the WebSocket protocol.
+fn protocol_error(session: &Session, error: ReadError) -> End {
+    tracing::debug!(sid = %session.id(), %error, "invalid websocket frame");
+    session.close_with(CloseReason::ParseError);
+    End::Close(Some(error.close_code()))
+}
+
 /// Runs the upgrade handshake on a new WebSocket: `2probe` → `3probe`, then
-/// `5`, by `deadline` (the upgrade timeout), its writes included: `cut` is
-/// set when a write failed or ran out of time. Returns whether the session
-/// moved over; messages that came after the `5` are left in `waiting`.
+/// `5`, by `deadline` (the upgrade timeout), its writes included. Messages
+/// read after the `5` are left in `pending`. On failure, the close frame to
+/// send, if any: none after a write that failed or ran out of time.
 async fn probe(
     session: &Arc<Session>,
     io: &mut WsIo,
     reader: &mut Reader,
-    waiting: &mut VecDeque<Incoming>,
-    (deadline, cut): (Instant, &mut bool),
-) -> bool {
+    pending: &mut Pending,
+    deadline: Instant,
+) -> Result<(), Option<End>> {
     let mut probed = false;
     loop {
-        while let Some(message) = waiting.pop_front() {
+        while let Some(message) = reader
+            .next(&mut pending.bytes, &mut pending.at)
+            .map_err(|error| Some(End::Close(Some(error.close_code()))))?
+        {
             let text = match message {
                 Incoming::Text(text) => text,
                 Incoming::Ping(payload) => {
                     let mut pong = Vec::new();
                     encode_frame(Opcode::Pong, &payload, &mut pong);
                     if !write_by(io, &pong, deadline).await {
-                        *cut = true;
-                        return false;
+                        return Err(None);
                     }
                     continue;
                 }
                 Incoming::Pong => continue,
-                Incoming::Binary(_) | Incoming::Close(_) => return false,
+                Incoming::Binary(_) | Incoming::Close(_) => return Err(Some(End::Close(None))),
             };
-            match std::str::from_utf8(&text).map(decode_text) {
-                Ok(Ok(Packet::Ping("probe"))) if !probed => {
+            match decode_text(&text) {
+                Ok(Packet::Ping("probe")) if !probed => {
                     let mut answer = Vec::new();
                     encode_frame(Opcode::Text, b"3probe", &mut answer);
                     if !write_by(io, &answer, deadline).await {
-                        *cut = true;
-                        return false;
+                        return Err(None);
                     }
                     probed = true;
                     if !set_upgrade(session, Upgrade::Probing, io) {
-                        return false;
+                        return Err(Some(End::Close(None)));
                     }
                     // Release the parked poll with a noop so the client can pause polling.
                     session.writer.notify_one();
                 }
-                Ok(Ok(Packet::Upgrade)) if probed => {
+                Ok(Packet::Upgrade) if probed => {
                     if !set_upgrade(session, Upgrade::Done, io) {
-                        return false;
+                        return Err(Some(End::Close(None)));
                     }
                     // The connection's task steps the heartbeat from now on.
                     session.wake_heartbeat();
                     tracing::debug!(sid = %session.id(), "session upgraded to websocket");
                     session.shared.handler.on_upgrade(session);
-                    return true;
+                    return Ok(());
                 }
-                _ => return false,
+                _ => return Err(Some(End::Close(None))),
             }
         }
-        let mut collect = |m| {
-            waiting.push_back(m);
-            ControlFlow::Continue(())
-        };
-        match timeout_at(deadline, io.read(reader, &mut collect)).await {
-            Ok(Ok(true)) => {}
-            _ => return false,
+        // All handled: read more into the same buffer.
+        pending.bytes.resize(PROBE_READ, 0);
+        match timeout_at(deadline, io.read_some(&mut pending.bytes)).await {
+            Ok(Ok(n)) if n > 0 => {
+                pending.bytes.truncate(n);
+                pending.at = 0;
+            }
+            _ => return Err(Some(End::Close(None))),
         }
     }
 }
@@ -221,8 +233,7 @@ fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
     }
     state.upgrade = step;
     if step == Upgrade::Done {
-        state.transport = TransportKind::WebSocket;
-        state.direct = io.direct();
+        state.carrier = Carrier::WebSocket(io.writer());
     }
     true
 }
@@ -250,13 +261,13 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
             return End::Close(None);
         }
         let room = io.writable();
-        let mut end = None;
-        let mut handle = |m| on_incoming(session, m, &mut end);
+        let mut handle = |m| on_incoming(session, m);
         tokio::select! {
-            read = io.read_serving(Some(session), reader, &mut handle) => {
+            read = io.read_serving(session, reader, &mut handle) => {
                 match read {
-                    Ok(true) => {}
-                    Ok(false) => {
+                    Ok(Read::Handled) => {}
+                    Ok(Read::Stopped(end)) => return end,
+                    Ok(Read::Eof) => {
                         session.close_with(CloseReason::TransportClose);
                         return End::Drop;
                     }
@@ -264,14 +275,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
                         session.close_with(io_close_reason(&error));
                         return End::Drop;
                     }
-                    Err(ReadFailure::Ws(error)) => {
-                        tracing::debug!(sid = %session.id(), %error, "invalid websocket frame");
-                        session.close_with(CloseReason::ParseError);
-                        return End::Close(Some(error.close_code()));
-                    }
-                }
-                if let Some(end) = end {
-                    return end;
+                    Err(ReadFailure::Ws(error)) => return protocol_error(session, error),
                 }
             }
             () = writable => {}
@@ -298,19 +302,18 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
     }
 }
 
-/// Handles one message or control frame from the client; `Break` (with `end`
-/// set) when it ends the session.
-fn on_incoming(
-    session: &Arc<Session>,
-    message: Incoming,
-    end: &mut Option<End>,
-) -> ControlFlow<()> {
+/// Handles one message or control frame from the client; how the connection
+/// ends, when the message ends the session.
+fn on_incoming(session: &Arc<Session>, message: Incoming) -> Option<End> {
     let handled = match message {
         // Nearly every frame is a message: handed up as it is, no second look.
-        Incoming::Text(bytes) if bytes.first() == Some(&b'4') => session.on_message_frame(bytes),
-        Incoming::Text(bytes) => match std::str::from_utf8(&bytes).map(decode_text) {
-            Ok(Ok(packet)) => session.on_packet(packet, &bytes),
-            _ => Err(CloseReason::ParseError),
+        Incoming::Text(text) if text.starts_with('4') => {
+            session.on_message_frame(Text::from_checked(text));
+            Ok(())
+        }
+        Incoming::Text(text) => match decode_text(&text) {
+            Ok(packet) => session.on_packet(packet, text.as_bytes()),
+            Err(_) => Err(CloseReason::ParseError),
         },
         Incoming::Binary(bytes) => session.on_packet(decode_binary(&bytes), &bytes),
         Incoming::Ping(payload) => {
@@ -321,24 +324,18 @@ fn on_incoming(
         Incoming::Close(code) => {
             session.close_with(CloseReason::TransportClose);
             // Answer the closing handshake with the client's own code.
-            *end = Some(End::Close(code));
-            return ControlFlow::Break(());
+            return Some(End::Close(code));
         }
     };
-    match handled {
-        Ok(()) => ControlFlow::Continue(()),
-        Err(reason) => {
-            session.close_with(reason);
-            // An Engine.IO close packet ends it quietly; anything else is
-            // closed properly.
-            *end = Some(if reason == CloseReason::TransportClose {
-                End::Drop
-            } else {
-                End::Close(None)
-            });
-            ControlFlow::Break(())
-        }
-    }
+    let reason = handled.err()?;
+    session.close_with(reason);
+    // An Engine.IO close packet ends it quietly; anything else is closed
+    // properly.
+    Some(if reason == CloseReason::TransportClose {
+        End::Drop
+    } else {
+        End::Close(None)
+    })
 }
 
 /// Answers a WebSocket ping, ahead of queued messages.

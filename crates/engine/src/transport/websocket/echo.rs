@@ -2,15 +2,15 @@
 //! writer), without Engine.IO on top: what the Autobahn suite is run against
 //! (`examples/ws_echo.rs`, `tests/autobahn.rs`).
 
-use std::collections::VecDeque;
-use std::ops::ControlFlow;
-
 use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 
-use super::io::{ReadFailure, WsIo};
+use super::io::WsIo;
 use crate::serve::Counted;
+
+/// Bytes read at once.
+const READ: usize = 16 * 1024;
 
 /// Echoes every text and binary message on an upgraded connection, answers
 /// pings and the closing handshake, and closes with the right status code on
@@ -22,46 +22,36 @@ pub async fn echo(on_upgrade: OnUpgrade, max_message: usize) {
     };
     let (mut io, early) = WsIo::from_upgraded::<Counted<TcpStream>>(upgraded);
     let mut reader = Reader::new(max_message);
-    let mut waiting = VecDeque::new();
-    let mut collect = |m| {
-        waiting.push_back(m);
-        ControlFlow::Continue(())
-    };
-    let mut result = reader
-        .feed(&mut early.to_vec(), &mut collect)
-        .map(|()| true);
-    drop(early);
+    // What the client sent with its upgrade request, then each read.
+    let mut buf: Vec<u8> = early.into();
     loop {
         let mut out = Vec::new();
         let mut close = None;
-        for message in waiting.drain(..) {
-            match message {
-                Incoming::Text(t) => encode_frame(Opcode::Text, &t, &mut out),
-                Incoming::Binary(b) => encode_frame(Opcode::Binary, &b, &mut out),
-                Incoming::Ping(p) => encode_frame(Opcode::Pong, &p, &mut out),
-                Incoming::Pong => {}
-                Incoming::Close(code) => close = Some(code),
+        let mut at = 0;
+        loop {
+            match reader.next(&mut buf, &mut at) {
+                Ok(Some(Incoming::Text(t))) => encode_frame(Opcode::Text, t.as_bytes(), &mut out),
+                Ok(Some(Incoming::Binary(b))) => encode_frame(Opcode::Binary, &b, &mut out),
+                Ok(Some(Incoming::Ping(p))) => encode_frame(Opcode::Pong, &p, &mut out),
+                Ok(Some(Incoming::Pong)) => {}
+                Ok(Some(Incoming::Close(code))) => close = Some(code),
+                Ok(None) => break,
+                Err(error) => {
+                    close = Some(Some(error.close_code()));
+                    break;
+                }
             }
-        }
-        if let Err(error) = &result {
-            close = Some(Some(error.close_code()));
         }
         if let Some(code) = close {
             encode_close(code, &mut out);
         }
-        if io.write_all(&out).await.is_err() || close.is_some() || result != Ok(true) {
+        if io.write_all(&out).await.is_err() || close.is_some() {
             return;
         }
-        result = match io
-            .read(&mut reader, &mut |m| {
-                waiting.push_back(m);
-                ControlFlow::Continue(())
-            })
-            .await
-        {
-            Ok(open) => Ok(open),
-            Err(ReadFailure::Ws(error)) => Err(error),
-            Err(ReadFailure::Io(_)) => return,
-        };
+        buf.resize(READ, 0);
+        match io.read_some(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.truncate(n),
+        }
     }
 }

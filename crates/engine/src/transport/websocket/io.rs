@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use std::pin::Pin;
@@ -16,13 +15,15 @@ use bytes::Bytes;
 use ferrio_proto::websocket::{Incoming, ReadError, Reader};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::Writer;
 use crate::Session;
+use crate::session::{Carrier, Wire};
 
 /// A TCP socket shared between the connection's task (which reads) and the
-/// senders (which write when nothing waits; see `session::direct`).
+/// senders (which write when nothing waits; see `writer`).
 pub(crate) trait RawTcp: Send + Sync + 'static {
     /// The socket.
     fn tcp(&self) -> &TcpStream;
@@ -72,6 +73,34 @@ pub(crate) enum ReadFailure {
     Ws(ReadError),
 }
 
+/// What a read came to, when it did not fail.
+#[derive(Debug)]
+pub(crate) enum Read<B> {
+    /// Bytes were handled (or, on a non-TCP stream, written): the task looks
+    /// at the session again.
+    Handled,
+    /// The client closed the stream.
+    Eof,
+    /// The handler ended the connection, with this.
+    Stopped(B),
+}
+
+/// Hands each message that `data` completes to `on`, in order, until `on`
+/// returns something: the reading stops there, with it.
+pub(crate) fn handle<B>(
+    reader: &mut Reader,
+    data: &mut [u8],
+    on: &mut impl FnMut(Incoming) -> Option<B>,
+) -> Result<Option<B>, ReadError> {
+    let mut at = 0;
+    while let Some(message) = reader.next(data, &mut at)? {
+        if let Some(stop) = on(message) {
+            return Ok(Some(stop));
+        }
+    }
+    Ok(None)
+}
+
 /// The connection's byte stream.
 pub(crate) enum WsIo {
     /// A plain TCP socket: reads with a stack buffer, writes from anywhere.
@@ -119,31 +148,46 @@ impl WsIo {
         }
     }
 
-    /// Waits for bytes, and hands every whole message they complete to `on`.
-    /// Returns `Ok(false)` when the client closed the stream.
+    /// The session's writer on this stream: senders write to a plain TCP
+    /// socket themselves.
+    pub fn writer(&self) -> Writer {
+        Writer::new(self.direct())
+    }
+
+    /// Waits for bytes and reads them into `buf`: how many, 0 when the client
+    /// closed the stream. For the one-off reads of the upgrade probe and the
+    /// echo, which handle what they read at their own pace.
+    pub async fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(tcp) => loop {
+                let tcp = tcp.tcp();
+                std::future::poll_fn(|cx| tcp.poll_read_ready(cx)).await?;
+                match tcp.try_read(buf) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            },
+            Self::Other(other) => other.io.read(buf).await,
+        }
+    }
+
+    /// Waits for bytes, and hands every whole message they complete to `on`,
+    /// on the connection of an open session, until `on` returns something.
+    /// A non-TCP stream is written to here as well, while the task waits to
+    /// read: what waits in the session goes out as the stream takes it, so a
+    /// peer that stops reading never holds the task in a write (its heartbeat
+    /// goes on, and its reads). It returns [`Read::Handled`] once all of it is
+    /// out, for the task to look at the session again. A write failure is a
+    /// read failure.
     ///
     /// Cancel-safe: it only waits before it reads, and handles what it read
     /// before it waits again.
-    pub async fn read(
+    pub async fn read_serving<B>(
         &mut self,
+        session: &Session,
         reader: &mut Reader,
-        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<bool, ReadFailure> {
-        self.read_serving(None, reader, on).await
-    }
-
-    /// [`read`](Self::read) on the connection of an open session. A non-TCP
-    /// stream is written to here as well, while the task waits to read: what
-    /// waits in the session goes out as the stream takes it, so a peer that
-    /// stops reading never holds the task in a write (its heartbeat goes on,
-    /// and its reads). It returns `Ok(true)` once all of it is out, for the
-    /// task to look at the session again. A write failure is a read failure.
-    pub async fn read_serving(
-        &mut self,
-        session: Option<&Session>,
-        reader: &mut Reader,
-        on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-    ) -> Result<bool, ReadFailure> {
+        on: &mut impl FnMut(Incoming) -> Option<B>,
+    ) -> Result<Read<B>, ReadFailure> {
         match self {
             // `poll_read_ready` rather than `readable()`: it keeps the waker in
             // the socket's registration, where `readable()` is a 150-byte
@@ -161,9 +205,7 @@ impl WsIo {
                 let OtherIo { io, buf } = &mut **other;
                 let mut wrote = false;
                 let n = std::future::poll_fn(|cx| {
-                    if let Some(session) = session
-                        && session.lock().has_unwritten_or_unflushed()
-                    {
+                    if has_unwritten_or_unflushed(session) {
                         match poll_write_waiting(io, cx, session) {
                             Poll::Ready(Ok(())) => wrote = true,
                             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -184,14 +226,13 @@ impl WsIo {
                 .map_err(ReadFailure::Io)?;
                 match n {
                     // All written: back to the task's loop.
-                    None => Ok(true),
-                    Some(0) => Ok(false),
-                    Some(n) => {
-                        reader
-                            .feed(buf.get_mut(..n).unwrap_or_default(), on)
-                            .map_err(ReadFailure::Ws)?;
-                        Ok(true)
-                    }
+                    None => Ok(Read::Handled),
+                    Some(0) => Ok(Read::Eof),
+                    Some(n) => match handle(reader, buf.get_mut(..n).unwrap_or_default(), on) {
+                        Ok(Some(stop)) => Ok(Read::Stopped(stop)),
+                        Ok(None) => Ok(Read::Handled),
+                        Err(error) => Err(ReadFailure::Ws(error)),
+                    },
                 }
             }
         }
@@ -263,9 +304,19 @@ impl WsIo {
     }
 }
 
+/// Whether bytes wait in the session's WebSocket writer, to be written or to
+/// be flushed by the connection's task.
+fn has_unwritten_or_unflushed(session: &Session) -> bool {
+    let mut state = session.lock();
+    match state.carrier() {
+        (Carrier::WebSocket(wire), queue) => wire.has_unwritten(&queue) || wire.writing,
+        (Carrier::Polling(_), _) => false,
+    }
+}
+
 /// Writes what waits in the session to a non-TCP stream, as far as it takes
 /// it, then flushes it (TLS keeps records until flushed). `Pending` while the
-/// stream is full: its waker is registered. The session's `writing` is set
+/// stream is full: its waker is registered. The writer's `writing` is set
 /// while bytes handed to the stream are not flushed yet.
 fn poll_write_waiting(
     io: &mut TokioIo<Upgraded>,
@@ -275,15 +326,18 @@ fn poll_write_waiting(
     loop {
         {
             let mut state = session.lock();
-            if state.has_unwritten() {
-                state.writing = true;
-            } else if !state.writing {
+            let (Carrier::WebSocket(wire), queue) = state.carrier() else {
+                return Poll::Ready(Ok(()));
+            };
+            if wire.has_unwritten(&queue) {
+                wire.writing = true;
+            } else if !wire.writing {
                 return Poll::Ready(Ok(()));
             }
             // Under the session's lock, as a sender's direct write is: the
             // stream's write only encrypts and copies into its buffer, and
             // tries the socket once.
-            let all_out = state.write_out(|slices| {
+            let all_out = wire.flush(queue, |slices| {
                 match Pin::new(&mut *io).poll_write_vectored(cx, slices) {
                     Poll::Ready(result) => result,
                     Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
@@ -296,9 +350,13 @@ fn poll_write_waiting(
         match Pin::new(&mut *io).poll_flush(cx) {
             Poll::Ready(Ok(())) => {
                 let mut state = session.lock();
-                if !state.has_unwritten() {
-                    state.writing = false;
-                    return Poll::Ready(Ok(()));
+                match state.carrier() {
+                    (Carrier::WebSocket(wire), queue) if !wire.has_unwritten(&queue) => {
+                        wire.writing = false;
+                        return Poll::Ready(Ok(()));
+                    }
+                    (Carrier::WebSocket(_), _) => {}
+                    (Carrier::Polling(_), _) => return Poll::Ready(Ok(())),
                 }
             }
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
@@ -312,22 +370,25 @@ fn poll_write_waiting(
 /// Returns whether all of it went; what did not stays queued, shared.
 fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
     let mut state = session.lock();
+    let (Carrier::WebSocket(wire), queue) = state.carrier() else {
+        return Ok(true);
+    };
     // Through tokio's readiness, so that a full socket clears it and the
     // task's wait for room is for new room.
-    state.write_out(|slices| {
+    wire.flush(queue, |slices| {
         tcp.try_io(Interest::WRITABLE, || {
-            crate::session::write_vectored(tcp, slices)
+            super::writer::write_vectored(tcp, slices)
         })
     })
 }
 
 /// Reads what the socket holds (up to a budget) and handles it. `WouldBlock`
 /// when the readiness was stale and nothing was there.
-fn read_ready(
+fn read_ready<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
-) -> Result<bool, ReadFailure> {
+    on: &mut impl FnMut(Incoming) -> Option<B>,
+) -> Result<Read<B>, ReadFailure> {
     READ_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
         Ok(mut buf) => read_into(tcp, reader, on, &mut buf),
         // Only if a handler ever drove another connection's read from inside
@@ -336,12 +397,12 @@ fn read_ready(
     })
 }
 
-fn read_into(
+fn read_into<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> ControlFlow<()>,
+    on: &mut impl FnMut(Incoming) -> Option<B>,
     buf: &mut [u8],
-) -> Result<bool, ReadFailure> {
+) -> Result<Read<B>, ReadFailure> {
     for round in 0..READ_BUDGET {
         let mut got = 0;
         let read = tcp.try_io(Interest::READABLE, || {
@@ -355,20 +416,23 @@ fn read_into(
             Ok(got)
         });
         match read {
-            Ok(0) => return Ok(false),
+            Ok(0) => return Ok(Read::Eof),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && round > 0 => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && round > 0 => {
+                return Ok(Read::Handled);
+            }
             Err(e) => return Err(ReadFailure::Io(e)),
         }
-        reader
-            .feed(&mut buf[..got], &mut *on)
-            .map_err(ReadFailure::Ws)?;
+        let data = buf.get_mut(..got).unwrap_or_default();
+        if let Some(stop) = handle(reader, data, on).map_err(ReadFailure::Ws)? {
+            return Ok(Read::Stopped(stop));
+        }
         if got < buf.len() || reader.is_done() {
-            return Ok(true);
+            return Ok(Read::Handled);
         }
     }
-    Ok(true)
+    Ok(Read::Handled)
 }
 
 #[cfg(test)]

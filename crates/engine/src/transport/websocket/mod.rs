@@ -6,12 +6,13 @@
 //! BENCHMARKS.md) owns its stream, so every frame had to pass through the
 //! connection's task, and it keeps a read buffer per connection. Here a sender
 //! writes its frame to the socket itself when nothing waits (one `writev`,
-//! no task wake-up: see `session::direct`), and an idle connection holds no
+//! no task wake-up: see `writer`), and an idle connection holds no
 //! buffer at all. The Autobahn suite (`tests/autobahn.rs`) checks the framing.
 
 mod connection;
 mod echo;
 mod io;
+mod writer;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 pub use echo::echo;
 pub(crate) use io::RawTcp;
+pub(crate) use writer::Writer;
 
 use crate::engine::Shared;
 use crate::http::{Body, EngineError, connect_info};
@@ -71,7 +73,7 @@ pub(crate) fn upgrade<B>(
         Some(session) => {
             let mut state = session.lock();
             if !shared.config.allow_upgrades
-                || state.transport != TransportKind::Polling
+                || state.transport() != TransportKind::Polling
                 || state.upgrade != Upgrade::None
             {
                 return Err(EngineError::BadRequest);
