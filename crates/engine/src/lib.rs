@@ -43,6 +43,7 @@
 //! ```
 
 mod config;
+mod conn;
 mod engine;
 mod error;
 mod handler;

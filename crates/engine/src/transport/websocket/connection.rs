@@ -17,8 +17,8 @@ use tokio::time::{Instant, timeout_at};
 
 use super::Target;
 use super::io::{ReadFailure, WsIo};
+use crate::conn::Counted;
 use crate::engine::Shared;
-use crate::serve::Counted;
 use crate::session::{Upgrade, WriteNow};
 use crate::{CloseReason, Session, TransportKind};
 

@@ -10,7 +10,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 
 use super::io::{ReadFailure, WsIo};
-use crate::serve::Counted;
+use crate::conn::Counted;
 
 /// Echoes every text and binary message on an upgraded connection, answers
 /// pings and the closing handshake, and closes with the right status code on
