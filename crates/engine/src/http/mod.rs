@@ -1,13 +1,18 @@
 //! The HTTP face of the engine: request routing, error answers, CORS and
-//! compression. Long-polling lives in `polling`, WebSocket in `crate::transport`.
+//! compression. Long-polling lives in `polling`; the HTTP half of a WebSocket
+//! in `upgrade`, its connection in `crate::transport`.
 
 mod compress;
 mod cors;
 mod errors;
 mod polling;
+mod upgrade;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -17,18 +22,63 @@ pub(crate) use errors::EngineError;
 
 use crate::engine::Shared;
 use crate::limits::Refused;
-use crate::session::{ConnectInfo, Upgrade, info::query_param};
-use crate::{Sid, TransportKind};
+use crate::session::Upgrade;
+use crate::session::info::{connect_info, query_param};
+use crate::{Engine, Sid, TransportKind};
 
-/// The response body of every engine answer.
-pub(crate) type Body = Full<Bytes>;
+/// A request body the engine can read: any [`http_body::Body`] that may move
+/// to another task (hyper's, axum's). Public methods spell the bound out, so
+/// that this name stays private.
+pub(crate) trait RequestBody:
+    http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static
+{
+}
 
-pub(crate) async fn route<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body>
+impl<B> RequestBody for B
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+}
+
+/// The response body of every engine answer.
+pub(crate) type Body = Full<Bytes>;
+
+/// The engine seen from HTTP: it answers requests, and is a tower service.
+impl Engine {
+    /// Answers one HTTP request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        route(&self.shared, req).await
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Engine
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let engine = self.clone();
+        Box::pin(async move { Ok(engine.handle(req).await) })
+    }
+}
+
+pub(crate) async fn route<B: RequestBody>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body> {
     let config = &shared.config;
     let path = req.uri().path();
     if path != config.path && path != config.path.trim_end_matches('/') {
@@ -56,19 +106,17 @@ where
     response
 }
 
-async fn dispatch<B>(shared: &Arc<Shared>, req: Request<B>) -> Result<Response<Body>, EngineError>
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+async fn dispatch<B: RequestBody>(
+    shared: &Arc<Shared>,
+    req: Request<B>,
+) -> Result<Response<Body>, EngineError> {
     let config = &shared.config;
     let query = req.uri().query().unwrap_or("");
     let transport = query_param(query, "transport")
         .and_then(TransportKind::parse)
         .filter(|t| config.allows(*t))
         .ok_or(EngineError::UnknownTransport)?;
-    let is_ws = crate::transport::websocket::is_upgrade_request(&req);
+    let is_ws = upgrade::is_upgrade_request(&req);
     if (transport == TransportKind::WebSocket) != is_ws {
         return Err(EngineError::BadRequest);
     }
@@ -98,7 +146,7 @@ where
                     let (parts, body) = req.into_parts();
                     check_request(shared, &parts)?;
                     let mut req = Request::from_parts(parts, body);
-                    crate::transport::websocket::upgrade(shared, &mut req, Some(session))
+                    upgrade::upgrade(shared, &mut req, Some(session))
                 }
             }
         }
@@ -131,9 +179,12 @@ where
                                 }
                             })
                         })?;
-                    let slot = shared.reserve_session(info.remote_addr).inspect_err(|_| {
-                        limits.cancel_pending(share);
-                    })?;
+                    let slot = shared
+                        .reserve_session(info.remote_addr)
+                        .map_err(|refused| {
+                            limits.cancel_pending(share);
+                            refused_session(refused)
+                        })?;
                     let session = shared.open_session(info, TransportKind::Polling);
                     drop(slot);
                     limits.add_pending(session.id(), share);
@@ -152,7 +203,7 @@ where
                 }
                 TransportKind::WebSocket => {
                     let mut req = req;
-                    crate::transport::websocket::upgrade(shared, &mut req, None)
+                    upgrade::upgrade(shared, &mut req, None)
                 }
             }
         }
@@ -166,21 +217,12 @@ fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), En
     }
 }
 
-/// What a session keeps of its handshake request.
-///
-/// The URI and headers are copied into allocations of their own: hyper's
-/// values are slices of the connection's read buffer, and keeping one would
-/// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
-/// Each is one allocation (see [`ConnectInfo`]): the info lives as long as
-/// the session.
-pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
-    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    ConnectInfo {
-        uri: path_and_query.into(),
-        headers: req.headers().into(),
-        remote_addr: req.extensions().get::<std::net::SocketAddr>().copied(),
-        issued: SystemTime::now(),
-    }
+/// The answer to a handshake refused for want of a session slot.
+fn refused_session(refused: Refused) -> EngineError {
+    EngineError::Unavailable(match refused {
+        Refused::Full => "Too many sessions",
+        Refused::AddressFull => "Too many sessions from this address",
+    })
 }
 
 pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Body> {
