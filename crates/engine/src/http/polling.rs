@@ -9,7 +9,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
-use super::{Body, EngineError, compress};
+use super::{Body, EngineError, RequestBody, compress};
 use crate::session::Upgrade;
 use crate::{CloseReason, Frame, Session};
 
@@ -134,12 +134,7 @@ fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
 }
 
 /// Takes a payload of packets from the client and answers `ok`.
-pub(crate) async fn post<B>(session: Arc<Session>, req: Request<B>) -> Response<Body>
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>) -> Response<Body> {
     // v4 payloads are text; a binary content type is a v3 client.
     if req
         .headers()
