@@ -88,8 +88,9 @@ fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
-impl crate::transport::RawTcp for Counted<tokio::net::TcpStream> {
-    fn tcp(&self) -> &tokio::net::TcpStream {
+impl<IO> Counted<IO> {
+    /// The connection inside.
+    pub(crate) fn get_ref(&self) -> &IO {
         &self.io
     }
 }

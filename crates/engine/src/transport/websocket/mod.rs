@@ -22,6 +22,7 @@ pub use echo::echo;
 pub(crate) use io::RawTcp;
 
 use crate::Session;
+use crate::conn::Counted;
 use crate::engine::Shared;
 use crate::limits::SessionSlot;
 use crate::session::ConnectInfo;
@@ -38,4 +39,12 @@ pub(crate) enum Target {
     New(Box<ConnectInfo>, SessionSlot),
     /// An upgrade of this polling session.
     Upgrade(Arc<Session>),
+}
+
+/// A served connection gives the WebSocket task its TCP socket, for the
+/// senders' direct writes.
+impl RawTcp for Counted<tokio::net::TcpStream> {
+    fn tcp(&self) -> &tokio::net::TcpStream {
+        self.get_ref()
+    }
 }
