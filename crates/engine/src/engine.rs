@@ -112,7 +112,7 @@ impl Shared {
     }
 
     /// Opens a session: queues its open packet, registers it, starts its
-    /// heartbeat and tells the handler.
+    /// heartbeat, and keeps the connection the handler answers with.
     pub fn open_session(
         self: &Arc<Self>,
         info: ConnectInfo,
@@ -146,7 +146,8 @@ impl Shared {
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         session.start_heartbeat();
-        self.handler.on_open(&session);
+        let connection = self.handler.on_open(&session);
+        session.set_connection(connection);
         session
     }
 }

@@ -199,9 +199,13 @@ pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>)
 /// frames they cause leave together in the next poll.
 fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
     session.lock().hold += 1;
+    // Fetched once per request: a closed session delivers nothing more.
+    let Some(connection) = session.connection() else {
+        return Ok(());
+    };
     for packet in decode_payload(body) {
         let packet = packet.map_err(|_| CloseReason::ParseError)?;
-        session.on_packet(packet, body)?;
+        session.on_packet(&connection, packet, body)?;
     }
     Ok(())
 }

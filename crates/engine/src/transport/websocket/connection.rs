@@ -20,7 +20,7 @@ use super::io::{ReadFailure, WsIo};
 use crate::conn::Counted;
 use crate::engine::Shared;
 use crate::session::{Upgrade, WriteNow};
-use crate::{CloseReason, Session, TransportKind};
+use crate::{CloseReason, Connection, Session, TransportKind};
 
 /// How the connection ends, seen from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +57,11 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         return Box::pin(close_stream(&mut io, end, deadline)).await;
     }
     drop(early);
-    let session = match target {
+    let (session, upgraded) = match target {
         Target::New(info, _slot) => {
             let session = shared.open_session(*info, TransportKind::WebSocket);
             session.lock().direct = io.direct();
-            session
+            (session, false)
         }
         Target::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
@@ -89,18 +89,29 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
                 }
                 return;
             }
-            session
+            (session, true)
         }
     };
-    let mut end = None;
-    for message in waiting {
-        if on_incoming(&session, message, &mut end).is_break() {
-            break;
-        }
+    // Held by the task, so that a message reaches the layer above with no
+    // lock; `None` when the session closed already.
+    let connection = session.connection();
+    if let (Some(connection), true) = (&connection, upgraded) {
+        connection.on_upgrade();
     }
-    let end = match end {
-        Some(end) => end,
-        None => serve(&session, &mut io, &mut reader).await,
+    let mut end = None;
+    let end = match &connection {
+        Some(connection) => {
+            for message in waiting {
+                if on_incoming(&session, connection, message, &mut end).is_break() {
+                    break;
+                }
+            }
+            match end {
+                Some(end) => end,
+                None => serve(&session, connection, &mut io, &mut reader).await,
+            }
+        }
+        None => End::Close(None),
     };
     // Frames queued before the close are still delivered, then the close;
     // a client that does not read them within a ping timeout is as good as
@@ -190,7 +201,6 @@ async fn probe(
                     // The connection's task steps the heartbeat from now on.
                     session.wake_heartbeat();
                     tracing::debug!(sid = %session.id(), "session upgraded to websocket");
-                    session.shared.handler.on_upgrade(session);
                     return true;
                 }
                 _ => return false,
@@ -229,7 +239,12 @@ fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
 
 /// Serves an open session: reads and handles frames, writes what waits, steps
 /// the heartbeat. Returns how the stream should end.
-async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> End {
+async fn serve(
+    session: &Arc<Session>,
+    connection: &Arc<dyn Connection>,
+    io: &mut WsIo,
+    reader: &mut Reader,
+) -> End {
     let mut wake = session.lock().heartbeat.next_wake();
     let heartbeat = tokio::time::sleep_until(wake);
     tokio::pin!(heartbeat);
@@ -251,7 +266,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
         }
         let room = io.writable();
         let mut end = None;
-        let mut handle = |m| on_incoming(session, m, &mut end);
+        let mut handle = |m| on_incoming(session, connection, m, &mut end);
         tokio::select! {
             read = io.read_serving(Some(session), reader, &mut handle) => {
                 match read {
@@ -302,17 +317,20 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
 /// set) when it ends the session.
 fn on_incoming(
     session: &Arc<Session>,
+    connection: &Arc<dyn Connection>,
     message: Incoming,
     end: &mut Option<End>,
 ) -> ControlFlow<()> {
     let handled = match message {
         // Nearly every frame is a message: handed up as it is, no second look.
-        Incoming::Text(bytes) if bytes.first() == Some(&b'4') => session.on_message_frame(bytes),
+        Incoming::Text(bytes) if bytes.first() == Some(&b'4') => {
+            session.on_message_frame(connection, bytes)
+        }
         Incoming::Text(bytes) => match std::str::from_utf8(&bytes).map(decode_text) {
-            Ok(Ok(packet)) => session.on_packet(packet, &bytes),
+            Ok(Ok(packet)) => session.on_packet(connection, packet, &bytes),
             _ => Err(CloseReason::ParseError),
         },
-        Incoming::Binary(bytes) => session.on_packet(decode_binary(&bytes), &bytes),
+        Incoming::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
         Incoming::Ping(payload) => {
             send_pong(session, &payload);
             Ok(())
