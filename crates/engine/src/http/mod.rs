@@ -23,8 +23,8 @@ pub(crate) use errors::EngineError;
 use crate::engine::Shared;
 use crate::limits::Refused;
 use crate::session::Upgrade;
-use crate::session::info::{connect_info, query_param};
-use crate::{Engine, Sid, TransportKind};
+use crate::session::info::query_param;
+use crate::{Engine, Session, Sid, TransportKind};
 
 /// A request body the engine can read: any [`http_body::Body`] that may move
 /// to another task (hyper's, axum's). Public methods spell the bound out, so
@@ -110,11 +110,10 @@ async fn dispatch<B: RequestBody>(
     shared: &Arc<Shared>,
     req: Request<B>,
 ) -> Result<Response<Body>, EngineError> {
-    let config = &shared.config;
     let query = req.uri().query().unwrap_or("");
     let transport = query_param(query, "transport")
         .and_then(TransportKind::parse)
-        .filter(|t| config.allows(*t))
+        .filter(|t| shared.config.allows(*t))
         .ok_or(EngineError::UnknownTransport)?;
     let is_ws = upgrade::is_upgrade_request(&req);
     if (transport == TransportKind::WebSocket) != is_ws {
@@ -125,88 +124,66 @@ async fn dispatch<B: RequestBody>(
             let session = Sid::parse(sid)
                 .and_then(|sid| shared.get(sid))
                 .ok_or(EngineError::UnknownSid)?;
-            // The client came back: its handshake is no longer in progress.
-            shared.limits.answered(session.id());
-            match transport {
-                TransportKind::Polling => {
-                    let on_polling = {
-                        let state = session.lock();
-                        state.transport == TransportKind::Polling && state.upgrade != Upgrade::Done
-                    };
-                    if !on_polling {
-                        return Err(EngineError::BadRequest);
-                    }
-                    match *req.method() {
-                        Method::GET => Ok(polling::get(session, req.headers()).await),
-                        Method::POST => Ok(polling::post(session, req).await),
-                        _ => Err(EngineError::BadRequest),
-                    }
-                }
-                TransportKind::WebSocket => {
-                    let (parts, body) = req.into_parts();
-                    check_request(shared, &parts)?;
-                    let mut req = Request::from_parts(parts, body);
-                    upgrade::upgrade(shared, &mut req, Some(session))
-                }
-            }
+            resume(shared, session, req, transport).await
         }
-        None => {
-            if req.method() != Method::GET {
-                return Err(EngineError::BadHandshakeMethod);
-            }
-            if query_param(query, "EIO") != Some("4") {
-                return Err(EngineError::UnsupportedProtocolVersion);
-            }
-            let (parts, body) = req.into_parts();
-            check_request(shared, &parts)?;
-            if shared.is_shutting_down() {
+        None => handshake(shared, req, transport).await,
+    }
+}
+
+/// A request of an open session: a poll, a payload, or its upgrade.
+async fn resume<B: RequestBody>(
+    shared: &Arc<Shared>,
+    session: Arc<Session>,
+    req: Request<B>,
+    transport: TransportKind,
+) -> Result<Response<Body>, EngineError> {
+    // The client came back: its handshake is no longer in progress.
+    shared.limits.answered(session.id());
+    match transport {
+        TransportKind::Polling => {
+            let on_polling = {
+                let state = session.lock();
+                state.transport == TransportKind::Polling && state.upgrade != Upgrade::Done
+            };
+            if !on_polling {
                 return Err(EngineError::BadRequest);
             }
-            let req = Request::from_parts(parts, body);
-            match transport {
-                TransportKind::Polling => {
-                    let limits = &shared.limits;
-                    let info = connect_info(&req);
-                    let share =
-                        shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
-                    limits
-                        .reserve_pending(config.max_pending_handshakes, share)
-                        .map_err(|refused| {
-                            EngineError::Unavailable(match refused {
-                                Refused::Full => "Too many handshakes in progress",
-                                Refused::AddressFull => {
-                                    "Too many handshakes in progress from this address"
-                                }
-                            })
-                        })?;
-                    let slot = shared
-                        .reserve_session(info.remote_addr)
-                        .map_err(|refused| {
-                            limits.cancel_pending(share);
-                            refused_session(refused)
-                        })?;
-                    let session = shared.open_session(info, TransportKind::Polling);
-                    drop(slot);
-                    limits.add_pending(session.id(), share);
-                    if session.is_closed() {
-                        // Closed before it was marked (by `on_open`, say):
-                        // its close no longer unmarks it, so do it here.
-                        shared.limits.answered(session.id());
-                    }
-                    let mut response = polling::get(session.clone(), req.headers()).await;
-                    if let Some(cookie) = &config.cookie {
-                        if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
-                            response.headers_mut().insert(header::SET_COOKIE, v);
-                        }
-                    }
-                    Ok(response)
-                }
-                TransportKind::WebSocket => {
-                    let mut req = req;
-                    upgrade::upgrade(shared, &mut req, None)
-                }
+            match *req.method() {
+                Method::GET => Ok(polling::get(session, req.headers()).await),
+                Method::POST => Ok(polling::post(session, req).await),
+                _ => Err(EngineError::BadRequest),
             }
         }
+        TransportKind::WebSocket => {
+            let (parts, body) = req.into_parts();
+            check_request(shared, &parts)?;
+            let mut req = Request::from_parts(parts, body);
+            upgrade::upgrade(shared, &mut req, Some(session))
+        }
+    }
+}
+
+/// A new session's first request: a polling handshake, or a WebSocket.
+async fn handshake<B: RequestBody>(
+    shared: &Arc<Shared>,
+    req: Request<B>,
+    transport: TransportKind,
+) -> Result<Response<Body>, EngineError> {
+    if req.method() != Method::GET {
+        return Err(EngineError::BadHandshakeMethod);
+    }
+    if query_param(req.uri().query().unwrap_or(""), "EIO") != Some("4") {
+        return Err(EngineError::UnsupportedProtocolVersion);
+    }
+    let (parts, body) = req.into_parts();
+    check_request(shared, &parts)?;
+    if shared.is_shutting_down() {
+        return Err(EngineError::BadRequest);
+    }
+    let mut req = Request::from_parts(parts, body);
+    match transport {
+        TransportKind::Polling => polling::handshake(shared, req).await,
+        TransportKind::WebSocket => upgrade::upgrade(shared, &mut req, None),
     }
 }
 
@@ -218,7 +195,7 @@ fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), En
 }
 
 /// The answer to a handshake refused for want of a session slot.
-fn refused_session(refused: Refused) -> EngineError {
+pub(crate) fn refused_session(refused: Refused) -> EngineError {
     EngineError::Unavailable(match refused {
         Refused::Full => "Too many sessions",
         Refused::AddressFull => "Too many sessions from this address",
