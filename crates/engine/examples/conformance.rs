@@ -11,24 +11,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_engine::{CloseReason, Cors, Engine, EngineConfig, Handler, Message, Session};
+use ferrio_engine::{
+    CloseReason, Connection, Cors, Engine, EngineConfig, Handler, Message, Session,
+};
 
 struct Echo;
 
 impl Handler for Echo {
-    fn on_open(&self, session: &Arc<Session>) {
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
         tracing::info!(sid = %session.id(), transport = session.transport().as_str(), "open");
+        Arc::new(EchoConnection(session.clone()))
     }
+}
 
-    fn on_message(&self, session: &Arc<Session>, message: Message) {
+/// One session's echo: it holds the session to answer on.
+struct EchoConnection(Arc<Session>);
+
+impl Connection for EchoConnection {
+    fn on_message(self: Arc<Self>, message: Message) {
+        let session = &self.0;
         if let Err(e) = session.send(message.into()) {
             tracing::warn!(sid = %session.id(), error = %e, "closing a client that does not read");
             session.close();
         }
     }
 
-    fn on_close(&self, session: &Arc<Session>, reason: CloseReason) {
-        tracing::info!(sid = %session.id(), %reason, "close");
+    fn on_close(&self, reason: CloseReason) {
+        tracing::info!(sid = %self.0.id(), %reason, "close");
     }
 }
 

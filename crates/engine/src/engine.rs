@@ -1,17 +1,8 @@
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
-
-use crate::http::EngineError;
 use crate::limits::{AddressKey, Limits, Refused, SessionSlot, Share};
 use crate::session::ConnectInfo;
 use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
@@ -100,17 +91,10 @@ impl Shared {
     /// Takes a place for a new session from `peer`, or refuses the handshake
     /// when [`max_sessions`](EngineConfig::max_sessions) are open, or
     /// [`max_sessions_per_address`](EngineConfig::max_sessions_per_address)
-    /// from its address.
-    pub fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, EngineError> {
+    /// from its address. The HTTP front end words the refusal.
+    pub fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, Refused> {
         let share = self.share(peer, self.config.max_sessions_per_address);
-        self.limits
-            .reserve(self.config.max_sessions, share)
-            .map_err(|refused| match refused {
-                Refused::Full => EngineError::Unavailable("Too many sessions"),
-                Refused::AddressFull => {
-                    EngineError::Unavailable("Too many sessions from this address")
-                }
-            })
+        self.limits.reserve(self.config.max_sessions, share)
     }
 
     /// The per-address share of a client at `peer`, when `max` is set and
@@ -128,7 +112,7 @@ impl Shared {
     }
 
     /// Opens a session: queues its open packet, registers it, starts its
-    /// heartbeat and tells the handler.
+    /// heartbeat, and keeps the connection the handler answers with.
     pub fn open_session(
         self: &Arc<Self>,
         info: ConnectInfo,
@@ -162,7 +146,8 @@ impl Shared {
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         session.start_heartbeat();
-        self.handler.on_open(&session);
+        let connection = self.handler.on_open(&session);
+        session.set_connection(connection);
         session
     }
 }
@@ -231,16 +216,6 @@ impl Engine {
             session.close_with(CloseReason::ServerShutdown);
         }
     }
-
-    /// Answers one HTTP request.
-    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
-    where
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        crate::http::route(&self.shared, req).await
-    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -249,25 +224,5 @@ impl std::fmt::Debug for Engine {
             .field("path", &self.shared.config.path)
             .field("sessions", &self.session_count())
             .finish()
-    }
-}
-
-impl<B> tower_service::Service<Request<B>> for Engine
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let engine = self.clone();
-        Box::pin(async move { Ok(engine.handle(req).await) })
     }
 }

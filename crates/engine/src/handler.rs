@@ -60,18 +60,32 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
-/// The layer above Engine.IO: told of every session, message and close.
-///
-/// Calls for one session are made in order from the task that reads its
-/// transport, so a handler sees a client's messages in the order they were sent.
-/// They must not block; spawn long work.
+/// The layer above Engine.IO: told of every new session, it answers with the
+/// [`Connection`] that the engine tells of that session's messages, upgrade and
+/// close.
 pub trait Handler: Send + Sync + 'static {
-    /// A session finished its handshake. Its open packet is already queued.
-    fn on_open(&self, session: &Arc<Session>);
-    /// A message arrived on a session.
-    fn on_message(&self, session: &Arc<Session>, message: Message);
-    /// The session ended; called exactly once, after which sends fail.
-    fn on_close(&self, session: &Arc<Session>, reason: CloseReason);
+    /// A session finished its handshake; its open packet is already queued.
+    ///
+    /// The returned connection is held by the engine until the session closes,
+    /// then dropped after its [`on_close`](Connection::on_close): it may hold
+    /// the session without making a reference cycle that outlives it.
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection>;
+}
+
+/// The layer above's object for one session, called by the engine directly:
+/// no lookup, lock or downcast per message.
+///
+/// Calls are made in order from the task that reads the session's transport,
+/// so a connection sees its client's messages in the order they were sent.
+/// They must not block; spawn long work.
+pub trait Connection: Send + Sync + 'static {
+    /// A message arrived. Taken by `Arc`, so that the connection can hand
+    /// itself to what the message starts (a task, a socket) without keeping a
+    /// reference to itself; messages that arrive once the session has closed
+    /// are not delivered.
+    fn on_message(self: Arc<Self>, message: Message);
     /// The session switched from long-polling to WebSocket.
-    fn on_upgrade(&self, _session: &Arc<Session>) {}
+    fn on_upgrade(&self) {}
+    /// The session ended; called exactly once, after which sends fail.
+    fn on_close(&self, reason: CloseReason);
 }

@@ -6,7 +6,7 @@
 //! moves the bytes and the time; every byte format lives in [`ferrio_proto`].
 //!
 //! ```text
-//!  Handler (the layer above)   on_open / on_message / on_close      Session::send
+//!  Connection (the layer above)  on_message / on_close              Session::send
 //!        ▲                                                                │
 //!  Engine: session table, handshake, heartbeat, upgrade                    ▼
 //!        ▲                 written at once when the WebSocket is idle, else queued
@@ -20,19 +20,27 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use ferrio_engine::{CloseReason, Engine, EngineConfig, Handler, Message, Session};
+//! use ferrio_engine::{CloseReason, Connection, Engine, EngineConfig, Handler, Message, Session};
 //!
 //! struct Echo;
 //!
 //! impl Handler for Echo {
-//!     fn on_open(&self, _session: &Arc<Session>) {}
-//!     fn on_message(&self, session: &Arc<Session>, message: Message) {
+//!     // Each session gets a connection object, which the engine calls directly.
+//!     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
+//!         Arc::new(EchoConnection(session.clone()))
+//!     }
+//! }
+//!
+//! struct EchoConnection(Arc<Session>);
+//!
+//! impl Connection for EchoConnection {
+//!     fn on_message(self: Arc<Self>, message: Message) {
 //!         // A full outbox is reported, never silently ignored.
-//!         if session.send(message.into()).is_err() {
-//!             session.close();
+//!         if self.0.send(message.into()).is_err() {
+//!             self.0.close();
 //!         }
 //!     }
-//!     fn on_close(&self, _session: &Arc<Session>, _reason: CloseReason) {}
+//!     fn on_close(&self, _reason: CloseReason) {}
 //! }
 //!
 //! # async fn run() -> std::io::Result<()> {
@@ -43,6 +51,7 @@
 //! ```
 
 mod config;
+mod conn;
 mod engine;
 mod error;
 mod handler;
@@ -59,7 +68,7 @@ mod transport;
 pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKind};
 pub use engine::Engine;
 pub use error::SendError;
-pub use handler::{CloseReason, Handler, Message};
+pub use handler::{CloseReason, Connection, Handler, Message};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
 pub use session::{ConnectInfo, Frame, Session};
 pub use sid::Sid;

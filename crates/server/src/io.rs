@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock, Weak};
 
-use ferrio_engine::{CloseReason, Engine, Handler, Message, Session};
+use ferrio_engine::{CloseReason, Connection, Engine, Handler, Message, Session};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -257,21 +257,31 @@ impl std::fmt::Debug for SocketIo {
 struct IoHandler(Weak<IoInner>);
 
 impl Handler for IoHandler {
-    fn on_open(&self, session: &Arc<Session>) {
-        if let Some(io) = self.0.upgrade() {
-            session.attach(Client::new(session.clone(), io));
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
+        match self.0.upgrade() {
+            Some(io) => Client::new(session.clone(), io),
+            // The server is gone: nothing to hand the session's messages to.
+            None => Arc::new(Gone),
         }
+    }
+}
+
+/// The engine calls the Socket.IO connection directly: no lookup per message.
+impl Connection for Client {
+    fn on_message(self: Arc<Self>, message: Message) {
+        Client::on_message(&self, message);
     }
 
-    fn on_message(&self, session: &Arc<Session>, message: Message) {
-        if let Some(client) = session.attachment::<Client>() {
-            client.on_message(message);
-        }
+    fn on_close(&self, reason: CloseReason) {
+        Client::on_close(self, reason);
     }
+}
 
-    fn on_close(&self, session: &Arc<Session>, reason: CloseReason) {
-        if let Some(client) = session.attachment::<Client>() {
-            client.on_close(reason);
-        }
-    }
+/// A session opened while the server was being dropped: its messages go nowhere.
+struct Gone;
+
+impl Connection for Gone {
+    fn on_message(self: Arc<Self>, _message: Message) {}
+
+    fn on_close(&self, _reason: CloseReason) {}
 }

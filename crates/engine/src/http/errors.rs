@@ -2,7 +2,9 @@ use bytes::Bytes;
 use http::{Response, StatusCode, header};
 use http_body_util::Full;
 
-use super::Body;
+/// The engine's response body ([`super::Body`]), named here so that the
+/// error answers do not import their parent.
+type Body = Full<Bytes>;
 
 /// A refused request, answered as the reference server answers it:
 /// `{"code":N,"message":M}` with status 400, or 403 for [`Forbidden`](Self::Forbidden).

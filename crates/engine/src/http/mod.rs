@@ -1,13 +1,18 @@
 //! The HTTP face of the engine: request routing, error answers, CORS and
-//! compression. Long-polling lives in `polling`, WebSocket in `crate::transport`.
+//! compression. Long-polling lives in `polling`; the HTTP half of a WebSocket
+//! in `upgrade`, its connection in `crate::transport`.
 
 mod compress;
 mod cors;
 mod errors;
 mod polling;
+mod upgrade;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -17,18 +22,63 @@ pub(crate) use errors::EngineError;
 
 use crate::engine::Shared;
 use crate::limits::Refused;
-use crate::session::{ConnectInfo, Upgrade, info::query_param};
-use crate::{Sid, TransportKind};
+use crate::session::Upgrade;
+use crate::session::info::query_param;
+use crate::{Engine, Session, Sid, TransportKind};
 
-/// The response body of every engine answer.
-pub(crate) type Body = Full<Bytes>;
+/// A request body the engine can read: any [`http_body::Body`] that may move
+/// to another task (hyper's, axum's). Public methods spell the bound out, so
+/// that this name stays private.
+pub(crate) trait RequestBody:
+    http_body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send + 'static
+{
+}
 
-pub(crate) async fn route<B>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body>
+impl<B> RequestBody for B
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+}
+
+/// The response body of every engine answer.
+pub(crate) type Body = Full<Bytes>;
+
+/// The engine seen from HTTP: it answers requests, and is a tower service.
+impl Engine {
+    /// Answers one HTTP request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        route(&self.shared, req).await
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Engine
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let engine = self.clone();
+        Box::pin(async move { Ok(engine.handle(req).await) })
+    }
+}
+
+pub(crate) async fn route<B: RequestBody>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body> {
     let config = &shared.config;
     let path = req.uri().path();
     if path != config.path && path != config.path.trim_end_matches('/') {
@@ -56,19 +106,16 @@ where
     response
 }
 
-async fn dispatch<B>(shared: &Arc<Shared>, req: Request<B>) -> Result<Response<Body>, EngineError>
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let config = &shared.config;
+async fn dispatch<B: RequestBody>(
+    shared: &Arc<Shared>,
+    req: Request<B>,
+) -> Result<Response<Body>, EngineError> {
     let query = req.uri().query().unwrap_or("");
     let transport = query_param(query, "transport")
         .and_then(TransportKind::parse)
-        .filter(|t| config.allows(*t))
+        .filter(|t| shared.config.allows(*t))
         .ok_or(EngineError::UnknownTransport)?;
-    let is_ws = crate::transport::websocket::is_upgrade_request(&req);
+    let is_ws = upgrade::is_upgrade_request(&req);
     if (transport == TransportKind::WebSocket) != is_ws {
         return Err(EngineError::BadRequest);
     }
@@ -77,86 +124,66 @@ where
             let session = Sid::parse(sid)
                 .and_then(|sid| shared.get(sid))
                 .ok_or(EngineError::UnknownSid)?;
-            // The client came back: its handshake is no longer in progress.
-            shared.limits.answered(session.id());
-            match transport {
-                TransportKind::Polling => {
-                    let on_polling = {
-                        let state = session.lock();
-                        state.transport() == TransportKind::Polling
-                            && state.upgrade != Upgrade::Done
-                    };
-                    if !on_polling {
-                        return Err(EngineError::BadRequest);
-                    }
-                    match *req.method() {
-                        Method::GET => Ok(polling::get(session, req.headers()).await),
-                        Method::POST => Ok(polling::post(session, req).await),
-                        _ => Err(EngineError::BadRequest),
-                    }
-                }
-                TransportKind::WebSocket => {
-                    let (parts, body) = req.into_parts();
-                    check_request(shared, &parts)?;
-                    let mut req = Request::from_parts(parts, body);
-                    crate::transport::websocket::upgrade(shared, &mut req, Some(session))
-                }
-            }
+            resume(shared, session, req, transport).await
         }
-        None => {
-            if req.method() != Method::GET {
-                return Err(EngineError::BadHandshakeMethod);
-            }
-            if query_param(query, "EIO") != Some("4") {
-                return Err(EngineError::UnsupportedProtocolVersion);
-            }
-            let (parts, body) = req.into_parts();
-            check_request(shared, &parts)?;
-            if shared.is_shutting_down() {
+        None => handshake(shared, req, transport).await,
+    }
+}
+
+/// A request of an open session: a poll, a payload, or its upgrade.
+async fn resume<B: RequestBody>(
+    shared: &Arc<Shared>,
+    session: Arc<Session>,
+    req: Request<B>,
+    transport: TransportKind,
+) -> Result<Response<Body>, EngineError> {
+    // The client came back: its handshake is no longer in progress.
+    shared.limits.answered(session.id());
+    match transport {
+        TransportKind::Polling => {
+            let on_polling = {
+                let state = session.lock();
+                state.transport() == TransportKind::Polling && state.upgrade != Upgrade::Done
+            };
+            if !on_polling {
                 return Err(EngineError::BadRequest);
             }
-            let req = Request::from_parts(parts, body);
-            match transport {
-                TransportKind::Polling => {
-                    let limits = &shared.limits;
-                    let info = connect_info(&req);
-                    let share =
-                        shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
-                    limits
-                        .reserve_pending(config.max_pending_handshakes, share)
-                        .map_err(|refused| {
-                            EngineError::Unavailable(match refused {
-                                Refused::Full => "Too many handshakes in progress",
-                                Refused::AddressFull => {
-                                    "Too many handshakes in progress from this address"
-                                }
-                            })
-                        })?;
-                    let slot = shared.reserve_session(info.remote_addr).inspect_err(|_| {
-                        limits.cancel_pending(share);
-                    })?;
-                    let session = shared.open_session(info, TransportKind::Polling);
-                    drop(slot);
-                    limits.add_pending(session.id(), share);
-                    if session.is_closed() {
-                        // Closed before it was marked (by `on_open`, say):
-                        // its close no longer unmarks it, so do it here.
-                        shared.limits.answered(session.id());
-                    }
-                    let mut response = polling::get(session.clone(), req.headers()).await;
-                    if let Some(cookie) = &config.cookie {
-                        if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
-                            response.headers_mut().insert(header::SET_COOKIE, v);
-                        }
-                    }
-                    Ok(response)
-                }
-                TransportKind::WebSocket => {
-                    let mut req = req;
-                    crate::transport::websocket::upgrade(shared, &mut req, None)
-                }
+            match *req.method() {
+                Method::GET => Ok(polling::get(session, req.headers()).await),
+                Method::POST => Ok(polling::post(session, req).await),
+                _ => Err(EngineError::BadRequest),
             }
         }
+        TransportKind::WebSocket => {
+            let (parts, body) = req.into_parts();
+            check_request(shared, &parts)?;
+            let mut req = Request::from_parts(parts, body);
+            upgrade::upgrade(shared, &mut req, Some(session))
+        }
+    }
+}
+
+/// A new session's first request: a polling handshake, or a WebSocket.
+async fn handshake<B: RequestBody>(
+    shared: &Arc<Shared>,
+    req: Request<B>,
+    transport: TransportKind,
+) -> Result<Response<Body>, EngineError> {
+    if req.method() != Method::GET {
+        return Err(EngineError::BadHandshakeMethod);
+    }
+    if query_param(req.uri().query().unwrap_or(""), "EIO") != Some("4") {
+        return Err(EngineError::UnsupportedProtocolVersion);
+    }
+    let (parts, body) = req.into_parts();
+    check_request(shared, &parts)?;
+    if shared.is_shutting_down() {
+        return Err(EngineError::BadRequest);
+    }
+    let mut req = Request::from_parts(parts, body);
+    match transport {
+        TransportKind::Polling => polling::handshake(shared, req).await,
+        TransportKind::WebSocket => upgrade::upgrade(shared, &mut req, None),
     }
 }
 
@@ -167,21 +194,12 @@ fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), En
     }
 }
 
-/// What a session keeps of its handshake request.
-///
-/// The URI and headers are copied into allocations of their own: hyper's
-/// values are slices of the connection's read buffer, and keeping one would
-/// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
-/// Each is one allocation (see [`ConnectInfo`]): the info lives as long as
-/// the session.
-pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
-    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    ConnectInfo {
-        uri: path_and_query.into(),
-        headers: req.headers().into(),
-        remote_addr: req.extensions().get::<std::net::SocketAddr>().copied(),
-        issued: SystemTime::now(),
-    }
+/// The answer to a handshake refused for want of a session slot.
+pub(crate) fn refused_session(refused: Refused) -> EngineError {
+    EngineError::Unavailable(match refused {
+        Refused::Full => "Too many sessions",
+        Refused::AddressFull => "Too many sessions from this address",
+    })
 }
 
 pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Body> {

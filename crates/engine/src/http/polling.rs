@@ -9,9 +9,11 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
-use super::{Body, EngineError, compress};
-use crate::session::Upgrade;
-use crate::{CloseReason, Frame, Session};
+use super::{Body, EngineError, RequestBody, compress, refused_session};
+use crate::engine::Shared;
+use crate::limits::Refused;
+use crate::session::{Upgrade, info::connect_info};
+use crate::{CloseReason, Frame, Session, TransportKind};
 
 /// Answers a poll: parks until the session has frames, then returns them all.
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
@@ -140,13 +142,49 @@ fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
     out
 }
 
+/// Opens a long-polling session and answers its first poll (the open
+/// packet), within the handshake limits: the handshake counts as pending
+/// until the client comes back.
+pub(crate) async fn handshake<B: RequestBody>(
+    shared: &Arc<Shared>,
+    req: Request<B>,
+) -> Result<Response<Body>, EngineError> {
+    let (config, limits) = (&shared.config, &shared.limits);
+    let info = connect_info(&req);
+    let share = shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
+    limits
+        .reserve_pending(config.max_pending_handshakes, share)
+        .map_err(|refused| {
+            EngineError::Unavailable(match refused {
+                Refused::Full => "Too many handshakes in progress",
+                Refused::AddressFull => "Too many handshakes in progress from this address",
+            })
+        })?;
+    let slot = shared
+        .reserve_session(info.remote_addr)
+        .map_err(|refused| {
+            limits.cancel_pending(share);
+            refused_session(refused)
+        })?;
+    let session = shared.open_session(info, TransportKind::Polling);
+    drop(slot);
+    limits.add_pending(session.id(), share);
+    if session.is_closed() {
+        // Closed before it was marked (by `on_open`, say):
+        // its close no longer unmarks it, so do it here.
+        limits.answered(session.id());
+    }
+    let mut response = get(session.clone(), req.headers()).await;
+    if let Some(cookie) = &config.cookie {
+        if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
 /// Takes a payload of packets from the client and answers `ok`.
-pub(crate) async fn post<B>(session: Arc<Session>, req: Request<B>) -> Response<Body>
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>) -> Response<Body> {
     // v4 payloads are text; a binary content type is a v3 client.
     if req
         .headers()
@@ -220,9 +258,13 @@ fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
     if let Some(polling) = session.lock().polling() {
         polling.hold += 1;
     }
+    // Fetched once per request: a closed session delivers nothing more.
+    let Some(connection) = session.connection() else {
+        return Ok(());
+    };
     for packet in decode_payload(body) {
         let packet = packet.map_err(|_| CloseReason::ParseError)?;
-        session.on_packet(packet, body)?;
+        session.on_packet(&connection, packet, body)?;
     }
     Ok(())
 }

@@ -107,17 +107,22 @@ mod tests {
     use ferrio_proto::engine::Packet;
 
     use crate::{
-        CloseReason, ConnectInfo, Engine, EngineConfig, Frame, Handler, Message, Session,
-        TransportKind,
+        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Frame, Handler, Message,
+        Session, TransportKind,
     };
 
     #[derive(Default, Clone)]
     struct Closes(Arc<Mutex<Vec<CloseReason>>>);
 
     impl Handler for Closes {
-        fn on_open(&self, _: &Arc<Session>) {}
-        fn on_message(&self, _: &Arc<Session>, _: Message) {}
-        fn on_close(&self, _: &Arc<Session>, reason: CloseReason) {
+        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn Connection> {
+            Arc::new(self.clone())
+        }
+    }
+
+    impl Connection for Closes {
+        fn on_message(self: Arc<Self>, _: Message) {}
+        fn on_close(&self, reason: CloseReason) {
             self.0.lock().unwrap().push(reason);
         }
     }
@@ -161,7 +166,10 @@ mod tests {
 
         // A pong at 30 s restarts the interval: next ping at 55 s.
         advance(4_900).await;
-        session.on_packet(Packet::Pong(""), &Bytes::new()).unwrap();
+        let connection = session.connection().expect("open");
+        session
+            .on_packet(&connection, Packet::Pong(""), &Bytes::new())
+            .unwrap();
         advance(24_900).await;
         assert_eq!(pings(&session), 0);
         advance(200).await;
@@ -181,7 +189,10 @@ mod tests {
         let engine = Engine::new(EngineConfig::default(), Closes::default());
         let session = open(&engine);
         advance(10_000).await;
-        session.on_packet(Packet::Pong(""), &Bytes::new()).unwrap();
+        let connection = session.connection().expect("open");
+        session
+            .on_packet(&connection, Packet::Pong(""), &Bytes::new())
+            .unwrap();
         advance(15_100).await;
         assert_eq!(pings(&session), 1, "the interval runs from the handshake");
     }

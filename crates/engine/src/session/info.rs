@@ -3,7 +3,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 
 /// What the handshake request told about the client.
 ///
@@ -79,6 +79,23 @@ impl ConnectInfo {
     /// When the handshake was received.
     pub fn issued(&self) -> SystemTime {
         self.issued
+    }
+}
+
+/// What a session keeps of its handshake request.
+///
+/// The URI and headers are copied into allocations of their own: hyper's
+/// values are slices of the connection's read buffer, and keeping one would
+/// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
+/// Each is one allocation (see [`ConnectInfo`]): the info lives as long as
+/// the session.
+pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
+    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    ConnectInfo {
+        uri: path_and_query.into(),
+        headers: req.headers().into(),
+        remote_addr: req.extensions().get::<SocketAddr>().copied(),
+        issued: SystemTime::now(),
     }
 }
 

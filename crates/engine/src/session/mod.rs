@@ -6,8 +6,8 @@ pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod state;
 
-use std::any::Any;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -20,7 +20,7 @@ pub use info::ConnectInfo;
 pub(crate) use state::{State, Upgrade};
 
 use crate::engine::Shared;
-use crate::{CloseReason, Message, SendError, Sid, Text, TransportKind};
+use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKind};
 
 /// A client's Engine.IO session, whichever transport carries it.
 ///
@@ -37,9 +37,15 @@ pub struct Session {
     pub(crate) writer: Notify,
     /// Wakes the heartbeat task: a pong arrived, or the session closed.
     heartbeat: Notify,
-    /// The layer above's own state for this session; dropped when the session
-    /// closes, so that state may hold the session without a reference cycle.
-    attachment: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    /// The layer above's connection ([`Handler::on_open`](crate::Handler::on_open)),
+    /// for the polling requests and the close; the WebSocket task keeps its own
+    /// reference. Dropped when the session closes, so that the connection may
+    /// hold the session without a reference cycle.
+    connection: Mutex<Option<Arc<dyn Connection>>>,
+    /// Set when the session closes, before its connection's `on_close`: a
+    /// message read after it is not delivered. An atomic, read once per
+    /// message without a lock.
+    ended: AtomicBool,
 }
 
 impl Session {
@@ -58,7 +64,8 @@ impl Session {
             state: Mutex::new(State::new(transport, timing)),
             writer: Notify::new(),
             heartbeat: Notify::new(),
-            attachment: Mutex::new(None),
+            connection: Mutex::new(None),
+            ended: AtomicBool::new(false),
         })
     }
 
@@ -158,16 +165,30 @@ impl Session {
         self.close_with(CloseReason::ForcedClose);
     }
 
-    /// Attaches the layer above's state to the session, replacing any earlier
-    /// one. It is dropped after the handler's `on_close`.
-    pub fn attach<T: Any + Send + Sync>(&self, value: Arc<T>) {
-        *self.attachment.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    /// Hands the session the connection its handler's `on_open` returned.
+    /// When the session closed meanwhile (in `on_open`, say), nothing holds
+    /// the connection: it hears of the close at once and is dropped.
+    pub(crate) fn set_connection(&self, connection: Arc<dyn Connection>) {
+        let mut slot = self.slot();
+        // Checked under the slot's lock: a close that comes later finds the
+        // connection there; one that came before is seen here.
+        let closed = self.lock().closed;
+        match closed {
+            None => *slot = Some(connection),
+            Some(reason) => {
+                drop(slot);
+                connection.on_close(reason);
+            }
+        }
     }
 
-    /// What [`attach`](Self::attach) put there, if it is a `T`.
-    pub fn attachment<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let slot = self.attachment.lock().unwrap_or_else(|e| e.into_inner());
-        slot.clone()?.downcast().ok()
+    /// The layer above's connection, while the session is open.
+    pub(crate) fn connection(&self) -> Option<Arc<dyn Connection>> {
+        self.slot().clone()
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<dyn Connection>>> {
+        self.connection.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Whether nothing waits in the outbox: the client has everything sent so far
@@ -206,13 +227,17 @@ impl Session {
             }
             state.closed = Some(reason);
         }
+        self.ended.store(true, Ordering::Release);
         tracing::debug!(sid = %self.sid, %reason, "session closed");
         self.writer.notify_one();
         self.heartbeat.notify_one();
-        if let Some(session) = self.shared.remove(self.sid) {
-            self.shared.handler.on_close(&session, reason);
+        let removed = self.shared.remove(self.sid);
+        // Taken after `closed` is set, so that `set_connection` cannot store
+        // one after this.
+        let connection = self.slot().take();
+        if let (Some(_session), Some(connection)) = (removed, connection) {
+            connection.on_close(reason);
         }
-        self.drop_attachment();
     }
 
     /// Closes a session that holds too much of the engine-wide budget
@@ -231,6 +256,7 @@ impl Session {
             state.closed = Some(reason);
             state.discard_outbox();
         }
+        self.ended.store(true, Ordering::Release);
         tracing::debug!(sid = %self.sid, "session closed: over the engine's buffer budget");
         self.writer.notify_one();
         self.heartbeat.notify_one();
@@ -238,8 +264,10 @@ impl Session {
             return;
         };
         let finish = move || {
-            session.shared.handler.on_close(&session, reason);
-            session.drop_attachment();
+            let connection = session.slot().take();
+            if let Some(connection) = connection {
+                connection.on_close(reason);
+            }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(async move { finish() })),
@@ -248,32 +276,26 @@ impl Session {
         }
     }
 
-    fn drop_attachment(&self) {
-        let attachment = self
-            .attachment
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        drop(attachment);
-    }
-
     /// Handles one packet from the client, on any transport.
     ///
     /// `source` is the buffer the packet was decoded from, so a text message is
-    /// handed up without copying.
+    /// handed up without copying, to `connection`.
     pub(crate) fn on_packet(
         self: &Arc<Self>,
+        connection: &Arc<dyn Connection>,
         packet: Packet<'_>,
         source: &Bytes,
     ) -> Result<(), CloseReason> {
         match packet {
-            Packet::Message(text) => self.on_message_bytes(source.slice_ref(text.as_bytes()))?,
+            Packet::Message(text) => {
+                self.on_message_bytes(connection, source.slice_ref(text.as_bytes()))?;
+            }
             Packet::Binary(data) => {
                 let bytes = match data {
                     std::borrow::Cow::Borrowed(b) => source.slice_ref(b),
                     std::borrow::Cow::Owned(v) => Bytes::from(v),
                 };
-                self.shared.handler.on_message(self, Message::Binary(bytes));
+                self.deliver(connection, Message::Binary(bytes));
             }
             Packet::Pong(_) => self.on_pong(),
             Packet::Close => return Err(CloseReason::TransportClose),
@@ -290,17 +312,26 @@ impl Session {
     /// Handles a text frame that holds one message packet (`4` and the text), as
     /// WebSocket frames do: no packet decoding, no second UTF-8 check, and no
     /// copy of the frame's buffer.
-    pub(crate) fn on_message_frame(self: &Arc<Self>, frame: Text) {
+    pub(crate) fn on_message_frame(&self, connection: &Arc<dyn Connection>, frame: Text) {
         debug_assert!(frame.starts_with('4'));
-        self.shared
-            .handler
-            .on_message(self, Message::Text(frame.tail(1)));
+        self.deliver(connection, Message::Text(frame.tail(1)));
     }
 
-    fn on_message_bytes(self: &Arc<Self>, bytes: Bytes) -> Result<(), CloseReason> {
+    fn on_message_bytes(
+        &self,
+        connection: &Arc<dyn Connection>,
+        bytes: Bytes,
+    ) -> Result<(), CloseReason> {
         let text = Text::from_utf8(bytes).map_err(|_| CloseReason::ParseError)?;
-        self.shared.handler.on_message(self, Message::Text(text));
+        self.deliver(connection, Message::Text(text));
         Ok(())
+    }
+
+    /// Hands a message up, unless the session has closed.
+    fn deliver(&self, connection: &Arc<dyn Connection>, message: Message) {
+        if !self.ended.load(Ordering::Acquire) {
+            Arc::clone(connection).on_message(message);
+        }
     }
 
     fn on_pong(&self) {

@@ -2,5 +2,3 @@
 //! WebSocket connections live here.
 
 pub(crate) mod websocket;
-
-pub(crate) use websocket::RawTcp;

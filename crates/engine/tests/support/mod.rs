@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_engine::{CloseReason, Engine, EngineConfig, Handler, Message, Session};
+use ferrio_engine::{CloseReason, Connection, Engine, EngineConfig, Handler, Message, Session};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
@@ -30,12 +30,26 @@ pub enum Event {
 pub struct Recorder(mpsc::UnboundedSender<Event>);
 
 impl Handler for Recorder {
-    fn on_open(&self, session: &Arc<Session>) {
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
         let _ = self.0.send(Event::Open(session.id().to_string()));
+        Arc::new(Recorded {
+            session: session.clone(),
+            events: self.0.clone(),
+        })
     }
-    fn on_message(&self, session: &Arc<Session>, message: Message) {
+}
+
+/// One session, as the recording handler sees it.
+struct Recorded {
+    session: Arc<Session>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl Connection for Recorded {
+    fn on_message(self: Arc<Self>, message: Message) {
+        let session = &self.session;
         let _ = self
-            .0
+            .events
             .send(Event::Message(session.id().to_string(), message.clone()));
         if matches!(&message, Message::Text(t) if t.as_str() == "close-me") {
             session.close();
@@ -43,11 +57,14 @@ impl Handler for Recorder {
             session.send(message.into()).expect("echo queued");
         }
     }
-    fn on_close(&self, session: &Arc<Session>, reason: CloseReason) {
-        let _ = self.0.send(Event::Close(session.id().to_string(), reason));
+    fn on_close(&self, reason: CloseReason) {
+        let sid = self.session.id().to_string();
+        let _ = self.events.send(Event::Close(sid, reason));
     }
-    fn on_upgrade(&self, session: &Arc<Session>) {
-        let _ = self.0.send(Event::Upgrade(session.id().to_string()));
+    fn on_upgrade(&self) {
+        let _ = self
+            .events
+            .send(Event::Upgrade(self.session.id().to_string()));
     }
 }
 

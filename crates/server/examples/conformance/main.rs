@@ -16,22 +16,31 @@ mod handlers;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio::engine::{CloseReason, Cors, Engine, EngineConfig, Handler, Message, Session};
+use ferrio::engine::{
+    CloseReason, Connection, Cors, Engine, EngineConfig, Handler, Message, Session,
+};
 use ferrio::{SocketIo, SocketIoConfig};
 
 /// The Engine.IO echo handler.
 struct Echo;
 
 impl Handler for Echo {
-    fn on_open(&self, _session: &Arc<Session>) {}
+    fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
+        Arc::new(EchoConnection(session.clone()))
+    }
+}
 
-    fn on_message(&self, session: &Arc<Session>, message: Message) {
-        if session.send(message.into()).is_err() {
-            session.close();
+/// One session's echo: it holds the session to answer on.
+struct EchoConnection(Arc<Session>);
+
+impl Connection for EchoConnection {
+    fn on_message(self: Arc<Self>, message: Message) {
+        if self.0.send(message.into()).is_err() {
+            self.0.close();
         }
     }
 
-    fn on_close(&self, _session: &Arc<Session>, _reason: CloseReason) {}
+    fn on_close(&self, _reason: CloseReason) {}
 }
 
 fn engine_config(path: &str) -> EngineConfig {

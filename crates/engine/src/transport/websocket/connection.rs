@@ -15,10 +15,10 @@ use tokio::time::{Instant, timeout_at};
 
 use super::Target;
 use super::io::{Read, ReadFailure, WsIo, handle};
+use crate::conn::Counted;
 use crate::engine::Shared;
-use crate::serve::Counted;
 use crate::session::{Carrier, Upgrade, WriteNow};
-use crate::{CloseReason, Session, Text, TransportKind};
+use crate::{CloseReason, Connection, Session, Text, TransportKind};
 
 /// How the connection ends, seen from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +47,11 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         bytes: early.into(),
         at: 0,
     };
-    let session = match target {
+    let (session, upgraded) = match target {
         Target::New(info, _slot) => {
             let session = shared.open_session(*info, TransportKind::WebSocket);
             session.lock().carrier = Carrier::WebSocket(io.writer());
-            session
+            (session, false)
         }
         Target::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
@@ -77,12 +77,21 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
                 }
                 return;
             }
-            session
+            (session, true)
         }
     };
-    let end = match handle_pending(&session, &mut reader, pending) {
-        Some(end) => end,
-        None => serve(&session, &mut io, &mut reader).await,
+    // Held by the task, so that a message reaches the layer above with no
+    // lock; `None` when the session closed already.
+    let connection = session.connection();
+    if let (Some(connection), true) = (&connection, upgraded) {
+        connection.on_upgrade();
+    }
+    let end = match &connection {
+        Some(connection) => match handle_pending(&session, connection, &mut reader, pending) {
+            Some(end) => end,
+            None => serve(&session, connection, &mut io, &mut reader).await,
+        },
+        None => End::Close(None),
     };
     // Frames queued before the close are still delivered, then the close;
     // a client that does not read them within a ping timeout is as good as
@@ -134,10 +143,15 @@ const PROBE_READ: usize = 4 * 1024;
 
 /// Handles the messages left in `pending` once the session is open; how the
 /// connection ends, if one of them ends it.
-fn handle_pending(session: &Arc<Session>, reader: &mut Reader, pending: Pending) -> Option<End> {
+fn handle_pending(
+    session: &Arc<Session>,
+    connection: &Arc<dyn Connection>,
+    reader: &mut Reader,
+    pending: Pending,
+) -> Option<End> {
     let Pending { mut bytes, at } = pending;
     let rest = bytes.get_mut(at..).unwrap_or_default();
-    match handle(reader, rest, &mut |m| on_incoming(session, m)) {
+    match handle(reader, rest, &mut |m| on_incoming(session, connection, m)) {
         Ok(end) => end,
         Err(error) => Some(protocol_error(session, error)),
     }
@@ -201,7 +215,6 @@ async fn probe(
                     // The connection's task steps the heartbeat from now on.
                     session.wake_heartbeat();
                     tracing::debug!(sid = %session.id(), "session upgraded to websocket");
-                    session.shared.handler.on_upgrade(session);
                     return Ok(());
                 }
                 _ => return Err(Some(End::Close(None))),
@@ -240,7 +253,12 @@ fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
 
 /// Serves an open session: reads and handles frames, writes what waits, steps
 /// the heartbeat. Returns how the stream should end.
-async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> End {
+async fn serve(
+    session: &Arc<Session>,
+    connection: &Arc<dyn Connection>,
+    io: &mut WsIo,
+    reader: &mut Reader,
+) -> End {
     let mut wake = session.lock().heartbeat.next_wake();
     let heartbeat = tokio::time::sleep_until(wake);
     tokio::pin!(heartbeat);
@@ -261,7 +279,7 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
             return End::Close(None);
         }
         let room = io.writable();
-        let mut handle = |m| on_incoming(session, m);
+        let mut handle = |m| on_incoming(session, connection, m);
         tokio::select! {
             read = io.read_serving(session, reader, &mut handle) => {
                 match read {
@@ -304,18 +322,22 @@ async fn serve(session: &Arc<Session>, io: &mut WsIo, reader: &mut Reader) -> En
 
 /// Handles one message or control frame from the client; how the connection
 /// ends, when the message ends the session.
-fn on_incoming(session: &Arc<Session>, message: Incoming) -> Option<End> {
+fn on_incoming(
+    session: &Arc<Session>,
+    connection: &Arc<dyn Connection>,
+    message: Incoming,
+) -> Option<End> {
     let handled = match message {
         // Nearly every frame is a message: handed up as it is, no second look.
         Incoming::Text(text) if text.starts_with('4') => {
-            session.on_message_frame(Text::from_checked(text));
+            session.on_message_frame(connection, Text::from_checked(text));
             Ok(())
         }
         Incoming::Text(text) => match decode_text(&text) {
-            Ok(packet) => session.on_packet(packet, text.as_bytes()),
+            Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
-        Incoming::Binary(bytes) => session.on_packet(decode_binary(&bytes), &bytes),
+        Incoming::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
         Incoming::Ping(payload) => {
             send_pong(session, &payload);
             Ok(())

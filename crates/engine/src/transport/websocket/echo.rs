@@ -7,7 +7,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 
 use super::io::WsIo;
-use crate::serve::Counted;
+use crate::conn::Counted;
 
 /// Bytes read at once.
 const READ: usize = 16 * 1024;
