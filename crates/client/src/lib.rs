@@ -82,7 +82,7 @@
 //!         .timeout(Duration::from_secs(5))
 //!         .emit_with_ack("ping", &())
 //!         .await?;
-//!     println!("pong: {:?}", answer.args());
+//!     println!("pong: {:?}", answer.to_value(0));
 //!
 //!     socket.disconnect();
 //!     Ok(())
