@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+use ferrio_proto::socketio::DecoderConfig;
+
 use crate::Certificate;
 
 /// The transports Engine.IO can run over.
@@ -78,6 +80,12 @@ pub struct ManagerConfig {
     /// The largest WebSocket message or polling response accepted from the
     /// server, in bytes. Default 64 MiB.
     pub max_message_size: usize,
+    /// Limits on the Socket.IO packets the server sends: attachments per
+    /// packet, JSON nesting depth, and JSON values per packet
+    /// ([`max_json_values`](DecoderConfig::max_json_values), default 10 000,
+    /// which bounds the memory one packet's arguments can take). Default
+    /// [`DecoderConfig::default`].
+    pub decoder: DecoderConfig,
     /// Certificates trusted as roots for `https`/`wss`, besides the
     /// platform's (Node's `ca` option): a private CA, or a server's
     /// self-signed certificate. Default none.
@@ -107,6 +115,7 @@ impl Default for ManagerConfig {
             timeout: Duration::from_millis(20_000),
             auto_connect: true,
             max_message_size: 64 << 20,
+            decoder: DecoderConfig::default(),
             tls_root_certificates: Vec::new(),
             tls_built_in_roots: true,
             tls_config: None,
@@ -190,6 +199,12 @@ impl ManagerConfig {
     /// Sets [`auto_connect`](Self::auto_connect).
     pub fn auto_connect(mut self, auto_connect: bool) -> Self {
         self.auto_connect = auto_connect;
+        self
+    }
+
+    /// Sets [`decoder`](Self::decoder), the Socket.IO decoder's limits.
+    pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
+        self.decoder = decoder;
         self
     }
 

@@ -5,23 +5,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ArgError, EmitError, Socket, payload};
+use crate::{ArgError, EmitError, Socket};
 
 /// One event from the server: its name, every argument, and the
 /// acknowledgement the server asked for, if any.
+///
+/// The arguments are an [`Args`]; [`arg`](Self::arg), [`args_as`](Self::args_as)
+/// and [`binary`](Self::binary) are shorthands for its accessors.
 #[derive(Debug, Clone)]
 pub struct Event {
     name: String,
-    args: Vec<Payload>,
+    args: Args,
     ack: Option<AckSender>,
 }
 
 impl Event {
-    pub(crate) fn new(name: String, args: Vec<Payload>, ack: Option<AckSender>) -> Self {
+    pub(crate) fn new(name: String, args: Args, ack: Option<AckSender>) -> Self {
         Self { name, args, ack }
     }
 
@@ -31,33 +34,28 @@ impl Event {
     }
 
     /// Every argument, as sent (binary data in place).
-    pub fn args(&self) -> &[Payload] {
+    pub fn args(&self) -> &Args {
         &self.args
     }
 
-    /// Argument `index` deserialized into `T`.
-    ///
-    /// Binary data reads as bytes: `Bytes` and `Vec<Bytes>` get the buffers
-    /// themselves (shared, never copied), `Vec<u8>` or `serde_bytes` fields a copy.
-    /// Read as anything else (a `bool`, a `String`, a `serde_json::Value`) it is an
-    /// error, never an array of numbers.
+    /// Argument `index` deserialized into `T`: [`Args::get`].
     pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
-        payload::arg(&self.args, index)
+        self.args.get(index)
     }
 
     /// All arguments deserialized at once, usually into a tuple:
-    /// `let (text, count): (String, u32) = event.args_as()?;`.
+    /// `let (text, count): (String, u32) = event.args_as()?;`; [`Args::as_tuple`].
     pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
-        payload::args_as(&self.args)
+        self.args.as_tuple()
     }
 
-    /// Argument `index` if it is binary data.
+    /// Argument `index` if it is binary data: [`Args::binary`].
     pub fn binary(&self, index: usize) -> Option<&Bytes> {
-        payload::binary(&self.args, index)
+        self.args.binary(index)
     }
 
-    /// Takes the arguments out of the event.
-    pub fn into_args(self) -> Vec<Payload> {
+    /// Takes the arguments out of the event (no copy), to pass them on.
+    pub fn into_args(self) -> Args {
         self.args
     }
 
@@ -102,19 +100,20 @@ impl AckSender {
     /// Sends the acknowledgement with `data` as its arguments (a tuple for
     /// several, `()` for none; `Bytes` go as binary).
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
-        self.send_args(crate::to_args(data)?)
+        self.send_args(Args::from(crate::to_args(data)?))
     }
 
-    /// Sends the acknowledgement with arguments already in payload form.
+    /// Sends the acknowledgement with arguments already in payload form: an
+    /// [`Args`] received (moved, not copied) or a `Vec<Payload>`.
     ///
     /// A second call fails with [`EmitError::AlreadyAcknowledged`]; with no
     /// connection it fails with [`EmitError::Disconnected`] (an answer is never
     /// buffered: the server forgot the question when the connection dropped).
-    pub fn send_args(&self, args: Vec<Payload>) -> Result<(), EmitError> {
+    pub fn send_args(&self, args: impl Into<Args>) -> Result<(), EmitError> {
         if self.sent.swap(true, Ordering::AcqRel) {
             return Err(EmitError::AlreadyAcknowledged);
         }
-        self.socket.send_ack(self.id, args)
+        self.socket.send_ack(self.id, args.into().into_vec())
     }
 }
 
@@ -128,40 +127,6 @@ impl std::fmt::Debug for AckSender {
 }
 
 /// The server's answer to an event sent with
-/// [`emit_with_ack`](crate::Socket::emit_with_ack): its arguments.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AckResponse {
-    args: Vec<Payload>,
-}
-
-impl AckResponse {
-    pub(crate) fn new(args: Vec<Payload>) -> Self {
-        Self { args }
-    }
-
-    /// Every argument, as sent (binary data in place).
-    pub fn args(&self) -> &[Payload] {
-        &self.args
-    }
-
-    /// Argument `index` deserialized into `T`; binary data reads as in
-    /// [`Event::arg`].
-    pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
-        payload::arg(&self.args, index)
-    }
-
-    /// All arguments deserialized at once, usually into a tuple.
-    pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
-        payload::args_as(&self.args)
-    }
-
-    /// Argument `index` if it is binary data.
-    pub fn binary(&self, index: usize) -> Option<&Bytes> {
-        payload::binary(&self.args, index)
-    }
-
-    /// Takes the arguments out.
-    pub fn into_args(self) -> Vec<Payload> {
-        self.args
-    }
-}
+/// [`emit_with_ack`](crate::Socket::emit_with_ack): its arguments, read with
+/// [`Args::get`], [`Args::as_tuple`] and [`Args::binary`].
+pub type AckResponse = Args;

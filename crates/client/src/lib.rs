@@ -82,7 +82,7 @@
 //!         .timeout(Duration::from_secs(5))
 //!         .emit_with_ack("ping", &())
 //!         .await?;
-//!     println!("pong: {:?}", answer.args());
+//!     println!("pong: {:?}", answer.to_value(0));
 //!
 //!     socket.disconnect();
 //!     Ok(())
@@ -104,7 +104,7 @@ mod url;
 pub use config::{ManagerConfig, TransportKind};
 pub use error::{AckError, ConnectError, EmitError, Error};
 pub use event::{AckResponse, AckSender, Event};
-pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
+pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, DecoderConfig, to_args, to_payload};
 pub use ferrio_proto::socketio::{Payload, RawJson};
 pub use manager::Manager;
 pub use reason::DisconnectReason;

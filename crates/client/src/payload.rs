@@ -17,10 +17,7 @@ pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
     frames
 }
 
-pub(crate) use ferrio_proto::socketio::{
-    ack_args, args_data, binary_arg as binary, event_data, read_arg as arg, read_args as args_as,
-    split_event,
-};
+pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_event};
 
 #[cfg(test)]
 mod tests {
@@ -44,10 +41,13 @@ mod tests {
 
     #[test]
     fn binary_reads_as_bytes() {
-        let args = vec![Payload::Binary(Bytes::from_static(&[1, 2, 3]))];
-        assert_eq!(binary(&args, 0).unwrap().as_ref(), [1, 2, 3]);
-        assert_eq!(arg::<Bytes>(&args, 0).unwrap().as_ref(), [1, 2, 3]);
-        assert_eq!(arg::<Vec<u8>>(&args, 0).unwrap(), [1, 2, 3]);
-        assert!(binary(&args, 1).is_none());
+        let args =
+            ferrio_proto::socketio::Args::from(vec![Payload::Binary(Bytes::from_static(&[
+                1, 2, 3,
+            ]))]);
+        assert_eq!(args.binary(0).unwrap().as_ref(), [1, 2, 3]);
+        assert_eq!(args.get::<Bytes>(0).unwrap().as_ref(), [1, 2, 3]);
+        assert_eq!(args.get::<Vec<u8>>(0).unwrap(), [1, 2, 3]);
+        assert!(args.binary(1).is_none());
     }
 }

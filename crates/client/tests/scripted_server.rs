@@ -143,3 +143,36 @@ async fn frames_that_make_no_sense_are_a_parse_error() {
         assert!(!socket.connected());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_decoder_limits_are_the_configured_ones() {
+    // Eight JSON values: within the default limit, over a limit of 4.
+    let frame = r#"42["many",1,2,3,4,5,6]"#;
+    for (limit, refused) in [(None, false), (Some(4), true)] {
+        let (url, _frames) = scripted_server(Script::Send(frame)).await;
+        let mut config = config();
+        if let Some(limit) = limit {
+            config = config.decoder(ferrio_client::DecoderConfig::default().max_json_values(limit));
+        }
+        let mut rec = Recorder::default();
+        let _socket = rec
+            .watch(
+                ferrio_client::io(&url)
+                    .unwrap()
+                    .config(config)
+                    .force_new(true),
+            )
+            .build();
+        rec.connected("/").await;
+        if refused {
+            assert_eq!(rec.disconnected("/").await, DisconnectReason::ParseError);
+        } else {
+            assert_eq!(
+                rec.event("/", "many").await,
+                (1..=6)
+                    .map(|n| serde_json::json!(n).into())
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}

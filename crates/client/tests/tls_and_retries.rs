@@ -110,7 +110,7 @@ async fn ack(
         .emit_with_ack(event, data)
         .await
         .unwrap_or_else(|e| panic!("{event} not acknowledged: {e}"))
-        .into_args()
+        .into_vec()
 }
 
 // ---- TLS ----
@@ -215,7 +215,7 @@ async fn server_log(socket: &Socket) -> Vec<(String, Value)> {
         .emit_with_ack("log", &())
         .await
         .expect("log answered")
-        .arg(0)
+        .get(0)
         .expect("a list");
     log.into_iter()
         .map(|entry| {
@@ -248,11 +248,11 @@ async fn retries_until_acknowledged_in_order() {
         socket.emit("record", &format!("c-{tag}")).unwrap();
         let (a, b) = tokio::join!(a, b);
         assert_eq!(
-            a.unwrap().arg::<Value>(0).unwrap(),
+            a.unwrap().get::<Value>(0).unwrap(),
             json!({"id": format!("a-{tag}"), "tries": 3})
         );
         assert_eq!(
-            b.unwrap().arg::<Value>(0).unwrap(),
+            b.unwrap().get::<Value>(0).unwrap(),
             json!({"id": format!("b-{tag}"), "tries": 1})
         );
         let log: Vec<_> = server_log(&socket)
@@ -302,7 +302,7 @@ async fn gives_up_after_the_last_retry() {
         "two tries of 300 ms"
     );
     assert_eq!(
-        next.await.unwrap().arg::<Value>(0).unwrap(),
+        next.await.unwrap().get::<Value>(0).unwrap(),
         json!({"id": "y", "tries": 1})
     );
     socket.volatile().emit("record", &"volatile").unwrap();
@@ -336,7 +336,7 @@ async fn resends_after_a_lost_connection() {
             .await
             .expect("acknowledged after the reconnection");
         assert_eq!(
-            answer.arg::<Value>(0).unwrap(),
+            answer.get::<Value>(0).unwrap(),
             json!({"id": id, "tries": 2})
         );
         rec.disconnected("/").await;

@@ -20,15 +20,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio::{AckError, Payload, Socket, SocketIo};
+use ferrio::{AckError, Args, Socket, SocketIo};
 use serde_json::{Value, json};
 
 /// Argument `index` of an acknowledgement as JSON (`null` if missing or binary).
-fn json_arg(args: &[Payload], index: usize) -> Value {
-    // JSON arrives parsed (`Payload::Json`) or as raw text (`Payload::Raw`).
-    args.get(index)
-        .and_then(Payload::to_value)
-        .unwrap_or(Value::Null)
+fn json_arg(args: &Args, index: usize) -> Value {
+    args.to_value(index).unwrap_or(Value::Null)
 }
 
 #[tokio::main]

@@ -45,7 +45,7 @@ async fn main() -> std::io::Result<()> {
         socket.on_any(|socket, event| {
             println!("{} sent {:?} {:?}", socket.id(), event.name(), event.args());
             // Arguments are passed on as they came, binary data included.
-            let args = event.args().to_vec();
+            let args = event.args().clone().into_vec();
             match event.ack() {
                 // The client gave a callback (or used `emitWithAck`): answer it.
                 Some(ack) => {

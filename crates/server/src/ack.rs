@@ -3,19 +3,19 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use tokio::sync::{mpsc, oneshot};
 
 /// Who waits for an acknowledgement a socket was asked for.
 pub(crate) enum AckWaiter {
     /// `emit_with_ack` on one socket.
-    One(oneshot::Sender<Vec<Payload>>),
+    One(oneshot::Sender<Args>),
     /// A broadcast with acks: every target answers into one channel.
-    Many(mpsc::UnboundedSender<Vec<Payload>>),
+    Many(mpsc::UnboundedSender<Args>),
 }
 
 impl AckWaiter {
-    pub fn resolve(self, args: Vec<Payload>) {
+    pub fn resolve(self, args: Args) {
         match self {
             Self::One(tx) => {
                 let _ = tx.send(args);
@@ -69,7 +69,7 @@ pub enum AckError {
 #[non_exhaustive]
 pub struct AckResponses {
     /// Each answer's arguments, in the order they arrived.
-    pub responses: Vec<Vec<Payload>>,
+    pub responses: Vec<Args>,
     /// How many sockets were asked.
     pub expected: usize,
 }
@@ -82,7 +82,7 @@ impl AckResponses {
 
     /// Gathers up to `expected` answers from `rx`, for at most `timeout`.
     pub async fn collect(
-        mut rx: mpsc::UnboundedReceiver<Vec<Payload>>,
+        mut rx: mpsc::UnboundedReceiver<Args>,
         expected: usize,
         timeout: Duration,
     ) -> Result<Self, crate::adapter::AdapterError> {

@@ -4,25 +4,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-use ferrio_proto::socketio::{binary_arg, read_arg, read_args};
 
 use crate::{ArgError, EmitError, Socket};
 
 /// One event from a client: its name, every argument it carried, and the
 /// acknowledgement it asks for, if any.
+///
+/// The arguments are an [`Args`]; [`arg`](Self::arg), [`args_as`](Self::args_as)
+/// and [`binary`](Self::binary) are shorthands for its accessors.
 #[derive(Debug, Clone)]
 pub struct Event {
     name: String,
-    args: Vec<Payload>,
+    args: Args,
     ack: Option<AckSender>,
 }
 
 impl Event {
-    pub(crate) fn new(name: String, args: Vec<Payload>, ack: Option<AckSender>) -> Self {
+    pub(crate) fn new(name: String, args: Args, ack: Option<AckSender>) -> Self {
         Self { name, args, ack }
     }
 
@@ -32,35 +33,28 @@ impl Event {
     }
 
     /// Every argument, as sent (binary data in place).
-    pub fn args(&self) -> &[Payload] {
+    pub fn args(&self) -> &Args {
         &self.args
     }
 
-    /// Argument `index` deserialized into `T`.
-    ///
-    /// Binary data reads as bytes: `Bytes` and `Vec<Bytes>` get the buffers
-    /// themselves (shared, never copied), `Vec<u8>` or `serde_bytes` fields a copy.
-    /// Read as anything else (a `bool`, a `String`, a `serde_json::Value`) it is an
-    /// error, never an array of numbers.
+    /// Argument `index` deserialized into `T`: [`Args::get`].
     pub fn arg<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
-        read_arg(&self.args, index)
+        self.args.get(index)
     }
 
     /// All arguments deserialized at once, usually into a tuple:
-    /// `let (text, count): (String, u32) = event.args_as()?;`. Binary data reads
-    /// as in [`arg`](Self::arg), through serde: each buffer is copied once (into a
-    /// `Vec<u8>` or `Bytes`), and a buffer named twice is an error.
+    /// `let (text, count): (String, u32) = event.args_as()?;`; [`Args::as_tuple`].
     pub fn args_as<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
-        read_args(&self.args)
+        self.args.as_tuple()
     }
 
-    /// Argument `index` if it is binary data.
+    /// Argument `index` if it is binary data: [`Args::binary`].
     pub fn binary(&self, index: usize) -> Option<&Bytes> {
-        binary_arg(&self.args, index)
+        self.args.binary(index)
     }
 
-    /// Takes the arguments out of the event.
-    pub fn into_args(self) -> Vec<Payload> {
+    /// Takes the arguments out of the event (no copy), to pass them on.
+    pub fn into_args(self) -> Args {
         self.args
     }
 
@@ -105,15 +99,16 @@ impl AckSender {
     /// several). A second call fails with [`EmitError::AlreadyAcknowledged`].
     pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
         let args = crate::to_args(data)?;
-        self.send_args(args)
+        self.send_args(Args::from(args))
     }
 
-    /// Sends the acknowledgement with arguments already in payload form.
-    pub fn send_args(&self, args: Vec<Payload>) -> Result<(), EmitError> {
+    /// Sends the acknowledgement with arguments already in payload form: an
+    /// [`Args`] received (moved, not copied) or a `Vec<Payload>`.
+    pub fn send_args(&self, args: impl Into<Args>) -> Result<(), EmitError> {
         if self.sent.swap(true, Ordering::AcqRel) {
             return Err(EmitError::AlreadyAcknowledged);
         }
-        self.socket.send_ack(self.id, args)
+        self.socket.send_ack(self.id, args.into().into_vec())
     }
 }
 

@@ -65,7 +65,7 @@ pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
 pub use ferrio_engine::TlsConfig;
 pub use ferrio_engine::{self as engine, ServeConfig, Sid as SocketId, TransportKind};
-pub use ferrio_proto::socketio::{ArgError, ArgsError, to_args, to_payload};
+pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, to_args, to_payload};
 pub use ferrio_proto::socketio::{Payload, RawJson};
 pub use handshake::Handshake;
 pub use io::SocketIo;

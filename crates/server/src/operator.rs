@@ -104,14 +104,14 @@ impl BroadcastOperator {
     }
 
     /// Sends an event whose arguments are already payloads (binary kept).
-    pub fn emit_args(self, event: &str, args: Vec<crate::Payload>) -> Result<(), EmitError> {
+    pub fn emit_args(self, event: &str, args: impl Into<crate::Args>) -> Result<(), EmitError> {
         if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Reserved(event.to_owned()));
         }
         let packet = Packet::new(
             PacketKind::Event,
             self.namespace.packet_name(),
-            Some(event_data(event, args)),
+            Some(event_data(event, args.into().into_vec())),
         );
         self.send(packet)
     }

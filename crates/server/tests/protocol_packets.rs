@@ -363,7 +363,7 @@ async fn binary_events_from_the_client_are_reassembled() {
                 let tx = tx.clone();
                 async move {
                     let first = event.binary(0).cloned();
-                    let _ = tx.send((event.args().to_vec(), first));
+                    let _ = tx.send((event.args().clone().into_vec(), first));
                     event.reply(&event.args().len()).unwrap();
                 }
             });
@@ -418,7 +418,9 @@ async fn the_server_sends_binary_events_and_binary_acks() {
                 socket
                     .emit("file", &(Bin(vec![1, 2, 3]), "name", json!({"k": 1})))
                     .unwrap();
-                socket.emit_args("echo", event.args().to_vec()).unwrap();
+                socket
+                    .emit_args("echo", event.args().clone().into_vec())
+                    .unwrap();
                 if let Some(ack) = event.ack() {
                     ack.send_args(vec![
                         Payload::Json(json!("ok")),
@@ -519,8 +521,10 @@ async fn packets_over_long_polling_binary_included() {
             socket.on("up", move |socket, event| {
                 let tx = tx.clone();
                 async move {
-                    let _ = tx.send(event.args().to_vec());
-                    socket.emit_args("down", event.args().to_vec()).unwrap();
+                    let _ = tx.send(event.args().clone().into_vec());
+                    socket
+                        .emit_args("down", event.args().clone().into_vec())
+                        .unwrap();
                     event.reply(&"done").unwrap();
                 }
             });
@@ -561,7 +565,7 @@ async fn passed_on_arguments_are_written_as_json_stringify_writes_them() {
     let io = new_io();
     io.on_connection(|socket| async move {
         socket.on("echo", |socket, event| async move {
-            let args = event.args().to_vec();
+            let args = event.args().clone().into_vec();
             // Read as well as passed on: raw text reads like parsed JSON.
             let first: Value = event.arg(0).unwrap();
             socket.emit("first", &first).unwrap();

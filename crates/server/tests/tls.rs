@@ -36,7 +36,7 @@ async fn start(tls: TlsConfig) -> (SocketAddr, tokio::sync::oneshot::Sender<()>)
     io.on_connection(|socket| async move {
         socket.on("echo", |_, event| async move {
             if let Some(ack) = event.ack() {
-                let _ = ack.send_args(event.args().to_vec());
+                let _ = ack.send_args(event.args().clone().into_vec());
             }
         });
     });

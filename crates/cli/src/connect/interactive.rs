@@ -78,7 +78,7 @@ pub(super) async fn run(args: Args) -> ExitCode {
                     match answer.await {
                         Ok(answer) => console.event(
                             &nsp,
-                            format_args!("ack {event} {}", json::args_line(answer.args())),
+                            format_args!("ack {event} {}", json::args_line(&answer)),
                         ),
                         Err(e) => console.event(&nsp, format_args!("no ack for {event}: {e}")),
                     }

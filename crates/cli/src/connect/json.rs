@@ -113,13 +113,20 @@ fn to_json(payload: &Payload, written: &mut Vec<(usize, usize)>) -> Value {
                 .map(|(k, v)| (k.clone(), to_json(v, written)))
                 .collect(),
         ),
+        // A form a later version may add: read it as plain JSON.
+        other => other.to_value().unwrap_or(Value::Null),
     }
 }
 
 /// Arguments as one line of compact JSON: `["hello",1]`.
-pub(crate) fn args_line(args: &[Payload]) -> String {
+pub(crate) fn args_line<'a>(args: impl IntoIterator<Item = &'a Payload>) -> String {
     let mut written = Vec::new();
-    Value::Array(args.iter().map(|arg| to_json(arg, &mut written)).collect()).to_string()
+    Value::Array(
+        args.into_iter()
+            .map(|arg| to_json(arg, &mut written))
+            .collect(),
+    )
+    .to_string()
 }
 
 /// A `connect_error` as JSON: `{"message":...,"data":...}` (`data` only if

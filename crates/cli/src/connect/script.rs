@@ -104,7 +104,7 @@ pub(super) async fn run(args: Args) -> ExitCode {
     let print_acks = async {
         while let Some((event, answer)) = acks.next().await {
             match answer {
-                Ok(answer) => print_line(&format!("ack {}", json::args_line(answer.args()))),
+                Ok(answer) => print_line(&format!("ack {}", json::args_line(&answer))),
                 Err(e) => eprintln!("no acknowledgement of {event}: {e}"),
             }
         }

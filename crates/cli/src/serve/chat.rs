@@ -473,7 +473,7 @@ mod tests {
             .emit_with_ack("join", &json!({ "nickname": nickname, "room": room }))
             .await
             .expect("a join ack");
-        (socket, ack.arg::<Value>(0).unwrap())
+        (socket, ack.get::<Value>(0).unwrap())
     }
 
     fn nicknames(online: &Value) -> Vec<&str> {
@@ -507,7 +507,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            nicknames(&ack.arg::<Value>(0).unwrap()["online"]),
+            nicknames(&ack.get::<Value>(0).unwrap()["online"]),
             ["ada", "bo"]
         );
         let ack = bob
@@ -515,7 +515,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            nicknames(&ack.arg::<Value>(0).unwrap()["online"]),
+            nicknames(&ack.get::<Value>(0).unwrap()["online"]),
             ["bo", "carol"]
         );
         assert_eq!(

@@ -28,36 +28,16 @@ use tokio_tungstenite::tungstenite::Message;
 use super::packet::{Incoming, encode_frame, encoded_len};
 use super::polling::{Polling, poll_loop};
 use super::websocket::{WsStream, probe, read_loop, to_message};
-use super::{CloseReason, EngineCmd, EngineConfig, EngineEvent, Frame, heartbeat_deadline};
-use crate::{Error, TransportKind};
+use super::{
+    CloseReason, EngineCmd, EngineConfig, EngineEvent, Frame, Source, TransportEvent,
+    heartbeat_deadline,
+};
+use crate::TransportKind;
 
 /// How long a client-side close may take to flush and say goodbye.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Room in the internal channel between transport tasks and the driver.
 const INTERNAL_QUEUE: usize = 16;
-
-/// Which transport a report comes from; reports of a transport that is no
-/// longer active are ignored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    Polling,
-    WebSocket,
-}
-
-/// What the transport tasks report to the driver.
-#[derive(Debug)]
-pub(crate) enum TransportEvent {
-    /// Packets received, in order.
-    Packets(Source, Vec<Incoming>),
-    /// The transport ended.
-    Closed(Source, CloseReason),
-    /// The GET loop stopped after its last poll, as asked for the upgrade.
-    PollPaused,
-    /// A POST finished.
-    PostDone(Result<(), Error>),
-    /// The upgrade probe finished.
-    ProbeDone(Result<Box<WsStream>, Error>),
-}
 
 /// The transport frames are written to.
 enum Active {

@@ -26,6 +26,9 @@ use ferrio_proto::engine::Handshake;
 use http::HeaderMap;
 use tokio::sync::mpsc;
 
+use packet::Incoming;
+use websocket::WsStream;
+
 use crate::{Error, TransportKind};
 
 /// How many engine events may wait for the Socket.IO layer before the driver
@@ -137,6 +140,30 @@ pub(crate) enum CloseReason {
     ParseError,
     /// The client closed the session.
     Forced,
+}
+
+/// Which transport a report comes from (kept here, beside the driver and the
+/// transports, so neither imports the other for it); reports of a transport that is no
+/// longer active are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Polling,
+    WebSocket,
+}
+
+/// What the transport tasks report to the driver.
+#[derive(Debug)]
+pub(crate) enum TransportEvent {
+    /// Packets received, in order.
+    Packets(Source, Vec<Incoming>),
+    /// The transport ended.
+    Closed(Source, CloseReason),
+    /// The GET loop stopped after its last poll, as asked for the upgrade.
+    PollPaused,
+    /// A POST finished.
+    PostDone(Result<(), Error>),
+    /// The upgrade probe finished.
+    ProbeDone(Result<Box<WsStream>, Error>),
 }
 
 /// Sends commands to a session's driver; cheap to clone.

@@ -14,9 +14,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
-use super::driver::{Source, TransportEvent};
 use super::packet::{Incoming, decode_body};
-use super::{CloseReason, EngineConfig};
+use super::{CloseReason, EngineConfig, Source, TransportEvent};
 use crate::{Error, TransportKind};
 
 /// The HTTP/1.1 client of a polling session: over TCP, or over TLS.

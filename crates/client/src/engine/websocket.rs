@@ -10,9 +10,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use super::driver::{Source, TransportEvent};
 use super::packet::{Incoming, decode_frame};
-use super::{CloseReason, EngineConfig, Frame};
+use super::{CloseReason, EngineConfig, Frame, Source, TransportEvent};
 use crate::{Error, TransportKind};
 
 /// A client WebSocket connection.

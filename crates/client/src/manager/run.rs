@@ -126,7 +126,7 @@ async fn run_session(
     for socket in inner.all_sockets() {
         socket.send_connect();
     }
-    let mut decoder = Decoder::default();
+    let mut decoder = Decoder::new(inner.config.decoder);
     let reason = loop {
         let event = tokio::select! {
             event = events.recv() => event,

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use serde_json::Value;
 
 use super::{Auth, Socket, SocketOptions};
@@ -201,7 +201,7 @@ impl SocketBuilder {
     /// Adds an outgoing catch-all listener; see [`Socket::on_any_outgoing`].
     pub fn on_any_outgoing(
         self,
-        listener: impl Fn(&Socket, &str, &[Payload]) + Send + Sync + 'static,
+        listener: impl Fn(&Socket, &str, &Args) + Send + Sync + 'static,
     ) -> Self {
         self.with(move |s| {
             s.on_any_outgoing(listener);

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ferrio_proto::socketio::{Packet, PacketKind, Payload, RESERVED_EVENTS};
+use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload, RESERVED_EVENTS};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -68,8 +68,8 @@ impl<'a> Emitter<'a> {
     }
 
     /// Sends an event whose arguments are payloads already (binary kept).
-    pub fn emit_args(self, event: &str, args: Vec<Payload>) -> Result<(), EmitError> {
-        self.send(event, args, false).map(drop)
+    pub fn emit_args(self, event: &str, args: impl Into<Args>) -> Result<(), EmitError> {
+        self.send(event, args.into(), false).map(drop)
     }
 
     /// Sends an event asking for an acknowledgement; see
@@ -80,7 +80,7 @@ impl<'a> Emitter<'a> {
         data: &T,
     ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
         let args = to_args(data).map_err(EmitError::from);
-        let prepared = args.and_then(|args| self.send(event, args, true));
+        let prepared = args.and_then(|args| self.send(event, args.into(), true));
         self.wait(prepared)
     }
 
@@ -88,15 +88,15 @@ impl<'a> Emitter<'a> {
     pub fn emit_args_with_ack(
         self,
         event: &str,
-        args: Vec<Payload>,
+        args: impl Into<Args>,
     ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
-        let prepared = self.send(event, args, true);
+        let prepared = self.send(event, args.into(), true);
         self.wait(prepared)
     }
 
     /// Sends now (or buffers, or drops if volatile, or queues with
     /// `retries`); registers the ack first.
-    fn send(self, event: &str, args: Vec<Payload>, want_ack: bool) -> Result<Sent, EmitError> {
+    fn send(self, event: &str, args: Args, want_ack: bool) -> Result<Sent, EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::Reserved(event.to_owned()));
         }
@@ -195,7 +195,7 @@ impl<'a> Emitter<'a> {
             };
             guard.socket = None;
             answer
-                .map(AckResponse::new)
+                .map(AckResponse::from)
                 .map_err(|_| AckError::Disconnected)
         }
     }
@@ -250,8 +250,8 @@ impl Socket {
     }
 
     /// Sends an event whose arguments are payloads already (binary kept), as
-    /// when passing on the arguments of an event received.
-    pub fn emit_args(&self, event: &str, args: Vec<Payload>) -> Result<(), EmitError> {
+    /// when passing on the [`Args`] of an event received (moved, not copied).
+    pub fn emit_args(&self, event: &str, args: impl Into<Args>) -> Result<(), EmitError> {
         Emitter::new(self).emit_args(event, args)
     }
 
@@ -278,7 +278,7 @@ impl Socket {
     pub fn emit_args_with_ack(
         &self,
         event: &str,
-        args: Vec<Payload>,
+        args: impl Into<Args>,
     ) -> impl Future<Output = Result<AckResponse, AckError>> + Send + 'static {
         Emitter::new(self).emit_args_with_ack(event, args)
     }
@@ -314,7 +314,7 @@ impl Socket {
 
     /// Writes an event to the manager's connection; `false` if there is none.
     pub(super) fn write(&self, out: &Outgoing) -> bool {
-        let data = event_data(&out.name, out.args.clone());
+        let data = event_data(&out.name, out.args.clone().into_vec());
         let mut packet = Packet::new(
             PacketKind::Event,
             ferrio_proto::socketio::packet_namespace(&self.inner.nsp),

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 
 use crate::{ConnectError, DisconnectReason, Event, Socket};
 
@@ -24,7 +24,7 @@ pub(crate) type DisconnectHandler =
 /// A catch-all listener of incoming events.
 pub(crate) type AnyHandler = Arc<dyn Fn(&Socket, &Event) + Send + Sync>;
 /// A catch-all listener of outgoing events.
-pub(crate) type AnyOutgoingHandler = Arc<dyn Fn(&Socket, &str, &[Payload]) + Send + Sync>;
+pub(crate) type AnyOutgoingHandler = Arc<dyn Fn(&Socket, &str, &Args) + Send + Sync>;
 
 /// Identifies one registered listener, to remove it with
 /// [`Socket::off_listener`](crate::Socket::off_listener).

@@ -197,7 +197,7 @@ impl Socket {
     fn dispatch_event(&self, name: String, args: Vec<Payload>, id: Option<u64>) {
         tracing::trace!(nsp = %self.inner.nsp, event = %name, "event");
         let ack = id.map(|id| AckSender::new(self.clone(), id));
-        let event = Event::new(name, args, ack);
+        let event = Event::new(name, args.into(), ack);
         let (any, mut handlers) = {
             let mut h = self.handlers();
             let any: Vec<_> = h.any.iter().map(|(_, f)| f.clone()).collect();

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::{Args, Payload};
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
@@ -93,7 +93,7 @@ struct SocketInner {
 #[derive(Debug, Clone)]
 struct Outgoing {
     name: String,
-    args: Vec<Payload>,
+    args: Args,
     ack: Option<u64>,
 }
 
@@ -320,7 +320,7 @@ impl Socket {
     /// as it goes out (`onAnyOutgoing`).
     pub fn on_any_outgoing(
         &self,
-        listener: impl Fn(&Socket, &str, &[Payload]) + Send + Sync + 'static,
+        listener: impl Fn(&Socket, &str, &Args) + Send + Sync + 'static,
     ) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();

@@ -26,7 +26,7 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::emit::Emitter;
@@ -40,7 +40,7 @@ pub(super) type QueueSender = mpsc::UnboundedSender<Queued>;
 #[derive(Debug)]
 pub(super) struct Queued {
     pub name: String,
-    pub args: Vec<Payload>,
+    pub args: Args,
     /// The emit's own ack timeout; `None` leaves the socket's.
     pub timeout: Option<Duration>,
     /// Who waits for the outcome (`emit_with_ack`), if anyone.

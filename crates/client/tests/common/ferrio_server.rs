@@ -106,7 +106,7 @@ async fn setup(socket: Arc<Socket>) {
     });
     socket.on("echo-ack", |_socket, event| async move {
         if let Some(ack) = event.ack() {
-            let _ = ack.send_args(event.args().to_vec());
+            let _ = ack.send_args(event.args().clone());
         }
     });
     socket.on("ask", |socket, event| async move {
@@ -116,7 +116,9 @@ async fn setup(socket: Arc<Socket>) {
             .emit_with_ack("question", &question)
             .await;
         let _ = match answer {
-            Ok(mut args) if !args.is_empty() => socket.emit_args("answer", vec![args.remove(0)]),
+            Ok(args) if !args.is_empty() => {
+                socket.emit_args("answer", args.into_iter().take(1).collect::<Vec<_>>())
+            }
             Ok(_) => socket.emit_args("answer", vec![]),
             Err(e) => socket.emit("answer-error", &e.to_string()),
         };

@@ -132,7 +132,7 @@ impl Recorder {
                 let _ = t4.send(Seen::Event {
                     nsp: s.namespace().to_owned(),
                     name: event.name().to_owned(),
-                    args: event.args().to_vec(),
+                    args: event.args().clone().into_vec(),
                 });
             })
             .on_any_outgoing(move |s, name, _args| {

@@ -30,7 +30,7 @@ async fn whoami(socket: &Socket) -> Value {
         .emit_with_ack("whoami", &())
         .await
         .expect("whoami answered")
-        .arg(0)
+        .get(0)
         .expect("one argument")
 }
 
@@ -92,10 +92,10 @@ pub async fn echo_and_ack(server: &mut impl TestServer, mode: Mode) {
         .await
         .unwrap();
     assert_eq!(
-        answer.args(),
+        answer,
         [json!("a").into(), json!(1).into(), json!([true]).into()]
     );
-    let (a, n): (String, u8) = (answer.arg(0).unwrap(), answer.arg(1).unwrap());
+    let (a, n): (String, u8) = (answer.get(0).unwrap(), answer.get(1).unwrap());
     assert_eq!((a.as_str(), n), ("a", 1));
 
     let who = whoami(&socket).await;
@@ -147,7 +147,7 @@ pub async fn binary_both_ways(server: &mut impl TestServer, mode: Mode) {
         .emit_with_ack("echo-ack", &sent)
         .await
         .unwrap();
-    assert_eq!(answer.args(), expected);
+    assert_eq!(answer, expected);
     assert_eq!(answer.binary(0).unwrap().as_ref(), [1, 2, 3]);
 
     socket.emit("binary", &()).unwrap();
@@ -345,7 +345,7 @@ pub async fn buffered_and_volatile(server: &mut impl TestServer, mode: Mode) {
     assert_eq!(rec.event("/", "echo").await, [json!("first").into()]);
     assert_eq!(rec.event("/", "echo").await, [json!("second").into()]);
     let answer = tokio::time::timeout(WAIT, acked).await.unwrap().unwrap();
-    assert_eq!(answer.args(), [json!("acked").into()]);
+    assert_eq!(answer, [json!("acked").into()]);
 
     let rest = rec.drain(Duration::from_millis(300)).await;
     let outgoing: Vec<&str> = rest
@@ -403,7 +403,7 @@ pub async fn reconnects_after_restart(server: &mut impl TestServer, mode: Mode) 
     rec.connected("/admin").await;
     assert_eq!(rec.event("/", "echo").await, [json!("while down").into()]);
     let answer = tokio::time::timeout(WAIT, queued).await.unwrap().unwrap();
-    assert_eq!(answer.args(), [json!("queued").into()]);
+    assert_eq!(answer, [json!("queued").into()]);
 
     let n = whoami(&root).await["auth"]["n"].as_u64().unwrap();
     assert!(n >= 2, "auth evaluated again: n = {n}");

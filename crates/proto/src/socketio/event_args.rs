@@ -1,5 +1,7 @@
-//! Between event packets and argument lists: building the data of event and ack
-//! packets, taking it apart, and reading arguments with serde.
+//! Between event packets and argument lists: [`Args`], and the helpers the server
+//! and the client share to build the data of event and ack packets, take it apart,
+//! and read arguments with serde. Those helpers are `#[doc(hidden)]`: internal,
+//! with no stability promise; use [`Args`].
 
 use std::any::{Any, TypeId};
 
@@ -27,7 +29,155 @@ pub enum ArgError {
     },
 }
 
+/// The arguments of an event or of an acknowledgement: what a handler reads, what
+/// an ack answers with, and what an outgoing listener sees.
+///
+/// How each argument is stored (parsed JSON, JSON kept as the text it arrived in,
+/// binary data) is the decoder's business: read them with [`get`](Self::get),
+/// [`as_tuple`](Self::as_tuple), [`binary`](Self::binary) or
+/// [`to_value`](Self::to_value). Passing them on ([`into_vec`](Self::into_vec), or
+/// the `emit_args`/`send_args` calls of the server and the client) moves them,
+/// without copying or parsing.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferrio_proto::socketio::{Args, Payload};
+/// use serde_json::json;
+///
+/// let args = Args::from(vec![json!("hi").into(), Payload::from(Bytes::from_static(b"\x01"))]);
+/// assert_eq!(args.len(), 2);
+/// assert_eq!(args.get::<String>(0)?, "hi");
+/// assert_eq!(args.binary(1).map(|b| b.as_ref()), Some(&b"\x01"[..]));
+/// let (text, blob): (String, Vec<u8>) = args.as_tuple()?;
+/// assert_eq!((text.as_str(), blob), ("hi", vec![1]));
+/// assert_eq!(args.to_value(0), Some(json!("hi")));
+/// assert_eq!(args.to_value(1), None);
+/// # Ok::<(), ferrio_proto::socketio::ArgError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args(Vec<Payload>);
+
+impl Args {
+    /// No arguments.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// How many arguments there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Argument `index` deserialized into `T`.
+    ///
+    /// Binary data reads as bytes: a `Bytes` or `Vec<Bytes>` gets the buffers
+    /// themselves, shared and never copied; a type that takes bytes through serde
+    /// (`Vec<u8>`, `serde_bytes::ByteBuf`) gets one copy of each buffer, and one read
+    /// copies an attachment at most once (a second use of it is then an error).
+    /// Binary data never reads as anything else: as a `bool`, a `String` or a
+    /// `serde_json::Value` it is an [`ArgError::Invalid`], never an array of numbers.
+    pub fn get<T: DeserializeOwned + 'static>(&self, index: usize) -> Result<T, ArgError> {
+        read_arg(&self.0, index)
+    }
+
+    /// All arguments deserialized at once, usually into a tuple:
+    /// `let (text, count): (String, u32) = args.as_tuple()?;`. Binary data reads as
+    /// in [`get`](Self::get), through serde: each buffer is copied once (into a
+    /// `Vec<u8>` or `Bytes`), and a buffer named twice is an error.
+    pub fn as_tuple<T: DeserializeOwned>(&self) -> Result<T, ArgError> {
+        read_args(&self.0)
+    }
+
+    /// Argument `index` if it is binary data.
+    pub fn binary(&self, index: usize) -> Option<&Bytes> {
+        binary_arg(&self.0, index)
+    }
+
+    /// Argument `index` as JSON, if there is one and it holds no binary data.
+    pub fn to_value(&self, index: usize) -> Option<Value> {
+        self.0.get(index)?.to_value()
+    }
+
+    /// Argument `index` as it is, for passing it on.
+    pub fn payload(&self, index: usize) -> Option<&Payload> {
+        self.0.get(index)
+    }
+
+    /// Every argument as it is, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Payload> {
+        self.0.iter()
+    }
+
+    /// Adds an argument at the end.
+    pub fn push(&mut self, arg: impl Into<Payload>) {
+        self.0.push(arg.into());
+    }
+
+    /// The arguments, moved out (no copy).
+    pub fn into_vec(self) -> Vec<Payload> {
+        self.0
+    }
+}
+
+impl From<Vec<Payload>> for Args {
+    fn from(args: Vec<Payload>) -> Self {
+        Self(args)
+    }
+}
+
+impl From<Args> for Vec<Payload> {
+    fn from(args: Args) -> Self {
+        args.0
+    }
+}
+
+impl PartialEq<[Payload]> for Args {
+    fn eq(&self, other: &[Payload]) -> bool {
+        self.0 == other
+    }
+}
+
+impl<const N: usize> PartialEq<[Payload; N]> for Args {
+    fn eq(&self, other: &[Payload; N]) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<Vec<Payload>> for Args {
+    fn eq(&self, other: &Vec<Payload>) -> bool {
+        &self.0 == other
+    }
+}
+
+impl FromIterator<Payload> for Args {
+    fn from_iter<I: IntoIterator<Item = Payload>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl IntoIterator for Args {
+    type Item = Payload;
+    type IntoIter = std::vec::IntoIter<Payload>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Args {
+    type Item = &'a Payload;
+    type IntoIter = std::slice::Iter<'a, Payload>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// The data of an event packet: `[name, ...args]`.
+#[doc(hidden)]
 pub fn event_data(name: &str, args: Vec<Payload>) -> Payload {
     let mut items = Vec::with_capacity(1 + args.len());
     items.push(Payload::Json(name.into()));
@@ -37,6 +187,7 @@ pub fn event_data(name: &str, args: Vec<Payload>) -> Payload {
 
 /// Arguments as one array payload: plain JSON when every one is a `Json`, else an
 /// `Array` that keeps each as it is (binary data in place, raw text as text).
+#[doc(hidden)]
 pub fn args_data(args: Vec<Payload>) -> Payload {
     if !args.iter().all(|a| matches!(a, Payload::Json(_))) {
         Payload::Array(args)
@@ -55,6 +206,7 @@ pub fn args_data(args: Vec<Payload>) -> Payload {
 
 /// Splits event data into its name and arguments; `None` if it is not an event
 /// (the decoder has checked packets from the wire already).
+#[doc(hidden)]
 pub fn split_event(data: Option<Payload>) -> Option<(String, Vec<Payload>)> {
     if let Some(Payload::Raw(raw)) = &data {
         let mut items = raw.items()?;
@@ -86,6 +238,7 @@ fn raw_name(name: &RawJson) -> Option<String> {
 }
 
 /// The arguments of an ack packet (or of any array payload).
+#[doc(hidden)]
 pub fn ack_args(data: Option<Payload>) -> Vec<Payload> {
     match data {
         Some(Payload::Json(Value::Array(items))) => items.into_iter().map(Payload::Json).collect(),
@@ -109,6 +262,7 @@ pub fn ack_args(data: Option<Payload>) -> Vec<Payload> {
 /// copies an attachment at most once (a second use of it is then an error). Binary
 /// data never reads as anything else: as a `bool`, a `String` or a
 /// `serde_json::Value` it is an [`ArgError::Invalid`], never an array of numbers.
+#[doc(hidden)]
 pub fn read_arg<T: DeserializeOwned + 'static>(
     args: &[Payload],
     index: usize,
@@ -128,6 +282,7 @@ pub fn read_arg<T: DeserializeOwned + 'static>(
 
 /// All arguments deserialized at once, usually into a tuple; binary data reads as
 /// in [`read_arg`].
+#[doc(hidden)]
 pub fn read_args<T: DeserializeOwned>(args: &[Payload]) -> Result<T, ArgError> {
     T::deserialize(ArgsDeserializer::new(args, &Served::default()))
         .map_err(|source| ArgError::Invalid { index: 0, source })
@@ -162,6 +317,7 @@ fn shared_bytes<T: 'static>(payload: &Payload) -> Option<T> {
 }
 
 /// Argument `index` if it is binary data.
+#[doc(hidden)]
 pub fn binary_arg(args: &[Payload], index: usize) -> Option<&Bytes> {
     match args.get(index)? {
         Payload::Binary(b) => Some(b),

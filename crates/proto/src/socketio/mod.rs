@@ -8,30 +8,31 @@
 //! with its count of attachments, and the buffers follow as binary Engine.IO messages.
 //!
 //! ```text
-//!  send:    Packet<Payload> ──deconstruct──▶ Packet + Vec<Bytes> ──encode_packet──▶ text, then buffers
+//!  send:    Packet<Payload> ──write_message──▶ text (with the Engine.IO `4`), then buffers
 //!  receive: text ──▶ Decoder::feed_text ┐
 //!           bytes ─▶ Decoder::feed_binary ┴──▶ Packet<Payload> (attachments in place)
 //! ```
 //!
-//! [`decode_packet`] parses one text part on its own; [`Decoder`] is the state
-//! machine a connection keeps to put binary packets back together. Every limit a peer
+//! [`Packet::write_message`] is the encoder. [`Args`] is an argument list as the
+//! server and the client hand it to users. [`decode_packet`] parses one text part
+//! on its own; [`Decoder`] is the state machine a connection keeps to put binary
+//! packets back together. Every limit a peer
 //! could abuse is in [`DecoderConfig`].
 //!
 //! ```
 //! use bytes::Bytes;
-//! use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload, encode_packet};
+//! use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
 //! use serde_json::json;
 //!
 //! // Send an event with one binary argument.
 //! let args = Payload::Array(vec![json!("img").into(), Bytes::from_static(b"\x89PNG").into()]);
-//! let (header, buffers) = Packet::new(PacketKind::Event, "/", Some(args.clone())).deconstruct();
 //! let mut text = Vec::new();
-//! encode_packet(&header, &mut text);
-//! assert_eq!(text, br#"51-["img",{"_placeholder":true,"num":0}]"#);
+//! let buffers = Packet::new(PacketKind::Event, "/", Some(args.clone())).write_message(&mut text);
+//! assert_eq!(text, br#"451-["img",{"_placeholder":true,"num":0}]"#);
 //!
-//! // Receive it.
+//! // Receive it (the Engine.IO `4` taken off).
 //! let mut decoder = Decoder::default();
-//! assert!(decoder.feed_text(std::str::from_utf8(&text).unwrap())?.is_none());
+//! assert!(decoder.feed_text(std::str::from_utf8(&text[1..]).unwrap())?.is_none());
 //! let packet = decoder.feed_binary(buffers[0].clone())?.expect("last attachment");
 //! assert_eq!((packet.kind, packet.data), (PacketKind::Event, Some(args)));
 //! # Ok::<(), ferrio_proto::socketio::DecodeError>(())
@@ -56,12 +57,16 @@ pub use config::DecoderConfig;
 pub use decode::{decode_packet, packet_namespace};
 pub use decoder::Decoder;
 pub use error::DecodeError;
+pub use event_args::{ArgError, Args};
+#[doc(hidden)]
 pub use event_args::{
-    ArgError, ack_args, args_data, binary_arg, event_data, read_arg, read_args, split_event,
+    ack_args, args_data, binary_arg, event_data, read_arg, read_args, split_event,
 };
 pub use json::{JsFormatter, write_json};
 pub use kind::PacketKind;
-pub use packet::{Packet, encode_message, encode_packet};
+pub use packet::Packet;
+#[doc(hidden)]
+pub use packet::{encode_message, encode_packet};
 pub use payload::Payload;
 pub use raw::{RawItems, RawJson};
 

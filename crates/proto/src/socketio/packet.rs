@@ -71,6 +71,7 @@ impl<D> Packet<D> {
 ///
 /// This is the data of an Engine.IO message; see [`encode_message`] for the form
 /// with the Engine.IO `4` in front.
+#[doc(hidden)]
 pub fn encode_packet(packet: &Packet, out: &mut Vec<u8>) {
     write_header(packet, out);
     if let Some(data) = &packet.data {
@@ -112,6 +113,7 @@ fn write_decimal(mut n: u64, out: &mut Vec<u8>) {
 
 /// Appends a packet as a complete Engine.IO text message (`4` then the packet), ready
 /// for a WebSocket text frame or a long-polling payload.
+#[doc(hidden)]
 pub fn encode_message(packet: &Packet, out: &mut Vec<u8>) {
     out.push(b'4');
     encode_packet(packet, out);

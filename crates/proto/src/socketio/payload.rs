@@ -37,6 +37,7 @@ use super::{DecodeError, Packet, PacketKind, RawJson};
 /// assert_eq!(Payload::reconstruct(wire, &buffers), Ok(args));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Payload {
     /// JSON without binary data.
     Json(Value),

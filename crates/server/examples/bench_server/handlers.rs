@@ -23,7 +23,7 @@ pub fn install(io: &SocketIo) {
             let _ = socket
                 .namespace()
                 .broadcast()
-                .emit_args("broadcast", event.args().to_vec());
+                .emit_args("broadcast", event.args().clone());
         });
         socket.on("join", |socket, event| async move {
             if let Ok(room) = event.arg::<String>(0) {
@@ -31,7 +31,7 @@ pub fn install(io: &SocketIo) {
             }
         });
         socket.on("room", |socket, event| async move {
-            if let (Ok(room), Some(payload)) = (event.arg::<String>(0), event.args().get(1)) {
+            if let (Ok(room), Some(payload)) = (event.arg::<String>(0), event.args().payload(1)) {
                 let _ = socket
                     .namespace()
                     .to(room)

@@ -5,17 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio::{ConnectError, Payload, Socket, SocketIo};
+use ferrio::{ConnectError, Socket, SocketIo};
 use serde_json::{Value, json};
-
-fn payload_json(p: &Payload) -> Value {
-    // JSON arrives parsed (`Payload::Json`) or as raw text (`Payload::Raw`).
-    p.to_value().unwrap_or(Value::Null)
-}
 
 /// Emits an event with the event's own arguments, binary ones included.
 fn emit_same(socket: &Socket, name: &str, event: &ferrio::Event) {
-    let _ = socket.emit_args(name, event.args().to_vec());
+    let _ = socket.emit_args(name, event.args().clone());
 }
 
 fn on_main_connection(io: &SocketIo) {
@@ -26,13 +21,13 @@ fn on_main_connection(io: &SocketIo) {
         });
         socket.on("message-with-ack", |_socket, event| async move {
             if let Some(ack) = event.ack() {
-                let _ = ack.send_args(event.args().to_vec());
+                let _ = ack.send_args(event.args().clone());
             }
         });
         socket.on("echo", |socket, event| async move {
             match event.ack() {
                 Some(ack) => {
-                    let _ = ack.send_args(event.args().to_vec());
+                    let _ = ack.send_args(event.args().clone());
                 }
                 None => emit_same(&socket, "echo", &event),
             }
@@ -41,7 +36,7 @@ fn on_main_connection(io: &SocketIo) {
             let _ = socket
                 .namespace()
                 .broadcast()
-                .emit_args("broadcast", event.args().to_vec());
+                .emit_args("broadcast", event.args().clone());
         });
         socket.on("join", |socket, event| async move {
             if let Ok(room) = event.arg::<String>(0) {
@@ -54,7 +49,7 @@ fn on_main_connection(io: &SocketIo) {
             }
         });
         socket.on("room", |socket, event| async move {
-            if let (Ok(room), Some(payload)) = (event.arg::<String>(0), event.args().get(1)) {
+            if let (Ok(room), Some(payload)) = (event.arg::<String>(0), event.args().payload(1)) {
                 let _ = socket
                     .namespace()
                     .to(room)
@@ -64,7 +59,9 @@ fn on_main_connection(io: &SocketIo) {
         // `rooms` with `[rooms[], payload]`: `payload` to every socket in any of
         // the rooms, once each even when it is in several of them.
         socket.on("rooms", |socket, event| async move {
-            if let (Ok(rooms), Some(payload)) = (event.arg::<Vec<String>>(0), event.args().get(1)) {
+            if let (Ok(rooms), Some(payload)) =
+                (event.arg::<Vec<String>>(0), event.args().payload(1))
+            {
                 let _ = socket
                     .namespace()
                     .to(rooms)
@@ -72,11 +69,7 @@ fn on_main_connection(io: &SocketIo) {
             }
         });
         socket.on("ask", |socket, event| async move {
-            let value = event
-                .args()
-                .first()
-                .map(payload_json)
-                .unwrap_or(Value::Null);
+            let value = event.args().to_value(0).unwrap_or(Value::Null);
             match socket
                 .timeout(Duration::from_millis(1000))
                 .emit_with_ack("question", &(value,))

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ferrio_proto::socketio::{Packet, Payload};
+use ferrio_proto::socketio::{Args, Packet, Payload};
 use tokio::sync::mpsc;
 
 use super::membership::{IdHasher, Rooms};
@@ -101,7 +101,7 @@ impl MemoryAdapter {
         &self,
         packet: Packet<Payload>,
         opts: &BroadcastOptions,
-        answers: &mpsc::UnboundedSender<Vec<Payload>>,
+        answers: &mpsc::UnboundedSender<Args>,
     ) -> Result<usize, AdapterError> {
         Ok(self.send_with_ack(packet, opts, answers)?.len())
     }
@@ -112,7 +112,7 @@ impl MemoryAdapter {
         &self,
         packet: Packet<Payload>,
         opts: &BroadcastOptions,
-        answers: &mpsc::UnboundedSender<Vec<Payload>>,
+        answers: &mpsc::UnboundedSender<Args>,
     ) -> Result<Vec<Arc<Socket>>, AdapterError> {
         let targets = self.local_targets(opts);
         let Some(id) = packet.id else {

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_proto::socketio::{Packet, Payload};
+use ferrio_proto::socketio::{Args, Packet, Payload};
 
 pub use memory::MemoryAdapter;
 pub use options::{BroadcastFlags, BroadcastOptions};
@@ -110,7 +110,7 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         _args: Vec<Payload>,
         _timeout: Option<Duration>,
-    ) -> BoxFuture<'_, Result<Vec<Vec<Payload>>, AdapterError>> {
+    ) -> BoxFuture<'_, Result<Vec<Args>, AdapterError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 

@@ -24,7 +24,7 @@ impl Socket {
             }
             PacketKind::Ack | PacketKind::BinaryAck => {
                 let id = packet.id.ok_or(ProtocolError)?;
-                self.resolve_ack(id, ack_args(packet.data));
+                self.resolve_ack(id, ack_args(packet.data).into());
             }
             PacketKind::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
             // A second CONNECT is caught by the client; CONNECT_ERROR only goes
@@ -36,7 +36,7 @@ impl Socket {
 
     fn on_event(self: &Arc<Self>, name: String, args: Vec<Payload>, id: Option<u64>) {
         let ack = id.map(|id| AckSender::new(self.clone(), id));
-        let event = Event::new(name, args, ack);
+        let event = Event::new(name, args.into(), ack);
         let (middleware, errors, any) = self.handlers().pre_event();
         for mw in &middleware {
             if let Err(error) = mw(self, &event) {

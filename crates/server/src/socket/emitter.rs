@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
@@ -68,7 +68,7 @@ impl<'a> SocketEmitter<'a> {
         self,
         event: &str,
         data: &T,
-    ) -> Result<Vec<Payload>, AckError> {
+    ) -> Result<Args, AckError> {
         let args = crate::to_args(data).map_err(|_| AckError::Disconnected)?;
         let id = self.socket.namespace().next_ack_id();
         let packet = self

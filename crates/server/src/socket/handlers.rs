@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use ferrio_proto::socketio::Payload;
+use ferrio_proto::socketio::Args;
 
 use super::Socket;
 use crate::{DisconnectReason, Event};
@@ -22,7 +22,7 @@ pub(crate) type CloseHandler =
 /// A catch-all listener of incoming events.
 pub(crate) type AnyHandler = Arc<dyn Fn(&Arc<Socket>, &Event) + Send + Sync>;
 /// A catch-all listener of outgoing events.
-pub(crate) type AnyOutgoingHandler = Arc<dyn Fn(&Arc<Socket>, &str, &[Payload]) + Send + Sync>;
+pub(crate) type AnyOutgoingHandler = Arc<dyn Fn(&Arc<Socket>, &str, &Args) + Send + Sync>;
 /// Per-event middleware: an `Err` stops the event and goes to the error handlers.
 pub(crate) type EventMiddleware =
     Arc<dyn Fn(&Arc<Socket>, &Event) -> Result<(), crate::MiddlewareError> + Send + Sync>;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use ferrio_engine::TransportKind;
-use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -185,7 +185,7 @@ impl Socket {
     /// Listens to every outgoing event, broadcasts reaching this socket included.
     pub fn on_any_outgoing(
         &self,
-        listener: impl Fn(&Arc<Socket>, &str, &[Payload]) + Send + Sync + 'static,
+        listener: impl Fn(&Arc<Socket>, &str, &Args) + Send + Sync + 'static,
     ) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();
@@ -256,9 +256,9 @@ impl Socket {
     }
 
     /// Sends an event whose arguments are already payloads (binary kept), as
-    /// when passing on the arguments of an event received.
-    pub fn emit_args(&self, event: &str, args: Vec<Payload>) -> Result<(), EmitError> {
-        let packet = self.event_packet(event, args)?;
+    /// when passing on the [`Args`] of an event received (moved, not copied).
+    pub fn emit_args(&self, event: &str, args: impl Into<Args>) -> Result<(), EmitError> {
+        let packet = self.event_packet(event, args.into().into_vec())?;
         self.send_packet(packet, false)
     }
 
@@ -273,7 +273,7 @@ impl Socket {
         &self,
         event: &str,
         data: &T,
-    ) -> Result<Vec<Payload>, crate::AckError> {
+    ) -> Result<Args, crate::AckError> {
         self.emitter().emit_with_ack(event, data).await
     }
 
@@ -384,6 +384,7 @@ impl Socket {
         let Some(me) = self.namespace.get_socket(self.id) else {
             return;
         };
+        let args = Args::from(args);
         for listener in listeners {
             listener(&me, &name, &args);
         }
@@ -422,7 +423,7 @@ impl Socket {
     pub(crate) fn expect_broadcast_ack(
         &self,
         id: u64,
-        answers: tokio::sync::mpsc::UnboundedSender<Vec<Payload>>,
+        answers: tokio::sync::mpsc::UnboundedSender<Args>,
     ) {
         self.expect_ack(id, AckWaiter::Many(answers));
     }
@@ -446,7 +447,7 @@ impl Socket {
         drop(pending);
     }
 
-    pub(crate) fn resolve_ack(&self, id: u64, args: Vec<Payload>) {
+    pub(crate) fn resolve_ack(&self, id: u64, args: Args) {
         let waiter = self.acks().and_then(|mut acks| acks.remove(&id));
         if let Some(waiter) = waiter {
             waiter.resolve(args);

@@ -223,7 +223,7 @@ fn handlers(io: &SocketIo, stats: &Arc<Stats>, socket: &Arc<Socket>) {
     // Echo: the arguments back as the ack.
     socket.on("echo", |_, event| async move {
         if let Some(ack) = event.ack() {
-            let _ = ack.send_args(event.args().to_vec());
+            let _ = ack.send_args(event.args().clone().into_vec());
         }
     });
     // What the tests observe from inside.
