@@ -218,23 +218,7 @@ impl Drop for Server {
 pub async fn ws_client(addr: SocketAddr) -> WsClient {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let request = url.into_client_request().unwrap();
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let local = stream.local_addr().unwrap();
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::client_async(request, stream))
-        .await
-        .expect("websocket handshake in time")
-        .expect("websocket accepted");
-    let mut client = WsClient {
-        ws,
-        eio_sid: String::new(),
-        open: Value::Null,
-        local,
-        auto_pong: true,
-        pings: 0,
-    };
-    let open = client.recv_text().await;
-    client.open = serde_json::from_str(&open[1..]).unwrap();
-    client.eio_sid = client.open["sid"].as_str().unwrap().to_owned();
+    let mut client = WsClient::open(addr, request).await;
     client.connect("/").await;
     client
 }

@@ -103,26 +103,7 @@ impl TestServer {
                 http::HeaderValue::from_str(v).unwrap(),
             );
         }
-        let stream = TcpStream::connect(self.addr).await.unwrap();
-        let local = stream.local_addr().unwrap();
-        let (ws, _) =
-            tokio::time::timeout(TIMEOUT, tokio_tungstenite::client_async(request, stream))
-                .await
-                .expect("websocket handshake in time")
-                .expect("websocket accepted");
-        let mut client = WsClient {
-            ws,
-            eio_sid: String::new(),
-            open: Value::Null,
-            local,
-            auto_pong: true,
-            pings: 0,
-        };
-        let open = client.recv_text().await;
-        assert!(open.starts_with('0'), "open packet first, got {open:?}");
-        client.open = serde_json::from_str(&open[1..]).unwrap();
-        client.eio_sid = client.open["sid"].as_str().unwrap().to_owned();
-        client
+        WsClient::open(self.addr, request).await
     }
 
     /// A WebSocket session connected to namespace `nsp`; returns the client and
@@ -235,6 +216,34 @@ pub struct WsClient {
 }
 
 impl WsClient {
+    /// Opens a WebSocket session with `request` at `addr` and reads its open
+    /// packet.
+    pub async fn open(
+        addr: SocketAddr,
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> WsClient {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let local = stream.local_addr().unwrap();
+        let (ws, _) =
+            tokio::time::timeout(TIMEOUT, tokio_tungstenite::client_async(request, stream))
+                .await
+                .expect("websocket handshake in time")
+                .expect("websocket accepted");
+        let mut client = WsClient {
+            ws,
+            eio_sid: String::new(),
+            open: Value::Null,
+            local,
+            auto_pong: true,
+            pings: 0,
+        };
+        let open = client.recv_text().await;
+        assert!(open.starts_with('0'), "open packet first, got {open:?}");
+        client.open = serde_json::from_str(&open[1..]).unwrap();
+        client.eio_sid = client.open["sid"].as_str().unwrap().to_owned();
+        client
+    }
+
     /// Sends one Engine.IO text message as it is (`40`, `42["a"]`, …).
     pub async fn send(&mut self, text: &str) {
         self.ws
