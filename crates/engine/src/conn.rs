@@ -35,18 +35,20 @@ impl<IO> Counted<IO> {
 
 /// The clock of a write that waits: started when a write first returns
 /// `Pending`, stopped by any write that completes. The timer is allocated on
-/// the first stall only, so an idle connection holds none.
+/// the first stall only, so an idle connection holds none. Every connection
+/// carries one, so the timeout is kept in 4 bytes of milliseconds (a longer
+/// one than 49 days is as good as none).
 struct WriteStall {
-    timeout: Duration,
     timer: Option<Pin<Box<Sleep>>>,
+    timeout_ms: u32,
     armed: bool,
 }
 
 impl WriteStall {
     fn new(timeout: Duration) -> Self {
         Self {
-            timeout,
             timer: None,
+            timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
             armed: false,
         }
     }
@@ -59,7 +61,7 @@ impl WriteStall {
             return poll;
         }
         let deadline = tokio::time::Instant::now()
-            .checked_add(self.timeout)
+            .checked_add(Duration::from_millis(self.timeout_ms.into()))
             .unwrap_or_else(far_future);
         let timer = match &mut self.timer {
             Some(timer) => {
@@ -151,6 +153,12 @@ mod tests {
     fn counted<IO>(io: IO, timeout: Duration) -> Counted<IO> {
         let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
         Counted::new(io, permit, timeout)
+    }
+
+    /// Every served connection carries one, through its WebSocket's life.
+    #[test]
+    fn the_write_clock_stays_small() {
+        assert!(std::mem::size_of::<WriteStall>() <= 16);
     }
 
     #[tokio::test(start_paused = true)]

@@ -71,7 +71,7 @@ pub(crate) fn upgrade<B>(
             let slot = shared
                 .reserve_session(info.remote_addr)
                 .map_err(refused_session)?;
-            Target::New(Box::new(info), slot)
+            Target::New(Box::new((info, slot)))
         }
     };
     websocket::spawn(shared, on_upgrade, target);

@@ -38,7 +38,8 @@ pub(crate) fn spawn(shared: &Arc<Shared>, on_upgrade: OnUpgrade, target: Target)
 /// What an accepted WebSocket carries.
 pub(crate) enum Target {
     /// A new session, with the place reserved for it (`max_sessions`).
-    New(Box<ConnectInfo>, SessionSlot),
+    /// Boxed whole: the connection's task keeps its argument for its life.
+    New(Box<(ConnectInfo, SessionSlot)>),
     /// An upgrade of this polling session.
     Upgrade(Arc<Session>),
 }
