@@ -443,7 +443,7 @@ mod tests {
             remote_addr: None,
             issued: std::time::SystemTime::now(),
         };
-        let on_upgrade = hyper::upgrade::on(&mut http::Request::new(()));
+        let on_upgrade = hyper::upgrade::on(http::Request::new(()));
         let task = run(
             engine.shared.clone(),
             on_upgrade,
