@@ -116,6 +116,13 @@ function setup(socket) {
   });
   socket.on("disconnect-me", () => socket.disconnect());
   socket.on("close-me", () => socket.conn.close());
+  // Closes the connection, then emits `missed` [value] to the socket's own
+  // room: with recovery on, the client gets it back when it recovers.
+  socket.on("close-me-then-send", (value) => {
+    const room = socket.id;
+    socket.conn.close();
+    io.of(nsp).to(room).emit("missed", value);
+  });
 }
 
 io.on("connection", setup);

@@ -157,3 +157,45 @@ async fn recovers_the_session_after_a_lost_connection() {
         socket.disconnect();
     }
 }
+
+/// Two recoveries in a row: each gives back only what was missed since the
+/// last one. The events of the first recovery arrive before its CONNECT
+/// reply, and their offsets must count, or the second recovery replays them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_twice_in_a_row_without_replaying_the_first_recovery() {
+    let server = NodeServer::spawn_with(&["--recovery"]).await;
+    for mode in [Mode::WebSocket, Mode::Polling] {
+        let mut rec = Recorder::default();
+        let socket = rec
+            .watch(
+                ferrio_client::io(&server.url())
+                    .unwrap()
+                    .config(mode.config())
+                    .force_new(true),
+            )
+            .build();
+        rec.connected("/").await;
+        let id = socket.id().unwrap();
+        // A first event, so that the client has an offset to recover from.
+        socket.emit("echo", &"one").unwrap();
+        rec.event("/", "echo").await;
+        for value in ["first", "second"] {
+            socket.emit("close-me-then-send", &value).unwrap();
+            rec.disconnected("/").await;
+            rec.connected("/").await;
+            assert!(socket.recovered(), "{mode:?}");
+            assert_eq!(socket.id().unwrap(), id);
+            let missed = rec.event("/", "missed").await;
+            assert_eq!(missed[0], json!(value).into(), "{mode:?}: {missed:?}");
+        }
+        // Nothing else came back: "first" was not replayed by the second recovery.
+        let rest: Vec<_> = rec
+            .drain(Duration::from_millis(300))
+            .await
+            .into_iter()
+            .filter(|seen| matches!(seen, Seen::Event { name, .. } if name == "missed"))
+            .collect();
+        assert!(rest.is_empty(), "{mode:?}: replayed again: {rest:?}");
+        socket.disconnect();
+    }
+}

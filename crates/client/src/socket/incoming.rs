@@ -91,7 +91,14 @@ impl Socket {
             self.set_connected(&mut state, true);
             tracing::debug!(nsp = %self.inner.nsp, id = ?state.id, "socket connected");
             let sent = self.flush_send_buffer(&mut state);
-            (sent, std::mem::take(&mut state.receive_buffer))
+            let received = std::mem::take(&mut state.receive_buffer);
+            // Events that came before the CONNECT reply are the missed ones
+            // of a recovery: their offsets count as those of any event, or
+            // the next recovery would replay them again.
+            for (_, args, _) in &received {
+                note_offset(&mut state, args);
+            }
+            (sent, received)
         };
         for (name, args, id) in received {
             self.dispatch_event(name, args, id);
@@ -178,18 +185,7 @@ impl Socket {
                 state.receive_buffer.push((name, args, id));
                 return;
             }
-            // Connection state recovery: the server appends the offset as the
-            // last argument; remember it for the next CONNECT.
-            if state.pid.is_some() {
-                let offset = match args.last() {
-                    Some(Payload::Json(Value::String(offset))) => Some(offset.clone()),
-                    Some(Payload::Raw(raw)) => raw.as_string().map(|s| s.into_owned()),
-                    _ => None,
-                };
-                if offset.is_some() {
-                    state.last_offset = offset;
-                }
-            }
+            note_offset(&mut state, &args);
         }
         self.dispatch_event(name, args, id);
     }
@@ -305,6 +301,23 @@ fn connect_data(auth: Option<Value>, pid: Option<String>, offset: Option<String>
         map.extend(auth);
     }
     Some(Value::Object(map))
+}
+
+/// Connection state recovery: the server appends an event's offset as its
+/// last argument; remember it for the next CONNECT (as the JS client, only
+/// once the server gave a session id to recover).
+fn note_offset(state: &mut State, args: &[Payload]) {
+    if state.pid.is_none() {
+        return;
+    }
+    let offset = match args.last() {
+        Some(Payload::Json(Value::String(offset))) => Some(offset.clone()),
+        Some(Payload::Raw(raw)) => raw.as_string().map(|s| s.into_owned()),
+        _ => None,
+    };
+    if offset.is_some() {
+        state.last_offset = offset;
+    }
 }
 
 #[cfg(test)]
