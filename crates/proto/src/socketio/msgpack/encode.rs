@@ -48,8 +48,10 @@ impl Writer {
         }
     }
 
-    /// Writes raw JSON text as the value it holds, the same bytes as
-    /// [`value`](Self::value) of its parsed form, without building the tree.
+    /// Writes raw JSON text as notepack.io writes `JSON.parse` of it, without
+    /// building a tree: the bytes of [`value`](Self::value) of its parsed form,
+    /// except that an integer beyond ±2^53 is the nearest `f64` as in JavaScript
+    /// (raw text is in JavaScript layout, where `9223372036854776000` is 2^63).
     ///
     /// A lone surrogate escape is written as U+FFFD (`ef bf bd`); notepack.io
     /// writes it as its 3-byte WTF-8 form, which a Rust string cannot hold.
