@@ -156,7 +156,7 @@ fn numbers_follow_javascript() {
         assert_eq!(hex(&encode_value(value).unwrap()), *bytes, "{value}");
     }
     let mut w = Writer::new();
-    w.number(f64::NAN);
+    w.number(-f64::NAN);
     w.number(f64::INFINITY);
     assert_eq!(hex(w.as_slice()), "cb7ff8000000000000cb7ff0000000000000");
 }
@@ -301,6 +301,13 @@ fn refuses_what_notepack_refuses_and_what_is_too_big() {
     assert_eq!(
         decode(&deep(1_000_000), &config),
         Err(MsgpackError::TooDeep { max: 64 })
+    );
+    // A configured depth above 128 acts as 128: no stack overflow.
+    let unbounded = config.max_depth(usize::MAX);
+    assert!(decode(&deep(128), &unbounded).is_ok());
+    assert_eq!(
+        decode(&deep(1_000_000), &unbounded),
+        Err(MsgpackError::TooDeep { max: 128 })
     );
     // Values: the array and its items count, string keys do not.
     let small = config.max_json_values(3);
