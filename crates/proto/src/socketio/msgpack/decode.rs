@@ -66,7 +66,7 @@ pub fn decode(bytes: &Bytes, config: &DecoderConfig) -> Result<Payload, MsgpackE
         values: 0,
     };
     let payload = reader.item(0)?.or_null();
-    match bytes.len() - reader.pos {
+    match reader.remaining() {
         0 => Ok(payload),
         count => Err(MsgpackError::TrailingBytes { count }),
     }
