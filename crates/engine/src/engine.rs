@@ -23,12 +23,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// A session queued `bytes` more.
-    pub fn queued(&self, bytes: usize) {
+    pub(crate) fn queued(&self, bytes: usize) {
         self.buffered.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// `bytes` left a session's outbox: written, taken or dropped.
-    pub fn unqueued(&self, bytes: usize) {
+    pub(crate) fn unqueued(&self, bytes: usize) {
         self.buffered.fetch_sub(bytes, Ordering::Relaxed);
     }
 
@@ -36,7 +36,7 @@ impl Shared {
     /// than [`max_total_buffered_bytes`](EngineConfig::max_total_buffered_bytes),
     /// closes the sessions that hold the most, biggest first, until the total
     /// is back under it. Their handlers run later, never on this stack.
-    pub fn check_budget(&self) {
+    pub(crate) fn check_budget(&self) {
         let budget = self.config.max_total_buffered_bytes;
         if self.buffered.load(Ordering::Relaxed) <= budget
             || self.enforcing.swap(true, Ordering::Acquire)
@@ -76,11 +76,11 @@ impl Shared {
         }
     }
 
-    pub fn get(&self, sid: Sid) -> Option<Arc<Session>> {
+    pub(crate) fn get(&self, sid: Sid) -> Option<Arc<Session>> {
         self.table().get(&sid).cloned()
     }
 
-    pub fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
+    pub(crate) fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
         let removed = self.table().remove(&sid);
         if removed.is_some() {
             self.limits.closed(sid);
@@ -92,14 +92,14 @@ impl Shared {
     /// when [`max_sessions`](EngineConfig::max_sessions) are open, or
     /// [`max_sessions_per_address`](EngineConfig::max_sessions_per_address)
     /// from its address. The HTTP front end words the refusal.
-    pub fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, Refused> {
+    pub(crate) fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, Refused> {
         let share = self.share(peer, self.config.max_sessions_per_address);
         self.limits.reserve(self.config.max_sessions, share)
     }
 
     /// The per-address share of a client at `peer`, when `max` is set and
     /// the address known.
-    pub fn share(&self, peer: Option<SocketAddr>, max: Option<usize>) -> Share {
+    pub(crate) fn share(&self, peer: Option<SocketAddr>, max: Option<usize>) -> Share {
         Some((AddressKey::of(peer?), max?))
     }
 
@@ -107,13 +107,13 @@ impl Shared {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
     }
 
     /// Opens a session: queues its open packet, registers it, starts its
     /// heartbeat, and keeps the connection the handler answers with.
-    pub fn open_session(
+    pub(crate) fn open_session(
         self: &Arc<Self>,
         info: ConnectInfo,
         transport: TransportKind,

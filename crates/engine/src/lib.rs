@@ -50,6 +50,8 @@
 //! # }
 //! ```
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 mod config;
 mod conn;
 mod engine;

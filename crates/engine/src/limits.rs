@@ -29,7 +29,7 @@ use crate::Sid;
 pub(crate) struct AddressKey(IpAddr);
 
 impl AddressKey {
-    pub fn of(addr: SocketAddr) -> Self {
+    pub(crate) fn of(addr: SocketAddr) -> Self {
         match addr.ip().to_canonical() {
             IpAddr::V6(ip) => {
                 let prefix = u128::from(ip) & !((1u128 << 64) - 1);
@@ -112,7 +112,7 @@ pub(crate) struct Limits {
 impl Limits {
     /// Takes a slot for a new session, unless `max` are in use or, with a
     /// `share`, its address holds as many as it may.
-    pub fn reserve(&self, max: usize, share: Share) -> Result<SessionSlot, Refused> {
+    pub(crate) fn reserve(&self, max: usize, share: Share) -> Result<SessionSlot, Refused> {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 (used < max).then_some(used + 1)
@@ -139,7 +139,7 @@ impl Limits {
 
     /// A session was opened (with or without a slot); `address` is the key
     /// it counts under when a per-address limit is set.
-    pub fn opened(&self, sid: Sid, address: Option<AddressKey>) {
+    pub(crate) fn opened(&self, sid: Sid, address: Option<AddressKey>) {
         self.used.fetch_add(1, Ordering::AcqRel);
         if let Some(key) = address {
             self.tracking.store(true, Ordering::Release);
@@ -150,7 +150,7 @@ impl Limits {
     }
 
     /// A session left the table.
-    pub fn closed(&self, sid: Sid) {
+    pub(crate) fn closed(&self, sid: Sid) {
         self.used.fetch_sub(1, Ordering::AcqRel);
         if self.tracking.load(Ordering::Acquire) {
             let mut addresses = lock(&self.addresses);
@@ -165,7 +165,7 @@ impl Limits {
     /// with a `share`, its address has as many in progress as it may.
     /// Follow with [`add_pending`](Self::add_pending) once the session has an
     /// id, or [`cancel_pending`](Self::cancel_pending) if it is not opened.
-    pub fn reserve_pending(&self, max: usize, share: Share) -> Result<(), Refused> {
+    pub(crate) fn reserve_pending(&self, max: usize, share: Share) -> Result<(), Refused> {
         self.pending_len
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -188,7 +188,7 @@ impl Limits {
     }
 
     /// Undoes a [`reserve_pending`](Self::reserve_pending) made with `share`.
-    pub fn cancel_pending(&self, share: Share) {
+    pub(crate) fn cancel_pending(&self, share: Share) {
         if let Some((key, _)) = share {
             self.pending().release(key);
         }
@@ -197,7 +197,7 @@ impl Limits {
 
     /// The polling session a [`reserve_pending`](Self::reserve_pending) with
     /// `share` was for is open: it is pending until its client comes back.
-    pub fn add_pending(&self, sid: Sid, share: Share) {
+    pub(crate) fn add_pending(&self, sid: Sid, share: Share) {
         let mut pending = self.pending();
         pending.sids.insert(sid);
         if let Some((key, _)) = share {
@@ -206,7 +206,7 @@ impl Limits {
     }
 
     /// The client of `sid` made a request: its handshake is complete.
-    pub fn answered(&self, sid: Sid) {
+    pub(crate) fn answered(&self, sid: Sid) {
         if self.pending_len.load(Ordering::Acquire) == 0 {
             return;
         }
@@ -220,7 +220,7 @@ impl Limits {
     }
 
     /// Polling handshakes whose client has not come back.
-    pub fn pending_count(&self) -> usize {
+    pub(crate) fn pending_count(&self) -> usize {
         self.pending_len.load(Ordering::Acquire)
     }
 

@@ -77,7 +77,7 @@ pub(crate) struct Polling {
 
 impl Carrier {
     /// The carrier of a new session on `transport`.
-    pub fn new(transport: TransportKind) -> Self {
+    pub(crate) fn new(transport: TransportKind) -> Self {
         match transport {
             TransportKind::Polling => Self::Polling(Polling::default()),
             TransportKind::WebSocket => Self::WebSocket(Writer::default()),
@@ -85,7 +85,7 @@ impl Carrier {
     }
 
     /// Which transport it is.
-    pub fn kind(&self) -> TransportKind {
+    pub(crate) fn kind(&self) -> TransportKind {
         match self {
             Self::Polling(_) => TransportKind::Polling,
             Self::WebSocket(_) => TransportKind::WebSocket,
@@ -107,28 +107,28 @@ impl<'a> Queue<'a> {
     }
 
     /// Whether no frame waits.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
     /// The first waiting frame.
-    pub fn front(&self) -> Option<&Frame> {
+    pub(crate) fn front(&self) -> Option<&Frame> {
         self.frames.front()
     }
 
     /// The waiting frames, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Frame> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Frame> {
         self.frames.iter()
     }
 
     /// Queues a frame at the end.
-    pub fn push_back(&mut self, frame: Frame) {
+    pub(crate) fn push_back(&mut self, frame: Frame) {
         *self.bytes += frame.len();
         self.frames.push_back(frame);
     }
 
     /// Takes the first frame, written.
-    pub fn pop_front(&mut self) -> Option<Frame> {
+    pub(crate) fn pop_front(&mut self) -> Option<Frame> {
         let frame = self.frames.pop_front()?;
         *self.bytes = self.bytes.saturating_sub(frame.len());
         Some(frame)
@@ -136,7 +136,7 @@ impl<'a> Queue<'a> {
 
     /// Lets go of the memory a burst grew, once empty: an idle connection
     /// holds no buffer.
-    pub fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         if self.frames.is_empty() && self.frames.capacity() > 0 {
             *self.frames = VecDeque::new();
         }

@@ -24,7 +24,7 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
-    pub fn new(now: Instant, interval: std::time::Duration) -> Self {
+    pub(crate) fn new(now: Instant, interval: std::time::Duration) -> Self {
         Self {
             ping_due: now + interval,
             pong_due: None,
@@ -32,7 +32,7 @@ impl Timing {
     }
 
     /// The next instant at which [`Session::heartbeat_step`] has work.
-    pub fn next_wake(&self) -> Instant {
+    pub(crate) fn next_wake(&self) -> Instant {
         self.pong_due.unwrap_or(self.ping_due)
     }
 }

@@ -34,7 +34,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
+    pub(crate) fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
         Self {
             upgrade: Upgrade::None,
             closed: None,
@@ -46,13 +46,13 @@ impl State {
     }
 
     /// The transport that carries the session now.
-    pub fn transport(&self) -> TransportKind {
+    pub(crate) fn transport(&self) -> TransportKind {
         self.carrier.kind()
     }
 
     /// What a long-polling session keeps about its requests; none once the
     /// session has moved to WebSocket.
-    pub fn polling(&mut self) -> Option<&mut Polling> {
+    pub(crate) fn polling(&mut self) -> Option<&mut Polling> {
         match &mut self.carrier {
             Carrier::Polling(polling) => Some(polling),
             Carrier::WebSocket(_) => None,
@@ -60,7 +60,7 @@ impl State {
     }
 
     /// The carrier, and the outbox lent to it.
-    pub fn carrier(&mut self) -> (&mut Carrier, Queue<'_>) {
+    pub(crate) fn carrier(&mut self) -> (&mut Carrier, Queue<'_>) {
         (
             &mut self.carrier,
             Queue::new(&mut self.outbox, &mut self.queued_bytes),
@@ -68,7 +68,7 @@ impl State {
     }
 
     /// Writes `frames`, back to back, if the carrier's socket takes them now.
-    pub fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
+    pub(crate) fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
         if self.closed.is_some() {
             return WriteNow::Declined;
         }
@@ -80,7 +80,7 @@ impl State {
 
     /// Writes already framed bytes (a pong) now if the socket takes them, else
     /// keeps them for the connection's task, ahead of the outbox.
-    pub fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
         if self.closed.is_some() {
             return WriteNow::Declined;
         }
@@ -90,7 +90,7 @@ impl State {
         }
     }
 
-    pub fn push(&mut self, frame: Frame, limit: Option<usize>) -> Result<(), SendError> {
+    pub(crate) fn push(&mut self, frame: Frame, limit: Option<usize>) -> Result<(), SendError> {
         if self.closed.is_some() {
             return Err(SendError::Closed);
         }
@@ -103,7 +103,7 @@ impl State {
         Ok(())
     }
 
-    pub fn push_all(
+    pub(crate) fn push_all(
         &mut self,
         frames: impl IntoIterator<Item = Frame>,
         limit: usize,
@@ -126,7 +126,7 @@ impl State {
     }
 
     /// Whether nothing waits to be written, here or in the connection's task.
-    pub fn is_drained(&self) -> bool {
+    pub(crate) fn is_drained(&self) -> bool {
         self.outbox.is_empty()
             && match &self.carrier {
                 Carrier::WebSocket(wire) => wire.is_idle(),
@@ -141,7 +141,7 @@ impl State {
 
     /// Takes every queued frame, in order (long-polling, where no frame is
     /// ever partly written).
-    pub fn take_outbox(&mut self) -> VecDeque<Frame> {
+    pub(crate) fn take_outbox(&mut self) -> VecDeque<Frame> {
         debug_assert!(!self.is_mid_frame());
         self.queued_bytes = 0;
         std::mem::take(&mut self.outbox)
@@ -150,7 +150,7 @@ impl State {
     /// Drops the queued frames that are not on their way yet: everything but
     /// the rest of a partly written frame, which must still be completed
     /// before anything else is written to the stream.
-    pub fn discard_outbox(&mut self) {
+    pub(crate) fn discard_outbox(&mut self) {
         let keep = usize::from(self.is_mid_frame());
         self.outbox.truncate(keep);
         self.queued_bytes = self.outbox.iter().map(Frame::len).sum();
@@ -160,7 +160,7 @@ impl State {
     }
 
     /// Drops everything queued and the carrier's socket: the stream is gone.
-    pub fn clear_outbox(&mut self) {
+    pub(crate) fn clear_outbox(&mut self) {
         self.outbox = VecDeque::new();
         self.queued_bytes = 0;
         if let Carrier::WebSocket(wire) = &mut self.carrier {
