@@ -1,7 +1,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::limits::{AddressKey, Limits, Refused, SessionSlot, Share};
 use crate::session::ConnectInfo;
@@ -103,8 +105,8 @@ impl Shared {
         Some((AddressKey::of(peer?), max?))
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn table(&self) -> MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
+        self.sessions.lock()
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {

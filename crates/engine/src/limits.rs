@@ -16,8 +16,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::Sid;
 
@@ -123,7 +125,7 @@ impl Limits {
             address: None,
         };
         if let Some((key, max)) = share {
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             let n = addresses.count.entry(key).or_insert(0);
             if *n >= max {
                 if *n == 0 {
@@ -143,7 +145,7 @@ impl Limits {
         self.used.fetch_add(1, Ordering::AcqRel);
         if let Some(key) = address {
             self.tracking.store(true, Ordering::Release);
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             *addresses.count.entry(key).or_insert(0) += 1;
             addresses.session_of.insert(sid, key);
         }
@@ -153,7 +155,7 @@ impl Limits {
     pub(crate) fn closed(&self, sid: Sid) {
         self.used.fetch_sub(1, Ordering::AcqRel);
         if self.tracking.load(Ordering::Acquire) {
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             if let Some(key) = addresses.session_of.remove(&sid) {
                 addresses.release(key);
             }
@@ -225,12 +227,8 @@ impl Limits {
     }
 
     fn pending(&self) -> MutexGuard<'_, Pending> {
-        lock(&self.pending)
+        self.pending.lock()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A place for one session, held from the handshake until the session opens
@@ -246,7 +244,7 @@ impl Drop for SessionSlot {
     fn drop(&mut self) {
         self.used.fetch_sub(1, Ordering::AcqRel);
         if let Some((addresses, key)) = &self.address {
-            lock(addresses).release(*key);
+            addresses.lock().release(*key);
         }
     }
 }

@@ -26,11 +26,12 @@
 //! table in its shared store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferrio::{DisconnectReason, Event, Namespace, Socket, SocketIo};
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -364,12 +365,12 @@ impl Chat {
         users
     }
 
-    fn lock_members(&self) -> std::sync::MutexGuard<'_, Members> {
-        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_members(&self) -> MutexGuard<'_, Members> {
+        self.members.lock()
     }
 
-    fn lock_history(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
-        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_history(&self) -> MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
+        self.history.lock()
     }
 }
 

@@ -2,7 +2,9 @@
 //! server, so that sockets of several namespaces share a connection.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, Weak};
+use std::sync::{LazyLock, Weak};
+
+use parking_lot::Mutex;
 
 use super::{Manager, ManagerInner};
 use crate::ManagerConfig;
@@ -22,7 +24,7 @@ pub(crate) fn lookup(
     nsp: &str,
 ) -> Manager {
     let key = format!("{}{}", target.origin(), config.path);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = CACHE.lock();
     cache.retain(|_, m| m.strong_count() > 0);
     let cached = cache.get(&key).and_then(Weak::upgrade);
     let same_namespace = cached.as_ref().is_some_and(|m| m.has_socket(nsp));

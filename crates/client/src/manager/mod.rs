@@ -5,9 +5,10 @@ mod lookup;
 mod run;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -224,19 +225,19 @@ impl std::fmt::Debug for Manager {
 
 impl ManagerInner {
     fn session(&self) -> MutexGuard<'_, Option<Session>> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner())
+        self.session.lock()
     }
 
     fn control(&self) -> MutexGuard<'_, Control> {
-        self.control.lock().unwrap_or_else(|e| e.into_inner())
+        self.control.lock()
     }
 
     fn listeners(&self) -> MutexGuard<'_, Listeners> {
-        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+        self.listeners.lock()
     }
 
     fn sockets(&self) -> MutexGuard<'_, HashMap<String, Socket>> {
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+        self.sockets.lock()
     }
 
     /// The socket of a namespace, made if there is none.

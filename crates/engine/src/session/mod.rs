@@ -7,11 +7,12 @@ pub(crate) mod info;
 mod state;
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use ferrio_proto::engine::Packet;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
@@ -188,7 +189,7 @@ impl Session {
     }
 
     fn slot(&self) -> MutexGuard<'_, Option<Arc<dyn Connection>>> {
-        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+        self.connection.lock()
     }
 
     /// Whether nothing waits in the outbox: the client has everything sent so far
@@ -200,9 +201,9 @@ impl Session {
     /// The session's state, locked. Changes to the bytes it queues are
     /// carried to the engine-wide count when the lock is released.
     pub(crate) fn lock(&self) -> StateGuard<'_> {
-        // A panic while holding this lock would be a bug of ours; the state is
-        // still consistent field by field, so keep serving other sessions.
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Not poisoned by a panic (parking_lot): one would be a bug of ours, and
+        // the state is still consistent field by field, so other senders go on.
+        let state = self.state.lock();
         StateGuard {
             queued_before: state.queued_bytes,
             state,
@@ -358,7 +359,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.get_mut();
         if state.queued_bytes > 0 {
             self.shared.unqueued(state.queued_bytes);
         }
