@@ -55,26 +55,16 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         }
         Target::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
-            let probed = Box::pin(probe(
+            // Boxed, as the other one-off steps: an idle connection's task
+            // should not carry their futures.
+            let taken = Box::pin(take_over(
                 &session,
                 &mut io,
                 &mut reader,
                 &mut pending,
                 deadline,
             ));
-            if let Err(close) = probed.await {
-                {
-                    let mut state = session.lock();
-                    if state.upgrade != Upgrade::Done {
-                        state.upgrade = Upgrade::None;
-                    }
-                }
-                // Within what is left of the upgrade's time: a probe socket
-                // holds its connection's place no longer than that. After a
-                // write cut short, a close frame would be garbage.
-                if let Some(end) = close {
-                    Box::pin(close_stream(&mut io, end, deadline)).await;
-                }
+            if !taken.await {
                 return;
             }
             (session, true)
@@ -93,22 +83,49 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         },
         None => End::Close(None),
     };
-    // Frames queued before the close are still delivered, then the close;
-    // a client that does not read them within a ping timeout is as good as
-    // gone. One that did not answer a ping, or whose stream failed, gets no
-    // such wait: what the socket takes at once, and the connection is dropped.
-    // (Boxed, as the other one-off steps: an idle connection's task should
-    // not carry their futures.)
+    Box::pin(finish(&shared, &session, &mut io, end)).await;
+}
+
+/// Takes a polling session over with the upgrade's probe; on failure, leaves
+/// the session on polling, ends the stream and says `false`.
+async fn take_over(
+    session: &Arc<Session>,
+    io: &mut WsIo,
+    reader: &mut Reader,
+    pending: &mut Pending,
+    deadline: Instant,
+) -> bool {
+    let Err(close) = probe(session, io, reader, pending, deadline).await else {
+        return true;
+    };
+    {
+        let mut state = session.lock();
+        if state.upgrade != Upgrade::Done {
+            state.upgrade = Upgrade::None;
+        }
+    }
+    // Within what is left of the upgrade's time: a probe socket holds its
+    // connection's place no longer than that. After a write cut short, a
+    // close frame would be garbage.
+    if let Some(end) = close {
+        close_stream(io, end, deadline).await;
+    }
+    false
+}
+
+/// Ends the stream of a session that closed. Frames queued before the close
+/// are still delivered, then the close; a client that does not read them
+/// within a ping timeout is as good as gone. One that did not answer a ping,
+/// or whose stream failed, gets no such wait: what the socket takes at once,
+/// and the connection is dropped.
+async fn finish(shared: &Shared, session: &Arc<Session>, io: &mut WsIo, end: End) {
     let reason = session.lock().closed;
     let patience = match reason {
         Some(CloseReason::PingTimeout | CloseReason::TransportError) => Duration::ZERO,
         _ => shared.config.ping_timeout,
     };
     let deadline = Instant::now() + patience;
-    let drained = matches!(
-        Box::pin(timeout_at(deadline, io.flush(&session))).await,
-        Ok(Ok(()))
-    );
+    let drained = matches!(timeout_at(deadline, io.flush(session)).await, Ok(Ok(())));
     {
         // The stream goes: what it did not take is dropped with it, and
         // senders no longer write to its socket.
@@ -116,7 +133,7 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
     }
     // After a partly written frame, a close frame would be garbage.
     if drained {
-        Box::pin(close_stream(&mut io, end, deadline)).await;
+        close_stream(io, end, deadline).await;
     }
 }
 
