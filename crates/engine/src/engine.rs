@@ -7,7 +7,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::limits::{AddressKey, Limits, Refused, SessionSlot, Share};
 use crate::session::ConnectInfo;
-use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
+use crate::{CloseReason, EngineConfig, Handler, OutPacket, Session, Sid, TransportKind};
 
 /// State shared by the engine handle, its sessions and their tasks.
 pub(crate) struct Shared {
@@ -143,7 +143,7 @@ impl Shared {
         let mut open = Vec::with_capacity(128);
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
-        session.push_control(Frame::Text(open.into()));
+        session.push_control(OutPacket::Text(open.into()));
         self.limits.opened(sid, address);
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");

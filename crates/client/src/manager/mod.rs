@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 pub(crate) use lookup::lookup;
 
-use crate::engine::{EngineConfig, EngineSender, Frame};
+use crate::engine::{EngineConfig, EngineSender, OutPacket};
 use crate::socket::{SocketBuilder, SocketOptions};
 use crate::url::{Target, encode_query};
 use crate::{DisconnectReason, Error, ManagerConfig, Socket, TransportKind};
@@ -258,7 +258,7 @@ impl ManagerInner {
 
     /// Queues frames on the open session; returns its generation, or `None`
     /// if there is no session.
-    pub(crate) fn send(&self, frames: Vec<Frame>) -> Option<u64> {
+    pub(crate) fn send(&self, frames: Vec<OutPacket>) -> Option<u64> {
         let session = self.session();
         let session = session.as_ref()?;
         session.sender.send(frames).then_some(session.generation)

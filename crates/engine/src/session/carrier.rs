@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 
-use crate::Frame;
+use crate::OutPacket;
 use crate::TransportKind;
 use crate::transport::websocket::Writer;
 
@@ -30,7 +30,7 @@ pub(crate) enum WriteNow {
 pub(crate) trait Wire {
     /// Writes `frames`, back to back, if nothing waits before them and the
     /// socket takes them now. What it does not take whole goes to `queue`.
-    fn write_now(&mut self, frames: &[Frame], queue: Queue<'_>) -> WriteNow;
+    fn write_now(&mut self, frames: &[OutPacket], queue: Queue<'_>) -> WriteNow;
 
     /// Writes already framed bytes (a pong) now if the socket takes them, else
     /// keeps them to be written ahead of `queue`.
@@ -97,12 +97,12 @@ impl Carrier {
 /// is counted in the session's queued bytes, so the engine-wide budget stays
 /// exact whoever writes.
 pub(crate) struct Queue<'a> {
-    frames: &'a mut VecDeque<Frame>,
+    frames: &'a mut VecDeque<OutPacket>,
     bytes: &'a mut usize,
 }
 
 impl<'a> Queue<'a> {
-    pub(crate) fn new(frames: &'a mut VecDeque<Frame>, bytes: &'a mut usize) -> Self {
+    pub(crate) fn new(frames: &'a mut VecDeque<OutPacket>, bytes: &'a mut usize) -> Self {
         Self { frames, bytes }
     }
 
@@ -112,23 +112,23 @@ impl<'a> Queue<'a> {
     }
 
     /// The first waiting frame.
-    pub(crate) fn front(&self) -> Option<&Frame> {
+    pub(crate) fn front(&self) -> Option<&OutPacket> {
         self.frames.front()
     }
 
     /// The waiting frames, in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Frame> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &OutPacket> {
         self.frames.iter()
     }
 
     /// Queues a frame at the end.
-    pub(crate) fn push_back(&mut self, frame: Frame) {
+    pub(crate) fn push_back(&mut self, frame: OutPacket) {
         *self.bytes += frame.len();
         self.frames.push_back(frame);
     }
 
     /// Takes the first frame, written.
-    pub(crate) fn pop_front(&mut self) -> Option<Frame> {
+    pub(crate) fn pop_front(&mut self) -> Option<OutPacket> {
         let frame = self.frames.pop_front()?;
         *self.bytes = self.bytes.saturating_sub(frame.len());
         Some(frame)

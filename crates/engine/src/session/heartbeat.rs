@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::{Frame, Session, State};
+use super::{OutPacket, Session, State};
 use crate::{CloseReason, TransportKind};
 
 /// When the heartbeat acts next.
@@ -72,7 +72,7 @@ impl Session {
         }
         timing.pong_due = Some(now + timeout);
         let wake = timing.next_wake();
-        let queued = state.push(Frame::PING, None).is_ok();
+        let queued = state.push(OutPacket::PING, None).is_ok();
         drop(state);
         if queued {
             self.writer.notify_one();
@@ -107,7 +107,7 @@ mod tests {
     use ferrio_proto::engine::Packet;
 
     use crate::{
-        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Frame, Handler, Message,
+        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Handler, Message, OutPacket,
         Session, TransportKind,
     };
 
@@ -140,7 +140,7 @@ mod tests {
     }
 
     fn pings(session: &Session) -> usize {
-        let ping = Frame::PING;
+        let ping = OutPacket::PING;
         session
             .lock()
             .take_outbox()

@@ -1,9 +1,9 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
 mod carrier;
-mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
+mod out_packet;
 mod state;
 
 use std::ops::{Deref, DerefMut};
@@ -16,8 +16,8 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
-pub use frame::Frame;
 pub use info::ConnectInfo;
+pub use out_packet::OutPacket;
 pub(crate) use state::{State, Upgrade};
 
 use crate::engine::Shared;
@@ -98,7 +98,7 @@ impl Session {
     /// Fails with [`SendError::Full`] when the outbox already holds
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
-    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+    pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
         let limit = self.shared.config.max_buffered_bytes;
         let mut state = self.lock();
         if state.closed.is_some() {
@@ -121,10 +121,10 @@ impl Session {
 
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
-    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+    pub fn send_all(&self, frames: impl IntoIterator<Item = OutPacket>) -> Result<(), SendError> {
         let mut frames = frames.into_iter();
         let (first, second) = (frames.next(), frames.next());
-        let frames: Vec<Frame> = match (first, second) {
+        let frames: Vec<OutPacket> = match (first, second) {
             (None, _) => return Ok(()),
             // One frame, the usual case: no list to allocate.
             (Some(only), None) => return self.send(only),
@@ -135,7 +135,7 @@ impl Session {
         if state.closed.is_some() {
             return Err(SendError::Closed);
         }
-        if frames.iter().map(Frame::len).sum::<usize>() > limit {
+        if frames.iter().map(OutPacket::len).sum::<usize>() > limit {
             return Err(SendError::Full);
         }
         let sent = state.write_now(&frames);
@@ -152,12 +152,12 @@ impl Session {
 
     /// Sends a text message (`4` followed by `text`).
     pub fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Frame::message(text))
+        self.send(OutPacket::message(text))
     }
 
     /// Sends a binary message.
     pub fn send_binary(&self, bytes: Bytes) -> Result<(), SendError> {
-        self.send(Frame::Binary(bytes))
+        self.send(OutPacket::Binary(bytes))
     }
 
     /// Closes the session from the server side ([`CloseReason::ForcedClose`]).
@@ -212,7 +212,7 @@ impl Session {
     }
 
     /// Queues a control frame (ping, noop, probe): never refused for size.
-    pub(crate) fn push_control(&self, frame: Frame) {
+    pub(crate) fn push_control(&self, frame: OutPacket) {
         if self.lock().push(frame, None).is_ok() {
             self.writer.notify_one();
         }

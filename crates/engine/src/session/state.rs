@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 
 use super::carrier::{Carrier, Polling, Queue, Wire, WriteNow};
-use crate::{CloseReason, Frame, SendError, TransportKind};
+use crate::{CloseReason, OutPacket, SendError, TransportKind};
 
 /// Where a polling session stands in its move to WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub(crate) struct State {
     /// Frames waiting for the transport's writer. They stay shared (a
     /// broadcast's frame is one allocation for all its recipients) until
     /// written: the WebSocket writers write straight from here.
-    pub outbox: VecDeque<Frame>,
+    pub outbox: VecDeque<OutPacket>,
     /// Bytes of the frames in `outbox` (the frame that is partly written
     /// included), counted against `max_buffered_bytes` and, engine-wide,
     /// against `max_total_buffered_bytes`.
@@ -68,7 +68,7 @@ impl State {
     }
 
     /// Writes `frames`, back to back, if the carrier's socket takes them now.
-    pub(crate) fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
+    pub(crate) fn write_now(&mut self, frames: &[OutPacket]) -> WriteNow {
         if self.closed.is_some() {
             return WriteNow::Declined;
         }
@@ -90,7 +90,7 @@ impl State {
         }
     }
 
-    pub(crate) fn push(&mut self, frame: Frame, limit: Option<usize>) -> Result<(), SendError> {
+    pub(crate) fn push(&mut self, frame: OutPacket, limit: Option<usize>) -> Result<(), SendError> {
         if self.closed.is_some() {
             return Err(SendError::Closed);
         }
@@ -105,7 +105,7 @@ impl State {
 
     pub(crate) fn push_all(
         &mut self,
-        frames: impl IntoIterator<Item = Frame>,
+        frames: impl IntoIterator<Item = OutPacket>,
         limit: usize,
     ) -> Result<(), SendError> {
         if self.closed.is_some() {
@@ -141,7 +141,7 @@ impl State {
 
     /// Takes every queued frame, in order (long-polling, where no frame is
     /// ever partly written).
-    pub(crate) fn take_outbox(&mut self) -> VecDeque<Frame> {
+    pub(crate) fn take_outbox(&mut self) -> VecDeque<OutPacket> {
         debug_assert!(!self.is_mid_frame());
         self.queued_bytes = 0;
         std::mem::take(&mut self.outbox)
@@ -153,7 +153,7 @@ impl State {
     pub(crate) fn discard_outbox(&mut self) {
         let keep = usize::from(self.is_mid_frame());
         self.outbox.truncate(keep);
-        self.queued_bytes = self.outbox.iter().map(Frame::len).sum();
+        self.queued_bytes = self.outbox.iter().map(OutPacket::len).sum();
         if self.outbox.is_empty() {
             self.outbox = VecDeque::new();
         }
@@ -194,23 +194,26 @@ mod tests {
     #[test]
     fn push_respects_the_byte_limit_and_close() {
         let mut s = State::new(TransportKind::Polling, timing());
-        assert_eq!(s.push(Frame::message("abc"), Some(8)), Ok(()));
+        assert_eq!(s.push(OutPacket::message("abc"), Some(8)), Ok(()));
         assert_eq!(
-            s.push(Frame::message("abcd"), Some(8)),
+            s.push(OutPacket::message("abcd"), Some(8)),
             Err(SendError::Full)
         );
-        assert_eq!(s.push(Frame::message("ab"), Some(8)), Ok(()));
+        assert_eq!(s.push(OutPacket::message("ab"), Some(8)), Ok(()));
         assert_eq!(s.take_outbox().len(), 2);
         assert_eq!(s.queued_bytes, 0);
         s.closed = Some(CloseReason::ForcedClose);
-        assert_eq!(s.push(Frame::message("a"), None), Err(SendError::Closed));
+        assert_eq!(
+            s.push(OutPacket::message("a"), None),
+            Err(SendError::Closed)
+        );
     }
 
     #[test]
     fn push_all_is_all_or_nothing() {
         let mut s = State::new(TransportKind::WebSocket, timing());
-        s.push(Frame::message("x"), None).unwrap();
-        let frames = [Frame::message("12345"), Frame::message("678")];
+        s.push(OutPacket::message("x"), None).unwrap();
+        let frames = [OutPacket::message("12345"), OutPacket::message("678")];
         assert_eq!(s.push_all(frames.clone(), 8), Err(SendError::Full));
         assert_eq!(s.outbox.len(), 1);
         assert_eq!(s.push_all(frames, 20), Ok(()));
@@ -224,13 +227,13 @@ mod tests {
         let mut s = State::new(TransportKind::Polling, timing());
         assert_eq!(s.transport(), TransportKind::Polling);
         s.polling().unwrap().hold += 1;
-        s.push(Frame::message("queued"), None).unwrap();
-        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        s.push(OutPacket::message("queued"), None).unwrap();
+        assert_eq!(s.write_now(&[OutPacket::message("x")]), WriteNow::Declined);
         s.carrier = Carrier::WebSocket(Default::default());
         assert_eq!(s.transport(), TransportKind::WebSocket);
         assert!(s.polling().is_none());
         // No socket to write to: frames wait in the outbox, counted.
-        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        assert_eq!(s.write_now(&[OutPacket::message("x")]), WriteNow::Declined);
         assert_eq!(s.queued_bytes, 7);
         assert!(!s.is_drained());
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{Packet, decode_binary, decode_text};
-use ferrio_proto::websocket::{Incoming, Opcode, ReadError, Reader, encode_close, encode_frame};
+use ferrio_proto::websocket::{Opcode, ReadError, Reader, WsMessage, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
@@ -199,8 +199,8 @@ async fn probe(
             .map_err(|error| Some(End::Close(Some(error.close_code()))))?
         {
             let text = match message {
-                Incoming::Text(text) => text,
-                Incoming::Ping(payload) => {
+                WsMessage::Text(text) => text,
+                WsMessage::Ping(payload) => {
                     let mut pong = Vec::new();
                     encode_frame(Opcode::Pong, &payload, &mut pong);
                     if !write_by(io, &pong, deadline).await {
@@ -208,8 +208,8 @@ async fn probe(
                     }
                     continue;
                 }
-                Incoming::Pong => continue,
-                Incoming::Binary(_) | Incoming::Close(_) => return Err(Some(End::Close(None))),
+                WsMessage::Pong => continue,
+                WsMessage::Binary(_) | WsMessage::Close(_) => return Err(Some(End::Close(None))),
             };
             match decode_text(&text) {
                 Ok(Packet::Ping("probe")) if !probed => {
@@ -342,25 +342,25 @@ async fn serve(
 fn on_incoming(
     session: &Arc<Session>,
     connection: &Arc<dyn Connection>,
-    message: Incoming,
+    message: WsMessage,
 ) -> Option<End> {
     let handled = match message {
         // Nearly every frame is a message: handed up as it is, no second look.
-        Incoming::Text(text) if text.starts_with('4') => {
+        WsMessage::Text(text) if text.starts_with('4') => {
             session.on_message_frame(connection, Text::from_checked(text));
             Ok(())
         }
-        Incoming::Text(text) => match decode_text(&text) {
+        WsMessage::Text(text) => match decode_text(&text) {
             Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
-        Incoming::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
-        Incoming::Ping(payload) => {
+        WsMessage::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
+        WsMessage::Ping(payload) => {
             send_pong(session, &payload);
             Ok(())
         }
-        Incoming::Pong => Ok(()),
-        Incoming::Close(code) => {
+        WsMessage::Pong => Ok(()),
+        WsMessage::Close(code) => {
             session.close_with(CloseReason::TransportClose);
             // Answer the closing handshake with the client's own code.
             return Some(End::Close(code));

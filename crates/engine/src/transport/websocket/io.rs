@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use ferrio_proto::websocket::{ReadError, Reader, WsMessage};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
@@ -90,7 +90,7 @@ pub(crate) enum Read<B> {
 pub(crate) fn handle<B>(
     reader: &mut Reader,
     data: &mut [u8],
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
 ) -> Result<Option<B>, ReadError> {
     let mut at = 0;
     while let Some(message) = reader.next(data, &mut at)? {
@@ -186,7 +186,7 @@ impl WsIo {
         &mut self,
         session: &Session,
         reader: &mut Reader,
-        on: &mut impl FnMut(Incoming) -> Option<B>,
+        on: &mut impl FnMut(WsMessage) -> Option<B>,
     ) -> Result<Read<B>, ReadFailure> {
         match self {
             // `poll_read_ready` rather than `readable()`: it keeps the waker in
@@ -387,7 +387,7 @@ fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
 fn read_ready<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
 ) -> Result<Read<B>, ReadFailure> {
     READ_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
         Ok(mut buf) => read_into(tcp, reader, on, &mut buf),
@@ -400,7 +400,7 @@ fn read_ready<B>(
 fn read_into<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
     buf: &mut [u8],
 ) -> Result<Read<B>, ReadFailure> {
     for round in 0..READ_BUDGET {
