@@ -10,7 +10,7 @@ use crate::Error;
 
 /// Where to connect, read from a URL such as `http://host:3000/admin?x=1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct ServerUrl {
     /// `https` or `wss`.
     pub secure: bool,
     /// `host[:port]`.
@@ -21,7 +21,7 @@ pub(crate) struct Target {
     pub query: String,
 }
 
-impl Target {
+impl ServerUrl {
     /// Reads a `http`, `https`, `ws` or `wss` URL.
     pub(crate) fn parse(url: &str) -> Result<Self, Error> {
         let uri: Uri = url
@@ -109,10 +109,10 @@ mod tests {
 
     #[test]
     fn reads_urls() {
-        let t = Target::parse("http://localhost:3000/admin?token=a%20b").unwrap();
+        let t = ServerUrl::parse("http://localhost:3000/admin?token=a%20b").unwrap();
         assert_eq!(
             t,
-            Target {
+            ServerUrl {
                 secure: false,
                 authority: "localhost:3000".into(),
                 nsp: "/admin".into(),
@@ -120,14 +120,14 @@ mod tests {
             }
         );
         assert_eq!(t.origin(), "http://localhost:3000");
-        let t = Target::parse("ws://example.com").unwrap();
+        let t = ServerUrl::parse("ws://example.com").unwrap();
         assert!(!t.secure);
         assert_eq!(t.nsp, "/");
-        let t = Target::parse("wss://example.com:8443/admin").unwrap();
+        let t = ServerUrl::parse("wss://example.com:8443/admin").unwrap();
         assert!(t.secure);
         assert_eq!(t.origin(), "https://example.com:8443");
-        assert!(Target::parse("ftp://x").unwrap_err().is_config());
-        assert!(Target::parse("/just/a/path").unwrap_err().is_config());
+        assert!(ServerUrl::parse("ftp://x").unwrap_err().is_config());
+        assert!(ServerUrl::parse("/just/a/path").unwrap_err().is_config());
     }
 
     #[test]

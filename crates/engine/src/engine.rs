@@ -10,7 +10,7 @@ use crate::session::ConnectInfo;
 use crate::{CloseReason, EngineConfig, Handler, OutPacket, Session, Sid, TransportKind};
 
 /// State shared by the engine handle, its sessions and their tasks.
-pub(crate) struct Shared {
+pub(crate) struct EngineCore {
     pub config: EngineConfig,
     pub handler: Box<dyn Handler>,
     sessions: Mutex<HashMap<Sid, Arc<Session>>>,
@@ -23,7 +23,7 @@ pub(crate) struct Shared {
     enforcing: AtomicBool,
 }
 
-impl Shared {
+impl EngineCore {
     /// A session queued `bytes` more.
     pub(crate) fn queued(&self, bytes: usize) {
         self.buffered.fetch_add(bytes, Ordering::Relaxed);
@@ -161,14 +161,14 @@ impl Shared {
 /// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
 #[derive(Clone)]
 pub struct Engine {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<EngineCore>,
 }
 
 impl Engine {
     /// An engine with these options, reporting to `handler`.
     pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(EngineCore {
                 config,
                 handler: Box::new(handler),
                 sessions: Mutex::new(HashMap::new()),

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 use super::{Manager, ManagerInner};
 use crate::ManagerConfig;
-use crate::url::Target;
+use crate::url::ServerUrl;
 
 static CACHE: LazyLock<Mutex<HashMap<String, Weak<ManagerInner>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -18,7 +18,7 @@ static CACHE: LazyLock<Mutex<HashMap<String, Weak<ManagerInner>>>> =
 /// has a socket for that namespace already; otherwise the cached one, made
 /// with `config` the first time.
 pub(crate) fn lookup(
-    target: &Target,
+    target: &ServerUrl,
     config: ManagerConfig,
     force_new: bool,
     nsp: &str,

@@ -16,7 +16,7 @@ pub(crate) use lookup::lookup;
 
 use crate::engine::{EngineConfig, EngineSender, OutPacket};
 use crate::socket::{SocketBuilder, SocketOptions};
-use crate::url::{Target, encode_query};
+use crate::url::{ServerUrl, encode_query};
 use crate::{DisconnectReason, Error, ManagerConfig, Socket, TransportKind};
 
 /// One connection to a server, shared by the sockets of every namespace
@@ -94,10 +94,10 @@ impl Manager {
     ///
     /// Nothing connects until a socket does (or [`open`](Self::open)).
     pub fn new(url: &str, config: ManagerConfig) -> Result<Self, Error> {
-        Ok(Self::from_target(&Target::parse(url)?, config))
+        Ok(Self::from_target(&ServerUrl::parse(url)?, config))
     }
 
-    pub(crate) fn from_target(target: &Target, config: ManagerConfig) -> Self {
+    pub(crate) fn from_target(target: &ServerUrl, config: ManagerConfig) -> Self {
         let engine_config = Arc::new(engine_config(target, &config));
         Self {
             inner: Arc::new(ManagerInner {
@@ -320,7 +320,7 @@ impl ManagerInner {
 }
 
 /// The Engine.IO options of a manager.
-fn engine_config(target: &Target, config: &ManagerConfig) -> EngineConfig {
+fn engine_config(target: &ServerUrl, config: &ManagerConfig) -> EngineConfig {
     let mut path = config.path.clone();
     if !path.starts_with('/') {
         path.insert(0, '/');
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn engine_config_joins_path_and_query() {
-        let target = Target::parse("http://h:1/nsp?a=1").unwrap();
+        let target = ServerUrl::parse("http://h:1/nsp?a=1").unwrap();
         let c = engine_config(&target, &ManagerConfig::default().query([("b", "x y")]));
         assert_eq!(c.path, "/socket.io/");
         assert_eq!(c.query, "a=1&b=x%20y");

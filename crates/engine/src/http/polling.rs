@@ -10,7 +10,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::{Body, EngineError, RequestBody, compress, refused_session};
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::{Upgrade, info::connect_info};
 use crate::{CloseReason, OutPacket, Session, TransportKind};
@@ -146,7 +146,7 @@ fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
 /// packet), within the handshake limits: the handshake counts as pending
 /// until the client comes back.
 pub(crate) async fn handshake<B: RequestBody>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     req: Request<B>,
 ) -> Result<Response<Body>, EngineError> {
     let (config, limits) = (&shared.config, &shared.limits);

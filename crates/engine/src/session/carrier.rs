@@ -18,7 +18,7 @@ pub(crate) enum WriteNow {
     /// All written.
     Written,
     /// Partly written; the rest waits in the outbox for the connection's task.
-    Rest,
+    Partial,
     /// Not written: the caller queues the frames as usual.
     Declined,
 }

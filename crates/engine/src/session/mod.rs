@@ -20,7 +20,7 @@ pub use info::ConnectInfo;
 pub use out_packet::OutPacket;
 pub(crate) use state::{State, Upgrade};
 
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKind};
 
 /// A client's Engine.IO session, whichever transport carries it.
@@ -32,7 +32,7 @@ use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKin
 pub struct Session {
     sid: Sid,
     info: Arc<ConnectInfo>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<EngineCore>,
     state: Mutex<State>,
     /// Wakes the transport's writer: frames queued, upgrade progress, or close.
     pub(crate) writer: Notify,
@@ -51,7 +51,7 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        shared: Arc<EngineCore>,
         sid: Sid,
         info: ConnectInfo,
         transport: TransportKind,
@@ -374,7 +374,7 @@ impl Drop for Session {
 pub(crate) struct StateGuard<'a> {
     state: MutexGuard<'a, State>,
     queued_before: usize,
-    shared: &'a Shared,
+    shared: &'a EngineCore,
 }
 
 impl Deref for StateGuard<'_> {

@@ -13,10 +13,10 @@ use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
-use super::Target;
+use super::Accepted;
 use super::io::{Read, ReadFailure, WsIo, handle};
 use crate::conn::Counted;
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::session::{Carrier, Upgrade, WriteNow};
 use crate::{CloseReason, Connection, Session, Text, TransportKind};
 
@@ -29,12 +29,12 @@ enum End {
     Drop,
 }
 
-pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
+pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(e) => {
             tracing::debug!(error = %e, "websocket upgrade failed");
-            if let Target::Upgrade(session) = target {
+            if let Accepted::Upgrade(session) = accepted {
                 session.lock().upgrade = Upgrade::None;
             }
             return;
@@ -47,13 +47,13 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         bytes: early.into(),
         at: 0,
     };
-    let (session, upgraded) = match target {
-        Target::New(info, _slot) => {
+    let (session, upgraded) = match accepted {
+        Accepted::New(info, _slot) => {
             let session = shared.open_session(*info, TransportKind::WebSocket);
             session.lock().carrier = Carrier::WebSocket(io.writer());
             (session, false)
         }
-        Target::Upgrade(session) => {
+        Accepted::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
             // Boxed, as the other one-off steps: an idle connection's task
             // should not carry their futures.
@@ -118,7 +118,7 @@ async fn take_over(
 /// within a ping timeout is as good as gone. One that did not answer a ping,
 /// or whose stream failed, gets no such wait: what the socket takes at once,
 /// and the connection is dropped.
-async fn finish(shared: &Shared, session: &Arc<Session>, io: &mut WsIo, end: End) {
+async fn finish(shared: &EngineCore, session: &Arc<Session>, io: &mut WsIo, end: End) {
     let reason = session.lock().closed;
     let patience = match reason {
         Some(CloseReason::PingTimeout | CloseReason::TransportError) => Duration::ZERO,
@@ -381,7 +381,7 @@ fn on_incoming(
 fn send_pong(session: &Session, payload: &Bytes) {
     let mut pong = Vec::new();
     encode_frame(Opcode::Pong, payload, &mut pong);
-    if session.lock().write_raw(&pong) == WriteNow::Rest {
+    if session.lock().write_raw(&pong) == WriteNow::Partial {
         session.writer.notify_one();
     }
 }

@@ -106,10 +106,10 @@ pub(crate) enum WsIo {
     /// A plain TCP socket: reads with a stack buffer, writes from anywhere.
     Tcp(Arc<dyn RawTcp>),
     /// Any other stream, with its own read buffer.
-    Other(Box<OtherIo>),
+    Other(Box<StreamIo>),
 }
 
-pub(crate) struct OtherIo {
+pub(crate) struct StreamIo {
     io: TokioIo<Upgraded>,
     buf: Box<[u8]>,
 }
@@ -131,7 +131,7 @@ impl WsIo {
                 parts.read_buf,
             ),
             Err(upgraded) => (
-                Self::Other(Box::new(OtherIo {
+                Self::Other(Box::new(StreamIo {
                     io: TokioIo::new(upgraded),
                     buf: vec![0; OTHER_BUFFER].into_boxed_slice(),
                 })),
@@ -202,7 +202,7 @@ impl WsIo {
                 }
             },
             Self::Other(other) => {
-                let OtherIo { io, buf } = &mut **other;
+                let StreamIo { io, buf } = &mut **other;
                 let mut wrote = false;
                 let n = std::future::poll_fn(|cx| {
                     if has_unwritten_or_unflushed(session) {

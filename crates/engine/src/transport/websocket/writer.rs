@@ -149,7 +149,7 @@ impl Wire for Writer {
                 skip = 0;
             }
         }
-        WriteNow::Rest
+        WriteNow::Partial
     }
 
     fn write_raw(&mut self, bytes: &[u8], queue: Queue<'_>) -> WriteNow {
@@ -168,7 +168,7 @@ impl Wire for Writer {
         }
         self.raw
             .extend_from_slice(bytes.get(written..).unwrap_or(&[]));
-        WriteNow::Rest
+        WriteNow::Partial
     }
 
     fn flush(
@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(s.bytes, 1006);
         assert!(s.writer.is_mid_frame());
         let queue = Queue::new(&mut s.frames, &mut s.bytes);
-        assert_eq!(s.writer.write_raw(b"PONG", queue), WriteNow::Rest);
+        assert_eq!(s.writer.write_raw(b"PONG", queue), WriteNow::Partial);
         assert!(take(usize::MAX, &mut out, &mut s));
         let mut expected = encoded(&[frame]);
         expected.extend_from_slice(b"PONG");
