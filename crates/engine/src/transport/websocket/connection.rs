@@ -55,16 +55,26 @@ pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted
         }
         Accepted::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
-            // Boxed, as the other one-off steps: an idle connection's task
-            // should not carry their futures.
-            let taken = Box::pin(take_over(
+            let probed = Box::pin(probe(
                 &session,
                 &mut io,
                 &mut reader,
                 &mut pending,
                 deadline,
             ));
-            if !taken.await {
+            if let Err(close) = probed.await {
+                {
+                    let mut state = session.lock();
+                    if state.upgrade != Upgrade::Done {
+                        state.upgrade = Upgrade::None;
+                    }
+                }
+                // Within what is left of the upgrade's time: a probe socket
+                // holds its connection's place no longer than that. After a
+                // write cut short, a close frame would be garbage.
+                if let Some(end) = close {
+                    Box::pin(close_stream(&mut io, end, deadline)).await;
+                }
                 return;
             }
             (session, true)
@@ -83,49 +93,22 @@ pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted
         },
         None => End::Close(None),
     };
-    Box::pin(finish(&shared, &session, &mut io, end)).await;
-}
-
-/// Takes a polling session over with the upgrade's probe; on failure, leaves
-/// the session on polling, ends the stream and says `false`.
-async fn take_over(
-    session: &Arc<Session>,
-    io: &mut WsIo,
-    reader: &mut Reader,
-    pending: &mut Pending,
-    deadline: Instant,
-) -> bool {
-    let Err(close) = probe(session, io, reader, pending, deadline).await else {
-        return true;
-    };
-    {
-        let mut state = session.lock();
-        if state.upgrade != Upgrade::Done {
-            state.upgrade = Upgrade::None;
-        }
-    }
-    // Within what is left of the upgrade's time: a probe socket holds its
-    // connection's place no longer than that. After a write cut short, a
-    // close frame would be garbage.
-    if let Some(end) = close {
-        close_stream(io, end, deadline).await;
-    }
-    false
-}
-
-/// Ends the stream of a session that closed. Frames queued before the close
-/// are still delivered, then the close; a client that does not read them
-/// within a ping timeout is as good as gone. One that did not answer a ping,
-/// or whose stream failed, gets no such wait: what the socket takes at once,
-/// and the connection is dropped.
-async fn finish(shared: &EngineCore, session: &Arc<Session>, io: &mut WsIo, end: End) {
+    // Frames queued before the close are still delivered, then the close;
+    // a client that does not read them within a ping timeout is as good as
+    // gone. One that did not answer a ping, or whose stream failed, gets no
+    // such wait: what the socket takes at once, and the connection is dropped.
+    // (Boxed, as the other one-off steps: an idle connection's task should
+    // not carry their futures.)
     let reason = session.lock().closed;
     let patience = match reason {
         Some(CloseReason::PingTimeout | CloseReason::TransportError) => Duration::ZERO,
         _ => shared.config.ping_timeout,
     };
     let deadline = Instant::now() + patience;
-    let drained = matches!(timeout_at(deadline, io.flush(session)).await, Ok(Ok(())));
+    let drained = matches!(
+        Box::pin(timeout_at(deadline, io.flush(&session))).await,
+        Ok(Ok(()))
+    );
     {
         // The stream goes: what it did not take is dropped with it, and
         // senders no longer write to its socket.
@@ -133,7 +116,7 @@ async fn finish(shared: &EngineCore, session: &Arc<Session>, io: &mut WsIo, end:
     }
     // After a partly written frame, a close frame would be garbage.
     if drained {
-        close_stream(io, end, deadline).await;
+        Box::pin(close_stream(&mut io, end, deadline)).await;
     }
 }
 
