@@ -3,12 +3,10 @@
 //! one ferrio node with the memory adapter: every row of the contract holds on
 //! a cluster of one. `interop/socketio/cluster-client.mjs` runs the rows.
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
-
 #[path = "../examples/conformance/handlers.rs"]
 mod handlers;
 
+use ferrio_test_support::node;
 use std::time::Duration;
 
 use ferrio::SocketIo;

@@ -146,55 +146,60 @@ impl Handshake {
 
     fn query_pairs(&self) -> Box<dyn Iterator<Item = (String, String)> + '_> {
         match &self.0 {
-            Source::Local { info, .. } => Box::new(query_pairs(info.query().unwrap_or(""))),
+            Source::Local { info, .. } => Box::new(decode_query(info.query().unwrap_or(""))),
             Source::Remote(remote) => Box::new(remote.query_pairs()),
         }
     }
 }
 
-/// The pairs of a query string, percent-decoded, in order.
-fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    {
-        query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+/// The pairs of a query string, percent-decoded as a form (`+` is a space),
+/// as Node's `querystring.parse` reads them.
+fn decode_query(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn decoded(query: &str) -> Vec<(String, String)> {
+        decode_query(query).collect()
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.into(), v.into())
+    }
+
     #[test]
     fn decodes_percent_and_plus() {
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
-        assert_eq!(percent_decode("%C3%A9"), "é");
-        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(decoded("k=a%20b+c%2"), [pair("k", "a b c%2")]);
+        assert_eq!(decoded("k=%C3%A9"), [pair("k", "é")]);
+        assert_eq!(decoded("k=%"), [pair("k", "%")]);
+    }
+
+    #[test]
+    fn decodes_the_edge_cases_as_node_does() {
+        // `+` is a space, `%2B` a plus, in names and values alike.
+        assert_eq!(decoded("a+b=c+d"), [pair("a b", "c d")]);
+        assert_eq!(decoded("a%2Bb=c%2B%2b"), [pair("a+b", "c++")]);
+        // A malformed escape stays as it was written.
+        assert_eq!(
+            decoded("a=%&b=%2&c=%zz&d=%%41"),
+            [
+                pair("a", "%"),
+                pair("b", "%2"),
+                pair("c", "%zz"),
+                pair("d", "%A")
+            ]
+        );
+        // UTF-8 over several escapes; bytes that are not UTF-8 become U+FFFD.
+        assert_eq!(decoded("k=%E2%82%AC%F0%9F%98%80"), [pair("k", "€😀")]);
+        assert_eq!(decoded("k=%FF"), [pair("k", "\u{fffd}")]);
+        // Empty pieces are skipped; a name without `=` has an empty value;
+        // only the first `=` splits.
+        assert_eq!(
+            decoded("&a&&b=&c=d=e&"),
+            [pair("a", ""), pair("b", ""), pair("c", "d=e")]
+        );
     }
 }

@@ -8,7 +8,7 @@ use ferrio_proto::socketio::RawJson;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
-use super::{Handshake, Source, js_date, query_pairs};
+use super::{Handshake, Source, decode_query, js_date};
 
 /// Why a handshake another server sent could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,7 +116,7 @@ fn node_headers(headers: &HeaderMap) -> Map<String, Value> {
 /// becomes an array of its values.
 fn node_query(query: &str) -> Map<String, Value> {
     let mut out = Map::new();
-    for (k, v) in query_pairs(query) {
+    for (k, v) in decode_query(query) {
         match out.get_mut(&k) {
             None => {
                 out.insert(k, Value::String(v));
