@@ -10,11 +10,12 @@ use ferrio_engine::{CloseReason, Message, Session};
 use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
 use serde_json::Value;
 
+use crate::adapter::{Gap, MissedPacket, RestoredSession};
 use crate::io::IoInner;
 use crate::namespace::Namespace;
-use crate::outbound::frames_of;
-use crate::socket::run_inline;
-use crate::{ConnectError, DisconnectReason, Handshake, Socket};
+use crate::outbound::{Encoded, frames_of};
+use crate::socket::{Identity, run_inline};
+use crate::{ConnectError, DisconnectReason, Handshake, Socket, SocketId};
 
 /// Sized for the idle connection: most clients join one namespace and send no
 /// binary packet, so nothing here keeps an allocation it does not use.
@@ -252,7 +253,85 @@ impl Client {
         };
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
-        let socket = Socket::new(namespace.clone(), self.clone(), handshake);
+        let Some(recovery) = self.io.config.connection_state_recovery else {
+            let socket = Socket::new(namespace.clone(), self.clone(), handshake);
+            return self.admit(namespace, socket, None);
+        };
+        let Some((pid, offset)) = auth.as_ref().and_then(recovery_keys) else {
+            let socket = Socket::with_session(namespace.clone(), self.clone(), handshake, fresh());
+            return self.admit(namespace, socket, None);
+        };
+        // The restore may wait for a cluster: packets for the namespace wait
+        // meanwhile, as they do for middleware.
+        self.connecting().open(&name);
+        let client = self.clone();
+        let adapter = namespace.adapter().clone();
+        run_inline(Box::pin(async move {
+            let restored = match adapter.restore_session(pid, offset).await {
+                Ok(restored) => restored,
+                Err(error) => {
+                    tracing::debug!(nsp = %name, %error, "session restore failed");
+                    None
+                }
+            };
+            let restored = restored.and_then(|mut r| client.replay_fits(&mut r).then_some(r));
+            let (socket, resume) = match restored {
+                Some(restored) => {
+                    tracing::debug!(socket = %restored.sid, nsp = %name, missed = restored.missed.len(), "session restored");
+                    let identity = Identity {
+                        id: restored.sid,
+                        pid: restored.pid,
+                        restored: Some(restored.data.clone()),
+                    };
+                    let socket = Socket::with_session(
+                        namespace.clone(),
+                        client.clone(),
+                        handshake,
+                        identity,
+                    );
+                    // Rooms are joined before the middleware runs, which sees
+                    // them (as in Node); a refusal leaves them again.
+                    namespace.adapter().add_all(socket.id(), &restored.rooms);
+                    (socket, Some(restored))
+                }
+                None => {
+                    let socket =
+                        Socket::with_session(namespace.clone(), client.clone(), handshake, fresh());
+                    (socket, None)
+                }
+            };
+            let skip = resume.is_some() && recovery.skip_middlewares;
+            if skip {
+                client.finish_connect(&namespace, socket, resume);
+            } else {
+                client.admit(namespace, socket, resume);
+            }
+        }));
+    }
+
+    /// Whether a restored session's missed packets fit the client's outbox
+    /// at once: they are queued in one go, all or none, never in part.
+    fn replay_fits(&self, restored: &mut RestoredSession) -> bool {
+        let limit = self.io.config.engine.max_buffered_bytes;
+        let bytes: usize = restored.missed.iter_mut().map(MissedPacket::len).sum();
+        if bytes > limit {
+            tracing::debug!(
+                bytes,
+                limit,
+                "missed packets exceed the outbox: fresh session"
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Runs the namespace's connection middleware, then connects the socket.
+    fn admit(
+        self: &Arc<Self>,
+        namespace: Namespace,
+        socket: Arc<Socket>,
+        resume: Option<RestoredSession>,
+    ) {
         let middleware = namespace
             .listeners()
             .middleware
@@ -260,25 +339,37 @@ impl Client {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         if middleware.is_empty() {
-            return self.finish_connect(&namespace, socket);
+            return self.finish_connect(&namespace, socket, resume);
         }
+        let name = namespace.name().to_owned();
         self.connecting().open(&name);
         let client = self.clone();
         run_inline(Box::pin(async move {
             for mw in middleware {
                 if let Err(error) = mw(socket.clone()).await {
                     client.connecting().remove(&name);
+                    if resume.is_some() {
+                        namespace.adapter().del_all(socket.id());
+                    }
                     client.send_connect_error(&name, &error);
                     return;
                 }
             }
-            client.finish_connect(&namespace, socket);
+            client.finish_connect(&namespace, socket, resume);
         }));
     }
 
-    fn finish_connect(self: &Arc<Self>, namespace: &Namespace, socket: Arc<Socket>) {
+    fn finish_connect(
+        self: &Arc<Self>,
+        namespace: &Namespace,
+        socket: Arc<Socket>,
+        resume: Option<RestoredSession>,
+    ) {
         if self.session.is_closed() {
             self.connecting().remove(namespace.name());
+            if resume.is_some() {
+                namespace.adapter().del_all(socket.id());
+            }
             return;
         }
         let name = namespace.name().to_owned();
@@ -293,7 +384,18 @@ impl Client {
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
-        socket.set_connected();
+        match resume {
+            None => socket.set_connected(),
+            Some(restored) => {
+                if self.resume(&socket, restored).is_err() {
+                    tracing::debug!(socket = %socket.id(), "missed packets left the log meanwhile; closing");
+                    namespace.remove_socket(socket.id());
+                    namespace.adapter().del_all(socket.id());
+                    self.connecting().remove(&name);
+                    return self.session.close();
+                }
+            }
+        }
         // The socket joins the client's list under the lock the close takes
         // the list with: a close that came first (at any point above, from
         // any thread) is seen here and ends the socket, which otherwise would
@@ -322,7 +424,10 @@ impl Client {
                 timer.abort();
             }
         }
-        let reply = serde_json::json!({ "sid": socket.id().as_str() });
+        let reply = match socket.pid() {
+            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
+            None => serde_json::json!({ "sid": socket.id().as_str() }),
+        };
         let packet = Packet::new(
             PacketKind::Connect,
             name.clone(),
@@ -370,6 +475,33 @@ impl Client {
                 if socket.on_packet(packet).is_err() {
                     return self.protocol_error("invalid packet for the namespace");
                 }
+            }
+        }
+    }
+
+    /// Sends a restored socket the packets its client missed, in one go, and
+    /// marks it connected: before the CONNECT reply, as Node does. With the
+    /// in-memory log, what was logged since the restore is added, under the
+    /// log's lock, so each packet arrives once, missed or live.
+    fn resume(&self, socket: &Socket, restored: RestoredSession) -> Result<(), Gap> {
+        let missed: Vec<_> = restored
+            .missed
+            .into_iter()
+            .map(MissedPacket::into_encoded)
+            .collect();
+        let send = |missed: Vec<Arc<Encoded>>| {
+            let frames: Vec<_> = missed.iter().flat_map(|e| e.frames()).collect();
+            if let Err(error) = self.session.send_all(frames) {
+                tracing::debug!(socket = %socket.id(), %error, "missed packets not sent; closing");
+                self.session.close();
+            }
+            socket.set_connected();
+        };
+        match restored.tail {
+            Some(tail) => tail.log.resume(tail.last, &restored.rooms, missed, send),
+            None => {
+                send(missed);
+                Ok(())
             }
         }
     }
@@ -438,6 +570,24 @@ impl Client {
         for socket in sockets {
             socket.on_close(reason);
         }
+    }
+}
+
+/// The private id and offset of a client asking to recover its session:
+/// both must be strings (Node's check).
+fn recovery_keys(auth: &Value) -> Option<(String, String)> {
+    match (auth.get("pid")?, auth.get("offset")?) {
+        (Value::String(pid), Value::String(offset)) => Some((pid.clone(), offset.clone())),
+        _ => None,
+    }
+}
+
+/// A fresh session: a new id and private id.
+fn fresh() -> Identity {
+    Identity {
+        id: SocketId::random(),
+        pid: SocketId::random(),
+        restored: None,
     }
 }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 use ferrio_engine::EngineConfig;
 use ferrio_proto::socketio::DecoderConfig;
 
+use crate::RecoveryConfig;
+
 /// Socket.IO server options. Defaults are the reference server's.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -57,6 +59,11 @@ pub struct SocketIoConfig {
     /// "Invalid namespace", as any unknown name. Static namespaces are found
     /// whatever their length. Default 256.
     pub max_namespace_len: usize,
+    /// Connection state recovery: a client that lost its connection for a
+    /// while gets back its id, rooms and data, and every packet it missed
+    /// (Node's `connectionStateRecovery`). Default `None`: off, and then it
+    /// costs nothing.
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -72,6 +79,7 @@ impl Default for SocketIoConfig {
             ack_timeout: Duration::from_secs(5),
             cleanup_empty_child_namespaces: false,
             max_namespace_len: 256,
+            connection_state_recovery: None,
         }
     }
 }
@@ -129,6 +137,12 @@ impl SocketIoConfig {
         self.max_namespace_len = bytes;
         self
     }
+    /// Turns [`connection_state_recovery`](Self::connection_state_recovery)
+    /// on with these settings (default off).
+    pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
+        self.connection_state_recovery = Some(recovery);
+        self
+    }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client
     /// from this `dist/` folder.
     pub fn serve_client(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -136,11 +150,3 @@ impl SocketIoConfig {
         self
     }
 }
-
-/// Connection state recovery settings, as an adapter sees them
-/// ([`AdapterContext::recovery`](crate::adapter::AdapterContext::recovery)).
-/// A later change fills it in and adds it to [`SocketIoConfig`]; for now no
-/// server has recovery on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryConfig {}

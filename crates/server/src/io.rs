@@ -70,6 +70,7 @@ impl SocketIo {
                     ack_timeout: config.ack_timeout,
                     cleanup_empty_children: config.cleanup_empty_child_namespaces,
                     max_name_len: config.max_namespace_len,
+                    recovery: config.connection_state_recovery,
                 },
             ),
             engine: OnceLock::new(),

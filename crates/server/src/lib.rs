@@ -53,6 +53,7 @@ mod namespace;
 mod operator;
 mod outbound;
 mod reason;
+mod recovery;
 mod remote;
 mod rooms;
 mod serve_client;
@@ -61,7 +62,7 @@ mod socket;
 
 pub use ack::{AckError, AckResponses};
 pub use cluster_acks::{ClusterAckCollector, RemoteAck};
-pub use config::{RecoveryConfig, SocketIoConfig};
+pub use config::SocketIoConfig;
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
@@ -74,6 +75,7 @@ pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};
 pub use operator::BroadcastOperator;
 pub use reason::DisconnectReason;
+pub use recovery::RecoveryConfig;
 pub use remote::{RemoteSocket, SocketDetails, SocketDetailsError};
 pub use rooms::{IntoRooms, Room};
 pub use service::{SocketIoLayer, SocketIoService};

@@ -118,7 +118,7 @@ impl BroadcastOperator {
 
     /// Broadcasts; an error of the adapter's first part (a packet too
     /// large, …) is returned, one after it is logged.
-    fn send(self, packet: Packet<crate::Payload>) -> Result<(), EmitError> {
+    pub(crate) fn send(self, packet: Packet<crate::Payload>) -> Result<(), EmitError> {
         let adapter = self.namespace.adapter().clone();
         let opts = self.opts;
         let sent = poll_inline(

@@ -13,6 +13,14 @@ pub(crate) struct Encoded {
     attachments: Vec<Bytes>,
 }
 
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoded")
+            .field("bytes", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Encoded {
     pub fn new(packet: Packet<Payload>) -> Self {
         let mut text = Vec::new();

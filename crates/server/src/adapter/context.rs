@@ -45,7 +45,8 @@ pub struct AdapterContext {
     /// The namespace's name, starting with `/`.
     pub name: Arc<str>,
     /// Connection state recovery, when the server has it on: the adapter
-    /// then stamps offsets on what it broadcasts. Always `None` for now.
+    /// then stamps offsets on what it broadcasts, and keeps sessions
+    /// ([`Adapter::persist_session`](super::Adapter::persist_session)).
     pub recovery: Option<RecoveryConfig>,
 }
 
@@ -58,6 +59,14 @@ impl AdapterContext {
             name: name.into(),
             recovery: None,
         }
+    }
+
+    /// The same context with recovery on (what a server with
+    /// [`connection_state_recovery`](crate::SocketIoConfig::connection_state_recovery)
+    /// passes).
+    pub fn with_recovery(mut self, recovery: Option<RecoveryConfig>) -> Self {
+        self.recovery = recovery;
+        self
     }
 
     /// The host, if the namespace still exists.

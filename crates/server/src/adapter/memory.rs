@@ -6,9 +6,10 @@ use ferrio_proto::socketio::{Args, Packet, Payload};
 use tokio::sync::mpsc;
 
 use super::membership::{IdHasher, RoomChange, Rooms};
+use super::packet_log::PacketLog;
 use super::{
     Adapter, AdapterContext, AdapterError, AdapterHost, BoxFuture, BroadcastOptions, LocalAcks,
-    RoomObserver,
+    RestoredSession, RoomObserver, SessionToPersist,
 };
 use crate::ack::ForgetAck;
 use crate::outbound::Encoded;
@@ -22,10 +23,18 @@ use crate::{AckResponses, RemoteSocket, Room, Socket, SocketDetails, SocketId};
 /// A cluster adapter keeps one of these for its node's sockets and forwards
 /// operations to the other nodes around it: the `*_local` methods are the
 /// parts it calls.
+///
+/// With connection state recovery on ([`AdapterContext::recovery`]), it also
+/// keeps the packets it sent with an offset and the sessions of sockets that
+/// lost their connection, in this process: a client recovers when it comes
+/// back to this server.
 pub struct MemoryAdapter {
     host: Weak<dyn AdapterHost>,
     rooms: RwLock<Rooms>,
     observer: OnceLock<Arc<dyn RoomObserver>>,
+    /// The recovery store; `None` when recovery is off, which then costs a
+    /// broadcast one branch.
+    log: Option<Arc<PacketLog>>,
 }
 
 impl MemoryAdapter {
@@ -35,6 +44,7 @@ impl MemoryAdapter {
             host: ctx.host.clone(),
             rooms: RwLock::new(Rooms::default()),
             observer: OnceLock::new(),
+            log: ctx.recovery.map(|config| Arc::new(PacketLog::new(config))),
         }
     }
 
@@ -106,11 +116,20 @@ impl MemoryAdapter {
     /// A packet larger than the recipients' outbox limit is sent to no one:
     /// [`AdapterError::TooLarge`]. (Queued, it would make every recipient
     /// look too slow and be disconnected.)
+    ///
+    /// With recovery on, an event without ack id that is not volatile gets
+    /// the next offset of this node's log as its last argument, and is kept
+    /// in the log, whether any socket here is sent it or not.
     pub fn broadcast_local(
         &self,
         packet: Packet<Payload>,
         opts: &BroadcastOptions,
     ) -> Result<(), AdapterError> {
+        if let Some(log) = &self.log
+            && PacketLog::stamps(&packet, opts)
+        {
+            return log.broadcast(packet, opts, |opts| self.local_targets(opts));
+        }
         let targets = self.local_targets(opts);
         if targets.is_empty() {
             return Ok(());
@@ -200,6 +219,21 @@ impl MemoryAdapter {
         }
     }
 
+    /// Keeps the session of a local socket that lost its connection, when
+    /// recovery is on (else does nothing).
+    pub fn persist_session_local(&self, session: SessionToPersist) {
+        if let Some(log) = &self.log {
+            log.persist(session);
+        }
+    }
+
+    /// Takes a session this node kept, with the packets its client missed
+    /// since `offset`; `None` when recovery is off, the session is unknown or
+    /// expired, or the offset is malformed or no longer in the log.
+    pub fn restore_session_local(&self, pid: &str, offset: &str) -> Option<RestoredSession> {
+        self.log.as_ref()?.restore(pid, offset)
+    }
+
     /// Sends with acks; the sockets that were sent the packet (and wait for
     /// its acknowledgement).
     fn send_with_ack(
@@ -231,7 +265,10 @@ impl MemoryAdapter {
 
 /// Encodes a broadcast once, refusing it if it can never fit the targets'
 /// outbox (every socket of a server has the same limit).
-fn encode_for(packet: Packet<Payload>, targets: &[Arc<Socket>]) -> Result<Encoded, AdapterError> {
+pub(super) fn encode_for(
+    packet: Packet<Payload>,
+    targets: &[Arc<Socket>],
+) -> Result<Encoded, AdapterError> {
     let encoded = Encoded::new(packet);
     let limit = targets.first().map_or(usize::MAX, |s| s.outbox_limit());
     if encoded.len() > limit {
@@ -271,6 +308,20 @@ impl Adapter for MemoryAdapter {
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         let sent = self.broadcast_local(packet, &opts);
         Box::pin(async { sent })
+    }
+
+    fn persist_session(&self, session: SessionToPersist) -> BoxFuture<'_, ()> {
+        self.persist_session_local(session);
+        Box::pin(async {})
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let restored = self.restore_session_local(&pid, &offset);
+        Box::pin(async { Ok(restored) })
     }
 
     fn broadcast_with_ack(

@@ -13,8 +13,11 @@ mod local_acks;
 mod membership;
 mod memory;
 mod observer;
+mod offset;
 mod options;
+mod packet_log;
 mod server_side;
+mod session;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,7 +31,9 @@ pub use local_acks::LocalAcks;
 pub use memory::MemoryAdapter;
 pub use observer::RoomObserver;
 pub use options::{BroadcastFlags, BroadcastOptions};
+pub(crate) use packet_log::Gap;
 pub use server_side::{ServerSideAck, ServerSideResponses};
+pub use session::{MissedPacket, RestoredSession, SessionToPersist};
 
 use crate::{AckResponses, RemoteSocket, Room, SocketId};
 
@@ -182,6 +187,30 @@ pub trait Adapter: Send + Sync + 'static {
         _timeout: Duration,
     ) -> BoxFuture<'_, Result<ServerSideResponses, AdapterError>> {
         Box::pin(async { Ok(ServerSideResponses::default()) })
+    }
+
+    /// Keeps the session of a socket that left for a recoverable reason, when
+    /// connection state recovery is on ([`AdapterContext::recovery`]): Node's
+    /// `persistSession`. Called before the socket leaves its rooms. Default:
+    /// nothing kept, so no client recovers.
+    fn persist_session(&self, _session: SessionToPersist) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    /// Takes the session `pid` names, with every packet its client missed
+    /// after `offset` (the last offset it saw), in order: Node's
+    /// `restoreSession`. `Ok(None)` when the session is unknown or expired, or
+    /// the offset is malformed or too old; the client then gets a fresh
+    /// session, as does an `Err`. Default: `Ok(None)`.
+    ///
+    /// A missed packet is one sent to every socket, or to one of the
+    /// session's rooms, and to none of them in its `except`.
+    fn restore_session(
+        &self,
+        _pid: String,
+        _offset: String,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// How many servers share this namespace, this one included. A cluster

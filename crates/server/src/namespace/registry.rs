@@ -45,6 +45,8 @@ pub(crate) struct Settings {
     pub cleanup_empty_children: bool,
     /// [`SocketIoConfig::max_namespace_len`](crate::SocketIoConfig::max_namespace_len).
     pub max_name_len: usize,
+    /// [`SocketIoConfig::connection_state_recovery`](crate::SocketIoConfig::connection_state_recovery).
+    pub recovery: Option<crate::RecoveryConfig>,
 }
 
 /// All namespaces of a server.

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 
-use super::{Socket, run_inline};
+use super::{Socket, poll_inline, run_inline};
+use crate::adapter::SessionToPersist;
 use crate::outbound::{ack_args, split_event};
 use crate::{AckSender, DisconnectReason, Event};
 
@@ -75,7 +76,24 @@ impl Socket {
         for handler in disconnecting {
             run_inline(handler(me.clone(), reason));
         }
-        self.namespace.adapter().del_all(self.id);
+        let adapter = self.namespace.adapter();
+        // As Node: after the `disconnecting` listeners, before the rooms go.
+        if let Some(pid) = self.pid()
+            && reason.is_recoverable()
+        {
+            let session = SessionToPersist::new(
+                self.id,
+                pid,
+                adapter.socket_rooms(self.id),
+                self.data_value(),
+            );
+            let adapter = adapter.clone();
+            poll_inline(
+                Box::pin(async move { adapter.persist_session(session).await }),
+                drop,
+            );
+        }
+        adapter.del_all(self.id);
         self.namespace.remove_socket(self.id);
         self.client.remove_socket(self.namespace.name());
         // Dropping the waiters tells every pending `emit_with_ack` the socket left.

@@ -60,7 +60,7 @@ impl<'a> SocketEmitter<'a> {
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
         let args = crate::to_args(data)?;
         let packet = self.socket.event_packet(event, args)?;
-        self.socket.send_packet(packet, self.volatile)
+        self.socket.send_event(packet, self.volatile)
     }
 
     /// Sends the event asking for an acknowledgement, and waits for it.

@@ -47,10 +47,15 @@ pub struct Socket {
     extensions: Mutex<http::Extensions>,
 }
 
-/// The parts of a socket allocated on first use.
+/// The parts of a socket allocated on first use (at once with connection
+/// state recovery on).
 struct Extra {
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: Mutex<serde_json::Value>,
+    /// The session's private id, with recovery on.
+    pid: Option<SocketId>,
+    /// Whether the socket took back a session.
+    recovered: bool,
 }
 
 impl Default for Extra {
@@ -58,8 +63,34 @@ impl Default for Extra {
         Self {
             acks: Mutex::default(),
             data: Mutex::new(empty_data()),
+            pid: None,
+            recovered: false,
         }
     }
+}
+
+/// Who a new socket is, with connection state recovery on.
+pub(crate) struct Identity {
+    /// Its id: a fresh one, or the restored session's.
+    pub id: SocketId,
+    /// The session's private id.
+    pub pid: SocketId,
+    /// The restored session's data; `None` for a fresh session.
+    pub restored: Option<serde_json::Value>,
+}
+
+/// What became of a logged broadcast for one socket, sent under the log's
+/// lock; what may run application code is left to
+/// [`after_delivery`](Socket::after_delivery).
+pub(crate) enum Delivery {
+    /// Queued.
+    Sent,
+    /// Queued; the socket's outgoing listeners are to be told.
+    Notify,
+    /// Its queue is full: the connection is to be closed.
+    Slow,
+    /// Not connected (or closed meanwhile).
+    Skipped,
 }
 
 /// The data of a socket none was set on: `{}`, as `socket.data` in Node.
@@ -73,8 +104,48 @@ impl Socket {
         client: Arc<Client>,
         handshake: Handshake,
     ) -> Arc<Self> {
+        Self::build(
+            namespace,
+            client,
+            handshake,
+            SocketId::random(),
+            OnceLock::new(),
+        )
+    }
+
+    /// A socket with recovery on: a fresh session, or a restored one.
+    pub(crate) fn with_session(
+        namespace: Namespace,
+        client: Arc<Client>,
+        handshake: Handshake,
+        identity: Identity,
+    ) -> Arc<Self> {
+        let recovered = identity.restored.is_some();
+        let extra = Extra {
+            data: Mutex::new(identity.restored.unwrap_or_else(empty_data)),
+            pid: Some(identity.pid),
+            recovered,
+            ..Extra::default()
+        };
+        let id = identity.id;
+        Self::build(
+            namespace,
+            client,
+            handshake,
+            id,
+            OnceLock::from(Box::new(extra)),
+        )
+    }
+
+    fn build(
+        namespace: Namespace,
+        client: Arc<Client>,
+        handshake: Handshake,
+        id: SocketId,
+        extra: OnceLock<Box<Extra>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            id: SocketId::random(),
+            id,
             connected: AtomicBool::new(false),
             opening: AtomicBool::new(true),
             has_outgoing_listeners: AtomicBool::new(false),
@@ -82,7 +153,7 @@ impl Socket {
             client,
             handshake,
             handlers: Mutex::new(Handlers::default()),
-            extra: OnceLock::new(),
+            extra,
             extensions: Mutex::new(http::Extensions::new()),
         })
     }
@@ -90,6 +161,19 @@ impl Socket {
     /// The socket's id: random, public, and not the Engine.IO session id.
     pub fn id(&self) -> SocketId {
         self.id
+    }
+
+    /// Whether the socket took back the session of one that lost its
+    /// connection (connection state recovery): then it has that socket's id,
+    /// rooms and data, and its client was sent every packet it missed. Set
+    /// before the connection middleware runs, as Node's `socket.recovered`.
+    pub fn recovered(&self) -> bool {
+        self.extra.get().is_some_and(|e| e.recovered)
+    }
+
+    /// The session's private id, with recovery on.
+    pub(crate) fn pid(&self) -> Option<SocketId> {
+        self.extra.get().and_then(|e| e.pid)
     }
 
     /// The namespace the socket is in.
@@ -272,7 +356,7 @@ impl Socket {
     /// when passing on the [`Args`] of an event received (moved, not copied).
     pub fn emit_args(&self, event: &str, args: impl Into<Args>) -> Result<(), EmitError> {
         let packet = self.event_packet(event, args.into().into_vec())?;
-        self.send_packet(packet, false)
+        self.send_event(packet, false)
     }
 
     /// Sends an event and waits for the client's acknowledgement, for at most
@@ -307,6 +391,28 @@ impl Socket {
 
     fn emitter(&self) -> SocketEmitter<'_> {
         SocketEmitter::new(self)
+    }
+
+    /// Sends an event to this client. With recovery on, an event that asks
+    /// for no acknowledgement and is not volatile goes through the adapter,
+    /// to the socket's own room, as in Node: it gets an offset and is logged,
+    /// so the client gets it back if it loses the connection. A full queue
+    /// then closes the connection (a recoverable loss) rather than failing
+    /// the emit.
+    pub(crate) fn send_event(
+        &self,
+        packet: Packet<Payload>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if self.pid().is_none() || volatile || packet.id.is_some() {
+            return self.send_packet(packet, volatile);
+        }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        BroadcastOperator::new(self.namespace.clone())
+            .to(self.id)
+            .send(packet)
     }
 
     pub(crate) fn send_packet(
@@ -382,6 +488,35 @@ impl Socket {
                 false
             }
             Err(_) => false,
+        }
+    }
+
+    /// [`deliver_broadcast`](Self::deliver_broadcast) for a logged packet,
+    /// under the log's lock: queues the frames, and leaves what may run
+    /// application code to [`after_delivery`](Self::after_delivery).
+    pub(crate) fn deliver_logged(&self, encoded: &Encoded) -> Delivery {
+        if !self.connected() {
+            return Delivery::Skipped;
+        }
+        match self.client.session.send_all(encoded.frames()) {
+            Ok(()) if self.has_outgoing_listeners.load(Ordering::Acquire) => Delivery::Notify,
+            Ok(()) => Delivery::Sent,
+            Err(ferrio_engine::SendError::Full) => Delivery::Slow,
+            Err(_) => Delivery::Skipped,
+        }
+    }
+
+    /// The rest of a [`deliver_logged`](Self::deliver_logged), once the
+    /// log's lock is released.
+    pub(crate) fn after_delivery(&self, delivery: Delivery, encoded: &Encoded) {
+        match delivery {
+            Delivery::Notify => self.notify_outgoing(encoded),
+            Delivery::Slow => {
+                tracing::warn!(socket = %self.id, "outbound queue full: closing a slow client");
+                self.client
+                    .close_deferred(ferrio_engine::CloseReason::TransportError);
+            }
+            Delivery::Sent | Delivery::Skipped => {}
         }
     }
 
