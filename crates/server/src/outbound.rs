@@ -44,6 +44,15 @@ impl Encoded {
         text + attachments
     }
 
+    /// The text frame (a test hook).
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        match &self.text {
+            OutPacket::Text(t) => t,
+            OutPacket::Binary(_) => "",
+        }
+    }
+
     /// The frames, to queue for one recipient among several.
     pub fn frames(&self) -> impl Iterator<Item = OutPacket> + '_ {
         std::iter::once(self.text.clone())

@@ -324,3 +324,210 @@ fn append_arg(data: &mut Option<Payload>, arg: String) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ferrio_proto::socketio::event_data;
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(n: u64) -> Packet<Payload> {
+        Packet::new(
+            PacketKind::Event,
+            "/",
+            Some(event_data("e", vec![Payload::Json(json!(n))])),
+        )
+    }
+
+    fn send(log: &PacketLog, n: u64, opts: &BroadcastOptions) {
+        log.broadcast(event(n), opts, |_| Vec::new()).unwrap();
+    }
+
+    fn all() -> BroadcastOptions {
+        BroadcastOptions::default()
+    }
+
+    fn session(rooms: &[&str]) -> SessionToPersist {
+        let sid = SocketId::random();
+        let mut all: Vec<Room> = rooms.iter().map(|r| Room::from(*r)).collect();
+        all.push(Room::from(sid.as_str()));
+        SessionToPersist::new(sid, SocketId::random(), all, json!({"k": 1}))
+    }
+
+    /// The text of each missed packet.
+    fn texts(restored: &RestoredSession) -> Vec<String> {
+        restored
+            .missed
+            .iter()
+            .map(|m| match &m.0 {
+                super::super::session::Missed::Encoded(e) => e.text().to_owned(),
+                super::super::session::Missed::Packet(_) => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn log(config: RecoveryConfig) -> Arc<PacketLog> {
+        Arc::new(PacketLog::new(config))
+    }
+
+    #[test]
+    fn stamps_follow_nodes_rule() {
+        let mut volatile = all();
+        volatile.flags.volatile = true;
+        assert!(PacketLog::stamps(&event(1), &all()));
+        assert!(!PacketLog::stamps(&event(1), &volatile));
+        assert!(!PacketLog::stamps(&event(1).with_id(3), &all()));
+        let ack = Packet::new(PacketKind::Ack, "/", Some(Payload::Json(json!([1]))));
+        assert!(!PacketLog::stamps(&ack, &all()));
+    }
+
+    #[test]
+    fn restore_returns_what_the_session_missed_after_its_offset_in_its_rooms() {
+        let log = log(RecoveryConfig::default());
+        send(&log, 0, &all());
+        let known = offset::format(1);
+        let s = session(&["a"]);
+        let pid = s.pid;
+        log.persist(s.clone());
+        send(&log, 1, &all());
+        send(&log, 2, &BroadcastOptions::to_rooms([Room::from("a")]));
+        send(&log, 3, &BroadcastOptions::to_rooms([Room::from("b")]));
+        let mut except_a = all();
+        except_a.except.insert(Room::from("a"));
+        send(&log, 4, &except_a);
+        send(
+            &log,
+            5,
+            &BroadcastOptions::to_rooms([Room::from(s.sid.as_str())]),
+        );
+        let restored = log.restore(pid.as_str(), &known).unwrap();
+        assert_eq!(
+            texts(&restored),
+            [r#"42["e",1,"2"]"#, r#"42["e",2,"3"]"#, r#"42["e",5,"6"]"#]
+        );
+        assert_eq!((restored.sid, restored.pid), (s.sid, s.pid));
+        assert_eq!(restored.rooms, s.rooms);
+        assert_eq!(restored.data, json!({"k": 1}));
+        // Taken.
+        assert!(log.restore(pid.as_str(), &known).is_none());
+    }
+
+    #[test]
+    fn an_offset_not_in_the_log_is_refused() {
+        let log = log(RecoveryConfig::default().max_logged_packets(2));
+        for n in 0..3 {
+            send(&log, n, &all());
+        }
+        for offset in ["1", "4", "zz", ""] {
+            let s = session(&[]);
+            let pid = s.pid;
+            log.persist(s);
+            assert!(log.restore(pid.as_str(), offset).is_none(), "{offset}");
+        }
+        let s = session(&[]);
+        let pid = s.pid;
+        log.persist(s);
+        let restored = log.restore(pid.as_str(), "2").unwrap();
+        assert_eq!(restored.missed.len(), 1);
+    }
+
+    #[test]
+    fn the_log_keeps_at_most_its_packets_and_bytes() {
+        let log = log(RecoveryConfig::default().max_logged_packets(10));
+        for n in 0..1000 {
+            send(&log, n, &all());
+        }
+        assert_eq!(log.usage().0, 10);
+
+        let log = log_with_bytes(2000);
+        for n in 0..1000 {
+            send(&log, n, &all());
+        }
+        let (packets, bytes) = log.usage();
+        assert!(bytes <= 2000, "{bytes}");
+        assert!(packets > 10 && packets < 2000 / ENTRY_OVERHEAD, "{packets}");
+    }
+
+    fn log_with_bytes(bytes: usize) -> Arc<PacketLog> {
+        log(RecoveryConfig::default().max_logged_bytes(bytes))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn packets_and_sessions_expire_after_the_longest_disconnection() {
+        let log =
+            log(RecoveryConfig::default().max_disconnection_duration(Duration::from_secs(60)));
+        send(&log, 0, &all());
+        let s = session(&[]);
+        let pid = s.pid;
+        log.persist(s);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(log.restore(pid.as_str(), "1").is_none(), "expired");
+        send(&log, 1, &all());
+        assert_eq!(log.usage().0, 1, "the old packet left at the next one");
+
+        // Expired sessions leave at the next persist, unasked for.
+        log.persist(session(&[]));
+        tokio::time::advance(Duration::from_secs(61)).await;
+        log.persist(session(&[]));
+        assert_eq!(log.sessions().by_pid.len(), 1);
+        assert_eq!(log.sessions().expiry.len(), 1);
+
+        // Within the window, it is restored.
+        send(&log, 2, &all());
+        let s = session(&[]);
+        let pid = s.pid;
+        log.persist(s);
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(log.restore(pid.as_str(), "3").is_some());
+    }
+
+    #[test]
+    fn resume_adds_what_was_logged_since_the_restore_or_fails_on_a_gap() {
+        let log = log(RecoveryConfig::default().max_logged_packets(3));
+        send(&log, 0, &all());
+        let s = session(&["a"]);
+        let (pid, rooms) = (s.pid, s.rooms.clone());
+        log.persist(s);
+        send(&log, 1, &all());
+        let restored = log.restore(pid.as_str(), "1").unwrap();
+        let tail = restored.tail.as_ref().unwrap();
+        assert_eq!(tail.last, 2);
+        send(&log, 2, &BroadcastOptions::to_rooms([Room::from("b")]));
+        send(&log, 3, &BroadcastOptions::to_rooms([Room::from("a")]));
+        let mut sent = Vec::new();
+        log.resume(tail.last, &rooms, Vec::new(), |more| sent = more)
+            .unwrap();
+        let sent: Vec<_> = sent.iter().map(|e| e.text().to_owned()).collect();
+        assert_eq!(sent, [r#"42["e",3,"4"]"#]);
+
+        // Three more: the packets after the restore's last one are gone.
+        for n in 4..7 {
+            send(&log, n, &all());
+        }
+        assert!(log.resume(tail.last, &rooms, Vec::new(), |_| {}).is_err());
+    }
+
+    #[test]
+    fn the_offset_goes_last_whatever_the_shape_of_the_data() {
+        let mut json = Some(Payload::Json(json!(["e", 1])));
+        append_arg(&mut json, "X".into());
+        assert_eq!(json, Some(Payload::Json(json!(["e", 1, "X"]))));
+        let mut array = Some(Payload::Array(vec![
+            Payload::Json(json!("e")),
+            Payload::Binary(bytes::Bytes::from_static(&[1])),
+        ]));
+        append_arg(&mut array, "X".into());
+        let Some(Payload::Array(items)) = array else {
+            panic!()
+        };
+        assert_eq!(items.last(), Some(&Payload::Json(json!("X"))));
+        let raw = ferrio_proto::socketio::RawJson::from_value(&json!(["e", {"a": 1}]));
+        let mut raw = Some(Payload::Raw(raw));
+        append_arg(&mut raw, "X".into());
+        let frames = Encoded::new(Packet::new(PacketKind::Event, "/", raw));
+        assert_eq!(frames.text(), r#"42["e",{"a":1},"X"]"#);
+    }
+}

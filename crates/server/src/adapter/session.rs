@@ -98,10 +98,10 @@ impl RestoredSession {
 
 /// A packet a client missed while it was away.
 #[derive(Debug)]
-pub struct MissedPacket(Missed);
+pub struct MissedPacket(pub(super) Missed);
 
 #[derive(Debug)]
-enum Missed {
+pub(super) enum Missed {
     /// Encoded when it was first sent (the in-memory log).
     Encoded(Arc<Encoded>),
     /// As a cluster adapter read it back.
