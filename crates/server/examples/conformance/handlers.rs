@@ -87,7 +87,18 @@ fn on_main_connection(io: &SocketIo) {
         socket.on("disconnect-me", |socket, _event| async move {
             socket.disconnect();
         });
+        socket.on("state", |socket, event| async move {
+            reply(&event, &state(&socket));
+        });
     });
+}
+
+/// What the `state` event answers: the socket's id, whether it recovered its
+/// session (connection state recovery), and its rooms, sorted.
+fn state(socket: &Socket) -> Value {
+    let mut rooms: Vec<String> = socket.rooms().iter().map(|r| r.to_string()).collect();
+    rooms.sort();
+    json!({"id": socket.id().as_str(), "recovered": socket.recovered(), "rooms": rooms})
 }
 
 /// The first argument of an event as JSON (`null` when missing).

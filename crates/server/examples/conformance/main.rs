@@ -15,6 +15,10 @@
 //! `handlers::on_cluster_events`) holds on one node with the memory adapter.
 //! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
 //! `classic`, the default, or `sharded`; `REDIS_KEY`, default `socket.io`).
+//!
+//! `RECOVERY=1` turns connection state recovery on (max disconnection 30 s,
+//! middleware skipped on recovery); the `state` event (with ack) answers
+//! `{"id", "recovered", "rooms"}` either way.
 
 mod handlers;
 
@@ -25,7 +29,7 @@ use ferrio::adapter::{AdapterFactory, MemoryAdapterFactory};
 use ferrio::engine::{
     CloseReason, Connection, Cors, Engine, EngineConfig, Handler, Message, Session,
 };
-use ferrio::{SocketIo, SocketIoConfig};
+use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
 
 /// The Engine.IO echo handler.
 struct Echo;
@@ -73,6 +77,13 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
     )))
 }
 
+/// The recovery settings of `RECOVERY=1`.
+fn recovery() -> RecoveryConfig {
+    RecoveryConfig::default()
+        .max_disconnection_duration(Duration::from_secs(30))
+        .skip_middlewares(true)
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
@@ -85,12 +96,13 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
 
-    let io = SocketIo::with_adapter(
-        SocketIoConfig::default()
-            .engine(engine_config("/socket.io/"))
-            .connect_timeout(Duration::from_millis(1000)),
-        adapters().await?,
-    );
+    let mut config = SocketIoConfig::default()
+        .engine(engine_config("/socket.io/"))
+        .connect_timeout(Duration::from_millis(1000));
+    if std::env::var("RECOVERY").as_deref() == Ok("1") {
+        config = config.connection_state_recovery(recovery());
+    }
+    let io = SocketIo::with_adapter(config, adapters().await?);
     handlers::install(&io);
     // Counted by the other servers from here on (subscribed).
     io.sockets().ready().await.map_err(std::io::Error::other)?;
