@@ -5,9 +5,12 @@
 // scenarios encode the behaviour of Node's server and not ferrio's.
 //
 //   node interop/socketio/reference-server.mjs [--port 0] [--host 127.0.0.1]
-//        [--ping-interval 300] [--ping-timeout 200]
+//        [--ping-interval 300] [--ping-timeout 200] [--recovery]
 //
 // path /socket.io/, connectTimeout 1000 ms, maxHttpBufferSize 1e6, CORS for any origin.
+// --recovery, or RECOVERY=1 in the environment, turns connection state recovery on
+// (maxDisconnectionDuration 30 s, skipMiddlewares true), as in the conformance
+// example; the `state` event (with ack) answers {id, recovered, rooms (sorted)}.
 // Output: JSON lines on stdout, first {"event":"listening","port":N}, then
 // {"event":"connection","nsp":...,"id":...} and
 // {"event":"disconnect","nsp":...,"id":...,"reason":...} per socket.
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
     "ping-interval": { type: "string", default: "300" },
     "ping-timeout": { type: "string", default: "200" },
     "exit-on-stdin-close": { type: "boolean", default: false },
+    recovery: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -50,6 +54,9 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   maxHttpBufferSize: 1e6,
   cors: { origin: true, credentials: true },
+  ...(args.recovery || process.env.RECOVERY === "1"
+    ? { connectionStateRecovery: { maxDisconnectionDuration: 30000, skipMiddlewares: true } }
+    : {}),
 });
 
 function track(socket) {
@@ -83,6 +90,9 @@ io.on("connection", (socket) => {
     });
   });
   socket.on("disconnect-me", () => socket.disconnect());
+  socket.on("state", (ack) =>
+    ack?.({ id: socket.id, recovered: socket.recovered, rooms: [...socket.rooms].sort() }),
+  );
 });
 
 io.of("/custom").on("connection", (socket) => {

@@ -76,3 +76,26 @@ async fn official_client_recovers_over_polling() {
 async fn official_client_recovers_after_upgrading_from_polling() {
     run_mode("upgrade").await;
 }
+
+/// The same scenario against Node's own server (socket.io 4.8 with
+/// `connectionStateRecovery`), so that it encodes Node's behaviour and not
+/// ferrio's.
+#[test]
+fn the_scenario_holds_against_the_node_reference_server() {
+    node::ensure_npm_deps();
+    let mut server = node::spawn_node(
+        "socketio/reference-server.mjs",
+        &["--recovery", "--ping-interval", "25000", "--ping-timeout", "20000"],
+    );
+    let port = server.wait_for_port(Duration::from_secs(20));
+    let url = format!("http://127.0.0.1:{port}");
+    for mode in ["websocket", "polling", "upgrade"] {
+        let output = node::run_node(
+            "socketio/recovery-client.mjs",
+            &["--url", &url, "--mode", mode],
+            Duration::from_secs(60),
+        );
+        output.assert_ok();
+    }
+    server.kill();
+}
