@@ -85,7 +85,13 @@ fn the_scenario_holds_against_the_node_reference_server() {
     node::ensure_npm_deps();
     let mut server = node::spawn_node(
         "socketio/reference-server.mjs",
-        &["--recovery", "--ping-interval", "25000", "--ping-timeout", "20000"],
+        &[
+            "--recovery",
+            "--ping-interval",
+            "25000",
+            "--ping-timeout",
+            "20000",
+        ],
     );
     let port = server.wait_for_port(Duration::from_secs(20));
     let url = format!("http://127.0.0.1:{port}");
