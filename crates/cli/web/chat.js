@@ -16,6 +16,8 @@
     room: (location.hash.slice(1) || "general").toLowerCase(),
     joined: false,
     seen: new Set(), // message ids shown in this channel
+    offline: false, // between a disconnect and the next connect
+    missed: 0, // messages received while offline (replayed by a recovery)
     typers: new Map(), // socket id -> { nickname, timer }
     rooms: [],
   };
@@ -58,11 +60,24 @@
       watched.add(engine);
       engine.on("upgrade", showConnected);
     }
-    // After a reconnection the server has forgotten us: join again.
-    if (state.joined) join(state.nickname, state.room, true);
+    const missed = state.missed;
+    state.offline = false;
+    state.missed = 0;
+    if (socket.recovered) {
+      // Connection state recovery: the server kept our id, channel and
+      // nickname, and sent what we missed before this event.
+      const plural = missed === 1 ? "" : "s";
+      addNotice(`reconnected — ${missed} missed message${plural} restored`, Date.now(), "recovered");
+      setComposer(true);
+    } else if (state.joined) {
+      // The server has forgotten us: join again.
+      join(state.nickname, state.room, true);
+    }
   });
 
   socket.on("disconnect", (reason) => {
+    state.offline = true;
+    state.missed = 0;
     clearTypers();
     if (socket.active) setStatus("reconnecting", "", "reconnecting…");
     else setStatus("disconnected", "", `disconnected (${reason})`);
@@ -163,6 +178,7 @@
 
   socket.on("chat message", (message) => {
     if (message.room !== state.room) return;
+    if (state.offline && !state.seen.has(message.id)) state.missed += 1;
     addMessage(message);
     for (const [id, typer] of state.typers) {
       if (typer.nickname === message.from) dropTyper(id);

@@ -18,6 +18,10 @@
 //! | `online`        | `{room, users: [{id, nickname}]}`: the channel's members after a change    |
 //! | `rooms`         | `[{name, count}]`: every channel and how many are in it                    |
 //!
+//! Connection state recovery is on: a page whose connection drops for up to 2
+//! minutes gets its socket back (id, channel, nickname) with every message it
+//! missed, and the others see "… is back" after "… left".
+//!
 //! Who is where is kept on the sockets (`set_data`) and, for the lists, in a
 //! member table updated on each join, rename and disconnect: the `online` and
 //! `rooms` lists cost the size of one channel and the number of channels, not
@@ -139,8 +143,12 @@ impl Chat {
         tracing::info!(
             socket = %socket.id(),
             transport = %socket.transport().as_str(),
+            recovered = socket.recovered(),
             "a user connected"
         );
+        if socket.recovered() {
+            self.came_back(&socket);
+        }
         let chat = self.clone();
         socket.on("join", move |socket, event| {
             let chat = chat.clone();
@@ -309,6 +317,22 @@ impl Chat {
             json!({ "id": socket.id().as_str(), "nickname": me.nickname, "typing": false });
         let _ = nsp.to(room).emit("typing", &typing);
         notice(nsp.to(room), format!("{} left #{room}", me.nickname), room);
+        self.announce_online(nsp, room);
+        let _ = nsp.emit("rooms", &self.rooms());
+    }
+
+    /// A member whose connection dropped is back with its session (connection
+    /// state recovery): same id, channel and nickname, and the page was sent
+    /// what it missed. The lists count it again.
+    fn came_back(&self, socket: &Arc<Socket>) {
+        let Some(me) = socket.data::<Member>() else {
+            return;
+        };
+        self.lock_members()
+            .insert(socket.id().as_str(), &me.nickname, &me.room);
+        let nsp = socket.namespace();
+        let room = me.room.as_str();
+        notice(socket.to(room), format!("{} is back", me.nickname), room);
         self.announce_online(nsp, room);
         let _ = nsp.emit("rooms", &self.rooms());
     }

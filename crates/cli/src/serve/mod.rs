@@ -15,7 +15,7 @@ mod pages;
 use std::path::PathBuf;
 
 use ferrio::engine::{Cors, Origins};
-use ferrio::{SocketIo, SocketIoConfig};
+use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
 use tower_layer::Layer;
 
 /// Where npm installs the official browser client, in this source tree.
@@ -56,7 +56,11 @@ pub(crate) async fn run(args: Args) -> std::io::Result<()> {
              (or pass --client-dir); the page cannot connect without it"
         );
     }
-    let mut config = SocketIoConfig::default().serve_client(&args.client_dir);
+    // A page that loses its connection for up to 2 minutes comes back with
+    // its id, channel and nickname, and the messages it missed.
+    let mut config = SocketIoConfig::default()
+        .serve_client(&args.client_dir)
+        .connection_state_recovery(RecoveryConfig::default());
     if let Some(cors) = cors(&args.cors_origins) {
         config = config.with_engine(|engine| engine.cors(cors));
     }
