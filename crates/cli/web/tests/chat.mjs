@@ -11,11 +11,13 @@
 // sees "bob is typing…") and sends, alice answers; carol joins and gets the
 // history, then moves to #random (a leave notice, the online list shrinks).
 // A screenshot of alice's page is written for a person to look at.
-// Then the browser context goes offline: bob's page loses its connection, dave
-// (a Node socket.io-client outside the browser) sends a message to #general,
-// the context comes back online, and bob's page recovers its session
-// (connection state recovery): it shows the message and "reconnected — 1
-// missed message restored".
+// Then the browser context goes offline: alice's WebSocket drops (Chromium
+// closes WebSockets when it goes offline; a long-poll in flight is failed on
+// the page but its connection stays open, so the server only notices bob at
+// the ping timeout, as Node would), dave (a Node socket.io-client outside the
+// browser) sends a message to #general, the context comes back online, and
+// alice's page recovers its session (connection state recovery): it shows the
+// message and "reconnected — 1 missed message restored".
 //
 // Prints one JSON object per line; the last is {"event":"result","ok":...}.
 // Exit code 0 on success, 1 on failure.
@@ -174,23 +176,24 @@ try {
   await alice.screenshot({ path: shot });
   log("screenshot", { path: shot });
 
-  step("bob goes offline, misses a message, comes back and sees it");
+  step("alice goes offline, misses a message, comes back and sees it");
   await context.setOffline(true);
-  await bob.waitForSelector('#status:not([data-state="connected"])');
+  await alice.waitForSelector('#status:not([data-state="connected"])');
   const dave = connectClient(base, { transports: ["websocket"], forceNew: true });
   try {
     const joined = await dave
       .timeout(timeout)
       .emitWithAck("join", { nickname: "dave", room: "general" });
     if (!joined?.ok) throw new Error(`dave could not join: ${JSON.stringify(joined)}`);
-    const sent = await dave.timeout(timeout).emitWithAck("chat message", "you missed this, bob");
+    const sent = await dave.timeout(timeout).emitWithAck("chat message", "you missed this, alice");
     if (!sent?.ok) throw new Error(`dave could not send: ${JSON.stringify(sent)}`);
     await context.setOffline(false);
-    await bob.waitForSelector('#status[data-state="connected"]', { timeout: 30000 });
-    await waitMessage(bob, "dave", "you missed this, bob");
-    await waitText(bob, "#messages", "reconnected — 1 missed message restored");
-    const recovered = await bob.evaluate(() => window.chat.socket.recovered);
-    if (recovered !== true) throw new Error(`bob's socket.recovered is ${recovered}`);
+    await alice.waitForSelector('#status[data-state="connected"]', { timeout: 30000 });
+    await waitMessage(alice, "dave", "you missed this, alice");
+    await waitText(alice, "#messages", "reconnected — 1 missed message restored");
+    const recovered = await alice.evaluate(() => window.chat.socket.recovered);
+    if (recovered !== true) throw new Error(`alice's socket.recovered is ${recovered}`);
+    log("recovered", { page: "alice" });
   } finally {
     dave.disconnect();
   }
