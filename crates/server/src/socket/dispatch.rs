@@ -77,25 +77,29 @@ impl Socket {
             run_inline(handler(me.clone(), reason));
         }
         let adapter = self.namespace.adapter();
-        // As Node: after the `disconnecting` listeners, before the rooms go.
-        if let Some(pid) = self.pid()
-            && reason.is_recoverable()
-        {
-            let session = SessionToPersist::new(
+        // As Node: the session is what the socket was after its
+        // `disconnecting` listeners, before it left its rooms. It is kept
+        // once the socket is out of the namespace, so that a client coming
+        // back at once cannot have its new socket removed by this one's end.
+        let session = match self.pid() {
+            Some(pid) if reason.is_recoverable() => Some(SessionToPersist::new(
                 self.id,
                 pid,
                 adapter.socket_rooms(self.id),
                 self.data_value(),
-            );
+            )),
+            _ => None,
+        };
+        adapter.del_all(self.id);
+        self.namespace.remove_socket(self.id);
+        self.client.remove_socket(self.namespace.name());
+        if let Some(session) = session {
             let adapter = adapter.clone();
             poll_inline(
                 Box::pin(async move { adapter.persist_session(session).await }),
                 drop,
             );
         }
-        adapter.del_all(self.id);
-        self.namespace.remove_socket(self.id);
-        self.client.remove_socket(self.namespace.name());
         // Dropping the waiters tells every pending `emit_with_ack` the socket left.
         self.drop_acks();
         let disconnect = self.handlers().take_disconnect();
