@@ -11,6 +11,9 @@
 //! - `"room"` with `[room, payload]` → emit `"room"` with the payload to every
 //!   socket in that room.
 //!
+//! `RECOVERY=1` turns connection state recovery on (default settings), to
+//! measure what it costs.
+//!
 //! ```text
 //! PORT=3000 cargo run --release -p ferrio --example bench_server
 //! ferrio bench echo --url http://127.0.0.1:3000 --connections 100 --rate 20000
@@ -18,7 +21,7 @@
 
 mod handlers;
 
-use ferrio::SocketIo;
+use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -29,7 +32,11 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    let io = SocketIo::new();
+    let mut config = SocketIoConfig::default();
+    if std::env::var("RECOVERY").as_deref() == Ok("1") {
+        config = config.connection_state_recovery(RecoveryConfig::default());
+    }
+    let io = SocketIo::with_config(config);
     handlers::install(&io);
 
     let port: u16 = std::env::var("PORT")
