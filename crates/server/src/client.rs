@@ -48,7 +48,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
+    pub(crate) fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
         let client = Arc::new(Self {
             session,
             io,
@@ -65,7 +65,7 @@ impl Client {
     }
 
     /// The server's options.
-    pub fn config(&self) -> &crate::SocketIoConfig {
+    pub(crate) fn config(&self) -> &crate::SocketIoConfig {
         &self.io.config
     }
 
@@ -100,7 +100,7 @@ impl Client {
     }
 
     /// A message from the Engine.IO layer.
-    pub fn on_message(self: &Arc<Self>, message: Message) {
+    pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
         let size = match &message {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) => bytes.len(),
@@ -383,7 +383,7 @@ impl Client {
         let _ = self.session.send_all(frames_of(packet));
     }
 
-    pub fn remove_socket(&self, nsp: &str) {
+    pub(crate) fn remove_socket(&self, nsp: &str) {
         let mut sockets = self.sockets();
         if let Ok(at) = sockets.find(nsp) {
             sockets.list.remove(at);
@@ -394,7 +394,7 @@ impl Client {
     }
 
     /// Disconnects every socket (each is told) and closes the connection.
-    pub fn disconnect_all(&self) {
+    pub(crate) fn disconnect_all(&self) {
         let sockets = self.sockets().list.clone();
         for socket in sockets {
             socket.leave_by_server();
@@ -406,7 +406,7 @@ impl Client {
     /// disconnect handlers never run on the stack of whoever asked (a
     /// broadcast to many sockets, inside another socket's handler, perhaps
     /// under the application's locks). Asked many times, it closes once.
-    pub fn close_deferred(&self, reason: CloseReason) {
+    pub(crate) fn close_deferred(&self, reason: CloseReason) {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -422,7 +422,7 @@ impl Client {
     }
 
     /// The Engine.IO connection ended.
-    pub fn on_close(&self, reason: CloseReason) {
+    pub(crate) fn on_close(&self, reason: CloseReason) {
         let reason = DisconnectReason::from(reason);
         let sockets = {
             let mut sockets = self.sockets();

@@ -28,6 +28,15 @@ pub struct MemoryAdapter {
     observer: OnceLock<Arc<dyn RoomObserver>>,
 }
 
+impl std::fmt::Debug for MemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryAdapter")
+            .field("rooms", &self.read().all().len())
+            .field("observed", &self.observer.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl MemoryAdapter {
     /// An empty adapter for the context's namespace.
     pub fn new(ctx: &AdapterContext) -> Self {

@@ -426,6 +426,18 @@ impl AdapterHost for Inner {
     }
 }
 
+impl std::fmt::Debug for WeakNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.upgrade() {
+            Some(namespace) => f
+                .debug_tuple("WeakNamespace")
+                .field(&namespace.name())
+                .finish(),
+            None => f.write_str("WeakNamespace(dropped)"),
+        }
+    }
+}
+
 impl std::fmt::Debug for Namespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Namespace")

@@ -35,7 +35,7 @@ pub(crate) struct ChildLink {
 }
 
 impl ChildLink {
-    pub fn new(children: &Children, settings: super::Settings) -> Self {
+    pub(crate) fn new(children: &Children, settings: super::Settings) -> Self {
         Self {
             siblings: Arc::downgrade(children),
             cleanup: settings.cleanup_empty_children,
@@ -44,13 +44,13 @@ impl ChildLink {
     }
 
     /// One more socket uses the child. Called under the map's lock.
-    pub fn acquire(&self) {
+    pub(crate) fn acquire(&self) {
         self.users.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A socket of the child is gone; the last one removes the child from its
     /// parent (with cleanup on), unless a lookup took it in use meanwhile.
-    pub fn release(&self, child: &Namespace) {
+    pub(crate) fn release(&self, child: &Namespace) {
         if self.users.fetch_sub(1, Ordering::AcqRel) != 1 || !self.cleanup {
             return;
         }

@@ -56,7 +56,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub fn new(adapters: Arc<dyn AdapterFactory>, settings: Settings) -> Self {
+    pub(crate) fn new(adapters: Arc<dyn AdapterFactory>, settings: Settings) -> Self {
         Self {
             adapters,
             settings,
@@ -66,7 +66,7 @@ impl Registry {
     }
 
     /// The static namespace with this name, created if needed.
-    pub fn of(&self, name: &str) -> Namespace {
+    pub(crate) fn of(&self, name: &str) -> Namespace {
         let name = normalize(name);
         if let Some(ns) = self
             .statics
@@ -88,7 +88,7 @@ impl Registry {
 
     /// Adds a dynamic parent; returns a namespace handle whose middleware and
     /// connection handlers its children share.
-    pub fn dynamic(&self, matcher: Matcher, label: &str) -> Namespace {
+    pub(crate) fn dynamic(&self, matcher: Matcher, label: &str) -> Namespace {
         let listeners: Arc<Listeners> = Arc::default();
         let children = Children::default();
         let parent = Arc::new(Parent {
@@ -114,7 +114,7 @@ impl Registry {
     /// [`cleanup_empty_children`](Settings::cleanup_empty_children) is on.
     /// Names longer than [`max_name_len`](Settings::max_name_len) match no
     /// dynamic parent.
-    pub fn lookup(&self, name: &str, auth: &Value) -> Option<Namespace> {
+    pub(crate) fn lookup(&self, name: &str, auth: &Value) -> Option<Namespace> {
         if let Some(ns) = self
             .statics
             .read()
@@ -165,7 +165,7 @@ impl Registry {
     }
 
     /// Every namespace that exists (static ones and dynamic children).
-    pub fn all(&self) -> Vec<Namespace> {
+    pub(crate) fn all(&self) -> Vec<Namespace> {
         let mut all: Vec<_> = self
             .statics
             .read()
