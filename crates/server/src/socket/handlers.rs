@@ -53,12 +53,12 @@ pub(crate) struct Handlers {
     next_id: u64,
     /// Event handlers in the order they were added.
     events: Vec<EventEntry>,
-    others: Option<Box<Others>>,
+    others: Option<Box<RareListeners>>,
 }
 
 /// The listeners other than event handlers.
 #[derive(Default)]
-pub(crate) struct Others {
+pub(crate) struct RareListeners {
     pub any: Vec<(ListenerId, AnyHandler)>,
     pub any_outgoing: Vec<(ListenerId, AnyOutgoingHandler)>,
     pub middleware: Vec<EventMiddleware>,
@@ -99,12 +99,12 @@ impl Handlers {
     }
 
     /// The listeners other than event handlers, allocated on first use.
-    pub(crate) fn others_mut(&mut self) -> &mut Others {
+    pub(crate) fn others_mut(&mut self) -> &mut RareListeners {
         self.others.get_or_insert_with(Default::default)
     }
 
     /// The listeners other than event handlers, if any was ever added.
-    pub(crate) fn others(&self) -> Option<&Others> {
+    pub(crate) fn others(&self) -> Option<&RareListeners> {
         self.others.as_deref()
     }
 

@@ -43,17 +43,17 @@ pub struct Socket {
     handshake: Handshake,
     handlers: Mutex<Handlers>,
     /// What many sockets never use, allocated on first use.
-    extra: OnceLock<Box<Extra>>,
+    extra: OnceLock<Box<LazyParts>>,
     extensions: Mutex<http::Extensions>,
 }
 
 /// The parts of a socket allocated on first use.
-struct Extra {
+struct LazyParts {
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: Mutex<serde_json::Value>,
 }
 
-impl Default for Extra {
+impl Default for LazyParts {
     fn default() -> Self {
         Self {
             acks: Mutex::default(),
@@ -120,7 +120,7 @@ impl Socket {
         self.handlers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn extra(&self) -> &Extra {
+    fn extra(&self) -> &LazyParts {
         self.extra.get_or_init(Default::default)
     }
 
