@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Packet, Payload};
@@ -57,7 +59,7 @@ impl ChildLink {
         let Some(siblings) = self.siblings.upgrade() else {
             return;
         };
-        let mut siblings = siblings.write().unwrap_or_else(|e| e.into_inner());
+        let mut siblings = siblings.write();
         let same = siblings.get(child.name()).is_some_and(|c| c.ptr_eq(child));
         if same && self.users.load(Ordering::Acquire) == 0 {
             siblings.remove(child.name());
@@ -83,12 +85,7 @@ pub(crate) struct ParentAdapter {
 
 impl ParentAdapter {
     fn children(&self) -> Vec<Namespace> {
-        self.children
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.children.read().values().cloned().collect()
     }
 }
 
