@@ -1,0 +1,1 @@
+//! Redis adapters for ferrio, wire-compatible with Node's `@socket.io/redis-adapter`.
