@@ -1,7 +1,7 @@
 //! A `redis-server` of the test's own: a free loopback port, no persistence,
+//! killed on drop, restartable on the same port (for fault tests).
 
 #![allow(dead_code)] // each test binary uses a different subset
-//! killed on drop, restartable on the same port (for fault tests).
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
