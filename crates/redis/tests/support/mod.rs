@@ -1,0 +1,8 @@
+//! Test infrastructure for cluster tests: a `redis-server` per test, Node
+//! cluster nodes, official clients, and ferrio nodes.
+
+#![allow(dead_code)]
+
+pub mod node;
+pub mod process;
+pub mod redis;
