@@ -46,6 +46,8 @@ mod error;
 mod event_args;
 mod json;
 mod kind;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 mod packet;
 mod payload;
 mod payload_de;
