@@ -70,7 +70,7 @@ async fn expect_messages(
             .as_str()
             .map(|s| s.to_string())
             .unwrap_or_default();
-        missing.retain(|(k, c, p)| !(*k == msg.kind && *c == &*msg.channel && *p == payload));
+        missing.retain(|(k, c, p)| !(*k == msg.kind && c == &*msg.channel && *p == payload));
     }
 }
 
@@ -179,7 +179,7 @@ async fn subscriptions_come_back_after_a_redis_restart() {
                         .map(|s| s.to_string())
                         .unwrap_or_default();
                     missing.retain(|(k, c, p)| {
-                        !(*k == msg.kind && *c == &*msg.channel && *p == payload)
+                        !(*k == msg.kind && c == &*msg.channel && *p == payload)
                     });
                 }
             })

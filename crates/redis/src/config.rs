@@ -1,0 +1,71 @@
+//! The adapter's options, with Node's names and defaults.
+
+use std::time::Duration;
+
+/// Options of the classic Redis adapter, as `createAdapter(pub, sub, opts)`
+/// takes them in `@socket.io/redis-adapter`, plus ferrio's own limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisAdapterConfig {
+    /// The prefix of every channel (Node's `key`). Default `"socket.io"`.
+    pub key: String,
+    /// How long `fetch_sockets`, `all_rooms`, `server_count` and
+    /// `server_side_emit_with_ack` wait for the other servers (Node's
+    /// `requestsTimeout`). Default 5 s.
+    pub requests_timeout: Duration,
+    /// Whether this node answers a request on the requester's own response
+    /// channel rather than the shared one (Node's
+    /// `publishOnSpecificResponseChannel`). Default `false`.
+    pub publish_on_specific_response_channel: bool,
+    /// How many publishes may wait while Redis is away; past it the oldest
+    /// are dropped, with a warning (Node queues without bound). Default 10 000.
+    pub max_queued_publishes: usize,
+    /// How many remote broadcasts with acks this node relays at once; more
+    /// are answered with a client count of 0. Default 1 000.
+    pub max_relayed_ack_broadcasts: usize,
+}
+
+impl Default for RedisAdapterConfig {
+    fn default() -> Self {
+        Self {
+            key: "socket.io".to_owned(),
+            requests_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+            max_queued_publishes: 10_000,
+            max_relayed_ack_broadcasts: 1_000,
+        }
+    }
+}
+
+impl RedisAdapterConfig {
+    /// The channel prefix (Node's `key`). Default `"socket.io"`.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    /// How long cluster requests wait (Node's `requestsTimeout`). Default 5 s.
+    pub fn requests_timeout(mut self, timeout: Duration) -> Self {
+        self.requests_timeout = timeout;
+        self
+    }
+
+    /// Answer on the requester's own response channel (Node's
+    /// `publishOnSpecificResponseChannel`). Default `false`.
+    pub fn publish_on_specific_response_channel(mut self, yes: bool) -> Self {
+        self.publish_on_specific_response_channel = yes;
+        self
+    }
+
+    /// How many publishes may wait while Redis is away. Default 10 000.
+    pub fn max_queued_publishes(mut self, n: usize) -> Self {
+        self.max_queued_publishes = n;
+        self
+    }
+
+    /// How many remote broadcasts with acks are relayed at once. Default 1 000.
+    pub fn max_relayed_ack_broadcasts(mut self, n: usize) -> Self {
+        self.max_relayed_ack_broadcasts = n;
+        self
+    }
+}

@@ -1,0 +1,194 @@
+//! The Redis connection behind the adapters, as a small internal trait, and
+//! its implementation on fred.
+//!
+//! The adapters need only publishing, (pattern) subscriptions, `PUBSUB NUMSUB`
+//! and a stream of incoming messages; keeping that behind [`Driver`] lets a
+//! second client library be added (or a test double be used) without touching
+//! the protocol code.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::RedisError;
+
+/// A boxed future of the driver.
+pub(crate) type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A message received on a subscribed channel or pattern.
+#[derive(Debug, Clone)]
+pub(crate) struct Incoming {
+    /// The channel it was published to.
+    pub channel: String,
+    /// Its bytes, as published.
+    pub payload: Bytes,
+}
+
+/// Where incoming messages go.
+pub(crate) type Sink = Arc<dyn Fn(Incoming) + Send + Sync>;
+
+/// What the adapters ask of a Redis connection.
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// Publishes each `(channel, payload)` in order (pipelined).
+    fn publish_all(&self, batch: Vec<(String, Bytes)>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `PUBSUB NUMSUB channel`.
+    fn numsub(&self, channel: String) -> DriverFuture<'_, Result<usize, RedisError>>;
+    /// `SUBSCRIBE`, kept across reconnections.
+    fn subscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `PSUBSCRIBE`, kept across reconnections.
+    fn psubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `UNSUBSCRIBE`.
+    fn unsubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `PUNSUBSCRIBE`.
+    fn punsubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// Messages that arrived while the reader lagged behind, lost (a metric).
+    fn lagged(&self) -> u64;
+}
+
+/// The fred implementation: one publisher client and one subscriber client,
+/// each reconnecting on its own; the subscriber subscribes again to every
+/// channel and pattern after a reconnection.
+pub(crate) struct FredDriver {
+    publisher: Client,
+    subscriber: SubscriberClient,
+    lagged: Arc<AtomicU64>,
+}
+
+/// Capacity of fred's fan-out of incoming messages (its default of 32 drops
+/// messages under bursts).
+const INCOMING_CAPACITY: usize = 65_536;
+
+fn driver_error(e: Error) -> RedisError {
+    RedisError::Redis(e.to_string())
+}
+
+impl FredDriver {
+    /// Connects both clients to `url` and starts delivering incoming messages
+    /// to `sink`.
+    pub(crate) async fn connect(url: &str, sink: Sink) -> Result<Self, RedisError> {
+        let config = Config::from_url(url).map_err(|e| RedisError::Url(e.to_string()))?;
+        // Reconnect forever, every 100 ms up to 1 s apart.
+        let policy = || ReconnectPolicy::new_exponential(0, 100, 1_000, 2);
+        let perf = PerformanceConfig {
+            broadcast_channel_capacity: INCOMING_CAPACITY,
+            ..Default::default()
+        };
+        let publisher = Client::new(config.clone(), None, None, Some(policy()));
+        let subscriber = SubscriberClient::new(config, Some(perf), None, Some(policy()));
+        publisher.init().await.map_err(driver_error)?;
+        let mut rx = subscriber.message_rx();
+        subscriber.init().await.map_err(driver_error)?;
+        let _resubscribe = subscriber.manage_subscriptions();
+        let lagged = Arc::new(AtomicU64::new(0));
+        let lag_count = lagged.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(message) => {
+                        let Some(payload) = message.value.into_bytes() else {
+                            tracing::debug!(channel = %&*message.channel, "non-bulk pub/sub message skipped");
+                            continue;
+                        };
+                        sink(Incoming {
+                            channel: message.channel.to_string(),
+                            payload,
+                        });
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        lag_count.fetch_add(n, Ordering::Relaxed);
+                        tracing::warn!(lost = n, "Redis messages lost: the adapter fell behind");
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+        Ok(Self {
+            publisher,
+            subscriber,
+            lagged,
+        })
+    }
+}
+
+impl Driver for FredDriver {
+    fn publish_all(&self, batch: Vec<(String, Bytes)>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            if let [(channel, payload)] = &batch[..] {
+                let _: i64 = self
+                    .publisher
+                    .publish(channel.as_str(), payload.clone())
+                    .await
+                    .map_err(driver_error)?;
+                return Ok(());
+            }
+            let pipeline = self.publisher.pipeline();
+            for (channel, payload) in batch {
+                let _: () = pipeline
+                    .publish(channel, payload)
+                    .await
+                    .map_err(driver_error)?;
+            }
+            let _: Vec<Value> = pipeline.all().await.map_err(driver_error)?;
+            Ok(())
+        })
+    }
+
+    fn numsub(&self, channel: String) -> DriverFuture<'_, Result<usize, RedisError>> {
+        Box::pin(async move {
+            let counts: Vec<(String, i64)> = self
+                .publisher
+                .pubsub_numsub(channel)
+                .await
+                .map_err(driver_error)?;
+            Ok(counts
+                .first()
+                .map_or(0, |(_, n)| usize::try_from(*n).unwrap_or(0)))
+        })
+    }
+
+    fn subscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber
+                .subscribe(channels)
+                .await
+                .map_err(driver_error)
+        })
+    }
+
+    fn psubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber
+                .psubscribe(patterns)
+                .await
+                .map_err(driver_error)
+        })
+    }
+
+    fn unsubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber
+                .unsubscribe(channels)
+                .await
+                .map_err(driver_error)
+        })
+    }
+
+    fn punsubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber
+                .punsubscribe(patterns)
+                .await
+                .map_err(driver_error)
+        })
+    }
+
+    fn lagged(&self) -> u64 {
+        self.lagged.load(Ordering::Relaxed)
+    }
+}

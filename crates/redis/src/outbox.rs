@@ -1,0 +1,120 @@
+//! The publishes of one factory, in order, on a bounded queue drained by one
+//! task: a broadcast costs its caller a push, never a wait on Redis.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use crate::driver::Driver;
+
+/// How many messages one pipelined write carries at most.
+const BATCH: usize = 256;
+/// The pause before a failed write is tried again (Redis is away).
+const RETRY: Duration = Duration::from_millis(100);
+
+struct Shared {
+    queue: Mutex<VecDeque<(String, Bytes)>>,
+    wake: Notify,
+    limit: usize,
+    dropped: AtomicU64,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+/// The outgoing queue. Dropping it stops the task after what is queued.
+pub(crate) struct Outbox {
+    shared: Arc<Shared>,
+}
+
+impl Outbox {
+    /// A queue of at most `limit` messages, written to `driver` by a task.
+    pub(crate) fn new(driver: Arc<dyn Driver>, limit: usize) -> Self {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+            limit: limit.max(1),
+            dropped: AtomicU64::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        });
+        tokio::spawn(drain(shared.clone(), driver));
+        Self { shared }
+    }
+
+    /// Queues a publish. Past the limit (Redis away for long), the oldest
+    /// queued message is dropped, with a warning.
+    pub(crate) fn push(&self, channel: String, payload: Bytes) {
+        let dropped = {
+            let mut queue = lock(&self.shared.queue);
+            let dropped = if queue.len() >= self.shared.limit {
+                queue.pop_front().is_some()
+            } else {
+                false
+            };
+            queue.push_back((channel, payload));
+            dropped
+        };
+        if dropped {
+            let total = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if total.is_power_of_two() {
+                tracing::warn!(
+                    dropped = total,
+                    limit = self.shared.limit,
+                    "Redis publish queue full: oldest messages dropped"
+                );
+            }
+        }
+        self.shared.wake.notify_one();
+    }
+
+    /// Messages dropped so far because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Messages waiting to be written.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.shared.queue).len()
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn drain(shared: Arc<Shared>, driver: Arc<dyn Driver>) {
+    loop {
+        let batch: Vec<(String, Bytes)> = {
+            let mut queue = lock(&shared.queue);
+            let n = queue.len().min(BATCH);
+            queue.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            if shared.closed.load(Ordering::Acquire) {
+                return;
+            }
+            shared.wake.notified().await;
+            continue;
+        }
+        let mut logged = false;
+        while let Err(e) = driver.publish_all(batch.clone()).await {
+            if !logged {
+                tracing::warn!(error = %e, "Redis publish failed; retrying");
+                logged = true;
+            }
+            if shared.closed.load(Ordering::Acquire) {
+                return;
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+    }
+}
