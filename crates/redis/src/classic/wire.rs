@@ -776,4 +776,52 @@ mod tests {
         assert!(decode_broadcast(&deep).is_err());
         assert!(decode_request(&deep).is_err());
     }
+
+    /// Known-good messages, each cut and flipped at random: the decoders
+    /// answer (an error or a message), never panic. Redis is a trust boundary.
+    mod never_panic {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn seeds() -> Vec<Vec<u8>> {
+            vec![
+                hex(NODE_ROOM_EXCEPT),
+                hex(NODE_VOLATILE),
+                hex("85a3756964a6617454485647a9726571756573744964a661394230596ca47479706507a67061636b657483a47479706502a46461746192a77769746861636b07a36e7370a12fa46f70747383a5726f6f6d7390a665786365707490a5666c61677381a774696d656f7574cd03e8"),
+                hex("83a47479706509a9726571756573744964a661394230596ca67061636b657481a26f6b2a"),
+                br#"{"uid":"atTHVG","requestId":"vTEw7C","type":5,"opts":{"rooms":[],"except":[]}}"#.to_vec(),
+                br#"{"requestId":"vTEw7C","sockets":[{"id":"x","handshake":{},"rooms":[],"data":{}}]}"#.to_vec(),
+                br#"{"uid":"emitter","type":6,"data":["evt",1]}"#.to_vec(),
+            ]
+        }
+
+        fn all_decoders(bytes: Vec<u8>) {
+            let bytes = Bytes::from(bytes);
+            let _ = decode_broadcast(&bytes);
+            let _ = decode_request(&bytes);
+            let _ = decode_response(&bytes);
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn on_mutated_messages(seed in 0usize..7, cut in any::<prop::sample::Index>(),
+                                   flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)) {
+                let mut bytes = seeds()[seed].clone();
+                for (at, value) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                let len = cut.index(bytes.len() + 1);
+                bytes.truncate(len);
+                all_decoders(bytes);
+            }
+
+            #[test]
+            fn on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                all_decoders(bytes);
+            }
+        }
+    }
 }
