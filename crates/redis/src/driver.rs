@@ -56,7 +56,8 @@ pub(crate) trait Driver: Send + Sync + 'static {
 /// channel and pattern after a reconnection.
 pub(crate) struct FredDriver {
     publisher: Client,
-    subscriber: SubscriberClient,
+    /// `None` for a driver that only publishes (the emitter).
+    subscriber: Option<SubscriberClient>,
     lagged: Arc<AtomicU64>,
 }
 
@@ -68,13 +69,31 @@ fn driver_error(e: Error) -> RedisError {
     RedisError::Redis(e.to_string())
 }
 
+/// Reconnect forever, every 100 ms up to 1 s apart.
+fn policy() -> ReconnectPolicy {
+    ReconnectPolicy::new_exponential(0, 100, 1_000, 2)
+}
+
+fn config_of(url: &str) -> Result<Config, RedisError> {
+    Config::from_url(url).map_err(|e| RedisError::Url(e.to_string()))
+}
+
 impl FredDriver {
+    /// Connects a client that only publishes (and counts subscribers).
+    pub(crate) async fn connect_publisher(url: &str) -> Result<Self, RedisError> {
+        let publisher = Client::new(config_of(url)?, None, None, Some(policy()));
+        publisher.init().await.map_err(driver_error)?;
+        Ok(Self {
+            publisher,
+            subscriber: None,
+            lagged: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
     /// Connects both clients to `url` and starts delivering incoming messages
     /// to `sink`.
     pub(crate) async fn connect(url: &str, sink: Sink) -> Result<Self, RedisError> {
-        let config = Config::from_url(url).map_err(|e| RedisError::Url(e.to_string()))?;
-        // Reconnect forever, every 100 ms up to 1 s apart.
-        let policy = || ReconnectPolicy::new_exponential(0, 100, 1_000, 2);
+        let config = config_of(url)?;
         let perf = PerformanceConfig {
             broadcast_channel_capacity: INCOMING_CAPACITY,
             ..Default::default()
@@ -110,9 +129,17 @@ impl FredDriver {
         });
         Ok(Self {
             publisher,
-            subscriber,
+            subscriber: Some(subscriber),
             lagged,
         })
+    }
+}
+
+impl FredDriver {
+    fn subscriber(&self) -> Result<&SubscriberClient, RedisError> {
+        self.subscriber
+            .as_ref()
+            .ok_or_else(|| RedisError::Redis("this connection only publishes".into()))
     }
 }
 
@@ -154,7 +181,7 @@ impl Driver for FredDriver {
 
     fn subscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
         Box::pin(async move {
-            self.subscriber
+            self.subscriber()?
                 .subscribe(channels)
                 .await
                 .map_err(driver_error)
@@ -163,7 +190,7 @@ impl Driver for FredDriver {
 
     fn psubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
         Box::pin(async move {
-            self.subscriber
+            self.subscriber()?
                 .psubscribe(patterns)
                 .await
                 .map_err(driver_error)
@@ -172,7 +199,7 @@ impl Driver for FredDriver {
 
     fn unsubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
         Box::pin(async move {
-            self.subscriber
+            self.subscriber()?
                 .unsubscribe(channels)
                 .await
                 .map_err(driver_error)
@@ -181,7 +208,7 @@ impl Driver for FredDriver {
 
     fn punsubscribe(&self, patterns: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
         Box::pin(async move {
-            self.subscriber
+            self.subscriber()?
                 .punsubscribe(patterns)
                 .await
                 .map_err(driver_error)

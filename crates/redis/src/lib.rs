@@ -52,9 +52,11 @@
 mod classic;
 mod config;
 mod driver;
+mod emitter;
 mod error;
 mod outbox;
 mod view;
 
 pub use config::RedisAdapterConfig;
+pub use emitter::{Emitter, EmitterError};
 pub use error::RedisError;
