@@ -43,6 +43,7 @@ pub mod adapter;
 
 mod ack;
 mod client;
+mod cluster_acks;
 mod config;
 mod error;
 mod event;
@@ -59,7 +60,8 @@ mod service;
 mod socket;
 
 pub use ack::{AckError, AckResponses};
-pub use config::SocketIoConfig;
+pub use cluster_acks::{ClusterAckCollector, RemoteAck};
+pub use config::{RecoveryConfig, SocketIoConfig};
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
@@ -72,7 +74,7 @@ pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};
 pub use operator::BroadcastOperator;
 pub use reason::DisconnectReason;
-pub use remote::RemoteSocket;
+pub use remote::{RemoteSocket, SocketDetails};
 pub use rooms::{IntoRooms, Room};
 pub use service::{SocketIoLayer, SocketIoService};
 pub use socket::{ListenerId, Socket, SocketEmitter};

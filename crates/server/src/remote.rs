@@ -32,6 +32,17 @@ impl RemoteSocket {
         }
     }
 
+    /// A socket another server described (see [`SocketDetails`]).
+    pub fn from_details(namespace: Namespace, details: SocketDetails) -> Self {
+        Self {
+            id: details.id,
+            handshake: details.handshake,
+            rooms: details.rooms,
+            data: details.data,
+            namespace,
+        }
+    }
+
     /// What a cluster adapter learned of a socket on another server.
     pub fn new(
         namespace: Namespace,
@@ -46,6 +57,16 @@ impl RemoteSocket {
             rooms,
             data,
             namespace,
+        }
+    }
+
+    /// Its description, as a server sends it to another.
+    pub fn details(&self) -> SocketDetails {
+        SocketDetails {
+            id: self.id,
+            handshake: self.handshake.clone(),
+            rooms: self.rooms.clone(),
+            data: self.data.clone(),
         }
     }
 
@@ -67,5 +88,32 @@ impl RemoteSocket {
     /// Disconnects it; with `close`, its whole connection.
     pub async fn disconnect(&self, close: bool) -> Result<(), EmitError> {
         self.namespace.to(self.id).disconnect_sockets(close).await
+    }
+}
+
+/// What one server tells another of a socket in answer to `fetchSockets`:
+/// `{id, handshake, rooms, data}` in Node.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SocketDetails {
+    /// The socket's id.
+    pub id: SocketId,
+    /// Its handshake.
+    pub handshake: Handshake,
+    /// The rooms it is in, its own first.
+    pub rooms: Vec<Room>,
+    /// Its data (`{}` when none was set, as in Node).
+    pub data: serde_json::Value,
+}
+
+impl SocketDetails {
+    /// The details of a local socket.
+    pub fn of_local(socket: &Arc<Socket>) -> Self {
+        Self {
+            id: socket.id(),
+            handshake: socket.handshake().clone(),
+            rooms: socket.rooms(),
+            data: socket.data_value(),
+        }
     }
 }

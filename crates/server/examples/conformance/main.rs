@@ -83,9 +83,11 @@ async fn main() -> std::io::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         },
         move || {
-            closer.close();
+            closer.engine().shutdown();
             echo.shutdown();
         },
     )
-    .await
+    .await?;
+    io.close().await;
+    Ok(())
 }
