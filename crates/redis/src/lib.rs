@@ -19,7 +19,7 @@
 //! `PUBSUB NUMSUB` of the request channel. Options take Node's names and
 //! defaults ([`RedisAdapterConfig`]).
 //!
-//! ```ignore
+//! ```no_run
 //! use ferrio::{SocketIo, SocketIoConfig};
 //! use ferrio_redis::{RedisAdapter, RedisAdapterConfig};
 //!
@@ -47,16 +47,18 @@
 //!   skipped. Whoever can publish to Redis can still send events to clients:
 //!   protect Redis (ACLs, network).
 
-#![allow(dead_code)] // the adapter that uses these lands with the trait changes
-
 mod classic;
 mod config;
 mod driver;
 mod emitter;
 mod error;
+mod factory;
+mod node_shim;
 mod outbox;
+mod shared;
 mod view;
 
 pub use config::RedisAdapterConfig;
 pub use emitter::{Emitter, EmitterError};
 pub use error::RedisError;
+pub use factory::RedisAdapter;

@@ -92,3 +92,87 @@ async fn ferrios_emitter_drives_a_node_cluster() {
     js.stop().await;
     n.stop().await;
 }
+
+/// `@socket.io/redis-emitter` 5.1 (Node) drives a ferrio node: broadcasts with
+/// binary to all, to a room, to another namespace with except and volatile;
+/// socketsJoin/Leave without uid; serverSideEmit to `on_server_side`;
+/// disconnectSockets(true).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_emitter_drives_a_ferrio_node() {
+    use support::ferrio::{FerrioNode, RustClients};
+    use support::process::JsonProcess;
+
+    let redis = RedisServer::start();
+    let f = FerrioNode::start(&redis.url()).await;
+    let mut js = OfficialClients::start().await;
+    let mut rs = RustClients::default();
+    let a = js.connect("a", &f.url(), "/", None).await;
+    rs.connect("b", &f.url(), "/", None).await;
+    js.connect("admin", &f.url(), "/admin", None).await;
+    js.emit("a", "join", json!(["r3"])).await;
+    js.emit_with_ack("a", "echo", json!([0])).await.unwrap();
+    let (tx, mut server_side) = tokio::sync::mpsc::unbounded_channel();
+    f.io.sockets().on_server_side("evt", move |args, _ack| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(args.to_value(0));
+        }
+    });
+
+    let mut emitter = JsonProcess::node("socketio/emitter.mjs", &[("REDIS_URL", redis.url())]);
+    emitter.wait_for(|v| v["event"] == "ready").await;
+    let mut id = 0;
+    let mut run = async |emitter: &mut JsonProcess, mut cmd: serde_json::Value| {
+        id += 1;
+        cmd["id"] = json!(id);
+        emitter.send(cmd).await;
+        let done = emitter.wait_for(|v| v["event"] == "done" && v["id"] == json!(id)).await;
+        assert_eq!(done.get("error"), None, "{done}");
+    };
+
+    run(&mut emitter, json!({"cmd": "emit", "event": "all", "args": ["x", {"$bin": "09"}, {"d": {"$date": 0}}]})).await;
+    let expected = json!(["x", {"$bin": "09"}, {"d": "1970-01-01T00:00:00.000Z"}]);
+    assert_eq!(js.recv("a", "all").await, expected);
+    assert_eq!(rs.recv("b", "all").await, expected);
+
+    run(&mut emitter, json!({"cmd": "emit", "event": "room", "args": [1], "rooms": ["r3"]})).await;
+    assert_eq!(js.recv("a", "room").await, json!([1]));
+    assert_eq!(rs.recv_within("b", "room", SHORT).await, None);
+
+    run(&mut emitter, json!({"cmd": "emit", "nsp": "/admin", "event": "adm", "args": [2], "except": ["nobody"], "volatile": true})).await;
+    assert_eq!(js.recv("admin", "adm").await, json!([2]));
+    assert_eq!(js.recv_within("a", "adm", SHORT).await, None);
+
+    run(&mut emitter, json!({"cmd": "sockets-join", "rooms": ["r3"], "room": "r4"})).await;
+    let nsp = f.io.sockets();
+    let mut members = Vec::new();
+    for _ in 0..50 {
+        members = nsp.to("r4").fetch_sockets().await.unwrap().iter().map(|s| s.id.to_string()).collect();
+        if members == [a.clone()] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(members, [a.clone()]);
+    run(&mut emitter, json!({"cmd": "sockets-leave", "room": "r4"})).await;
+    for _ in 0..50 {
+        members = nsp.to("r4").fetch_sockets().await.unwrap().iter().map(|s| s.id.to_string()).collect();
+        if members.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(members.is_empty());
+
+    run(&mut emitter, json!({"cmd": "server-side-emit", "event": "evt", "args": [{"k": 1}]})).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), server_side.recv()).await.unwrap().unwrap();
+    assert_eq!(got, Some(json!({"k": 1})));
+
+    run(&mut emitter, json!({"cmd": "disconnect-sockets", "rooms": ["r3"], "close": true})).await;
+    // As from Node: a DISCONNECT first, then the connection closes.
+    assert_eq!(js.disconnected("a").await, "io server disconnect");
+    emitter.stop().await;
+    rs.close();
+    js.stop().await;
+    f.stop().await;
+}

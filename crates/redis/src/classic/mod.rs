@@ -1,4 +1,8 @@
 //! The classic adapter (`createAdapter` of `@socket.io/redis-adapter` 8.x).
 
+mod adapter;
 mod channels;
+mod pending;
 pub(crate) mod wire;
+
+pub(crate) use adapter::ClassicAdapter;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod contract;
+pub mod ferrio;
 pub mod node;
 pub mod process;
 pub mod redis;
