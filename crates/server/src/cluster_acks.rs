@@ -131,3 +131,90 @@ impl ClusterAckCollector {
         self.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::time::Instant;
+
+    use super::*;
+
+    fn local(expected: usize) -> (mpsc::UnboundedSender<Args>, LocalAcks) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        (tx, LocalAcks::new(rx, expected, deadline, None))
+    }
+
+    fn args(v: serde_json::Value) -> Args {
+        Args::from(vec![Payload::from(v)])
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn done_once_every_server_reported_and_every_client_answered() {
+        let (local_tx, acks) = local(1);
+        let (remote_tx, remote_rx) = mpsc::unbounded_channel();
+        local_tx.send(args(json!("local"))).unwrap();
+        remote_tx
+            .send(RemoteAck::Answer(Payload::from(json!("early"))))
+            .unwrap();
+        remote_tx.send(RemoteAck::ClientCount(2)).unwrap();
+        remote_tx.send(RemoteAck::ClientCount(0)).unwrap();
+        remote_tx
+            .send(RemoteAck::Answer(Payload::from(json!("late"))))
+            .unwrap();
+        let started = Instant::now();
+        let answers = ClusterAckCollector::new(acks.expected())
+            .run(acks, async { Ok(3) }, remote_rx)
+            .await;
+        assert_eq!(Instant::now(), started, "no wait for the deadline");
+        assert_eq!(answers.expected, 3);
+        assert_eq!(answers.servers_missing, 0);
+        assert!(!answers.timed_out());
+        let mut texts: Vec<String> = answers
+            .responses
+            .iter()
+            .map(|a| a.get::<String>(0).unwrap())
+            .collect();
+        texts.sort();
+        assert_eq!(texts, ["early", "late", "local"]);
+        assert!(
+            answers.responses.iter().all(|a| a.len() == 1),
+            "first argument only"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_server_ends_the_wait_at_the_deadline_with_what_came() {
+        let (_local_tx, acks) = local(0);
+        let (remote_tx, remote_rx) = mpsc::unbounded_channel();
+        remote_tx.send(RemoteAck::ClientCount(1)).unwrap();
+        let started = Instant::now();
+        let answers = ClusterAckCollector::new(acks.expected())
+            .run(acks, async { Ok(3) }, remote_rx)
+            .await;
+        assert_eq!(Instant::now() - started, Duration::from_secs(5));
+        assert_eq!(answers.expected, 1);
+        assert_eq!(answers.servers_missing, 1);
+        assert!(answers.timed_out());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_server_count_must_be_known_to_be_done_and_its_failure_ends_the_wait() {
+        let mut collector = ClusterAckCollector::new(0);
+        assert!(!collector.is_done(), "servers unknown");
+        collector.set_server_count(1);
+        assert!(collector.is_done());
+
+        let (_local_tx, acks) = local(0);
+        let (_remote_tx, remote_rx) = mpsc::unbounded_channel();
+        let started = Instant::now();
+        let failed = async { Err(AdapterError::Other("no broker".into())) };
+        let answers = ClusterAckCollector::new(0)
+            .run(acks, failed, remote_rx)
+            .await;
+        assert_eq!(Instant::now(), started);
+        assert!(answers.responses.is_empty());
+    }
+}

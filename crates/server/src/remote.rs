@@ -106,7 +106,67 @@ pub struct SocketDetails {
     pub data: serde_json::Value,
 }
 
+/// Why the details of a socket another server sent could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SocketDetailsError {
+    /// They are not a JSON object.
+    #[error("socket details are a JSON object")]
+    NotAnObject,
+    /// The `id` is missing or not a socket id.
+    #[error("socket details without a valid id")]
+    Id,
+    /// The handshake could not be read.
+    #[error(transparent)]
+    Handshake(#[from] crate::HandshakeError),
+}
+
 impl SocketDetails {
+    /// The details as a Node server sends them: `{id, handshake, rooms, data}`
+    /// in that order (CLUSTER_AND_RECOVERY.md §2.8).
+    pub fn to_node_json(&self) -> serde_json::Value {
+        let mut json = serde_json::Map::new();
+        json.insert("id".into(), self.id.as_str().into());
+        json.insert("handshake".into(), self.handshake.to_node_json());
+        let rooms = self.rooms.iter().map(|r| serde_json::Value::from(&**r));
+        json.insert("rooms".into(), rooms.collect());
+        json.insert("data".into(), self.data.clone());
+        serde_json::Value::Object(json)
+    }
+
+    /// The details another server sent. Rooms that are not strings are left
+    /// out; missing data reads `{}`.
+    pub fn from_node_json(json: serde_json::Value) -> Result<Self, SocketDetailsError> {
+        let serde_json::Value::Object(mut json) = json else {
+            return Err(SocketDetailsError::NotAnObject);
+        };
+        let id = json
+            .get("id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(SocketId::parse)
+            .ok_or(SocketDetailsError::Id)?;
+        let handshake = json
+            .remove("handshake")
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        let rooms = match json.get("rooms") {
+            Some(serde_json::Value::Array(rooms)) => rooms
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(Room::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let data = json
+            .remove("data")
+            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
+        Ok(Self {
+            id,
+            handshake: Handshake::from_node_json(handshake)?,
+            rooms,
+            data,
+        })
+    }
+
     /// The details of a local socket.
     pub fn of_local(socket: &Arc<Socket>) -> Self {
         Self {

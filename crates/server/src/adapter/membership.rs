@@ -310,4 +310,69 @@ mod tests {
         assert!(members(&rooms, SocketId::random().as_str()).is_empty());
         assert!(members(&rooms, "not an id").is_empty());
     }
+
+    /// Runs `f` on the rooms and returns what it created and deleted.
+    fn changes(rooms: &mut Rooms, f: impl FnOnce(&mut Rooms, Tell<'_>)) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut tell = |change: RoomChange, room: &Room| {
+            let sign = if change == RoomChange::Created {
+                '+'
+            } else {
+                '-'
+            };
+            seen.push(format!("{sign}{room}"));
+        };
+        f(rooms, Some(&mut tell));
+        seen
+    }
+
+    #[test]
+    fn named_rooms_are_created_by_their_first_member_and_deleted_with_their_last() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        let x = room("x");
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(a, std::slice::from_ref(&x), t)),
+            ["+x"]
+        );
+        assert!(changes(&mut rooms, |r, t| r.add(b, std::slice::from_ref(&x), t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.add(a, std::slice::from_ref(&x), t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &x, t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &x, t)).is_empty());
+        assert_eq!(changes(&mut rooms, |r, t| r.remove(b, &x, t)), ["-x"]);
+        let both = [room("y"), room("z")];
+        assert_eq!(changes(&mut rooms, |r, t| r.add(a, &both, t)), ["+y", "+z"]);
+        let mut gone = changes(&mut rooms, |r, t| r.remove_all(a, t));
+        gone.sort();
+        assert_eq!(gone, ["-y", "-z"]);
+    }
+
+    #[test]
+    fn an_own_room_exists_while_its_socket_or_another_is_in_it() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        let (plus_a, minus_a) = (format!("+{a}"), format!("-{a}"));
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(a, &[own(a)], t)),
+            std::slice::from_ref(&plus_a)
+        );
+        // b joins a's room: it exists already.
+        assert!(changes(&mut rooms, |r, t| r.add(b, &[own(a)], t)).is_empty());
+        // a leaves its own room: b is still in it.
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &own(a), t)).is_empty());
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.remove(b, &own(a), t)),
+            std::slice::from_ref(&minus_a)
+        );
+        // Another joining first creates it; a then adds nothing.
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(b, &[own(a)], t)),
+            std::slice::from_ref(&plus_a)
+        );
+        assert!(changes(&mut rooms, |r, t| r.add(a, &[own(a)], t)).is_empty());
+        // a disconnects: b keeps the room.
+        assert!(changes(&mut rooms, |r, t| r.remove_all(a, t)).is_empty());
+        assert_eq!(changes(&mut rooms, |r, t| r.remove_all(b, t)), [minus_a]);
+        assert!(rooms.all().is_empty());
+    }
 }

@@ -1,3 +1,6 @@
+mod js_date;
+mod node;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,27 +12,49 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use node::HandshakeError;
+use node::RemoteHandshake;
+
 /// What a socket's client said when it connected, as `socket.handshake` in Node.
 ///
-/// The request part is shared with the connection (and every socket on it),
-/// so a socket costs no copy of the headers. The auth payload is kept as its
-/// JSON text, a few bytes more than it took on the wire, and parsed when read:
-/// a tree of it would take up to 36 times as much for the socket's life.
+/// For a socket of this server, the request part is shared with the
+/// connection (and every socket on it), so a socket costs no copy of the
+/// headers. The auth payload is kept as its JSON text, a few bytes more than
+/// it took on the wire, and parsed when read: a tree of it would take up to 36
+/// times as much for the socket's life.
+///
+/// A socket of another server of a cluster has the handshake that server sent
+/// ([`from_node_json`](Self::from_node_json)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Handshake {
-    info: Arc<ConnectInfo>,
-    /// The auth payload of the client's CONNECT packet, as `JSON.stringify`
-    /// writes it (`{}` when none).
-    auth: RawJson,
+pub struct Handshake(Source);
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// A connection to this server.
+    Local {
+        info: Arc<ConnectInfo>,
+        /// The auth payload of the client's CONNECT packet, as
+        /// `JSON.stringify` writes it (`{}` when none).
+        auth: RawJson,
+    },
+    /// A connection to another server, as it described it.
+    Remote(Arc<RemoteHandshake>),
 }
 
 impl Handshake {
     pub(crate) fn new(info: &Arc<ConnectInfo>, auth: Option<&Value>) -> Self {
         let empty = Value::Object(Default::default());
-        Self {
+        Self(Source::Local {
             info: info.clone(),
             auth: RawJson::from_value(auth.unwrap_or(&empty)),
+        })
+    }
+
+    fn auth_raw(&self) -> &RawJson {
+        match &self.0 {
+            Source::Local { auth, .. } => auth,
+            Source::Remote(remote) => &remote.auth,
         }
     }
 
@@ -37,7 +62,7 @@ impl Handshake {
     /// `socket.handshake.auth` in Node. Parsed on each call: keep the result,
     /// or read it typed with [`auth_as`](Self::auth_as).
     pub fn auth(&self) -> Value {
-        self.auth.to_value()
+        self.auth_raw().to_value()
     }
 
     /// The auth payload deserialized into `T`, straight from its text.
@@ -52,40 +77,61 @@ impl Handshake {
     /// # Ok(()) }
     /// ```
     pub fn auth_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        self.auth.deserialize()
+        self.auth_raw().deserialize()
     }
 
     /// The auth payload as JSON text, as `JSON.stringify` writes it.
     pub fn auth_json(&self) -> &str {
-        self.auth.as_str()
+        self.auth_raw().as_str()
     }
 
     /// Headers of the first HTTP request. The map is built on the first call
     /// (the connection keeps the raw headers only); to read one header,
     /// [`header`](Self::header) does without it.
     pub fn headers(&self) -> &HeaderMap {
-        self.info.headers()
+        match &self.0 {
+            Source::Local { info, .. } => info.headers(),
+            Source::Remote(remote) => &remote.headers,
+        }
     }
 
     /// The first value of a header of the first HTTP request, by name
     /// (case-insensitive), if it is UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
-        std::str::from_utf8(self.info.header(name)?).ok()
+        match &self.0 {
+            Source::Local { info, .. } => std::str::from_utf8(info.header(name)?).ok(),
+            Source::Remote(remote) => remote.headers.get(name)?.to_str().ok(),
+        }
     }
 
     /// When the connection was made.
     pub fn time(&self) -> SystemTime {
-        self.info.issued()
+        match &self.0 {
+            Source::Local { info, .. } => info.issued(),
+            Source::Remote(remote) => remote.issued(),
+        }
     }
 
-    /// The client's address, when known.
+    /// The client's address, when known. Another server reports only the IP
+    /// (the port here is then 0); its text is in [`to_node_json`](Self::to_node_json).
     pub fn address(&self) -> Option<SocketAddr> {
-        self.info.remote_addr()
+        match &self.0 {
+            Source::Local { info, .. } => info.remote_addr(),
+            Source::Remote(remote) => remote.address(),
+        }
     }
 
     /// The URL of the first request (path and query).
     pub fn url(&self) -> String {
-        self.info.path_and_query().to_owned()
+        match &self.0 {
+            Source::Local { info, .. } => info.path_and_query().to_owned(),
+            Source::Remote(remote) => remote.url().to_owned(),
+        }
+    }
+
+    /// Whether this handshake was made on another server of the cluster.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.0, Source::Remote(_))
     }
 
     /// One query parameter of the first request, percent-decoded.
@@ -98,16 +144,21 @@ impl Handshake {
         self.query_pairs().collect()
     }
 
-    fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
-        self.info
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(k), percent_decode(v))
-            })
+    fn query_pairs(&self) -> Box<dyn Iterator<Item = (String, String)> + '_> {
+        match &self.0 {
+            Source::Local { info, .. } => Box::new(query_pairs(info.query().unwrap_or(""))),
+            Source::Remote(remote) => Box::new(remote.query_pairs()),
+        }
+    }
+}
+
+/// The pairs of a query string, percent-decoded, in order.
+fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    {
+        query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
     }
 }
 
