@@ -53,7 +53,6 @@ mod driver;
 mod emitter;
 mod error;
 mod factory;
-mod node_shim;
 mod outbox;
 mod shared;
 mod view;

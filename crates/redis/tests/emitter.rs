@@ -126,16 +126,26 @@ async fn nodes_emitter_drives_a_ferrio_node() {
         id += 1;
         cmd["id"] = json!(id);
         emitter.send(cmd).await;
-        let done = emitter.wait_for(|v| v["event"] == "done" && v["id"] == json!(id)).await;
+        let done = emitter
+            .wait_for(|v| v["event"] == "done" && v["id"] == json!(id))
+            .await;
         assert_eq!(done.get("error"), None, "{done}");
     };
 
-    run(&mut emitter, json!({"cmd": "emit", "event": "all", "args": ["x", {"$bin": "09"}, {"d": {"$date": 0}}]})).await;
+    run(
+        &mut emitter,
+        json!({"cmd": "emit", "event": "all", "args": ["x", {"$bin": "09"}, {"d": {"$date": 0}}]}),
+    )
+    .await;
     let expected = json!(["x", {"$bin": "09"}, {"d": "1970-01-01T00:00:00.000Z"}]);
     assert_eq!(js.recv("a", "all").await, expected);
     assert_eq!(rs.recv("b", "all").await, expected);
 
-    run(&mut emitter, json!({"cmd": "emit", "event": "room", "args": [1], "rooms": ["r3"]})).await;
+    run(
+        &mut emitter,
+        json!({"cmd": "emit", "event": "room", "args": [1], "rooms": ["r3"]}),
+    )
+    .await;
     assert_eq!(js.recv("a", "room").await, json!([1]));
     assert_eq!(rs.recv_within("b", "room", SHORT).await, None);
 
@@ -143,20 +153,38 @@ async fn nodes_emitter_drives_a_ferrio_node() {
     assert_eq!(js.recv("admin", "adm").await, json!([2]));
     assert_eq!(js.recv_within("a", "adm", SHORT).await, None);
 
-    run(&mut emitter, json!({"cmd": "sockets-join", "rooms": ["r3"], "room": "r4"})).await;
+    run(
+        &mut emitter,
+        json!({"cmd": "sockets-join", "rooms": ["r3"], "room": "r4"}),
+    )
+    .await;
     let nsp = f.io.sockets();
     let mut members = Vec::new();
     for _ in 0..50 {
-        members = nsp.to("r4").fetch_sockets().await.unwrap().iter().map(|s| s.id.to_string()).collect();
+        members = nsp
+            .to("r4")
+            .fetch_sockets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id.to_string())
+            .collect();
         if members == [a.clone()] {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(members, [a.clone()]);
+    assert_eq!(members, std::slice::from_ref(&a));
     run(&mut emitter, json!({"cmd": "sockets-leave", "room": "r4"})).await;
     for _ in 0..50 {
-        members = nsp.to("r4").fetch_sockets().await.unwrap().iter().map(|s| s.id.to_string()).collect();
+        members = nsp
+            .to("r4")
+            .fetch_sockets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id.to_string())
+            .collect();
         if members.is_empty() {
             break;
         }
@@ -164,11 +192,22 @@ async fn nodes_emitter_drives_a_ferrio_node() {
     }
     assert!(members.is_empty());
 
-    run(&mut emitter, json!({"cmd": "server-side-emit", "event": "evt", "args": [{"k": 1}]})).await;
-    let got = tokio::time::timeout(Duration::from_secs(5), server_side.recv()).await.unwrap().unwrap();
+    run(
+        &mut emitter,
+        json!({"cmd": "server-side-emit", "event": "evt", "args": [{"k": 1}]}),
+    )
+    .await;
+    let got = tokio::time::timeout(Duration::from_secs(5), server_side.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, Some(json!({"k": 1})));
 
-    run(&mut emitter, json!({"cmd": "disconnect-sockets", "rooms": ["r3"], "close": true})).await;
+    run(
+        &mut emitter,
+        json!({"cmd": "disconnect-sockets", "rooms": ["r3"], "close": true}),
+    )
+    .await;
     // As from Node: a DISCONNECT first, then the connection closes.
     assert_eq!(js.disconnected("a").await, "io server disconnect");
     emitter.stop().await;

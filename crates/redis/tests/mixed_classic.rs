@@ -614,7 +614,15 @@ async fn malformed_messages_are_skipped_and_the_node_keeps_working() {
     g.io.sockets().emit("still", &("alive",)).unwrap();
     assert_eq!(rs.recv("rf", "still").await, json!(["alive"]));
     assert_eq!(f.io.sockets().server_count().await.unwrap(), 2);
-    assert_eq!(f.io.sockets().broadcast().fetch_sockets().await.unwrap().len(), 1);
+    assert_eq!(
+        f.io.sockets()
+            .broadcast()
+            .fetch_sockets()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     rs.close();
     f.stop().await;
     g.stop().await;

@@ -12,8 +12,6 @@ use ferrio::adapter::{
     Adapter, AdapterContext, AdapterError, BoxFuture, BroadcastOptions, MemoryAdapter,
     ServerSideAck, ServerSideResponses,
 };
-#[allow(unused_imports)]
-use crate::node_shim::NodeJson;
 use ferrio::{AckResponses, ClusterAckCollector, RemoteSocket, Room, SocketDetails, SocketId};
 use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
 use serde_json::{Value, json};
@@ -127,7 +125,12 @@ impl ClassicAdapter {
 
     /// `PUBSUB NUMSUB` of the request channel, within the requests timeout.
     async fn numsub(&self, deadline: Instant) -> Result<usize, AdapterError> {
-        match tokio::time::timeout_at(deadline, self.shared.driver.numsub(self.channels.request.clone())).await {
+        match tokio::time::timeout_at(
+            deadline,
+            self.shared.driver.numsub(self.channels.request.clone()),
+        )
+        .await
+        {
             Ok(Ok(n)) => Ok(n),
             Ok(Err(e)) => Err(other(e)),
             Err(_) => Err(AdapterError::Other(format!(
@@ -171,7 +174,12 @@ impl ClassicAdapter {
                 return;
             }
         };
-        let RemoteBroadcast { uid, nsp, data, opts } = broadcast;
+        let RemoteBroadcast {
+            uid,
+            nsp,
+            data,
+            opts,
+        } = broadcast;
         if uid == self.uid || nsp != self.nsp() {
             return;
         }
@@ -221,7 +229,8 @@ impl ClassicAdapter {
                 }
             }
             Request::Disconnect { opts, close } => {
-                self.local.disconnect_sockets_local(&local_opts(&opts, false), close);
+                self.local
+                    .disconnect_sockets_local(&local_opts(&opts, false), close);
             }
             Request::Legacy {
                 request_id,
@@ -263,7 +272,9 @@ impl ClassicAdapter {
         room: Option<String>,
         close: bool,
     ) {
-        let Some(id) = SocketId::parse(sid) else { return };
+        let Some(id) = SocketId::parse(sid) else {
+            return;
+        };
         let mut opts = BroadcastOptions::default();
         opts.rooms.insert(Room::from(sid));
         if self.local.local_targets(&opts).is_empty() {
@@ -315,9 +326,19 @@ impl ClassicAdapter {
     /// Another node's broadcast with acks: deliver to this node's sockets,
     /// tell the requester how many, then forward each answer's first argument
     /// until the flags' timeout (or the requests timeout).
-    fn relay_ack_broadcast(&self, requester: Option<&str>, request_id: String, data: Payload, opts: WireOpts) {
+    fn relay_ack_broadcast(
+        &self,
+        requester: Option<&str>,
+        request_id: String,
+        data: Payload,
+        opts: WireOpts,
+    ) {
         let channel = self.response_channel(requester);
-        let count = |n: usize| wire::json_bytes(&json!({"type": wire::kind::BROADCAST_CLIENT_COUNT, "requestId": request_id, "clientCount": n}));
+        let count = |n: usize| {
+            wire::json_bytes(
+                &json!({"type": wire::kind::BROADCAST_CLIENT_COUNT, "requestId": request_id, "clientCount": n}),
+            )
+        };
         if self.relays.load(Ordering::Relaxed) >= self.shared.config.max_relayed_ack_broadcasts {
             tracing::warn!("too many remote broadcasts with acks at once: answering 0 clients");
             self.publish(channel, count(0));
@@ -330,14 +351,18 @@ impl ClassicAdapter {
             .unwrap_or(self.shared.config.requests_timeout);
         // Classic Node applies only rooms and except to a relayed ack broadcast.
         let packet = Packet::new(PacketKind::Event, self.packet_nsp(), Some(data));
-        let mut acks = match self.local.broadcast_local_acks(packet, &local_opts(&opts, false), timeout) {
-            Ok(acks) => acks,
-            Err(e) => {
-                tracing::warn!(error = %e, "remote broadcast with acks not delivered");
-                self.publish(channel, count(0));
-                return;
-            }
-        };
+        let mut acks =
+            match self
+                .local
+                .broadcast_local_acks(packet, &local_opts(&opts, false), timeout)
+            {
+                Ok(acks) => acks,
+                Err(e) => {
+                    tracing::warn!(error = %e, "remote broadcast with acks not delivered");
+                    self.publish(channel, count(0));
+                    return;
+                }
+            };
         self.publish(channel.clone(), count(acks.expected()));
         if acks.expected() == 0 {
             return;
@@ -347,7 +372,11 @@ impl ClassicAdapter {
         relays.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             while let Some(args) = acks.next().await {
-                let first = args.into_vec().into_iter().next().unwrap_or(Payload::Json(Value::Null));
+                let first = args
+                    .into_vec()
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Payload::Json(Value::Null));
                 match wire::encode_ack_answer(&request_id, &first) {
                     Ok(bytes) => shared.outbox.push(channel.clone(), bytes),
                     Err(e) => tracing::warn!(error = %e, "ack answer not sent"),
@@ -414,7 +443,10 @@ impl Adapter for ClassicAdapter {
         Box::pin(async move {
             let driver = &self.shared.driver;
             self.shared.router.remove(&self.uid);
-            if let Err(e) = driver.punsubscribe(vec![self.channels.pattern.clone()]).await {
+            if let Err(e) = driver
+                .punsubscribe(vec![self.channels.pattern.clone()])
+                .await
+            {
                 tracing::debug!(error = %e, "punsubscribe failed");
             }
             let channels = vec![
@@ -455,7 +487,9 @@ impl Adapter for ClassicAdapter {
             let servers = self.numsub(deadline).await?;
             if servers > 1 {
                 let request_id = uid2(6);
-                let request = wire::json_bytes(&json!({"uid": self.uid, "requestId": request_id, "type": wire::kind::ALL_ROOMS}));
+                let request = wire::json_bytes(
+                    &json!({"uid": self.uid, "requestId": request_id, "type": wire::kind::ALL_ROOMS}),
+                );
                 let mut count = 1;
                 let done = self
                     .gather(&request_id, request, deadline, |response| {
@@ -467,7 +501,9 @@ impl Adapter for ClassicAdapter {
                     })
                     .await;
                 if !done {
-                    return Err(AdapterError::Timeout { operation: "allRooms" });
+                    return Err(AdapterError::Timeout {
+                        operation: "allRooms",
+                    });
                 }
             }
             Ok(all.into_iter().map(Room::from).collect())
@@ -483,7 +519,8 @@ impl Adapter for ClassicAdapter {
             if !opts.flags.local {
                 if let Some(data) = &packet.data {
                     let wire = wire_opts(&opts);
-                    let bytes = wire::encode_broadcast(&self.uid, self.nsp(), data, &wire).map_err(other)?;
+                    let bytes = wire::encode_broadcast(&self.uid, self.nsp(), data, &wire)
+                        .map_err(other)?;
                     self.publish(self.channels.for_broadcast(&wire.rooms), bytes);
                 }
             }
@@ -500,16 +537,23 @@ impl Adapter for ClassicAdapter {
     ) -> BoxFuture<'_, Result<AckResponses, AdapterError>> {
         Box::pin(async move {
             if opts.flags.local {
-                return Ok(self.local.broadcast_local_acks(packet, &opts, timeout)?.collect().await);
+                return Ok(self
+                    .local
+                    .broadcast_local_acks(packet, &opts, timeout)?
+                    .collect()
+                    .await);
             }
             let request_id = uid2(6);
             let (tx, remote) = mpsc::unbounded_channel();
             let _registration = self.pending.register(&request_id, Waiter::Acks(tx));
             let mut wire = wire_opts(&opts);
-            wire.flags.timeout_ms.get_or_insert(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+            wire.flags
+                .timeout_ms
+                .get_or_insert(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
             if let Some(data) = &packet.data {
-                let bytes = wire::encode_ack_broadcast(&self.uid, &request_id, self.nsp(), data, &wire)
-                    .map_err(other)?;
+                let bytes =
+                    wire::encode_ack_broadcast(&self.uid, &request_id, self.nsp(), data, &wire)
+                        .map_err(other)?;
                 self.publish_request(bytes);
             }
             let local = self.local.broadcast_local_acks(packet, &opts, timeout)?;
@@ -563,7 +607,9 @@ impl Adapter for ClassicAdapter {
             if done {
                 Ok(sockets)
             } else {
-                Err(AdapterError::Timeout { operation: "fetchSockets" })
+                Err(AdapterError::Timeout {
+                    operation: "fetchSockets",
+                })
             }
         })
     }
@@ -598,8 +644,14 @@ impl Adapter for ClassicAdapter {
         Box::pin(async { Ok(()) })
     }
 
-    fn server_side_emit(&self, event: String, args: Vec<Payload>) -> BoxFuture<'_, Result<(), AdapterError>> {
-        let result = self.server_side_bytes(None, event, args).map(|bytes| self.publish_request(bytes));
+    fn server_side_emit(
+        &self,
+        event: String,
+        args: Vec<Payload>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let result = self
+            .server_side_bytes(None, event, args)
+            .map(|bytes| self.publish_request(bytes));
         Box::pin(async move { result })
     }
 
@@ -635,11 +687,20 @@ impl Adapter for ClassicAdapter {
 }
 
 impl ClassicAdapter {
-    fn join_leave(&self, opts: BroadcastOptions, rooms: Vec<Room>, join: bool) -> BoxFuture<'_, Result<(), AdapterError>> {
+    fn join_leave(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+        join: bool,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
         if !opts.flags.local {
             let wire = wire_opts(&opts);
             let names: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
-            let kind = if join { wire::kind::REMOTE_JOIN } else { wire::kind::REMOTE_LEAVE };
+            let kind = if join {
+                wire::kind::REMOTE_JOIN
+            } else {
+                wire::kind::REMOTE_LEAVE
+            };
             let body = json!({"uid": self.uid, "type": kind, "opts": wire::opts_json(&wire), "rooms": names});
             self.publish_request(wire::json_bytes(&body));
         }

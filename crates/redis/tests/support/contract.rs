@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 fn answer_hello(nsp: &Namespace) {
     nsp.on_server_side("hello", |args, ack| async move {
         if let Some(ack) = ack {
-            let first = args.payload(0).cloned().unwrap_or(Payload::Json(Value::Null));
+            let first = args
+                .payload(0)
+                .cloned()
+                .unwrap_or(Payload::Json(Value::Null));
             ack.send_payload(first);
         }
     });
@@ -85,11 +88,18 @@ pub fn on_socket(socket: &Arc<Socket>) {
     });
     socket.on("local-broadcast", |socket, event| async move {
         if let Some(payload) = event.args().payload(0) {
-            let _ = socket.namespace().local().emit_args("broadcast", vec![payload.clone()]);
+            let _ = socket
+                .namespace()
+                .local()
+                .emit_args("broadcast", vec![payload.clone()]);
         }
     });
     socket.on("ask-all", |socket, event| async move {
-        let value = event.args().payload(0).cloned().unwrap_or(Payload::Json(Value::Null));
+        let value = event
+            .args()
+            .payload(0)
+            .cloned()
+            .unwrap_or(Payload::Json(Value::Null));
         let reply = match socket
             .namespace()
             .timeout(Duration::from_secs(1))
@@ -119,7 +129,13 @@ pub fn on_socket(socket: &Arc<Socket>) {
             .server_side_emit_with_ack("hello", &(value,))
             .await
         {
-            Ok(answers) => Value::Array(answers.responses.iter().filter_map(Payload::to_value).collect()),
+            Ok(answers) => Value::Array(
+                answers
+                    .responses
+                    .iter()
+                    .filter_map(Payload::to_value)
+                    .collect(),
+            ),
             Err(e) => json!({"error": e.to_string()}),
         };
         if let Some(ack) = event.ack() {

@@ -35,13 +35,16 @@ impl FerrioNode {
     /// Starts one on `redis_url` with these options, the conformance handlers
     /// installed and `/` and `/admin` subscribed before it returns.
     pub async fn start_with(redis_url: &str, config: RedisAdapterConfig) -> Self {
-        let redis = RedisAdapter::connect(redis_url, config).await.expect("Redis reachable");
+        let redis = RedisAdapter::connect(redis_url, config)
+            .await
+            .expect("Redis reachable");
         let io = SocketIo::with_adapter(SocketIoConfig::default(), redis.clone());
         handlers::install(&io);
         super::contract::install(&io);
-        io.sockets().on_connection(|socket: std::sync::Arc<ferrio::Socket>| async move {
-            super::contract::on_socket(&socket);
-        });
+        io.sockets()
+            .on_connection(|socket: std::sync::Arc<ferrio::Socket>| async move {
+                super::contract::on_socket(&socket);
+            });
         io.sockets().ready().await.expect("/ subscribed");
         io.of("/admin").ready().await.expect("/admin subscribed");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -89,9 +92,16 @@ pub fn tagged(payload: &Payload) -> Value {
     match payload {
         Payload::Json(v) => v.clone(),
         Payload::Raw(raw) => raw.to_value(),
-        Payload::Binary(b) => json!({"$bin": b.iter().map(|x| format!("{x:02x}")).collect::<String>()}),
+        Payload::Binary(b) => {
+            json!({"$bin": b.iter().map(|x| format!("{x:02x}")).collect::<String>()})
+        }
         Payload::Array(items) => Value::Array(items.iter().map(tagged).collect()),
-        Payload::Object(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), tagged(v))).collect()),
+        Payload::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), tagged(v)))
+                .collect(),
+        ),
         other => other.to_value().unwrap_or(Value::Null),
     }
 }
@@ -122,7 +132,13 @@ impl Default for RustClients {
 impl RustClients {
     /// Connects socket `name` to `url` (WebSocket only) and namespace `nsp`;
     /// it answers `question` with `answer` when given. Returns its id.
-    pub async fn connect(&mut self, name: &str, url: &str, nsp: &str, answer: Option<Value>) -> String {
+    pub async fn connect(
+        &mut self,
+        name: &str,
+        url: &str,
+        nsp: &str,
+        answer: Option<Value>,
+    ) -> String {
         let tx = self.tx.clone();
         let label = name.to_owned();
         let config = ferrio_client::ManagerConfig::default()
@@ -150,7 +166,10 @@ impl RustClients {
                 async {}
             })
             .build();
-        tokio::time::timeout(WAIT, connected).await.expect("connects").expect("connect signal");
+        tokio::time::timeout(WAIT, connected)
+            .await
+            .expect("connects")
+            .expect("connect signal");
         let id = socket.id().expect("an id once connected");
         self.sockets.push((name.to_owned(), socket));
         id
@@ -158,7 +177,12 @@ impl RustClients {
 
     /// The socket `name`.
     pub fn socket(&self, name: &str) -> &ferrio_client::Socket {
-        &self.sockets.iter().find(|(n, _)| n == name).expect("known socket").1
+        &self
+            .sockets
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("known socket")
+            .1
     }
 
     /// The tagged arguments of the next `event` socket `name` receives.
@@ -169,8 +193,17 @@ impl RustClients {
     }
 
     /// Like [`recv`](Self::recv), `None` if nothing comes within `within`.
-    pub async fn recv_within(&mut self, name: &str, event: &str, within: Duration) -> Option<Value> {
-        if let Some(pos) = self.pending.iter().position(|(n, e, _)| n == name && e == event) {
+    pub async fn recv_within(
+        &mut self,
+        name: &str,
+        event: &str,
+        within: Duration,
+    ) -> Option<Value> {
+        if let Some(pos) = self
+            .pending
+            .iter()
+            .position(|(n, e, _)| n == name && e == event)
+        {
             return Some(self.pending.remove(pos).2);
         }
         let deadline = tokio::time::Instant::now() + within;
@@ -194,10 +227,11 @@ impl RustClients {
             other => vec![other],
         };
         let payloads: Vec<Payload> = args.into_iter().map(Payload::Json).collect();
-        let reply = tokio::time::timeout(WAIT, self.socket(name).emit_args_with_ack(event, payloads))
-            .await
-            .expect("ack in time")
-            .expect("acked");
+        let reply =
+            tokio::time::timeout(WAIT, self.socket(name).emit_args_with_ack(event, payloads))
+                .await
+                .expect("ack in time")
+                .expect("acked");
         Value::Array(reply.iter().map(tagged).collect())
     }
 
@@ -208,7 +242,9 @@ impl RustClients {
             other => vec![other],
         };
         let payloads: Vec<Payload> = args.into_iter().map(Payload::Json).collect();
-        self.socket(name).emit_args(event, payloads).expect("emitted");
+        self.socket(name)
+            .emit_args(event, payloads)
+            .expect("emitted");
     }
 
     /// Disconnects every socket.
