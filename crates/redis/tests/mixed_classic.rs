@@ -564,7 +564,10 @@ async fn a_thousand_emits_arrive_in_order_both_ways() {
     }
     for i in 0..1000 {
         assert_eq!(c.js.recv("on", "seq").await, json!([i]));
+        assert_eq!(c.rs.recv("rf", "seq").await, json!([i]));
     }
+    // F's own clients got each once: F skips its own publishes coming back.
+    assert_eq!(c.rs.recv_within("rf", "seq", SHORT).await, None);
     for i in 0..1000 {
         c.n.call(json!({"cmd": "emit", "event": "seq2", "args": [i]}))
             .await
