@@ -1,5 +1,5 @@
 //! Node peers: a Node cluster node (`interop/socketio/cluster-server.mjs`) and
-//! official `socket.io-client` sockets (`interop/socketio/cluster-client.mjs`).
+//! official `socket.io-client` sockets (`interop/socketio/cluster-driver.mjs`).
 
 #![allow(dead_code)]
 
@@ -77,7 +77,7 @@ pub struct OfficialClients {
 impl OfficialClients {
     /// Starts the driver.
     pub async fn start() -> Self {
-        let mut proc = JsonProcess::node("socketio/cluster-client.mjs", &[]);
+        let mut proc = JsonProcess::node("socketio/cluster-driver.mjs", &[]);
         proc.wait_for(|v| v["event"] == "ready").await;
         Self { proc, next_id: 0 }
     }

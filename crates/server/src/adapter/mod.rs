@@ -197,6 +197,13 @@ pub trait AdapterFactory: Send + Sync + 'static {
     fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter>;
 }
 
+/// A factory chosen at run time (from the environment, a flag, …).
+impl AdapterFactory for Arc<dyn AdapterFactory> {
+    fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
+        (**self).create(ctx)
+    }
+}
+
 /// Builds [`MemoryAdapter`]s: the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryAdapterFactory;
