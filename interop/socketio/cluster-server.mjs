@@ -13,7 +13,7 @@
 // broadcast, join, leave, room, rooms, ask, disconnect-me):
 //   server-count, ack                -> acks with the number of servers
 //   fetch-sockets [room|null], ack   -> acks with the sorted ids of the sockets in room (null: all)
-//   sockets-join [room, other], ack  -> io.in(room).socketsJoin(other), then acks
+//   sockets-join [room, other], ack  -> io.in(room).socketsJoin(other), then acks (null, as ferrio)
 //   sockets-leave [room, other], ack -> io.in(room).socketsLeave(other), then acks
 //   disconnect-room [room], ack      -> acks, then io.in(room).disconnectSockets(false)
 //   local-broadcast [payload]        -> io.local.emit("broadcast", payload)
@@ -183,14 +183,14 @@ io.on("connection", (socket) => {
   });
   socket.on("sockets-join", (room, other, ack) => {
     io.in(room).socketsJoin(other);
-    ack?.();
+    ack?.(null);
   });
   socket.on("sockets-leave", (room, other, ack) => {
     io.in(room).socketsLeave(other);
-    ack?.();
+    ack?.(null);
   });
   socket.on("disconnect-room", (room, ack) => {
-    ack?.();
+    ack?.(null);
     io.in(room).disconnectSockets(false);
   });
   socket.on("local-broadcast", (payload) => io.local.emit("broadcast", payload));

@@ -67,3 +67,28 @@ async fn two_node_nodes_keep_the_cluster_contract() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The contract's rows (`interop/socketio/cluster-client.mjs`, the same
+/// script the conformance example is checked with) on two Node nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contract_script_passes_on_two_node_nodes() {
+    let redis = RedisServer::start();
+    let a = NodeNode::start(&redis.url(), &[]).await;
+    let b = NodeNode::start(&redis.url(), &[]).await;
+    let dir = support::process::interop_dir();
+    let urls = format!("{},{}", a.url(), b.url());
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join("socketio/cluster-client.mjs"))
+        .args(["--urls", &urls, "--servers", "2"])
+        .current_dir(&dir)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("\"ok\":true"),
+        "{stdout}"
+    );
+    a.stop().await;
+    b.stop().await;
+}

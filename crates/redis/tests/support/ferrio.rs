@@ -1,5 +1,5 @@
 //! ferrio peers: a ferrio cluster node in this process (the conformance
-//! handlers, cluster contract included, on a [`RedisAdapter`]) and
+//! example's handlers, its cluster contract included, on a [`RedisAdapter`]) and
 //! `ferrio-client` sockets that record what they receive.
 
 #![allow(dead_code)]
@@ -40,11 +40,6 @@ impl FerrioNode {
             .expect("Redis reachable");
         let io = SocketIo::with_adapter(SocketIoConfig::default(), redis.clone());
         handlers::install(&io);
-        super::contract::install(&io);
-        io.sockets()
-            .on_connection(|socket: std::sync::Arc<ferrio::Socket>| async move {
-                super::contract::on_socket(&socket);
-            });
         io.sockets().ready().await.expect("/ subscribed");
         io.of("/admin").ready().await.expect("/admin subscribed");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod contract;
 pub mod ferrio;
 pub mod node;
 pub mod process;
