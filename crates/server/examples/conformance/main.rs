@@ -65,12 +65,22 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
         return Ok(Arc::new(MemoryAdapterFactory));
     };
     // ---- REDIS_URL: ferrio-redis plugs in here (issue 14, item 4) ----
-    // Build the adapter factory from `url`, `REDIS_ADAPTER` (classic | sharded)
-    // and `REDIS_KEY` (default "socket.io"), connect it, and return it.
+    let key = std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned());
+    match std::env::var("REDIS_ADAPTER").as_deref() {
+        Ok("classic") | Err(_) => {}
+        Ok(other) => {
+            return Err(std::io::Error::other(format!(
+                "REDIS_ADAPTER={other}: this build has the classic adapter only"
+            )));
+        }
+    }
+    let config = ferrio_redis::RedisAdapterConfig::default().key(key);
+    let redis = ferrio_redis::RedisAdapter::connect(&url, config)
+        .await
+        .map_err(std::io::Error::other)?;
+    tracing::info!(%url, "joining the Redis cluster (classic adapter)");
+    Ok(Arc::new(redis))
     // ------------------------------------------------------------------
-    Err(std::io::Error::other(format!(
-        "REDIS_URL={url} is set, but this build has no Redis adapter yet"
-    )))
 }
 
 #[tokio::main]
