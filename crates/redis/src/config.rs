@@ -1,6 +1,21 @@
-//! The adapter's options, with Node's names and defaults.
+//! The adapters' options, with Node's names and defaults.
 
 use std::time::Duration;
+
+/// How the sharded adapter subscribes (Node's `subscriptionMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SubscriptionMode {
+    /// Two shard channels per namespace (main and this node's own); every
+    /// broadcast goes to the main channel.
+    Static,
+    /// Also one shard channel per room that is not a socket id, subscribed
+    /// while this node has a member (the default, as in Node).
+    #[default]
+    Dynamic,
+    /// Also one per socket-id room (one subscription per socket).
+    DynamicPrivate,
+}
 
 /// Options of the classic Redis adapter, as `createAdapter(pub, sub, opts)`
 /// takes them in `@socket.io/redis-adapter`, plus ferrio's own limits.
@@ -23,6 +38,10 @@ pub struct RedisAdapterConfig {
     /// How many remote broadcasts with acks this node relays at once; more
     /// are answered with a client count of 0. Default 1 000.
     pub max_relayed_ack_broadcasts: usize,
+    /// `None`: the classic adapter (`createAdapter`). `Some(mode)`: the
+    /// sharded adapter (`createShardedAdapter`, Redis ≥ 7, SSUBSCRIBE), whose
+    /// channel prefix is [`key`](Self::key). Default `None`.
+    pub sharded: Option<SubscriptionMode>,
 }
 
 impl Default for RedisAdapterConfig {
@@ -33,6 +52,7 @@ impl Default for RedisAdapterConfig {
             publish_on_specific_response_channel: false,
             max_queued_publishes: 10_000,
             max_relayed_ack_broadcasts: 1_000,
+            sharded: None,
         }
     }
 }
@@ -60,6 +80,14 @@ impl RedisAdapterConfig {
     /// How many publishes may wait while Redis is away. Default 10 000.
     pub fn max_queued_publishes(mut self, n: usize) -> Self {
         self.max_queued_publishes = n;
+        self
+    }
+
+    /// Use the sharded adapter with this subscription mode (Node's
+    /// `createShardedAdapter`); the key is its `channelPrefix`. Default: the
+    /// classic adapter.
+    pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
+        self.sharded = Some(mode);
         self
     }
 

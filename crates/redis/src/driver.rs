@@ -30,13 +30,30 @@ pub(crate) struct Incoming {
     pub payload: Bytes,
 }
 
+/// A message to publish: `PUBLISH`, or `SPUBLISH` when `sharded`.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    /// The channel.
+    pub channel: String,
+    /// The bytes.
+    pub payload: Bytes,
+    /// Sharded pub/sub (Redis 7).
+    pub sharded: bool,
+}
+
 /// Where incoming messages go.
 pub(crate) type Sink = Arc<dyn Fn(Incoming) + Send + Sync>;
 
 /// What the adapters ask of a Redis connection.
 pub(crate) trait Driver: Send + Sync + 'static {
-    /// Publishes each `(channel, payload)` in order (pipelined).
-    fn publish_all(&self, batch: Vec<(String, Bytes)>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// Publishes each message in order (pipelined).
+    fn publish_all(&self, batch: Vec<Outgoing>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `PUBSUB SHARDNUMSUB channel`.
+    fn shardnumsub(&self, channel: String) -> DriverFuture<'_, Result<usize, RedisError>>;
+    /// `SSUBSCRIBE`, kept across reconnections.
+    fn ssubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
+    /// `SUNSUBSCRIBE`.
+    fn sunsubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>>;
     /// `PUBSUB NUMSUB channel`.
     fn numsub(&self, channel: String) -> DriverFuture<'_, Result<usize, RedisError>>;
     /// `SUBSCRIBE`, kept across reconnections.
@@ -144,25 +161,60 @@ impl FredDriver {
 }
 
 impl Driver for FredDriver {
-    fn publish_all(&self, batch: Vec<(String, Bytes)>) -> DriverFuture<'_, Result<(), RedisError>> {
+    fn publish_all(&self, batch: Vec<Outgoing>) -> DriverFuture<'_, Result<(), RedisError>> {
         Box::pin(async move {
-            if let [(channel, payload)] = &batch[..] {
-                let _: i64 = self
-                    .publisher
-                    .publish(channel.as_str(), payload.clone())
-                    .await
-                    .map_err(driver_error)?;
+            if let [one] = &batch[..] {
+                let (channel, payload) = (one.channel.as_str(), one.payload.clone());
+                let _: i64 = if one.sharded {
+                    self.publisher.spublish(channel, payload).await
+                } else {
+                    self.publisher.publish(channel, payload).await
+                }
+                .map_err(driver_error)?;
                 return Ok(());
             }
             let pipeline = self.publisher.pipeline();
-            for (channel, payload) in batch {
-                let _: () = pipeline
-                    .publish(channel, payload)
-                    .await
-                    .map_err(driver_error)?;
+            for out in batch {
+                let _: () = if out.sharded {
+                    pipeline.spublish(out.channel, out.payload).await
+                } else {
+                    pipeline.publish(out.channel, out.payload).await
+                }
+                .map_err(driver_error)?;
             }
             let _: Vec<Value> = pipeline.all().await.map_err(driver_error)?;
             Ok(())
+        })
+    }
+
+    fn shardnumsub(&self, channel: String) -> DriverFuture<'_, Result<usize, RedisError>> {
+        Box::pin(async move {
+            let counts: Vec<(String, i64)> = self
+                .publisher
+                .pubsub_shardnumsub(channel)
+                .await
+                .map_err(driver_error)?;
+            Ok(counts
+                .first()
+                .map_or(0, |(_, n)| usize::try_from(*n).unwrap_or(0)))
+        })
+    }
+
+    fn ssubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber()?
+                .ssubscribe(channels)
+                .await
+                .map_err(driver_error)
+        })
+    }
+
+    fn sunsubscribe(&self, channels: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+        Box::pin(async move {
+            self.subscriber()?
+                .sunsubscribe(channels)
+                .await
+                .map_err(driver_error)
         })
     }
 

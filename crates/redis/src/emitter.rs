@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::RedisError;
 use crate::classic::wire::{self, WireFlags, WireOpts};
-use crate::driver::{Driver, FredDriver};
+use crate::driver::{Driver, FredDriver, Outgoing};
 
 /// Why an emitter call failed.
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +207,14 @@ impl Emitter {
     }
 
     async fn publish(&self, channel: String, bytes: Bytes) -> Result<(), EmitterError> {
-        Ok(self.driver.publish_all(vec![(channel, bytes)]).await?)
+        Ok(self
+            .driver
+            .publish_all(vec![Outgoing {
+                channel,
+                payload: bytes,
+                sharded: false,
+            }])
+            .await?)
     }
 }
 

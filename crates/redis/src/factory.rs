@@ -7,6 +7,7 @@ use ferrio::adapter::{Adapter, AdapterContext, AdapterFactory};
 use crate::classic::ClassicAdapter;
 use crate::driver::{Driver, FredDriver, Sink};
 use crate::outbox::Outbox;
+use crate::sharded::ShardedAdapter;
 use crate::shared::{Router, Shared};
 use crate::{RedisAdapterConfig, RedisError};
 
@@ -72,8 +73,17 @@ impl RedisAdapter {
 
 impl AdapterFactory for RedisAdapter {
     fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
-        let adapter = Arc::new(ClassicAdapter::new(ctx, self.shared.clone()));
-        self.shared.router.add(&adapter);
-        adapter
+        match self.shared.config.sharded {
+            None => {
+                let adapter = Arc::new(ClassicAdapter::new(ctx, self.shared.clone()));
+                self.shared.router.add(adapter.clone());
+                adapter
+            }
+            Some(mode) => {
+                let adapter = Arc::new(ShardedAdapter::new(ctx, self.shared.clone(), mode));
+                self.shared.router.add(adapter.clone());
+                adapter
+            }
+        }
     }
 }

@@ -54,10 +54,11 @@ mod emitter;
 mod error;
 mod factory;
 mod outbox;
+mod sharded;
 mod shared;
 mod view;
 
-pub use config::RedisAdapterConfig;
+pub use config::{RedisAdapterConfig, SubscriptionMode};
 pub use emitter::{Emitter, EmitterError};
 pub use error::RedisError;
 pub use factory::RedisAdapter;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::driver::Driver;
+use crate::driver::{Driver, Outgoing};
 
 /// How many messages one pipelined write carries at most.
 const BATCH: usize = 256;
@@ -17,7 +17,7 @@ const BATCH: usize = 256;
 const RETRY: Duration = Duration::from_millis(100);
 
 struct Shared {
-    queue: Mutex<VecDeque<(String, Bytes)>>,
+    queue: Mutex<VecDeque<Outgoing>>,
     wake: Notify,
     limit: usize,
     dropped: AtomicU64,
@@ -46,6 +46,23 @@ impl Outbox {
     /// Queues a publish. Past the limit (Redis away for long), the oldest
     /// queued message is dropped, with a warning.
     pub(crate) fn push(&self, channel: String, payload: Bytes) {
+        self.push_message(Outgoing {
+            channel,
+            payload,
+            sharded: false,
+        });
+    }
+
+    /// Queues an `SPUBLISH` (sharded pub/sub).
+    pub(crate) fn push_sharded(&self, channel: String, payload: Bytes) {
+        self.push_message(Outgoing {
+            channel,
+            payload,
+            sharded: true,
+        });
+    }
+
+    fn push_message(&self, message: Outgoing) {
         let dropped = {
             let mut queue = lock(&self.shared.queue);
             let dropped = if queue.len() >= self.shared.limit {
@@ -53,7 +70,7 @@ impl Outbox {
             } else {
                 false
             };
-            queue.push_back((channel, payload));
+            queue.push_back(message);
             dropped
         };
         if dropped {
@@ -93,7 +110,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn drain(shared: Arc<Shared>, driver: Arc<dyn Driver>) {
     loop {
-        let batch: Vec<(String, Bytes)> = {
+        let batch: Vec<Outgoing> = {
             let mut queue = lock(&shared.queue);
             let n = queue.len().min(BATCH);
             queue.drain(..n).collect()

@@ -44,17 +44,21 @@ async fn wait_listening(port: u16) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_conformance_example_joins_a_node_cluster_with_redis_url() {
+/// The example and a Node node on one Redis, both with these variables
+/// (beside `REDIS_URL`); then every row of the contract.
+async fn cluster_with(env: &[(&str, &str)]) {
     let example = tokio::task::spawn_blocking(conformance_example)
         .await
         .unwrap();
     let redis = RedisServer::start();
-    let n = NodeNode::start(&redis.url(), &[("REDIS_KEY", "contract")]).await;
+    let n = NodeNode::start(&redis.url(), env).await;
     let port = free_port();
-    let mut f = Command::new(example)
+    let mut f = Command::new(example);
+    for (k, v) in env {
+        f.env(k, v);
+    }
+    let mut f = f
         .env("REDIS_URL", redis.url())
-        .env("REDIS_KEY", "contract")
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -94,4 +98,18 @@ async fn the_conformance_example_joins_a_node_cluster_with_redis_url() {
     }
     let _ = f.kill().await;
     n.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conformance_example_joins_a_node_cluster_with_redis_url() {
+    cluster_with(&[("REDIS_KEY", "contract")]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conformance_example_joins_a_sharded_node_cluster() {
+    cluster_with(&[
+        ("REDIS_ADAPTER", "sharded"),
+        ("REDIS_SUBSCRIPTION_MODE", "dynamic"),
+    ])
+    .await;
 }

@@ -6,3 +6,4 @@ mod pending;
 pub(crate) mod wire;
 
 pub(crate) use adapter::ClassicAdapter;
+pub(crate) use pending::{Pending, Waiter};

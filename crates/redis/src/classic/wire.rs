@@ -274,7 +274,7 @@ pub(crate) struct RemoteBroadcast {
 }
 
 /// Reads `{rooms, except, flags}` (missing parts: empty).
-fn read_opts(payload: Option<Payload>) -> Result<WireOpts, WireError> {
+pub(crate) fn read_opts(payload: Option<Payload>) -> Result<WireOpts, WireError> {
     let Some(payload) = payload else {
         return Ok(WireOpts::default());
     };
@@ -309,7 +309,7 @@ fn read_opts(payload: Option<Payload>) -> Result<WireOpts, WireError> {
 }
 
 /// Reads `{type:2, data, nsp}` (an `id` is ignored, as the memo says).
-fn read_packet(payload: Payload) -> Result<(String, Payload), WireError> {
+pub(crate) fn read_packet(payload: Payload) -> Result<(String, Payload), WireError> {
     let mut packet = into_entries(payload).ok_or(WireError::Shape("packet is not a map"))?;
     let data = take(&mut packet, "data").ok_or(WireError::Shape("packet without data"))?;
     let nsp = match take(&mut packet, "nsp") {
@@ -423,7 +423,7 @@ pub(crate) struct Envelope<T> {
 }
 
 /// JSON when the first byte is `{`, msgpack otherwise.
-fn decode_any(bytes: &Bytes) -> Result<Payload, WireError> {
+pub(crate) fn decode_any(bytes: &Bytes) -> Result<Payload, WireError> {
     if bytes.first() == Some(&b'{') {
         let value: Value = serde_json::from_slice(bytes)?;
         Ok(Payload::Json(value))

@@ -14,7 +14,9 @@
 //! The cluster contract (`server-count`, `fetch-sockets`, …: see
 //! `handlers::on_cluster_events`) holds on one node with the memory adapter.
 //! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
-//! `classic`, the default, or `sharded`; `REDIS_KEY`, default `socket.io`).
+//! `classic`, the default, or `sharded` with `REDIS_SUBSCRIPTION_MODE`
+//! `dynamic` (default), `static` or `dynamic-private`; `REDIS_KEY`, default
+//! `socket.io`).
 
 mod handlers;
 
@@ -66,19 +68,28 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
     };
     // ---- REDIS_URL: ferrio-redis plugs in here (issue 14, item 4) ----
     let key = std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned());
+    let mut config = ferrio_redis::RedisAdapterConfig::default().key(key);
     match std::env::var("REDIS_ADAPTER").as_deref() {
         Ok("classic") | Err(_) => {}
+        Ok("sharded") => {
+            let mode = match std::env::var("REDIS_SUBSCRIPTION_MODE").as_deref() {
+                Ok("static") => ferrio_redis::SubscriptionMode::Static,
+                Ok("dynamic-private") => ferrio_redis::SubscriptionMode::DynamicPrivate,
+                _ => ferrio_redis::SubscriptionMode::Dynamic,
+            };
+            config = config.sharded(mode);
+        }
         Ok(other) => {
             return Err(std::io::Error::other(format!(
-                "REDIS_ADAPTER={other}: this build has the classic adapter only"
+                "REDIS_ADAPTER={other}: expected classic or sharded"
             )));
         }
     }
-    let config = ferrio_redis::RedisAdapterConfig::default().key(key);
+    let sharded = config.sharded;
     let redis = ferrio_redis::RedisAdapter::connect(&url, config)
         .await
         .map_err(std::io::Error::other)?;
-    tracing::info!(%url, "joining the Redis cluster (classic adapter)");
+    tracing::info!(%url, ?sharded, "joining the Redis cluster");
     Ok(Arc::new(redis))
     // ------------------------------------------------------------------
 }
