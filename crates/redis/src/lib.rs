@@ -12,12 +12,18 @@
 //!          PSUBSCRIBE socket.io#/#*   SUBSCRIBE socket.io-request#/# …
 //! ```
 //!
-//! What it speaks is the classic adapter's protocol (`createAdapter`):
+//! Two of Node's adapters are spoken. The classic one (`createAdapter`, the
+//! default):
 //! broadcasts as notepack msgpack `[uid, packet, opts]` on `{key}#{nsp}#` or
 //! `{key}#{nsp}#{room}#`, requests and responses as JSON (msgpack when binary)
 //! on `{key}-request#{nsp}#` and `{key}-response#{nsp}#`; the server count is
-//! `PUBSUB NUMSUB` of the request channel. Options take Node's names and
-//! defaults ([`RedisAdapterConfig`]).
+//! `PUBSUB NUMSUB` of the request channel. The sharded one
+//! (`createShardedAdapter`, Redis ≥ 7, [`RedisAdapterConfig::sharded`] with a
+//! [`SubscriptionMode`]): the ClusterAdapter messages `{type, data, uid, nsp}`
+//! with SPUBLISH/SSUBSCRIBE, a shard channel per room in the dynamic modes,
+//! and `PUBSUB SHARDNUMSUB` as the server count. Options take Node's names
+//! and defaults ([`RedisAdapterConfig`]). [`Emitter`] is
+//! `@socket.io/redis-emitter` (classic protocol only, as in Node).
 //!
 //! ```no_run
 //! use ferrio::{SocketIo, SocketIoConfig};

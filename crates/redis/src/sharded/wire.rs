@@ -359,4 +359,41 @@ mod tests {
             assert!(decode(&Bytes::copy_from_slice(bad)).is_err());
         }
     }
+
+    /// Cut and corrupted envelopes, and random bytes: an error or a message,
+    /// never a panic.
+    mod never_panic {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn seeds() -> Vec<Vec<u8>> {
+            vec![
+                hex("84a47479706503a46461746182a67061636b657482a47479706502a46461746192a362696ec403010203a46f70747383a5726f6f6d7390a665786365707490a5666c61677380a3756964b032643766623331333063623737313532a36e7370a12f"),
+                br#"{"type":7,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"requestId":"774a0c071b8de44f"},"uid":"2d7f","nsp":"/"}"#.to_vec(),
+                br#"{"type":11,"data":{"requestId":"eab1","clientCount":1},"uid":"0276","nsp":"/"}"#.to_vec(),
+                br#"{"type":4,"data":{"opts":{"rooms":["r1"],"except":[],"flags":{}},"rooms":["r3"]},"uid":"2d7f","nsp":"/"}"#.to_vec(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn on_mutated_envelopes(seed in 0usize..4, cut in any::<prop::sample::Index>(),
+                                    flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)) {
+                let mut bytes = seeds()[seed].clone();
+                for (at, value) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                bytes.truncate(cut.index(bytes.len() + 1));
+                let _ = decode(&Bytes::from(bytes));
+            }
+
+            #[test]
+            fn on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                let _ = decode(&Bytes::from(bytes));
+            }
+        }
+    }
 }
