@@ -224,7 +224,8 @@ async fn a_clients_broadcast_reaches_every_socket_of_both_nodes() {
     c.stop().await;
 }
 
-/// Scenario 4: traffic of `/admin` does not reach `/`.
+/// Scenario 4: traffic of `/admin` does not reach `/`; a dynamic child
+/// namespace on F receives N's broadcasts to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_stay_apart() {
     let mut c = Cluster::start().await;
@@ -234,6 +235,25 @@ async fn namespaces_stay_apart() {
         .unwrap();
     assert_eq!(c.js.recv("admin-f", "adm").await, json!([1]));
     assert_eq!(c.js.recv_within("of", "adm", SHORT).await, None);
+    // A dynamic child namespace on F (created by its first client) gets N's
+    // broadcasts to that name once it has subscribed.
+    c.js.connect("dyn-f", &c.f.url(), "/dyn-1", None).await;
+    let mut count = json!(null);
+    for _ in 0..100 {
+        count =
+            c.n.call(json!({"cmd": "server-count", "nsp": "/dyn-1"}))
+                .await
+                .unwrap();
+        if count == json!(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count, json!(2));
+    c.n.call(json!({"cmd": "emit", "nsp": "/dyn-1", "event": "dyn", "args": ["to-child"]}))
+        .await
+        .unwrap();
+    assert_eq!(c.js.recv("dyn-f", "dyn").await, json!(["to-child"]));
     c.f.io.of("/admin").emit("adm2", &(2,)).unwrap();
     c.n.call(json!({"cmd": "emit", "event": "root", "args": [3]}))
         .await
@@ -258,7 +278,8 @@ async fn local_broadcasts_stay_on_their_node() {
     c.stop().await;
 }
 
-/// Scenarios 6 and 10: fetchSockets, server count and allRooms, both ways.
+/// Scenarios 6 and 10: fetchSockets, server count and allRooms, both ways;
+/// RemoteSockets of the other node emit and join through the cluster.
 /// Node sees F's sockets in Node's shape: `data` `{}`, the handshake's auth,
 /// query, headers, url and issued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,6 +349,27 @@ async fn fetch_sockets_server_count_and_all_rooms_both_ways() {
         vec![c.id("on")]
     );
     assert_eq!(on.handshake.auth(), json!({}));
+    // ... and acts on it through the cluster: emit, join, disconnect.
+    on.emit("remote-hi", &(1,)).unwrap();
+    assert_eq!(c.js.recv("on", "remote-hi").await, json!([1]));
+    on.join("via-remote").await.unwrap();
+    let mut members = json!(null);
+    for _ in 0..50 {
+        members =
+            c.js.emit_with_ack("on", "fetch-sockets", json!(["via-remote"]))
+                .await
+                .unwrap();
+        if members == json!([[c.id("on")]]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(members, json!([[c.id("on")]]));
+    // Node's RemoteSocket.emit reaches F's socket.
+    c.n.call(json!({"cmd": "remote-emit", "sid": c.id("rf"), "event": "from-remote", "args": [2]}))
+        .await
+        .unwrap();
+    assert_eq!(c.rs.recv("rf", "from-remote").await, json!([2]));
 
     // allRooms from Node includes F's rooms.
     let rooms = c.n.call(json!({"cmd": "all-rooms"})).await.unwrap();
