@@ -135,3 +135,77 @@ async fn drain(shared: Arc<Shared>, driver: Arc<dyn Driver>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::RedisError;
+    use crate::driver::DriverFuture;
+
+    /// A Redis that is away until `up` is set; records what it was given.
+    #[derive(Default)]
+    struct Away {
+        up: AtomicBool,
+        published: Mutex<Vec<String>>,
+    }
+
+    impl Driver for Away {
+        fn publish_all(&self, batch: Vec<Outgoing>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async move {
+                if !self.up.load(Ordering::Acquire) {
+                    return Err(RedisError::Redis("connection refused".into()));
+                }
+                lock(&self.published).extend(batch.into_iter().map(|o| o.channel));
+                Ok(())
+            })
+        }
+        fn numsub(&self, _: String) -> DriverFuture<'_, Result<usize, RedisError>> {
+            Box::pin(async { Ok(1) })
+        }
+        fn shardnumsub(&self, _: String) -> DriverFuture<'_, Result<usize, RedisError>> {
+            Box::pin(async { Ok(1) })
+        }
+        fn subscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn psubscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn ssubscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn unsubscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn punsubscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn sunsubscribe(&self, _: Vec<String>) -> DriverFuture<'_, Result<(), RedisError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn lagged(&self) -> u64 {
+            0
+        }
+    }
+
+    /// While Redis is away the queue holds at most its limit, dropping the
+    /// oldest; once it is back, what is queued goes out in order.
+    #[tokio::test(start_paused = true)]
+    async fn the_queue_is_bounded_while_redis_is_away_and_drains_in_order_after() {
+        let driver = Arc::new(Away::default());
+        let outbox = Outbox::new(driver.clone(), 3);
+        outbox.push("m0".into(), Bytes::new());
+        // Let the task take m0 and fail on it (it retries it later).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for i in 1..=5 {
+            outbox.push(format!("m{i}"), Bytes::new());
+        }
+        assert_eq!((outbox.len(), outbox.dropped()), (3, 2));
+        driver.up.store(true, Ordering::Release);
+        tokio::time::sleep(RETRY * 3).await;
+        assert_eq!(*lock(&driver.published), ["m0", "m3", "m4", "m5"]);
+        assert_eq!(outbox.len(), 0);
+    }
+}
