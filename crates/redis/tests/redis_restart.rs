@@ -13,7 +13,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ferrio_redis::RedisAdapterConfig;
+use ferrio_redis::{RedisAdapterConfig, SubscriptionMode};
 use serde_json::json;
 use support::ferrio::{FerrioNode, RustClients};
 use support::node::{NodeNode, OfficialClients};
@@ -23,13 +23,29 @@ const REQUESTS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_during_traffic() {
-    let mut redis = RedisServer::start();
-    let n = NodeNode::start(&redis.url(), &[("REDIS_REQUESTS_TIMEOUT", "1000")]).await;
-    let f = FerrioNode::start_with(
-        &redis.url(),
+    restart_during_traffic(
         RedisAdapterConfig::default().requests_timeout(REQUESTS_TIMEOUT),
+        &[("REDIS_REQUESTS_TIMEOUT", "1000")],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_during_traffic_sharded() {
+    restart_during_traffic(
+        RedisAdapterConfig::default()
+            .requests_timeout(REQUESTS_TIMEOUT)
+            .sharded(SubscriptionMode::Dynamic),
+        &[("REDIS_ADAPTER", "sharded")],
+    )
+    .await;
+}
+
+async fn restart_during_traffic(config: RedisAdapterConfig, node_env: &[(&str, &str)]) {
+    let mut redis = RedisServer::start();
+    let sharded = config.sharded.is_some();
+    let n = NodeNode::start(&redis.url(), node_env).await;
+    let f = FerrioNode::start_with(&redis.url(), config).await;
     let mut js = OfficialClients::start().await;
     let mut rs = RustClients::default();
     js.connect("on", &n.url(), "/", None).await;
@@ -139,7 +155,7 @@ async fn a_redis_restart_during_traffic() {
         delivered += 1;
     }
     eprintln!(
-        "FIGURES: broadcasts F→N back {f_to_n:?} after restart, N→F {n_to_f:?}, fetchSockets {fetch_back:?}; \
+        "FIGURES (sharded: {sharded}): broadcasts F→N back {f_to_n:?} after restart, N→F {n_to_f:?}, fetchSockets {fetch_back:?}; \
          {delivered}/10 emits made by F while Redis was down reached N's client; \
          F dropped {} publishes, lost {} incoming",
         f.redis.dropped_publishes(),

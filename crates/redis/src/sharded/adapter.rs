@@ -169,9 +169,10 @@ impl ShardedAdapter {
         {
             Ok(Ok(n)) => Ok(n),
             Ok(Err(e)) => Err(other(e)),
-            Err(_) => Err(AdapterError::Other(
-                "Redis did not answer PUBSUB SHARDNUMSUB in time".to_owned(),
-            )),
+            Err(_) => Err(AdapterError::Other(format!(
+                "Redis did not answer PUBSUB SHARDNUMSUB within {:?}",
+                self.shared.config.requests_timeout
+            ))),
         }
     }
 
