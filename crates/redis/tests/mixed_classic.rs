@@ -414,6 +414,21 @@ async fn sockets_join_leave_and_disconnect_both_ways() {
     c.js.emit_with_ack("of", "sockets-join", json!([rf, "j"]))
         .await
         .unwrap();
+    // N applies F's request when it arrives: wait until it has.
+    let mut in_j = vec![on.clone(), rf.clone()];
+    in_j.sort();
+    let mut members = Value::Null;
+    for _ in 0..50 {
+        members =
+            c.js.emit_with_ack("on", "fetch-sockets", json!(["j"]))
+                .await
+                .unwrap();
+        if members == json!([in_j]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(members, json!([in_j]));
     c.n.call(json!({"cmd": "emit", "event": "in-j", "args": [1], "rooms": ["j"]}))
         .await
         .unwrap();

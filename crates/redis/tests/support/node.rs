@@ -24,11 +24,24 @@ impl NodeNode {
         let mut proc = JsonProcess::node("socketio/cluster-server.mjs", &vars);
         let listening = proc.wait_for(|v| v["event"] == "listening").await;
         let port = listening["port"].as_u64().expect("port") as u16;
-        Self {
+        let mut node = Self {
             proc,
             port,
             next_id: 0,
+        };
+        // The adapter subscribes in the background: wait until Redis counts
+        // this node (its own server count includes itself).
+        for _ in 0..250 {
+            if node
+                .call(json!({"cmd": "server-count"}))
+                .await
+                .is_ok_and(|n| n.as_u64() >= Some(1))
+            {
+                return node;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        panic!("the Node node never counted itself (not subscribed)");
     }
 
     /// `http://127.0.0.1:PORT`.
