@@ -32,9 +32,12 @@ pub struct RedisAdapterConfig {
     /// channel rather than the shared one (Node's
     /// `publishOnSpecificResponseChannel`). Default `false`.
     pub publish_on_specific_response_channel: bool,
-    /// How many publishes may wait while Redis is away; past it the oldest
-    /// are dropped, with a warning (Node queues without bound). Default 10 000.
-    pub max_queued_publishes: usize,
+    /// How many bytes of publishes (channel names and payloads) may wait to
+    /// be written, while Redis is away or slower than the broadcasts; past it
+    /// the oldest are dropped, with a warning and a count
+    /// ([`RedisAdapter::dropped_publishes`](crate::RedisAdapter::dropped_publishes)).
+    /// Node queues without bound. Default 64 MiB.
+    pub max_queued_bytes: usize,
     /// How many remote broadcasts with acks this node relays at once; more
     /// are answered with a client count of 0. Default 1 000.
     pub max_relayed_ack_broadcasts: usize,
@@ -50,7 +53,7 @@ impl Default for RedisAdapterConfig {
             key: "socket.io".to_owned(),
             requests_timeout: Duration::from_secs(5),
             publish_on_specific_response_channel: false,
-            max_queued_publishes: 10_000,
+            max_queued_bytes: 64 << 20,
             max_relayed_ack_broadcasts: 1_000,
             sharded: None,
         }
@@ -77,9 +80,9 @@ impl RedisAdapterConfig {
         self
     }
 
-    /// How many publishes may wait while Redis is away. Default 10 000.
-    pub fn max_queued_publishes(mut self, n: usize) -> Self {
-        self.max_queued_publishes = n;
+    /// How many bytes of publishes may wait to be written. Default 64 MiB.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
         self
     }
 

@@ -38,7 +38,7 @@ impl RedisAdapter {
         let routed = router.clone();
         let sink: Sink = Arc::new(move |incoming| routed.dispatch(incoming));
         let driver: Arc<dyn Driver> = Arc::new(FredDriver::connect(url, sink).await?);
-        let outbox = Outbox::new(driver.clone(), config.max_queued_publishes);
+        let outbox = Outbox::new(driver.clone(), config.max_queued_bytes);
         Ok(Self {
             shared: Arc::new(Shared {
                 config,

@@ -42,7 +42,7 @@
 //! * A broadcast is delivered to this node's sockets synchronously, and its
 //!   publish is queued; while Redis is away, local delivery goes on and
 //!   publishes wait in a bounded queue
-//!   ([`max_queued_publishes`](RedisAdapterConfig::max_queued_publishes)).
+//!   ([`max_queued_bytes`](RedisAdapterConfig::max_queued_bytes)).
 //! * `fetch_sockets`, `all_rooms`, `server_count` and
 //!   `server_side_emit_with_ack` fail (or time out) within the requests
 //!   timeout; they never hang.

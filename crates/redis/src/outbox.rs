@@ -12,13 +12,15 @@ use tokio::sync::Notify;
 use crate::driver::{Driver, Outgoing};
 
 /// How many messages one pipelined write carries at most.
-const BATCH: usize = 256;
+const BATCH: usize = 512;
 /// The pause before a failed write is tried again (Redis is away).
 const RETRY: Duration = Duration::from_millis(100);
 
 struct Shared {
-    queue: Mutex<VecDeque<Outgoing>>,
+    /// The messages, and their size in bytes (channel and payload).
+    queue: Mutex<(VecDeque<Outgoing>, usize)>,
     wake: Notify,
+    /// The most bytes the queue holds.
     limit: usize,
     dropped: AtomicU64,
     closed: std::sync::atomic::AtomicBool,
@@ -30,10 +32,10 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
-    /// A queue of at most `limit` messages, written to `driver` by a task.
+    /// A queue of at most `limit` bytes, written to `driver` by a task.
     pub(crate) fn new(driver: Arc<dyn Driver>, limit: usize) -> Self {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new((VecDeque::new(), 0)),
             wake: Notify::new(),
             limit: limit.max(1),
             dropped: AtomicU64::new(0),
@@ -43,8 +45,9 @@ impl Outbox {
         Self { shared }
     }
 
-    /// Queues a publish. Past the limit (Redis away for long), the oldest
-    /// queued message is dropped, with a warning.
+    /// Queues a publish. Past the limit in bytes (Redis away for long, or
+    /// publishing much faster than Redis takes it), the oldest queued
+    /// messages are dropped, with a warning.
     pub(crate) fn push(&self, channel: String, payload: Bytes) {
         self.push_message(Outgoing {
             channel,
@@ -63,22 +66,27 @@ impl Outbox {
     }
 
     fn push_message(&self, message: Outgoing) {
+        let size = message.channel.len() + message.payload.len();
         let dropped = {
-            let mut queue = lock(&self.shared.queue);
-            let dropped = if queue.len() >= self.shared.limit {
-                queue.pop_front().is_some()
-            } else {
-                false
-            };
+            let mut guard = lock(&self.shared.queue);
+            let (queue, bytes) = &mut *guard;
+            let mut dropped = 0u64;
+            while *bytes + size > self.shared.limit {
+                let Some(old) = queue.pop_front() else { break };
+                *bytes -= old.channel.len() + old.payload.len();
+                dropped += 1;
+            }
             queue.push_back(message);
+            *bytes += size;
             dropped
         };
-        if dropped {
-            let total = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if total.is_power_of_two() {
+        if dropped > 0 {
+            let before = self.shared.dropped.fetch_add(dropped, Ordering::Relaxed);
+            // Logged at 1, 2, 4, 8, … drops, not at each.
+            if (before + dropped).ilog2() != before.checked_ilog2().unwrap_or(u32::MAX) {
                 tracing::warn!(
-                    dropped = total,
-                    limit = self.shared.limit,
+                    dropped = before + dropped,
+                    limit_bytes = self.shared.limit,
                     "Redis publish queue full: oldest messages dropped"
                 );
             }
@@ -93,7 +101,7 @@ impl Outbox {
 
     /// Messages waiting to be written.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.shared.queue).len()
+        lock(&self.shared.queue).0.len()
     }
 }
 
@@ -111,9 +119,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn drain(shared: Arc<Shared>, driver: Arc<dyn Driver>) {
     loop {
         let batch: Vec<Outgoing> = {
-            let mut queue = lock(&shared.queue);
+            let mut guard = lock(&shared.queue);
+            let (queue, bytes) = &mut *guard;
             let n = queue.len().min(BATCH);
-            queue.drain(..n).collect()
+            let batch: Vec<Outgoing> = queue.drain(..n).collect();
+            *bytes -= batch
+                .iter()
+                .map(|o| o.channel.len() + o.payload.len())
+                .sum::<usize>();
+            batch
         };
         if batch.is_empty() {
             if shared.closed.load(Ordering::Acquire) {
@@ -195,7 +209,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_queue_is_bounded_while_redis_is_away_and_drains_in_order_after() {
         let driver = Arc::new(Away::default());
-        let outbox = Outbox::new(driver.clone(), 3);
+        // Room for three 2-byte messages ("m1", no payload).
+        let outbox = Outbox::new(driver.clone(), 6);
         outbox.push("m0".into(), Bytes::new());
         // Let the task take m0 and fail on it (it retries it later).
         tokio::time::sleep(Duration::from_millis(10)).await;
