@@ -20,6 +20,8 @@ for target in $(cargo +nightly fuzz list); do
     args=(-max_total_time="$secs" -print_final_stats=1)
     if [[ "$target" == socketio_* ]]; then
         args+=(-dict=socketio.dict)
+    elif [[ -f "$target.dict" ]]; then
+        args+=(-dict="$target.dict")
     fi
     log="$(mktemp)"
     if ! cargo +nightly fuzz run "$target" "${corpora[@]}" -- "${args[@]}" >"$log" 2>&1; then

@@ -8,6 +8,9 @@
 //! panic on what a peer sends. Encoders append to a buffer the caller owns, so a
 //! writer can batch many packets into one allocation.
 //!
+//! The `msgpack` feature adds `socketio::msgpack`: MessagePack with the bytes of
+//! notepack.io, which Node's Redis adapters and `socket.io-msgpack-parser` use.
+//!
 //! ```
 //! use ferrio_proto::engine::{Packet, decode_text, encode_packet};
 //!

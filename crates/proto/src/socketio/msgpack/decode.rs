@@ -11,6 +11,10 @@ use crate::socketio::{DecoderConfig, Payload, write_json};
 /// 2^53: integers up to this size are exact in a JavaScript number.
 const MAX_SAFE: u64 = 1 << 53;
 
+/// The deepest nesting decoded whatever the configuration says, so that the
+/// recursion stays far from the end of any thread's stack.
+const MAX_DEPTH: usize = 128;
+
 /// Decodes one MessagePack value (the whole of `bytes`) into a [`Payload`], as
 /// notepack.io 3.0.1 decodes it and `JSON.stringify` would then show it:
 ///
@@ -28,7 +32,8 @@ const MAX_SAFE: u64 = 1 << 53;
 /// Each subtree without binary data is one [`Payload::Json`].
 ///
 /// Limits, for bytes from a peer such as Redis: arrays and maps nest at most
-/// [`max_depth`](DecoderConfig::max_depth) levels (the outermost is level 1);
+/// [`max_depth`](DecoderConfig::max_depth) levels (the outermost is level 1;
+/// values above 128 act as 128);
 /// at most [`max_json_values`](DecoderConfig::max_json_values) values (string
 /// map keys not counted); a declared length reserves memory only up to what the
 /// remaining bytes and values could fill; bytes after the value are refused.
@@ -56,12 +61,12 @@ pub fn decode(bytes: &Bytes, config: &DecoderConfig) -> Result<Payload, MsgpackE
     let mut reader = Reader {
         bytes,
         pos: 0,
-        max_depth: config.max_depth,
+        max_depth: config.max_depth.min(MAX_DEPTH),
         max_values: config.max_json_values,
         values: 0,
     };
     let payload = reader.item(0)?.or_null();
-    match bytes.len() - reader.pos {
+    match reader.remaining() {
         0 => Ok(payload),
         count => Err(MsgpackError::TrailingBytes { count }),
     }

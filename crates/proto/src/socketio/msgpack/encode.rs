@@ -48,8 +48,10 @@ impl Writer {
         }
     }
 
-    /// Writes raw JSON text as the value it holds, the same bytes as
-    /// [`value`](Self::value) of its parsed form, without building the tree.
+    /// Writes raw JSON text as notepack.io writes `JSON.parse` of it, without
+    /// building a tree: the bytes of [`value`](Self::value) of its parsed form,
+    /// except that an integer beyond ±2^53 is the nearest `f64` as in JavaScript
+    /// (raw text is in JavaScript layout, where `9223372036854776000` is 2^63).
     ///
     /// A lone surrogate escape is written as U+FFFD (`ef bf bd`); notepack.io
     /// writes it as its 3-byte WTF-8 form, which a Rust string cannot hold.
@@ -82,11 +84,40 @@ impl Writer {
         }
     }
 
-    /// Writes an argument list (or an event: name first) as one array, the way a
-    /// Socket.IO packet's `data` is written.
-    pub fn args(&mut self, args: &[Payload]) -> Result<(), EncodeError> {
+    /// Writes an argument list ([`Args`](crate::socketio::Args), a slice or a
+    /// `Vec` of payloads) as one array.
+    pub fn args<'a, I>(&mut self, args: I) -> Result<(), EncodeError>
+    where
+        I: IntoIterator<Item = &'a Payload>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let args = args.into_iter();
         self.array_len(args.len())?;
-        args.iter().try_for_each(|arg| self.payload(arg))
+        args.into_iter().try_for_each(|arg| self.payload(arg))
+    }
+
+    /// Writes an event as a Socket.IO packet's `data`: one array, the name
+    /// first, then the arguments.
+    ///
+    /// ```
+    /// use ferrio_proto::socketio::{Args, msgpack::Writer};
+    /// use serde_json::json;
+    ///
+    /// let args: Args = vec![json!("world").into(), json!(1).into()].into();
+    /// let mut w = Writer::new();
+    /// w.event("hello", &args)?;
+    /// assert_eq!(w.into_vec(), b"\x93\xa5hello\xa5world\x01");
+    /// # Ok::<(), ferrio_proto::socketio::msgpack::EncodeError>(())
+    /// ```
+    pub fn event<'a, I>(&mut self, name: &str, args: I) -> Result<(), EncodeError>
+    where
+        I: IntoIterator<Item = &'a Payload>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let args = args.into_iter();
+        self.array_len(args.len().saturating_add(1))?;
+        self.str(name)?;
+        args.into_iter().try_for_each(|arg| self.payload(arg))
     }
 }
 

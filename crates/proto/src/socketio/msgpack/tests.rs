@@ -156,7 +156,7 @@ fn numbers_follow_javascript() {
         assert_eq!(hex(&encode_value(value).unwrap()), *bytes, "{value}");
     }
     let mut w = Writer::new();
-    w.number(f64::NAN);
+    w.number(-f64::NAN);
     w.number(f64::INFINITY);
     assert_eq!(hex(w.as_slice()), "cb7ff8000000000000cb7ff0000000000000");
 }
@@ -302,6 +302,13 @@ fn refuses_what_notepack_refuses_and_what_is_too_big() {
         decode(&deep(1_000_000), &config),
         Err(MsgpackError::TooDeep { max: 64 })
     );
+    // A configured depth above 128 acts as 128: no stack overflow.
+    let unbounded = config.max_depth(usize::MAX);
+    assert!(decode(&deep(128), &unbounded).is_ok());
+    assert_eq!(
+        decode(&deep(1_000_000), &unbounded),
+        Err(MsgpackError::TooDeep { max: 128 })
+    );
     // Values: the array and its items count, string keys do not.
     let small = config.max_json_values(3);
     assert!(decode(&unhex("920102"), &small).is_ok());
@@ -310,4 +317,28 @@ fn refuses_what_notepack_refuses_and_what_is_too_big() {
         Err(MsgpackError::TooManyValues { max: 3 })
     );
     assert!(decode(&unhex("82a16101a16202"), &small).is_ok());
+}
+
+#[test]
+fn raw_integers_beyond_2_pow_53_are_read_as_json_parse_reads_them() {
+    // Built from a value, as RawJson::new keeps integers of 18 digits at most.
+    let two_pow_63 = RawJson::from_value(&json!(9_223_372_036_854_775_808.0));
+    assert_eq!(two_pow_63.as_str(), "9223372036854776000");
+    assert_eq!(
+        hex(&encode(&Payload::Raw(two_pow_63)).unwrap()),
+        "cf8000000000000000"
+    );
+    for (text, bytes) in [
+        ("9007199254740993", "cf0020000000000000"),
+        ("-9007199254740993", "d3ffe0000000000000"),
+        ("9007199254740991", "cf001fffffffffffff"),
+    ] {
+        let raw = RawJson::new(text).unwrap();
+        assert_eq!(hex(&encode(&Payload::Raw(raw)).unwrap()), bytes, "{text}");
+    }
+    // A Value holds the integer exactly, and is written exactly.
+    assert_eq!(
+        hex(&encode_value(&json!(9007199254740993u64)).unwrap()),
+        "cf0020000000000001"
+    );
 }

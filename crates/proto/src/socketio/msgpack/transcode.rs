@@ -5,12 +5,19 @@
 //! container is written with a one-byte header, and the header is widened in
 //! place (the items moved by 2 or 4 bytes) in the rare case it has 16 items or
 //! more. Nesting is bounded by [`RawJson`](crate::socketio::RawJson)'s own limit.
+//!
+//! Numbers are read as `JSON.parse` reads them: an integer beyond ±2^53 is the
+//! nearest `f64` (JavaScript layout prints 2^63 as `9223372036854776000`, which
+//! must be written as 2^63, as notepack does).
 
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{EncodeError, Writer};
+
+/// 2^53: integers up to this size are exact in a JavaScript number.
+const MAX_SAFE: u64 = 1 << 53;
 
 /// Writes the JSON value in `text` to `writer`.
 pub(super) fn json_to_msgpack(text: &str, writer: &mut Writer) -> Result<(), EncodeError> {
@@ -99,12 +106,23 @@ impl<'de> Visitor<'de> for Transcode<'_> {
     }
 
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<(), E> {
-        self.0.uint(value);
+        if value <= MAX_SAFE {
+            self.0.uint(value);
+        } else {
+            // What `JSON.parse` reads: the nearest f64.
+            #[allow(clippy::cast_precision_loss)]
+            self.0.number(value as f64);
+        }
         Ok(())
     }
 
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<(), E> {
-        self.0.int(value);
+        if value.unsigned_abs() <= MAX_SAFE {
+            self.0.int(value);
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            self.0.number(value as f64);
+        }
         Ok(())
     }
 

@@ -61,6 +61,13 @@ impl Writer {
         Self::default()
     }
 
+    /// An empty writer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            buf: ByteBuf::with_capacity(capacity),
+        }
+    }
+
     /// A writer that appends to `bytes`.
     pub fn from_vec(bytes: Vec<u8>) -> Self {
         Self {
@@ -129,8 +136,13 @@ impl Writer {
     ///
     /// Integral values at or beyond 2^64 or below −2^63 are written as `float 64`
     /// too, which keeps their value; notepack.io writes them as `cf`/`d3` with the
-    /// value wrapped modulo 2^64, which no decoder reads back.
+    /// value wrapped modulo 2^64, which no decoder reads back. Every NaN is
+    /// written as the one JavaScript writes, `cb 7f f8 00 00 00 00 00 00`.
     pub fn number(&mut self, value: f64) {
+        if value.is_nan() {
+            done(encode::write_f64(&mut self.buf, f64::NAN));
+            return;
+        }
         if value.is_finite() && value.trunc() == value {
             // `-0.0 >= 0.0` holds: minus zero is written `00`, as notepack does.
             if (0.0..TWO_POW_64).contains(&value) {
