@@ -53,6 +53,8 @@
 //!   skipped. Whoever can publish to Redis can still send events to clients:
 //!   protect Redis (ACLs, network).
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 mod classic;
 mod config;
 mod driver;

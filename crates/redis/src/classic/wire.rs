@@ -18,25 +18,25 @@ use crate::view::{boolean, into_entries, into_items, rooms, string, take, uint};
 /// Node's `RequestType` of the classic adapter.
 pub(crate) mod kind {
     /// SOCKETS (legacy).
-    pub const SOCKETS: u64 = 0;
+    pub(crate) const SOCKETS: u64 = 0;
     /// ALL_ROOMS.
-    pub const ALL_ROOMS: u64 = 1;
+    pub(crate) const ALL_ROOMS: u64 = 1;
     /// REMOTE_JOIN.
-    pub const REMOTE_JOIN: u64 = 2;
+    pub(crate) const REMOTE_JOIN: u64 = 2;
     /// REMOTE_LEAVE.
-    pub const REMOTE_LEAVE: u64 = 3;
+    pub(crate) const REMOTE_LEAVE: u64 = 3;
     /// REMOTE_DISCONNECT.
-    pub const REMOTE_DISCONNECT: u64 = 4;
+    pub(crate) const REMOTE_DISCONNECT: u64 = 4;
     /// REMOTE_FETCH.
-    pub const REMOTE_FETCH: u64 = 5;
+    pub(crate) const REMOTE_FETCH: u64 = 5;
     /// SERVER_SIDE_EMIT.
-    pub const SERVER_SIDE_EMIT: u64 = 6;
+    pub(crate) const SERVER_SIDE_EMIT: u64 = 6;
     /// BROADCAST (with acks).
-    pub const BROADCAST: u64 = 7;
+    pub(crate) const BROADCAST: u64 = 7;
     /// BROADCAST_CLIENT_COUNT.
-    pub const BROADCAST_CLIENT_COUNT: u64 = 8;
+    pub(crate) const BROADCAST_CLIENT_COUNT: u64 = 8;
     /// BROADCAST_ACK.
-    pub const BROADCAST_ACK: u64 = 9;
+    pub(crate) const BROADCAST_ACK: u64 = 9;
 }
 
 /// Why a message from Redis was refused.

@@ -14,25 +14,25 @@ use crate::view::{boolean, into_entries, into_items, rooms, string, take, uint};
 /// Node's `MessageType` of the ClusterAdapter.
 pub(crate) mod kind {
     /// BROADCAST (with a `requestId`: with acks).
-    pub const BROADCAST: u64 = 3;
+    pub(crate) const BROADCAST: u64 = 3;
     /// SOCKETS_JOIN.
-    pub const SOCKETS_JOIN: u64 = 4;
+    pub(crate) const SOCKETS_JOIN: u64 = 4;
     /// SOCKETS_LEAVE.
-    pub const SOCKETS_LEAVE: u64 = 5;
+    pub(crate) const SOCKETS_LEAVE: u64 = 5;
     /// DISCONNECT_SOCKETS.
-    pub const DISCONNECT_SOCKETS: u64 = 6;
+    pub(crate) const DISCONNECT_SOCKETS: u64 = 6;
     /// FETCH_SOCKETS.
-    pub const FETCH_SOCKETS: u64 = 7;
+    pub(crate) const FETCH_SOCKETS: u64 = 7;
     /// FETCH_SOCKETS_RESPONSE.
-    pub const FETCH_SOCKETS_RESPONSE: u64 = 8;
+    pub(crate) const FETCH_SOCKETS_RESPONSE: u64 = 8;
     /// SERVER_SIDE_EMIT.
-    pub const SERVER_SIDE_EMIT: u64 = 9;
+    pub(crate) const SERVER_SIDE_EMIT: u64 = 9;
     /// SERVER_SIDE_EMIT_RESPONSE.
-    pub const SERVER_SIDE_EMIT_RESPONSE: u64 = 10;
+    pub(crate) const SERVER_SIDE_EMIT_RESPONSE: u64 = 10;
     /// BROADCAST_CLIENT_COUNT.
-    pub const BROADCAST_CLIENT_COUNT: u64 = 11;
+    pub(crate) const BROADCAST_CLIENT_COUNT: u64 = 11;
     /// BROADCAST_ACK.
-    pub const BROADCAST_ACK: u64 = 12;
+    pub(crate) const BROADCAST_ACK: u64 = 12;
 }
 
 fn strings(items: &[String]) -> Payload {
