@@ -3,7 +3,9 @@
 //! `SessionAwareAdapter`, bounded).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 use tokio::time::Instant;
@@ -67,9 +69,9 @@ impl Entry {
 /// after them once the socket is back.
 #[derive(Debug)]
 pub(crate) struct LogTail {
-    pub log: Arc<PacketLog>,
+    pub(crate) log: Arc<PacketLog>,
     /// The offset of the last packet the restore looked at.
-    pub last: u64,
+    pub(crate) last: u64,
 }
 
 /// Packets logged after a restore were dropped from the log before the
@@ -95,7 +97,7 @@ impl std::fmt::Debug for PacketLog {
 }
 
 impl PacketLog {
-    pub fn new(config: RecoveryConfig) -> Self {
+    pub(crate) fn new(config: RecoveryConfig) -> Self {
         Self {
             config,
             log: Mutex::new(Log {
@@ -107,16 +109,16 @@ impl PacketLog {
     }
 
     fn log(&self) -> MutexGuard<'_, Log> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner())
+        self.log.lock()
     }
 
     fn sessions(&self) -> MutexGuard<'_, Sessions> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+        self.sessions.lock()
     }
 
     /// Whether a broadcast gets an offset: an event that asks for no
     /// acknowledgement and is not volatile (Node's rule).
-    pub fn stamps(packet: &Packet<Payload>, opts: &BroadcastOptions) -> bool {
+    pub(crate) fn stamps(packet: &Packet<Payload>, opts: &BroadcastOptions) -> bool {
         matches!(packet.kind, PacketKind::Event | PacketKind::BinaryEvent)
             && packet.id.is_none()
             && !opts.flags.volatile
@@ -128,7 +130,7 @@ impl PacketLog {
     /// The targets are chosen and sent the packet under the log's lock, as a
     /// restore's last step is: a socket coming back gets each packet either
     /// in what it missed or live, once, in order.
-    pub fn broadcast(
+    pub(crate) fn broadcast(
         &self,
         mut packet: Packet<Payload>,
         opts: &BroadcastOptions,
@@ -169,7 +171,7 @@ impl PacketLog {
     }
 
     /// Keeps the session of a socket that lost its connection.
-    pub fn persist(&self, session: SessionToPersist) {
+    pub(crate) fn persist(&self, session: SessionToPersist) {
         let now = Instant::now();
         let mut sessions = self.sessions();
         sessions.expire(now, &self.config);
@@ -180,7 +182,7 @@ impl PacketLog {
     /// Takes the session `pid` names and the packets its client missed since
     /// `offset`. `None` (a fresh session, as in Node) when the session is
     /// unknown or expired, or the offset is malformed or not in the log.
-    pub fn restore(self: &Arc<Self>, pid: &str, offset: &str) -> Option<RestoredSession> {
+    pub(crate) fn restore(self: &Arc<Self>, pid: &str, offset: &str) -> Option<RestoredSession> {
         let offset = offset::parse(offset)?;
         let pid = SocketId::parse(pid)?;
         let now = Instant::now();
@@ -222,7 +224,7 @@ impl PacketLog {
     /// The last step of a restore: under the log's lock, adds to `missed`
     /// what was logged since the restore for a socket in `rooms`, and hands
     /// the lot to `resume`, which sends it and marks the socket connected.
-    pub fn resume(
+    pub(crate) fn resume(
         &self,
         last: u64,
         rooms: &[Room],
