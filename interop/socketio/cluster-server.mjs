@@ -6,11 +6,16 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 [REDIS_KEY=socket.io] [REDIS_ADAPTER=classic|sharded]
 //   [REDIS_SUBSCRIPTION_MODE=dynamic|static|dynamic-private] [REDIS_REQUESTS_TIMEOUT=5000]
-//   [REDIS_SPECIFIC_RESPONSE_CHANNEL=1] [PORT=0]
+//   [REDIS_SPECIFIC_RESPONSE_CHANNEL=1] [RECOVERY=1] [PORT=0]
 //   node interop/socketio/cluster-server.mjs
 //
+// RECOVERY=1 turns connection state recovery on (maxDisconnectionDuration 30 s,
+// skipMiddlewares true), as the conformance example does; with the classic or
+// sharded Redis adapter Node does not restore sessions (only the streams
+// adapter does), so a client comes back with a fresh one.
+//
 // Contract events on `/` (besides the conformance ones: message, echo,
-// broadcast, join, leave, room, rooms, ask, disconnect-me):
+// broadcast, join, leave, room, rooms, ask, disconnect-me, state):
 //   server-count, ack                -> acks with the number of servers
 //   fetch-sockets [room|null], ack   -> acks with the sorted ids of the sockets in room (null: all)
 //   sockets-join [room, other], ack  -> io.in(room).socketsJoin(other), then acks (null, as ferrio)
@@ -125,6 +130,9 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   cors: { origin: true, credentials: true },
   adapter,
+  ...(env.RECOVERY === "1"
+    ? { connectionStateRecovery: { maxDisconnectionDuration: 30000, skipMiddlewares: true } }
+    : {}),
 });
 
 function track(socket) {
@@ -170,6 +178,9 @@ io.on("connection", (socket) => {
     });
   });
   socket.on("disconnect-me", () => socket.disconnect());
+  socket.on("state", (ack) =>
+    ack?.({ id: socket.id, recovered: socket.recovered, rooms: [...socket.rooms].sort() }),
+  );
 
   // The cluster contract.
   socket.on("server-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
