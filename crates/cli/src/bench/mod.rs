@@ -4,8 +4,8 @@
 //!  scheduler (open loop: message i due at start + i/rate, stamped with that time)
 //!      │  Engine.IO text frames built with ferrio-proto
 //!      ▼
-//!  connection tasks ── WebSocket (tokio-tungstenite) ──▶ server
-//!      │  answer pings; decode acks and events; latency = arrival − stamp
+//!  connection tasks ── WebSocket (wire.rs: many frames per read, parsed in place) ──▶ server
+//!      │  answer pings; read the stamp of acks and events; latency = arrival − stamp
 //!      ▼
 //!  Stats (counters + HdrHistogram)  +  /proc/PID of the server  ──▶ Report (table or JSON)
 //! ```
@@ -23,6 +23,7 @@ mod procfs;
 mod report;
 mod scenario;
 mod stats;
+mod wire;
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};

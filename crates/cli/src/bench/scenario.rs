@@ -4,10 +4,9 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::conn::{self, Conn, Target, event_frame};
+use super::conn::{self, Conn, Target, stamped_event};
 use super::pace::Pacer;
 use super::procfs::{self, Sample};
 use super::report::{ConnectReport, MessageReport, Report, ServerReport};
@@ -229,26 +228,25 @@ pub(crate) async fn send_messages(
     let room_names: Vec<String> = (0..rooms).map(room_name).collect();
     let pad = "x".repeat(args.payload);
     let scenario = args.scenario;
+    let mut text = String::with_capacity(64 + args.payload);
     let mut send = |i: u64, t: u64, now: u64| {
-        let payload = json!({ "t": t, "p": pad });
-        let (conn, frame, deliveries) = match scenario {
+        let (conn, deliveries) = match scenario {
             Scenario::Echo => {
-                let conn = &conns[(i % n as u64) as usize].1;
-                (conn, event_frame("echo", vec![payload], Some(i)), 1)
+                stamped_event(&mut text, "echo", None, Some(i), t, &pad);
+                (&conns[(i % n as u64) as usize].1, 1)
             }
             Scenario::Broadcast => {
-                let frame = event_frame("broadcast", vec![payload], None);
-                (&conns[0].1, frame, n as u64)
+                stamped_event(&mut text, "broadcast", None, None, t, &pad);
+                (&conns[0].1, n as u64)
             }
             _ => {
                 let k = (i % rooms as u64) as usize;
-                let conn = &conns[(i % n as u64) as usize].1;
-                let frame = event_frame("room", vec![json!(room_names[k]), payload], None);
-                (conn, frame, members[k])
+                stamped_event(&mut text, "room", Some(&room_names[k]), None, t, &pad);
+                (&conns[(i % n as u64) as usize].1, members[k])
             }
         };
         stats.on_sent(t, now, deliveries);
-        conn.send(frame);
+        conn.send(text.as_bytes());
     };
 
     let start = stats.now_ns() + 1_000_000;

@@ -118,12 +118,7 @@ impl Stats {
         }
     }
 
-    /// A message scheduled at `t` arrived (an ack, or a delivery of an event).
-    pub(crate) fn on_delivery(&self, t: u64) {
-        self.on_delivery_at(t, self.now_ns());
-    }
-
-    /// A message scheduled at `t` arrived at `now`.
+    /// A message scheduled at `t` arrived at `now` (an ack, or a delivery of an event).
     pub(crate) fn on_delivery_at(&self, t: u64, now: u64) {
         bump(&self.delivered_all, 1);
         if self.in_window(now) {
@@ -210,8 +205,8 @@ mod tests {
         assert_eq!((stats.sent.get(), stats.expected.get()), (1, 5));
         assert_eq!(stats.sent_all.get(), 3);
         assert_eq!(stats.send_lag().count, 1);
-        stats.on_delivery(500);
-        stats.on_delivery(1_500);
+        stats.on_delivery_at(500, 2_500);
+        stats.on_delivery_at(1_500, 2_500);
         assert_eq!((stats.delivered.get(), stats.delivered_all.get()), (1, 2));
         assert_eq!(stats.latency().count, 1);
     }
