@@ -6,10 +6,10 @@
 //! UTF-8; nothing is read after a close frame or an error.
 #![no_main]
 
-use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use ferrio_proto::websocket::{ReadError, Reader, WsMessage};
 use libfuzzer_sys::fuzz_target;
 
-fn read(pieces: &[&[u8]], limit: usize) -> (Vec<Incoming>, Option<ReadError>) {
+fn read(pieces: &[&[u8]], limit: usize) -> (Vec<WsMessage>, Option<ReadError>) {
     let mut reader = Reader::new(limit);
     let mut got = Vec::new();
     for piece in pieces {
@@ -18,7 +18,10 @@ fn read(pieces: &[&[u8]], limit: usize) -> (Vec<Incoming>, Option<ReadError>) {
         loop {
             match reader.next(&mut piece, &mut at) {
                 Ok(Some(m)) => {
-                    assert!(!matches!(got.last(), Some(Incoming::Close(_))), "read after close");
+                    assert!(
+                        !matches!(got.last(), Some(WsMessage::Close(_))),
+                        "read after close"
+                    );
                     got.push(m);
                 }
                 Ok(None) => break,
@@ -43,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let split = read(&[&rest[..cut], &rest[cut..]], limit);
     assert_eq!(whole, split, "cut at {cut}");
     for m in &whole.0 {
-        if let Incoming::Text(t) = m {
+        if let WsMessage::Text(t) = m {
             assert!(std::str::from_utf8(t.as_bytes()).is_ok());
         }
     }

@@ -4,7 +4,7 @@
 //   node interop/engineio/run-all.mjs                 # against the Node reference
 //                                                     # server (echo-server.mjs), started here
 //   node interop/engineio/run-all.mjs --url http://127.0.0.1:3000   # against a running
-//                                                     # server, e.g. ferrio's conformance example
+//                                                     # server, e.g. ferrio-engine's eio_conformance example
 //
 // Options: --path /engine.io/  --modes websocket,polling,upgrade  --scenarios a,b
 //          --jobs 3 (runs in parallel)  --verbose (print every transcript)

@@ -16,6 +16,8 @@
 //! command line, sets up logging (`RUST_LOG`, default `info`, on stderr) and
 //! runs the subcommand on a multi-threaded runtime.
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 mod bench;
 mod connect;
 mod serve;

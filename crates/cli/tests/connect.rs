@@ -4,8 +4,7 @@
 //! scripted mode's lines and exit status in each transport, and the
 //! interactive mode driven through a stdin pipe.
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
+use ferrio_test_support::node;
 
 #[path = "../../server/examples/conformance/handlers.rs"]
 mod handlers;

@@ -89,6 +89,8 @@
 //! }
 //! ```
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 mod backoff;
 mod config;
 mod engine;

@@ -3,17 +3,17 @@
 
 use ferrio_proto::socketio::{Packet, Payload};
 
-use crate::engine::Frame;
+use crate::engine::OutPacket;
 
 /// Encodes a packet into its Engine.IO frames: the text packet, then one
 /// binary frame per attachment.
-pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
+pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<OutPacket> {
     let mut text = Vec::new();
     let buffers = packet.write_message(&mut text);
     let mut frames = Vec::with_capacity(1 + buffers.len());
     // The encoder writes JSON and ASCII only: always UTF-8.
-    frames.push(Frame::Text(String::from_utf8(text).unwrap_or_default()));
-    frames.extend(buffers.into_iter().map(Frame::Binary));
+    frames.push(OutPacket::Text(String::from_utf8(text).unwrap_or_default()));
+    frames.extend(buffers.into_iter().map(OutPacket::Binary));
     frames
 }
 
@@ -33,8 +33,8 @@ mod tests {
         assert_eq!(
             frames,
             [
-                Frame::Text(r#"451-/admin,3["img",{"_placeholder":true,"num":0}]"#.into()),
-                Frame::Binary(Bytes::from_static(&[1, 2]))
+                OutPacket::Text(r#"451-/admin,3["img",{"_placeholder":true,"num":0}]"#.into()),
+                OutPacket::Binary(Bytes::from_static(&[1, 2]))
             ]
         );
     }

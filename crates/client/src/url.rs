@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::Uri;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Error;
 
 /// Where to connect, read from a URL such as `http://host:3000/admin?x=1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub(crate) struct ServerUrl {
     /// `https` or `wss`.
     pub secure: bool,
     /// `host[:port]`.
@@ -20,7 +21,7 @@ pub(crate) struct Target {
     pub query: String,
 }
 
-impl Target {
+impl ServerUrl {
     /// Reads a `http`, `https`, `ws` or `wss` URL.
     pub(crate) fn parse(url: &str) -> Result<Self, Error> {
         let uri: Uri = url
@@ -59,17 +60,22 @@ impl Target {
     }
 }
 
+/// What JavaScript's `encodeURIComponent` encodes: all but ASCII letters,
+/// digits and `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
 /// Percent-encodes like JavaScript's `encodeURIComponent`.
 pub(crate) fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, URI_COMPONENT).to_string()
 }
 
 /// Encodes pairs as `k=v&k2=v2`.
@@ -103,10 +109,10 @@ mod tests {
 
     #[test]
     fn reads_urls() {
-        let t = Target::parse("http://localhost:3000/admin?token=a%20b").unwrap();
+        let t = ServerUrl::parse("http://localhost:3000/admin?token=a%20b").unwrap();
         assert_eq!(
             t,
-            Target {
+            ServerUrl {
                 secure: false,
                 authority: "localhost:3000".into(),
                 nsp: "/admin".into(),
@@ -114,14 +120,14 @@ mod tests {
             }
         );
         assert_eq!(t.origin(), "http://localhost:3000");
-        let t = Target::parse("ws://example.com").unwrap();
+        let t = ServerUrl::parse("ws://example.com").unwrap();
         assert!(!t.secure);
         assert_eq!(t.nsp, "/");
-        let t = Target::parse("wss://example.com:8443/admin").unwrap();
+        let t = ServerUrl::parse("wss://example.com:8443/admin").unwrap();
         assert!(t.secure);
         assert_eq!(t.origin(), "https://example.com:8443");
-        assert!(Target::parse("ftp://x").unwrap_err().is_config());
-        assert!(Target::parse("/just/a/path").unwrap_err().is_config());
+        assert!(ServerUrl::parse("ftp://x").unwrap_err().is_config());
+        assert!(ServerUrl::parse("/just/a/path").unwrap_err().is_config());
     }
 
     #[test]
@@ -130,5 +136,26 @@ mod tests {
         assert_eq!(encode_component("Az09-_.!~*'()"), "Az09-_.!~*'()");
         assert_eq!(encode_query(&[("k", "v 1"), ("x", "")]), "k=v%201&x=");
         assert_ne!(timestamp(), timestamp());
+    }
+
+    #[test]
+    fn encodes_the_edge_cases_as_javascript_does() {
+        // `+` is data, not a space; a space is `%20`, never `+`.
+        assert_eq!(encode_component("a+b c"), "a%2Bb%20c");
+        // A `%`, alone or before hex digits, is itself encoded.
+        assert_eq!(encode_component("%"), "%25");
+        assert_eq!(encode_component("%2B"), "%252B");
+        // Every reserved character of a URL is encoded.
+        assert_eq!(
+            encode_component(";/?:@&=+$,#"),
+            "%3B%2F%3F%3A%40%26%3D%2B%24%2C%23"
+        );
+        // UTF-8 byte by byte, upper-case hex: two, three and four bytes.
+        assert_eq!(encode_component("é€😀"), "%C3%A9%E2%82%AC%F0%9F%98%80");
+        assert_eq!(encode_component("\0\u{7f}"), "%00%7F");
+        assert_eq!(
+            encode_query(&[("a+b", "%"), ("é", "x y")]),
+            "a%2Bb=%25&%C3%A9=x%20y"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! ulimit -n 20000
-//! cargo run --release -p ferrio-engine --example echo &
+//! cargo run --release -p ferrio-engine --example eio_echo &
 //! cargo run --release -p ferrio-engine --example idle_load -- 127.0.0.1:3000 10000 <server pid>
 //! ```
 //!

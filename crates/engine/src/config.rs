@@ -135,6 +135,40 @@ impl Default for EngineConfig {
     }
 }
 
+/// Every option; the request check shows only whether one is set.
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("path", &self.path)
+            .field("ping_interval", &self.ping_interval)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("upgrade_timeout", &self.upgrade_timeout)
+            .field("max_payload", &self.max_payload)
+            .field("transports", &self.transports)
+            .field("allow_upgrades", &self.allow_upgrades)
+            .field("cors", &self.cors)
+            .field("cookie", &self.cookie)
+            .field(
+                "http_compression_threshold",
+                &self.http_compression_threshold,
+            )
+            .field(
+                "allow_request",
+                &self.allow_request.as_ref().map(|_| "<check>"),
+            )
+            .field("max_buffered_bytes", &self.max_buffered_bytes)
+            .field("max_total_buffered_bytes", &self.max_total_buffered_bytes)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_pending_handshakes", &self.max_pending_handshakes)
+            .field("max_sessions_per_address", &self.max_sessions_per_address)
+            .field(
+                "max_pending_handshakes_per_address",
+                &self.max_pending_handshakes_per_address,
+            )
+            .finish()
+    }
+}
+
 impl EngineConfig {
     /// Sets [`path`](Self::path); a trailing slash is added when missing.
     pub fn path(mut self, path: impl Into<String>) -> Self {
@@ -404,5 +438,19 @@ mod tests {
             cookie.header_value("abc"),
             "sticky=abc; Path=/app; Secure; SameSite=None"
         );
+    }
+    #[test]
+    fn debug_shows_the_options_and_whether_a_check_is_set() {
+        let config = EngineConfig::default()
+            .path("/io")
+            .allow_request(|_| Ok(()));
+        let shown = format!("{config:?}");
+        assert!(shown.contains(r#"path: "/io/""#), "{shown}");
+        assert!(
+            shown.contains(r#"allow_request: Some("<check>")"#),
+            "{shown}"
+        );
+        let shown = format!("{:?}", EngineConfig::default());
+        assert!(shown.contains("allow_request: None"), "{shown}");
     }
 }

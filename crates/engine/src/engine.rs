@@ -1,14 +1,16 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::limits::{AddressKey, Limits, Refused, SessionSlot, Share};
 use crate::session::ConnectInfo;
-use crate::{CloseReason, EngineConfig, Frame, Handler, Session, Sid, TransportKind};
+use crate::{CloseReason, EngineConfig, Handler, OutPacket, Session, Sid, TransportKind};
 
 /// State shared by the engine handle, its sessions and their tasks.
-pub(crate) struct Shared {
+pub(crate) struct EngineCore {
     pub config: EngineConfig,
     pub handler: Box<dyn Handler>,
     sessions: Mutex<HashMap<Sid, Arc<Session>>>,
@@ -21,14 +23,14 @@ pub(crate) struct Shared {
     enforcing: AtomicBool,
 }
 
-impl Shared {
+impl EngineCore {
     /// A session queued `bytes` more.
-    pub fn queued(&self, bytes: usize) {
+    pub(crate) fn queued(&self, bytes: usize) {
         self.buffered.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// `bytes` left a session's outbox: written, taken or dropped.
-    pub fn unqueued(&self, bytes: usize) {
+    pub(crate) fn unqueued(&self, bytes: usize) {
         self.buffered.fetch_sub(bytes, Ordering::Relaxed);
     }
 
@@ -36,7 +38,7 @@ impl Shared {
     /// than [`max_total_buffered_bytes`](EngineConfig::max_total_buffered_bytes),
     /// closes the sessions that hold the most, biggest first, until the total
     /// is back under it. Their handlers run later, never on this stack.
-    pub fn check_budget(&self) {
+    pub(crate) fn check_budget(&self) {
         let budget = self.config.max_total_buffered_bytes;
         if self.buffered.load(Ordering::Relaxed) <= budget
             || self.enforcing.swap(true, Ordering::Acquire)
@@ -76,11 +78,11 @@ impl Shared {
         }
     }
 
-    pub fn get(&self, sid: Sid) -> Option<Arc<Session>> {
+    pub(crate) fn get(&self, sid: Sid) -> Option<Arc<Session>> {
         self.table().get(&sid).cloned()
     }
 
-    pub fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
+    pub(crate) fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
         let removed = self.table().remove(&sid);
         if removed.is_some() {
             self.limits.closed(sid);
@@ -92,28 +94,28 @@ impl Shared {
     /// when [`max_sessions`](EngineConfig::max_sessions) are open, or
     /// [`max_sessions_per_address`](EngineConfig::max_sessions_per_address)
     /// from its address. The HTTP front end words the refusal.
-    pub fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, Refused> {
+    pub(crate) fn reserve_session(&self, peer: Option<SocketAddr>) -> Result<SessionSlot, Refused> {
         let share = self.share(peer, self.config.max_sessions_per_address);
         self.limits.reserve(self.config.max_sessions, share)
     }
 
     /// The per-address share of a client at `peer`, when `max` is set and
     /// the address known.
-    pub fn share(&self, peer: Option<SocketAddr>, max: Option<usize>) -> Share {
+    pub(crate) fn share(&self, peer: Option<SocketAddr>, max: Option<usize>) -> Share {
         Some((AddressKey::of(peer?), max?))
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn table(&self) -> MutexGuard<'_, HashMap<Sid, Arc<Session>>> {
+        self.sessions.lock()
     }
 
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
     }
 
     /// Opens a session: queues its open packet, registers it, starts its
     /// heartbeat, and keeps the connection the handler answers with.
-    pub fn open_session(
+    pub(crate) fn open_session(
         self: &Arc<Self>,
         info: ConnectInfo,
         transport: TransportKind,
@@ -141,7 +143,7 @@ impl Shared {
         let mut open = Vec::with_capacity(128);
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
-        session.push_control(Frame::Text(open.into()));
+        session.push_control(OutPacket::Text(open.into()));
         self.limits.opened(sid, address);
         self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
@@ -159,14 +161,14 @@ impl Shared {
 /// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
 #[derive(Clone)]
 pub struct Engine {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<EngineCore>,
 }
 
 impl Engine {
     /// An engine with these options, reporting to `handler`.
     pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(EngineCore {
                 config,
                 handler: Box::new(handler),
                 sessions: Mutex::new(HashMap::new()),

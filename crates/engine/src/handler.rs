@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::{Frame, Session, Text};
+use crate::{OutPacket, Session, Text};
 
 /// A message received from, or sent to, a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,11 +13,11 @@ pub enum Message {
     Binary(Bytes),
 }
 
-impl From<Message> for Frame {
+impl From<Message> for OutPacket {
     fn from(m: Message) -> Self {
         match m {
-            Message::Text(t) => Frame::message(&t),
-            Message::Binary(b) => Frame::Binary(b),
+            Message::Text(t) => OutPacket::message(&t),
+            Message::Binary(b) => OutPacket::Binary(b),
         }
     }
 }

@@ -50,6 +50,8 @@
 //! # }
 //! ```
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 mod config;
 mod conn;
 mod engine;
@@ -70,7 +72,7 @@ pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
-pub use session::{ConnectInfo, Frame, Session};
+pub use session::{ConnectInfo, OutPacket, Session};
 pub use sid::Sid;
 pub use text::Text;
 #[cfg(feature = "tls")]

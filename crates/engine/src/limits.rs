@@ -16,8 +16,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::Sid;
 
@@ -29,7 +31,7 @@ use crate::Sid;
 pub(crate) struct AddressKey(IpAddr);
 
 impl AddressKey {
-    pub fn of(addr: SocketAddr) -> Self {
+    pub(crate) fn of(addr: SocketAddr) -> Self {
         match addr.ip().to_canonical() {
             IpAddr::V6(ip) => {
                 let prefix = u128::from(ip) & !((1u128 << 64) - 1);
@@ -112,7 +114,7 @@ pub(crate) struct Limits {
 impl Limits {
     /// Takes a slot for a new session, unless `max` are in use or, with a
     /// `share`, its address holds as many as it may.
-    pub fn reserve(&self, max: usize, share: Share) -> Result<SessionSlot, Refused> {
+    pub(crate) fn reserve(&self, max: usize, share: Share) -> Result<SessionSlot, Refused> {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 (used < max).then_some(used + 1)
@@ -123,7 +125,7 @@ impl Limits {
             address: None,
         };
         if let Some((key, max)) = share {
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             let n = addresses.count.entry(key).or_insert(0);
             if *n >= max {
                 if *n == 0 {
@@ -139,21 +141,21 @@ impl Limits {
 
     /// A session was opened (with or without a slot); `address` is the key
     /// it counts under when a per-address limit is set.
-    pub fn opened(&self, sid: Sid, address: Option<AddressKey>) {
+    pub(crate) fn opened(&self, sid: Sid, address: Option<AddressKey>) {
         self.used.fetch_add(1, Ordering::AcqRel);
         if let Some(key) = address {
             self.tracking.store(true, Ordering::Release);
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             *addresses.count.entry(key).or_insert(0) += 1;
             addresses.session_of.insert(sid, key);
         }
     }
 
     /// A session left the table.
-    pub fn closed(&self, sid: Sid) {
+    pub(crate) fn closed(&self, sid: Sid) {
         self.used.fetch_sub(1, Ordering::AcqRel);
         if self.tracking.load(Ordering::Acquire) {
-            let mut addresses = lock(&self.addresses);
+            let mut addresses = self.addresses.lock();
             if let Some(key) = addresses.session_of.remove(&sid) {
                 addresses.release(key);
             }
@@ -165,7 +167,7 @@ impl Limits {
     /// with a `share`, its address has as many in progress as it may.
     /// Follow with [`add_pending`](Self::add_pending) once the session has an
     /// id, or [`cancel_pending`](Self::cancel_pending) if it is not opened.
-    pub fn reserve_pending(&self, max: usize, share: Share) -> Result<(), Refused> {
+    pub(crate) fn reserve_pending(&self, max: usize, share: Share) -> Result<(), Refused> {
         self.pending_len
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
@@ -188,7 +190,7 @@ impl Limits {
     }
 
     /// Undoes a [`reserve_pending`](Self::reserve_pending) made with `share`.
-    pub fn cancel_pending(&self, share: Share) {
+    pub(crate) fn cancel_pending(&self, share: Share) {
         if let Some((key, _)) = share {
             self.pending().release(key);
         }
@@ -197,7 +199,7 @@ impl Limits {
 
     /// The polling session a [`reserve_pending`](Self::reserve_pending) with
     /// `share` was for is open: it is pending until its client comes back.
-    pub fn add_pending(&self, sid: Sid, share: Share) {
+    pub(crate) fn add_pending(&self, sid: Sid, share: Share) {
         let mut pending = self.pending();
         pending.sids.insert(sid);
         if let Some((key, _)) = share {
@@ -206,7 +208,7 @@ impl Limits {
     }
 
     /// The client of `sid` made a request: its handshake is complete.
-    pub fn answered(&self, sid: Sid) {
+    pub(crate) fn answered(&self, sid: Sid) {
         if self.pending_len.load(Ordering::Acquire) == 0 {
             return;
         }
@@ -220,17 +222,13 @@ impl Limits {
     }
 
     /// Polling handshakes whose client has not come back.
-    pub fn pending_count(&self) -> usize {
+    pub(crate) fn pending_count(&self) -> usize {
         self.pending_len.load(Ordering::Acquire)
     }
 
     fn pending(&self) -> MutexGuard<'_, Pending> {
-        lock(&self.pending)
+        self.pending.lock()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A place for one session, held from the handshake until the session opens
@@ -246,7 +244,7 @@ impl Drop for SessionSlot {
     fn drop(&mut self) {
         self.used.fetch_sub(1, Ordering::AcqRel);
         if let Some((addresses, key)) = &self.address {
-            lock(addresses).release(*key);
+            addresses.lock().release(*key);
         }
     }
 }

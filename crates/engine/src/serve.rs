@@ -1,4 +1,6 @@
 use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower_service::Service;
 
@@ -190,6 +192,34 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let http = Arc::new(http_builder(&config));
+    let connections = Arc::new(Semaphore::new(
+        config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    // Every connection task holds a receiver; the sender learns when all are gone.
+    let (stop, stopped) = watch::channel(false);
+    tokio::pin!(shutdown);
+    while let Some((stream, addr)) = accept(
+        &listener,
+        &connections,
+        config.write_timeout,
+        shutdown.as_mut(),
+    )
+    .await
+    {
+        let service = with_request_timeout(service.clone(), addr, config.request_timeout);
+        spawn_connection(&http, &config, stream, addr, service, stopped.clone());
+    }
+    drop(listener);
+    drop(stopped);
+    on_shutdown();
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await;
+    Ok(())
+}
+
+/// HTTP/1.1 with the listener's header limits and timeouts.
+fn http_builder(config: &ServeConfig) -> http1::Builder {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
@@ -197,17 +227,21 @@ where
         .max_header_size(config.max_header_bytes.max(8192))
         // hyper's default read buffer cap (~400 KiB), raised if the head may be larger.
         .max_buf_size(config.max_header_bytes.max(8192 + 4096 * 100));
-    let http = Arc::new(http);
-    let connections = Arc::new(Semaphore::new(
-        config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
-    ));
-    // Every connection task holds a receiver; the sender learns when all are gone.
-    let (stop, stopped) = watch::channel(false);
-    tokio::pin!(shutdown);
+    http
+}
+
+/// The next connection, once one of the `connections` places is free;
+/// `None` when `shutdown` completes first.
+async fn accept(
+    listener: &TcpListener,
+    connections: &Arc<Semaphore>,
+    write_timeout: Duration,
+    mut shutdown: Pin<&mut impl Future<Output = ()>>,
+) -> Option<(Counted<TcpStream>, SocketAddr)> {
     loop {
         let permit = tokio::select! {
             permit = connections.clone().acquire_owned() => permit.expect("never closed"),
-            () = &mut shutdown => break,
+            () = shutdown.as_mut() => return None,
         };
         let (stream, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -219,59 +253,97 @@ where
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = shutdown.as_mut() => return None,
         };
         let _ = stream.set_nodelay(true);
-        let stream = Counted::new(stream, permit, config.write_timeout);
-        let service = service.clone();
-        let request_timeout = config.request_timeout;
-        let service = service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(addr);
-            let mut service = service.clone();
-            async move {
-                std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
-                if req.body().is_end_stream() {
-                    return service.call(req).await.map(|r| r.map(Either::Left));
-                }
-                match tokio::time::timeout(request_timeout, service.call(req)).await {
-                    Ok(response) => response.map(|r| r.map(Either::Left)),
-                    Err(_) => {
-                        tracing::trace!(%addr, "request timed out");
-                        Ok(request_timed_out())
-                    }
+        return Some((Counted::new(stream, permit, write_timeout), addr));
+    }
+}
+
+/// `service` for one connection from `addr`: each request carries the peer's
+/// address in its extensions, and one whose body takes longer than
+/// `request_timeout` is answered 408.
+fn with_request_timeout<S, B>(
+    service: S,
+    addr: SocketAddr,
+    request_timeout: Duration,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response<Either<B, Full<Bytes>>>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Send
++ 'static
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(addr);
+        let mut service = service.clone();
+        async move {
+            std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
+            if req.body().is_end_stream() {
+                return service.call(req).await.map(|r| r.map(Either::Left));
+            }
+            match tokio::time::timeout(request_timeout, service.call(req)).await {
+                Ok(response) => response.map(|r| r.map(Either::Left)),
+                Err(_) => {
+                    tracing::trace!(%addr, "request timed out");
+                    Ok(request_timed_out())
                 }
             }
-        });
-        let stopped = stopped.clone();
-        let http = http.clone();
-        #[cfg(feature = "tls")]
-        if let Some(tls) = &config.tls {
-            let acceptor = tls.acceptor().clone();
-            let timeout = config.header_read_timeout;
-            tokio::spawn(async move {
-                let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        tracing::trace!(error = %e, %addr, "tls handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::trace!(%addr, "tls handshake timed out");
-                        return;
-                    }
-                };
-                serve_connection(&http, stream, service, stopped).await;
-            });
-            continue;
         }
-        tokio::spawn(async move { serve_connection(&http, stream, service, stopped).await });
+    })
+}
+
+/// Serves one accepted connection in a task of its own, after a TLS handshake
+/// when the listener has TLS. (Two spawns, not one task with a branch: a plain
+/// connection's task then does not carry the TLS stream's state.)
+fn spawn_connection<S, B>(
+    http: &Arc<http1::Builder>,
+    config: &ServeConfig,
+    stream: Counted<TcpStream>,
+    addr: SocketAddr,
+    service: S,
+    stopped: watch::Receiver<bool>,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let http = http.clone();
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let acceptor = tls.acceptor().clone();
+        let timeout = config.header_read_timeout;
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::trace!(error = %e, %addr, "tls handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::trace!(%addr, "tls handshake timed out");
+                    return;
+                }
+            };
+            serve_connection(&http, stream, service, stopped).await;
+        });
+        return;
     }
-    drop(listener);
-    drop(stopped);
-    on_shutdown();
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await;
-    Ok(())
+    #[cfg(not(feature = "tls"))]
+    let _ = (config, addr);
+    tokio::spawn(async move { serve_connection(&http, stream, service, stopped).await });
 }
 
 /// The answer to a request whose body did not arrive within

@@ -10,8 +10,7 @@
 //! counts as conformant. `scripts/autobahn` runs the same against the release
 //! build and keeps the HTML report.
 
-#[path = "../../../interop/rust/python.rs"]
-mod python;
+use ferrio_test_support::python;
 
 #[path = "../examples/ws_echo.rs"]
 #[allow(dead_code)]
@@ -120,7 +119,7 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> String {
     )
 }
 
-// --- the kosoku virtualenv, made as interop/rust/python.rs makes the Python one --
+// --- the kosoku virtualenv, made as ferrio_test_support::python makes the Python one --
 
 /// `interop/autobahn/`, found above this crate.
 fn autobahn_dir() -> PathBuf {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_engine::{EngineConfig, Frame, Sid};
+use ferrio_engine::{EngineConfig, OutPacket, Sid};
 use support::{Event, Server};
 
 /// Clients that stop reading.
@@ -80,7 +80,7 @@ async fn a_broadcast_to_clients_that_do_not_read_is_held_once() {
         message[0] = n as u8;
         let message = Bytes::from(message);
         for session in &sessions {
-            if session.send(Frame::Binary(message.clone())).is_err() {
+            if session.send(OutPacket::Binary(message.clone())).is_err() {
                 refused += 1;
             }
         }

@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_engine::{CloseReason, EngineConfig, Frame, Session, Sid};
+use ferrio_engine::{CloseReason, EngineConfig, OutPacket, Session, Sid};
 use futures_util::SinkExt;
 use support::{Event, Server, ws_next, ws_next_text};
 use tokio_tungstenite::tungstenite::Message as M;
 
 const KIB: usize = 1024;
 
-fn binary(len: usize) -> Frame {
-    Frame::Binary(Bytes::from(vec![7u8; len]))
+fn binary(len: usize) -> OutPacket {
+    OutPacket::Binary(Bytes::from(vec![7u8; len]))
 }
 
 /// A long-polling session that never polls: whatever is sent to it waits.

@@ -4,8 +4,7 @@
 
 mod support;
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
+use ferrio_test_support::node;
 
 use std::time::Duration;
 

@@ -22,6 +22,8 @@
 //! assert_eq!(out, b"2");
 //! ```
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 pub mod engine;
 pub mod socketio;
 pub mod websocket;

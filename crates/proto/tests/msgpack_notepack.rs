@@ -7,9 +7,7 @@
 //! The Node side is `tests/msgpack/notepack.cjs`. Values cross as JSON in which
 //! `{"$bin": "<hex>"}` stands for a buffer.
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
-
+use ferrio_test_support::node;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;

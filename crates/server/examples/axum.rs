@@ -75,7 +75,7 @@ async fn main() -> std::io::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
             // Closes every Socket.IO connection ("server shutting down"), so
             // that open WebSockets and long-polls do not hold the shutdown up.
-            io.close();
+            io.close().await;
         })
         .await
 }

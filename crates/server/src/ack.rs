@@ -65,19 +65,34 @@ pub enum AckError {
 }
 
 /// The answers to a broadcast with acknowledgements.
+///
+/// An answer from a socket on another node of a cluster holds only its first
+/// argument: Node's adapters send no more.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AckResponses {
     /// Each answer's arguments, in the order they arrived.
     pub responses: Vec<Args>,
-    /// How many sockets were asked.
+    /// How many sockets were asked (on the nodes that reported their count).
     pub expected: usize,
+    /// Servers of the cluster that had not said how many sockets they asked
+    /// when the wait ended (0 on a single node).
+    pub servers_missing: usize,
 }
 
 impl AckResponses {
-    /// Whether some sockets did not answer in time.
+    /// `responses` out of `expected`, every server accounted for.
+    pub fn new(responses: Vec<Args>, expected: usize) -> Self {
+        Self {
+            responses,
+            expected,
+            servers_missing: 0,
+        }
+    }
+
+    /// Whether some sockets (or servers) did not answer in time.
     pub fn timed_out(&self) -> bool {
-        self.responses.len() < self.expected
+        self.responses.len() < self.expected || self.servers_missing > 0
     }
 
     /// Gathers up to `expected` answers from `rx`, for at most `timeout`.
@@ -95,9 +110,6 @@ impl AckResponses {
                 Ok(None) | Err(_) => break,
             }
         }
-        Ok(Self {
-            responses,
-            expected,
-        })
+        Ok(Self::new(responses, expected))
     }
 }

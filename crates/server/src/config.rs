@@ -136,3 +136,11 @@ impl SocketIoConfig {
         self
     }
 }
+
+/// Connection state recovery settings, as an adapter sees them
+/// ([`AdapterContext::recovery`](crate::adapter::AdapterContext::recovery)).
+/// A later change fills it in and adds it to [`SocketIoConfig`]; for now no
+/// server has recovery on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryConfig {}

@@ -7,7 +7,7 @@ use ferrio_engine::{CloseReason, Connection, Engine, Handler, Message, Session};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::adapter::{AdapterFactory, MemoryAdapterFactory};
+use crate::adapter::{AdapterFactory, MemoryAdapterFactory, ServerSideResponses};
 use crate::client::Client;
 use crate::namespace::{Matcher, Registry, Settings};
 use crate::serve_client::ClientFiles;
@@ -180,9 +180,48 @@ impl SocketIo {
         self.sockets().broadcast()
     }
 
-    /// Closes every connection ("server shutting down") and refuses new ones.
-    pub fn close(&self) {
+    /// Closes every connection ("server shutting down") and refuses new
+    /// ones, at once; the future then waits for every namespace's adapter to
+    /// close (a cluster adapter unsubscribes), as Node's `io.close()`.
+    /// Dropping the future skips that wait only.
+    pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
         self.engine().shutdown();
+        let adapters: Vec<_> = self
+            .namespaces()
+            .iter()
+            .map(|n| n.adapter().clone())
+            .collect();
+        async move {
+            futures_util::future::join_all(adapters.iter().map(|a| a.close())).await;
+        }
+    }
+
+    /// Sends an event to the other servers of the cluster, on the main
+    /// namespace (see [`Namespace::server_side_emit`]).
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<(), EmitError>> + Send + 'static + use<T> {
+        self.sockets().server_side_emit(event, data)
+    }
+
+    /// Sends an event to the other servers of the cluster and gathers their
+    /// answers, on the main namespace (see
+    /// [`Namespace::server_side_emit_with_ack`]).
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<ServerSideResponses, EmitError>> + Send + 'static + use<T>
+    {
+        self.sockets().server_side_emit_with_ack(event, data)
+    }
+
+    /// An operator on the main namespace with a time limit for
+    /// acknowledgements: `io.timeout(t).server_side_emit_with_ack(…)`.
+    pub fn timeout(&self, timeout: std::time::Duration) -> BroadcastOperator {
+        self.sockets().timeout(timeout)
     }
 
     /// Serves on `listener` until `shutdown` completes, then closes gracefully.

@@ -43,6 +43,7 @@ pub mod adapter;
 
 mod ack;
 mod client;
+mod cluster_acks;
 mod config;
 mod error;
 mod event;
@@ -59,7 +60,8 @@ mod service;
 mod socket;
 
 pub use ack::{AckError, AckResponses};
-pub use config::SocketIoConfig;
+pub use cluster_acks::{ClusterAckCollector, RemoteAck};
+pub use config::{RecoveryConfig, SocketIoConfig};
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
@@ -67,12 +69,12 @@ pub use ferrio_engine::TlsConfig;
 pub use ferrio_engine::{self as engine, ServeConfig, Sid as SocketId, TransportKind};
 pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, to_args, to_payload};
 pub use ferrio_proto::socketio::{Payload, RawJson};
-pub use handshake::Handshake;
+pub use handshake::{Handshake, HandshakeError};
 pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};
 pub use operator::BroadcastOperator;
 pub use reason::DisconnectReason;
-pub use remote::RemoteSocket;
+pub use remote::{RemoteSocket, SocketDetails, SocketDetailsError};
 pub use rooms::{IntoRooms, Room};
 pub use service::{SocketIoLayer, SocketIoService};
 pub use socket::{ListenerId, Socket, SocketEmitter};

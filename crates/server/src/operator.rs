@@ -6,7 +6,7 @@ use std::time::Duration;
 use ferrio_proto::socketio::{Packet, PacketKind};
 use serde::Serialize;
 
-use crate::adapter::BroadcastOptions;
+use crate::adapter::{BroadcastOptions, ServerSideResponses};
 use crate::namespace::Namespace;
 use crate::outbound::event_data;
 use crate::socket::poll_inline;
@@ -59,7 +59,7 @@ impl BroadcastOperator {
 
     /// Asks for compression or not (recorded; ferrio does not compress frames).
     pub fn compress(mut self, compress: bool) -> Self {
-        self.opts.flags.compress = compress;
+        self.opts.flags.compress = Some(compress);
         self
     }
 
@@ -144,16 +144,68 @@ impl BroadcastOperator {
         let packet = self
             .packet(event, data)
             .map(|p| p.with_id(self.namespace.next_ack_id()));
-        let timeout = self
-            .opts
-            .flags
-            .timeout
-            .unwrap_or_else(|| self.namespace.ack_timeout());
+        let timeout = self.ack_timeout();
         let adapter = self.namespace.adapter().clone();
-        let opts = self.opts;
+        let mut opts = self.opts;
+        // On the options too: a cluster adapter publishes it there.
+        opts.flags.timeout = Some(timeout);
         async move {
             let packet = packet?;
             Ok(adapter.broadcast_with_ack(packet, opts, timeout).await?)
+        }
+    }
+
+    /// The [`timeout`](Self::timeout), or the server's default.
+    fn ack_timeout(&self) -> Duration {
+        self.opts
+            .flags
+            .timeout
+            .unwrap_or_else(|| self.namespace.ack_timeout())
+    }
+
+    /// The event name and arguments of a server-side event.
+    fn server_side_args<T: Serialize + ?Sized>(
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<crate::Payload>, EmitError> {
+        if ferrio_proto::socketio::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        Ok(crate::to_args(data)?)
+    }
+
+    /// Sends an event to the other servers of the cluster (Node's
+    /// `serverSideEmit`): see [`Namespace::server_side_emit`]. The rooms and
+    /// flags of the operator do not apply.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<(), EmitError>> + Send + 'static + use<T> {
+        let args = Self::server_side_args(event, data);
+        let event = event.to_owned();
+        let adapter = self.namespace.adapter().clone();
+        async move { Ok(adapter.server_side_emit(event, args?).await?) }
+    }
+
+    /// Sends an event to the other servers of the cluster and gathers one
+    /// answer from each, until all answered or the [`timeout`](Self::timeout)
+    /// passed (default [`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout),
+    /// 5 s): `io.timeout(t).serverSideEmitWithAck(…)` in Node.
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<ServerSideResponses, EmitError>> + Send + 'static + use<T>
+    {
+        let args = Self::server_side_args(event, data);
+        let event = event.to_owned();
+        let timeout = self.ack_timeout();
+        let adapter = self.namespace.adapter().clone();
+        async move {
+            Ok(adapter
+                .server_side_emit_with_ack(event, args?, timeout)
+                .await?)
         }
     }
 

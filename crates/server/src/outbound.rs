@@ -1,15 +1,15 @@
 //! Packets encoded once into the Engine.IO frames every recipient is sent.
 
 use bytes::Bytes;
-use ferrio_engine::Frame;
+use ferrio_engine::OutPacket;
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 
 /// A packet's frames: the text packet then one binary frame per attachment.
 ///
-/// Kept apart rather than in one `Vec<Frame>`: most packets have no attachment,
+/// Kept apart rather than in one `Vec<OutPacket>`: most packets have no attachment,
 /// and an empty `Vec` costs no allocation.
 pub(crate) struct Encoded {
-    text: Frame,
+    text: OutPacket,
     attachments: Vec<Bytes>,
 }
 
@@ -21,7 +21,7 @@ impl Encoded {
         // The encoder writes JSON and ASCII only, so this never fails.
         let text = String::from_utf8(text).unwrap_or_default();
         Self {
-            text: Frame::Text(text.into()),
+            text: OutPacket::Text(text.into()),
             attachments,
         }
     }
@@ -30,21 +30,21 @@ impl Encoded {
     pub fn len(&self) -> usize {
         let attachments: usize = self.attachments.iter().map(Bytes::len).sum();
         let text = match &self.text {
-            Frame::Text(t) => t.len(),
-            Frame::Binary(b) => b.len(),
+            OutPacket::Text(t) => t.len(),
+            OutPacket::Binary(b) => b.len(),
         };
         text + attachments
     }
 
     /// The frames, to queue for one recipient among several.
-    pub fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
+    pub fn frames(&self) -> impl Iterator<Item = OutPacket> + '_ {
         std::iter::once(self.text.clone())
-            .chain(self.attachments.iter().cloned().map(Frame::Binary))
+            .chain(self.attachments.iter().cloned().map(OutPacket::Binary))
     }
 
     /// The frames, to queue for the one recipient.
-    pub fn into_frames(self) -> impl Iterator<Item = Frame> {
-        std::iter::once(self.text).chain(self.attachments.into_iter().map(Frame::Binary))
+    pub fn into_frames(self) -> impl Iterator<Item = OutPacket> {
+        std::iter::once(self.text).chain(self.attachments.into_iter().map(OutPacket::Binary))
     }
 
     /// Decodes the frames back into the event they carry, for the rare
@@ -54,8 +54,8 @@ impl Encoded {
         let mut packet = None;
         for frame in self.frames() {
             packet = match frame {
-                Frame::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
-                Frame::Binary(b) => decoder.feed_binary(b).ok()?,
+                OutPacket::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
+                OutPacket::Binary(b) => decoder.feed_binary(b).ok()?,
             };
         }
         let packet = packet?;
@@ -80,7 +80,7 @@ impl Encoded {
 }
 
 /// Encodes a packet into its frames.
-pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<Frame> {
+pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<OutPacket> {
     Encoded::new(packet).into_frames().collect()
 }
 
@@ -97,8 +97,8 @@ mod tests {
         assert_eq!(
             frames,
             [
-                Frame::Text(r#"451-["img",{"_placeholder":true,"num":0}]"#.into()),
-                Frame::Binary(Bytes::from_static(&[1, 2]))
+                OutPacket::Text(r#"451-["img",{"_placeholder":true,"num":0}]"#.into()),
+                OutPacket::Binary(Bytes::from_static(&[1, 2]))
             ]
         );
     }

@@ -8,8 +8,7 @@
 //! `scripts/test`, or here on first use). The server is built in-process with
 //! the conformance server's handlers.
 
-#[path = "../../../interop/rust/python.rs"]
-mod python;
+use ferrio_test_support::python;
 
 #[path = "../examples/conformance/handlers.rs"]
 mod handlers;

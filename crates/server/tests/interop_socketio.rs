@@ -11,8 +11,7 @@
 //! that nothing is left behind after each scenario. Plus the connect timeout,
 //! with a bare WebSocket that never joins a namespace.
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
+use ferrio_test_support::node;
 
 #[path = "../examples/conformance/handlers.rs"]
 mod handlers;

@@ -262,7 +262,7 @@ async fn server_shutting_down_on_io_close() {
     let a_admin = a.connect("/admin").await;
     let (mut b, b_main) = server.connected("/").await;
 
-    server.io.close();
+    server.io.close().await;
     a.expect_closed().await;
     b.expect_closed().await;
     let mut all: Vec<Ended> = vec![ended.next().await, ended.next().await, ended.next().await];

@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ferrio::adapter::{
-    Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, MemoryAdapter,
+    Adapter, AdapterContext, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions,
+    MemoryAdapter,
 };
-use ferrio::{
-    AckResponses, Payload, RemoteSocket, Room, SocketId, SocketIo, SocketIoConfig, WeakNamespace,
-};
+use ferrio::{AckResponses, Payload, RemoteSocket, Room, SocketId, SocketIo, SocketIoConfig};
 use support::{TIMEOUT, TestServer, answer_pings, channel, eventually, header};
 
 /// Finding 6: a header announcing 2 attachments, one attachment, then only
@@ -173,8 +172,8 @@ struct ClosingAdapter(MemoryAdapter);
 struct ClosingAdapters;
 
 impl AdapterFactory for ClosingAdapters {
-    fn create(&self, namespace: WeakNamespace) -> Arc<dyn Adapter> {
-        Arc::new(ClosingAdapter(MemoryAdapter::new(namespace)))
+    fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
+        Arc::new(ClosingAdapter(MemoryAdapter::new(&ctx)))
     }
 }
 
@@ -454,7 +453,9 @@ async fn a_close_during_the_connection_handlers_runs_every_disconnect_listener()
         // The whole server closes, from another thread, before this
         // handler goes on.
         let closer = closer.clone();
-        std::thread::spawn(move || closer.close()).join().unwrap();
+        std::thread::spawn(move || drop(closer.close()))
+            .join()
+            .unwrap();
         socket.on_disconnect(move |_, _| {
             d2.fetch_add(1, Ordering::SeqCst);
             async {}
@@ -509,7 +510,7 @@ async fn connects_racing_a_dropped_poll_leave_no_ghost_socket() {
         };
         tokio::join!(server.post(&client, "40"), drop_get);
     }
-    io.close();
+    io.close().await;
     eventually("every session is closed", || {
         io.engine().session_count() == 0
     })

@@ -6,8 +6,7 @@
 
 #![cfg(feature = "tls")]
 
-#[path = "../../../interop/rust/node.rs"]
-mod node;
+use ferrio_test_support::node;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

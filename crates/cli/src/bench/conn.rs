@@ -44,7 +44,7 @@ thread_local! {
 }
 
 /// Where and how to connect.
-pub(crate) struct Target {
+pub(crate) struct DialPlan {
     /// The server's address.
     pub(crate) addr: SocketAddr,
     /// `ws://host:port/path/?EIO=4&transport=websocket`.
@@ -142,7 +142,7 @@ fn mask_key(index: usize) -> [u8; 4] {
 /// handshakes, then (for `rooms`) joins `room` and waits until the server has
 /// handled the join. Errors are short descriptions, counted by the caller.
 pub(crate) async fn connect(
-    target: &Target,
+    target: &DialPlan,
     index: usize,
     room: Option<&str>,
 ) -> Result<Ws, String> {
@@ -151,7 +151,7 @@ pub(crate) async fn connect(
         .unwrap_or_else(|_| Err("handshake timed out".to_owned()))
 }
 
-async fn handshake(target: &Target, index: usize, room: Option<&str>) -> Result<Ws, String> {
+async fn handshake(target: &DialPlan, index: usize, room: Option<&str>) -> Result<Ws, String> {
     let socket = match target.addr {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),

@@ -174,7 +174,7 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
 }
 
 /// Resolves `--url` and `--path` into where to connect.
-fn target(args: &Args) -> Result<conn::Target, String> {
+fn target(args: &Args) -> Result<conn::DialPlan, String> {
     let rest = ["http://", "ws://"]
         .iter()
         .find_map(|scheme| args.url.strip_prefix(scheme))
@@ -191,7 +191,7 @@ fn target(args: &Args) -> Result<conn::Target, String> {
         .next()
         .ok_or_else(|| format!("{authority} has no address"))?;
     let path = format!("/{}/", args.path.trim_matches('/')).replace("//", "/");
-    Ok(conn::Target {
+    Ok(conn::DialPlan {
         addr,
         url: format!("ws://{authority}{path}?EIO=4&transport=websocket"),
         sources: args.source_addrs.clone(),

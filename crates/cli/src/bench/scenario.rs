@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::conn::{self, Conn, Target, stamped_event};
+use super::conn::{self, Conn, DialPlan, stamped_event};
 use super::pace::Pacer;
 use super::procfs::{self, Sample};
 use super::report::{ConnectReport, MessageReport, Report, ServerReport};
@@ -28,7 +28,7 @@ fn probe(pid: Option<u32>) -> Result<Option<Sample>, String> {
         .transpose()
 }
 
-pub(crate) async fn run(args: &Args, target: Target, stats: Rc<Stats>) -> Result<Report, String> {
+pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Result<Report, String> {
     let base = probe(args.pid)?;
     let rooms = if args.scenario == Scenario::Rooms {
         if args.rooms == 0 {
@@ -115,7 +115,7 @@ pub(crate) async fn run(args: &Args, target: Target, stats: Rc<Stats>) -> Result
 /// ones with their index.
 async fn connect_all(
     args: &Args,
-    target: Target,
+    target: DialPlan,
     rooms: usize,
     stats: &Rc<Stats>,
 ) -> (Vec<(usize, Conn)>, ConnectReport) {

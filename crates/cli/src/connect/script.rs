@@ -15,7 +15,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ferrio_client::{ConnectError, DisconnectReason};
+use ferrio_client::{AckError, AckResponse, ConnectError, DisconnectReason, Payload};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
@@ -33,16 +33,10 @@ enum Joined {
 
 /// Runs the scripted mode.
 pub(super) async fn run(args: Args) -> ExitCode {
-    let mut emits = Vec::new();
-    for pair in args.emit.chunks(2) {
-        let [event, args_json] = pair else {
-            return super::usage_error("--emit takes EVENT and ARGS_JSON");
-        };
-        match json::parse_args(args_json) {
-            Ok(payload) => emits.push((event.clone(), payload)),
-            Err(e) => return super::usage_error(format!("--emit {event}: {e}")),
-        }
-    }
+    let emits = match parse_emits(&args.emit) {
+        Ok(emits) => emits,
+        Err(e) => return super::usage_error(e),
+    };
     // A script fails at once rather than retrying a connection.
     let manager = match super::manager(&args, false) {
         Ok(manager) => manager,
@@ -91,7 +85,7 @@ pub(super) async fn run(args: Args) -> ExitCode {
 
     // The acknowledgements awaited, printed in the order they come: one
     // set of futures, polled in the order they are woken.
-    let mut acks = FuturesUnordered::new();
+    let acks = FuturesUnordered::new();
     for (event, payload) in emits {
         if args.ack {
             let answer = socket.emit_args_with_ack(&event, payload);
@@ -101,18 +95,37 @@ pub(super) async fn run(args: Args) -> ExitCode {
             return super::usage_error(format!("--emit {event}: {e}"));
         }
     }
-    let print_acks = async {
-        while let Some((event, answer)) = acks.next().await {
-            match answer {
-                Ok(answer) => print_line(&format!("ack {}", json::args_line(&answer))),
-                Err(e) => eprintln!("no acknowledgement of {event}: {e}"),
-            }
-        }
-        std::future::pending::<()>().await;
-    };
-    let _ = tokio::time::timeout(args.wait.unwrap_or(DEFAULT_WAIT), print_acks).await;
+    let _ = tokio::time::timeout(args.wait.unwrap_or(DEFAULT_WAIT), print_acks(acks)).await;
     super::close(&manager).await;
     ExitCode::SUCCESS
+}
+
+/// The `--emit EVENT ARGS_JSON` pairs, each with its arguments parsed.
+fn parse_emits(emit: &[String]) -> Result<Vec<(String, Vec<Payload>)>, String> {
+    emit.chunks(2)
+        .map(|pair| {
+            let [event, args_json] = pair else {
+                return Err("--emit takes EVENT and ARGS_JSON".to_owned());
+            };
+            let payload =
+                json::parse_args(args_json).map_err(|e| format!("--emit {event}: {e}"))?;
+            Ok((event.clone(), payload))
+        })
+        .collect()
+}
+
+/// Prints each acknowledgement as it comes, then waits for ever (the caller
+/// stops waiting after `--wait`).
+async fn print_acks(
+    mut acks: FuturesUnordered<impl Future<Output = (String, Result<AckResponse, AckError>)>>,
+) {
+    while let Some((event, answer)) = acks.next().await {
+        match answer {
+            Ok(answer) => print_line(&format!("ack {}", json::args_line(&answer))),
+            Err(e) => eprintln!("no acknowledgement of {event}: {e}"),
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// One line on stdout, flushed (the reader may be a script waiting for it).

@@ -26,11 +26,12 @@
 //! table in its shared store.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferrio::{DisconnectReason, Event, Namespace, Socket, SocketIo};
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -204,36 +205,7 @@ impl Chat {
             members.insert(id.as_str(), &nickname, &room);
         }
         let nsp = socket.namespace();
-        match before {
-            Some(old) if old.room == room => {
-                if old.nickname != nickname {
-                    let text = format!("{} is now known as {nickname}", old.nickname);
-                    notice(socket.to(room.as_str()), text, &room);
-                }
-            }
-            Some(old) => {
-                socket.leave(old.room.as_str());
-                let typing = json!({ "id": socket.id().as_str(), "nickname": old.nickname, "typing": false });
-                let _ = socket.to(old.room.as_str()).emit("typing", &typing);
-                let text = format!("{} left #{}", old.nickname, old.room);
-                notice(socket.to(old.room.as_str()), text, &old.room);
-                self.announce_online(nsp, &old.room);
-                socket.join(room.as_str());
-                notice(
-                    socket.to(room.as_str()),
-                    format!("{nickname} joined #{room}"),
-                    &room,
-                );
-            }
-            None => {
-                socket.join(room.as_str());
-                notice(
-                    socket.to(room.as_str()),
-                    format!("{nickname} joined #{room}"),
-                    &room,
-                );
-            }
-        }
+        self.announce_join(socket, before, &nickname, &room);
         tracing::debug!(socket = %socket.id(), %nickname, %room, "joined");
         let online = self.announce_online(nsp, &room);
         let _ = nsp.emit("rooms", &self.rooms());
@@ -248,6 +220,39 @@ impl Chat {
             "history": history,
             "online": online,
         }));
+    }
+
+    /// Moves `socket` into `room` and tells the rooms concerned: a new
+    /// nickname, or a member who left one room and joined another.
+    fn announce_join(
+        &self,
+        socket: &Arc<Socket>,
+        before: Option<Member>,
+        nickname: &str,
+        room: &str,
+    ) {
+        match before {
+            Some(old) if old.room == room => {
+                if old.nickname != nickname {
+                    let text = format!("{} is now known as {nickname}", old.nickname);
+                    notice(socket.to(room), text, room);
+                }
+            }
+            Some(old) => {
+                socket.leave(old.room.as_str());
+                let typing = json!({ "id": socket.id().as_str(), "nickname": old.nickname, "typing": false });
+                let _ = socket.to(old.room.as_str()).emit("typing", &typing);
+                let text = format!("{} left #{}", old.nickname, old.room);
+                notice(socket.to(old.room.as_str()), text, &old.room);
+                self.announce_online(socket.namespace(), &old.room);
+                socket.join(room);
+                notice(socket.to(room), format!("{nickname} joined #{room}"), room);
+            }
+            None => {
+                socket.join(room);
+                notice(socket.to(room), format!("{nickname} joined #{room}"), room);
+            }
+        }
     }
 
     fn message(&self, socket: &Arc<Socket>, event: &Event) {
@@ -364,12 +369,12 @@ impl Chat {
         users
     }
 
-    fn lock_members(&self) -> std::sync::MutexGuard<'_, Members> {
-        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_members(&self) -> MutexGuard<'_, Members> {
+        self.members.lock()
     }
 
-    fn lock_history(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
-        self.history.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_history(&self) -> MutexGuard<'_, HashMap<String, VecDeque<Message>>> {
+        self.history.lock()
     }
 }
 

@@ -72,9 +72,11 @@ pub(crate) async fn run(args: Args) -> std::io::Result<()> {
     let service = io.layer().layer(pages::Pages);
     let closer = io.clone();
     ferrio::engine::serve_with(listener, service, crate::shutdown::signal(), move || {
-        closer.close()
+        closer.engine().shutdown()
     })
     .await?;
+    // The adapters close too (a cluster adapter unsubscribes).
+    io.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -25,11 +25,11 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::packet::{Incoming, encode_frame, encoded_len};
+use super::packet::{InPacket, encode_frame, encoded_len};
 use super::polling::{Polling, poll_loop};
 use super::websocket::{WsStream, probe, read_loop, to_message};
 use super::{
-    CloseReason, EngineCmd, EngineConfig, EngineEvent, Frame, Source, TransportEvent,
+    CloseReason, EngineCmd, EngineConfig, EngineEvent, OutPacket, Source, TransportEvent,
     heartbeat_deadline,
 };
 use crate::TransportKind;
@@ -73,9 +73,9 @@ pub(crate) struct Driver {
     active: Active,
     upgrade: Upgrade,
     /// Frames waiting for the transport (a POST slot, or the upgrade's end).
-    buffer: Vec<Frame>,
+    buffer: Vec<OutPacket>,
     /// Packets that came with the handshake, handled first.
-    initial: Vec<Incoming>,
+    initial: Vec<InPacket>,
     internal_tx: mpsc::Sender<TransportEvent>,
     internal_rx: mpsc::Receiver<TransportEvent>,
     commands: mpsc::UnboundedReceiver<EngineCmd>,
@@ -118,7 +118,7 @@ impl Driver {
         config: Arc<EngineConfig>,
         handshake: &Handshake,
         polling: Arc<Polling>,
-        initial: Vec<Incoming>,
+        initial: Vec<InPacket>,
         commands: mpsc::UnboundedReceiver<EngineCmd>,
         events: mpsc::Sender<EngineEvent>,
     ) -> Self {
@@ -254,18 +254,18 @@ impl Driver {
         )
     }
 
-    async fn on_packet(&mut self, packet: Incoming) -> Result<(), CloseReason> {
+    async fn on_packet(&mut self, packet: InPacket) -> Result<(), CloseReason> {
         match packet {
-            Incoming::Ping(_) => {
+            InPacket::Ping(_) => {
                 tracing::trace!("ping");
                 self.deadline = Instant::now() + self.heartbeat;
-                self.buffer.push(Frame::Text("3".into()));
+                self.buffer.push(OutPacket::Text("3".into()));
                 self.flush().await
             }
-            Incoming::Message(text) => self.deliver(EngineEvent::Message(text)).await,
-            Incoming::Binary(bytes) => self.deliver(EngineEvent::Binary(bytes)).await,
-            Incoming::Close => Err(CloseReason::TransportClose),
-            Incoming::Open(_) | Incoming::Pong(_) | Incoming::Upgrade | Incoming::Noop => Ok(()),
+            InPacket::Message(text) => self.deliver(EngineEvent::Message(text)).await,
+            InPacket::Binary(bytes) => self.deliver(EngineEvent::Binary(bytes)).await,
+            InPacket::Close => Err(CloseReason::TransportClose),
+            InPacket::Open(_) | InPacket::Pong(_) | InPacket::Upgrade | InPacket::Noop => Ok(()),
         }
     }
 
@@ -362,7 +362,7 @@ impl Driver {
             }
         }
         if let Active::Polling { polling, .. } = &self.active {
-            self.buffer.push(Frame::Text("1".into()));
+            self.buffer.push(OutPacket::Text("1".into()));
             let mut body = Vec::new();
             for frame in self.buffer.drain(..) {
                 encode_frame(&frame, &mut body);
@@ -374,7 +374,7 @@ impl Driver {
 
 /// Takes frames from the front of `buffer` into one payload of at most
 /// `max` bytes (at least one frame, whatever its size).
-fn take_payload(buffer: &mut Vec<Frame>, max: usize) -> Vec<u8> {
+fn take_payload(buffer: &mut Vec<OutPacket>, max: usize) -> Vec<u8> {
     let mut size = 0;
     let count = buffer
         .iter()
@@ -398,9 +398,9 @@ mod tests {
     #[test]
     fn payloads_stay_under_max_payload() {
         let mut buffer = vec![
-            Frame::Text("4aaaa".into()),
-            Frame::Text("4bbbb".into()),
-            Frame::Text("4cccc".into()),
+            OutPacket::Text("4aaaa".into()),
+            OutPacket::Text("4bbbb".into()),
+            OutPacket::Text("4cccc".into()),
         ];
         // "4aaaa\x1e4bbbb" is 11 bytes.
         assert_eq!(take_payload(&mut buffer, 11), b"4aaaa\x1e4bbbb");

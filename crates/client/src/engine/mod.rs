@@ -26,7 +26,7 @@ use ferrio_proto::engine::Handshake;
 use http::HeaderMap;
 use tokio::sync::mpsc;
 
-use packet::Incoming;
+use packet::InPacket;
 use websocket::WsStream;
 
 use crate::{Error, TransportKind};
@@ -98,7 +98,7 @@ impl EngineConfig {
 
 /// One frame of an Engine.IO packet, ready for any transport.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub(crate) enum OutPacket {
     /// A text packet: its type character, then its data (`4…`, `3`, `1`).
     Text(String),
     /// A binary message: only its bytes.
@@ -109,7 +109,7 @@ pub(crate) enum Frame {
 #[derive(Debug)]
 pub(crate) enum EngineCmd {
     /// Send these frames, in order, together when the transport allows.
-    Send(Vec<Frame>),
+    Send(Vec<OutPacket>),
     /// Close the session (after what was queued before).
     Close,
 }
@@ -155,7 +155,7 @@ pub(crate) enum Source {
 #[derive(Debug)]
 pub(crate) enum TransportEvent {
     /// Packets received, in order.
-    Packets(Source, Vec<Incoming>),
+    Packets(Source, Vec<InPacket>),
     /// The transport ended.
     Closed(Source, CloseReason),
     /// The GET loop stopped after its last poll, as asked for the upgrade.
@@ -172,7 +172,7 @@ pub(crate) struct EngineSender(mpsc::UnboundedSender<EngineCmd>);
 
 impl EngineSender {
     /// Queues frames; `false` if the session is gone.
-    pub(crate) fn send(&self, frames: Vec<Frame>) -> bool {
+    pub(crate) fn send(&self, frames: Vec<OutPacket>) -> bool {
         self.0.send(EngineCmd::Send(frames)).is_ok()
     }
 

@@ -7,11 +7,11 @@ use ferrio_proto::engine::{
     DecodeError, Packet, RECORD_SEPARATOR, decode_payload, decode_text, encode_payload_binary,
 };
 
-use super::Frame;
+use super::OutPacket;
 
 /// One packet received from the server, owning its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Incoming {
+pub(crate) enum InPacket {
     /// The handshake JSON.
     Open(String),
     /// The server ends the session.
@@ -30,7 +30,7 @@ pub(crate) enum Incoming {
     Noop,
 }
 
-impl From<Packet<'_>> for Incoming {
+impl From<Packet<'_>> for InPacket {
     fn from(packet: Packet<'_>) -> Self {
         match packet {
             Packet::Open(s) => Self::Open(s.to_owned()),
@@ -47,33 +47,33 @@ impl From<Packet<'_>> for Incoming {
 }
 
 /// Decodes a WebSocket text frame.
-pub(crate) fn decode_frame(text: &str) -> Result<Incoming, DecodeError> {
-    decode_text(text).map(Incoming::from)
+pub(crate) fn decode_frame(text: &str) -> Result<InPacket, DecodeError> {
+    decode_text(text).map(InPacket::from)
 }
 
 /// Decodes a polling response body into its packets.
-pub(crate) fn decode_body(body: &[u8]) -> Result<Vec<Incoming>, DecodeError> {
+pub(crate) fn decode_body(body: &[u8]) -> Result<Vec<InPacket>, DecodeError> {
     decode_payload(body)
-        .map(|p| p.map(Incoming::from))
+        .map(|p| p.map(InPacket::from))
         .collect()
 }
 
 /// Appends one frame to a polling payload being built in `out`.
-pub(crate) fn encode_frame(frame: &Frame, out: &mut Vec<u8>) {
+pub(crate) fn encode_frame(frame: &OutPacket, out: &mut Vec<u8>) {
     if !out.is_empty() {
         out.push(RECORD_SEPARATOR);
     }
     match frame {
-        Frame::Text(text) => out.extend_from_slice(text.as_bytes()),
-        Frame::Binary(bytes) => encode_payload_binary(bytes, out),
+        OutPacket::Text(text) => out.extend_from_slice(text.as_bytes()),
+        OutPacket::Binary(bytes) => encode_payload_binary(bytes, out),
     }
 }
 
 /// The size of a frame in a polling payload, separator included.
-pub(crate) fn encoded_len(frame: &Frame) -> usize {
+pub(crate) fn encoded_len(frame: &OutPacket) -> usize {
     1 + match frame {
-        Frame::Text(text) => text.len(),
-        Frame::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+        OutPacket::Text(text) => text.len(),
+        OutPacket::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
     }
 }
 
@@ -84,9 +84,9 @@ mod tests {
     #[test]
     fn payload_round_trip() {
         let frames = [
-            Frame::Text("4hello".into()),
-            Frame::Binary(Bytes::from_static(&[1, 2, 3, 4])),
-            Frame::Text("3".into()),
+            OutPacket::Text("4hello".into()),
+            OutPacket::Binary(Bytes::from_static(&[1, 2, 3, 4])),
+            OutPacket::Text("3".into()),
         ];
         let mut out = Vec::new();
         for f in &frames {
@@ -98,9 +98,9 @@ mod tests {
         assert_eq!(
             decode_body(&out).unwrap(),
             [
-                Incoming::Message("hello".into()),
-                Incoming::Binary(Bytes::from_static(&[1, 2, 3, 4])),
-                Incoming::Pong(String::new()),
+                InPacket::Message("hello".into()),
+                InPacket::Binary(Bytes::from_static(&[1, 2, 3, 4])),
+                InPacket::Pong(String::new()),
             ]
         );
     }
@@ -109,7 +109,7 @@ mod tests {
     fn bad_frames_are_errors() {
         assert!(decode_frame("").is_err());
         assert!(decode_frame("9").is_err());
-        assert_eq!(decode_frame("2"), Ok(Incoming::Ping(String::new())));
+        assert_eq!(decode_frame("2"), Ok(InPacket::Ping(String::new())));
         assert!(decode_body(b"4a\x1e").is_err());
     }
 }

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 
-use super::packet::{Incoming, decode_body};
+use super::packet::{InPacket, decode_body};
 use super::{CloseReason, EngineConfig, Source, TransportEvent};
 use crate::{Error, TransportKind};
 
@@ -67,14 +67,14 @@ impl Polling {
     /// came after the open packet in the same response.
     pub(crate) async fn open(
         config: Arc<EngineConfig>,
-    ) -> Result<(Arc<Self>, Handshake, Vec<Incoming>), Error> {
+    ) -> Result<(Arc<Self>, Handshake, Vec<InPacket>), Error> {
         let http = HttpClient::new(&config)?;
         let body = request(&http, &config, Method::GET, None, None).await?;
         let mut packets = decode_body(&body)
             .map_err(|e| Error::handshake(format!("invalid handshake payload: {e}")))?
             .into_iter();
         let handshake = match packets.next() {
-            Some(Incoming::Open(json)) => Handshake::decode(&json)
+            Some(InPacket::Open(json)) => Handshake::decode(&json)
                 .map_err(|e| Error::handshake(format!("invalid handshake: {e}")))?,
             other => {
                 return Err(Error::handshake(format!(

@@ -10,8 +10,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use super::packet::{Incoming, decode_frame};
-use super::{CloseReason, EngineConfig, Frame, Source, TransportEvent};
+use super::packet::{InPacket, decode_frame};
+use super::{CloseReason, EngineConfig, OutPacket, Source, TransportEvent};
 use crate::{Error, TransportKind};
 
 /// A client WebSocket connection.
@@ -56,7 +56,7 @@ pub(crate) async fn open(config: &EngineConfig) -> Result<(WsStream, Handshake),
     let handshake = loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => match decode_frame(text.as_str()) {
-                Ok(Incoming::Open(json)) => {
+                Ok(InPacket::Open(json)) => {
                     break Handshake::decode(&json)
                         .map_err(|e| Error::handshake(format!("invalid handshake: {e}")))?;
                 }
@@ -100,10 +100,10 @@ pub(crate) async fn probe(config: &EngineConfig, sid: &str) -> Result<WsStream, 
 }
 
 /// The WebSocket message carrying a frame.
-pub(crate) fn to_message(frame: Frame) -> Message {
+pub(crate) fn to_message(frame: OutPacket) -> Message {
     match frame {
-        Frame::Text(text) => Message::text(text),
-        Frame::Binary(bytes) => Message::binary(bytes),
+        OutPacket::Text(text) => Message::text(text),
+        OutPacket::Binary(bytes) => Message::binary(bytes),
     }
 }
 
@@ -122,7 +122,7 @@ pub(crate) async fn read_loop(
                     break CloseReason::ParseError;
                 }
             },
-            Some(Ok(Message::Binary(bytes))) => Incoming::Binary(bytes),
+            Some(Ok(Message::Binary(bytes))) => InPacket::Binary(bytes),
             Some(Ok(Message::Close(_))) | None => break CloseReason::TransportClose,
             Some(Ok(_)) => continue,
             Some(Err(e)) => break close_reason(&e),

@@ -2,11 +2,13 @@
 //! server, so that sockets of several namespaces share a connection.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, Weak};
+use std::sync::{LazyLock, Weak};
+
+use parking_lot::Mutex;
 
 use super::{Manager, ManagerInner};
 use crate::ManagerConfig;
-use crate::url::Target;
+use crate::url::ServerUrl;
 
 static CACHE: LazyLock<Mutex<HashMap<String, Weak<ManagerInner>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -16,13 +18,13 @@ static CACHE: LazyLock<Mutex<HashMap<String, Weak<ManagerInner>>>> =
 /// has a socket for that namespace already; otherwise the cached one, made
 /// with `config` the first time.
 pub(crate) fn lookup(
-    target: &Target,
+    target: &ServerUrl,
     config: ManagerConfig,
     force_new: bool,
     nsp: &str,
 ) -> Manager {
     let key = format!("{}{}", target.origin(), config.path);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = CACHE.lock();
     cache.retain(|_, m| m.strong_count() > 0);
     let cached = cache.get(&key).and_then(Weak::upgrade);
     let same_namespace = cached.as_ref().is_some_and(|m| m.has_socket(nsp));

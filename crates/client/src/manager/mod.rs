@@ -5,17 +5,18 @@ mod lookup;
 mod run;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub(crate) use lookup::lookup;
 
-use crate::engine::{EngineConfig, EngineSender, Frame};
+use crate::engine::{EngineConfig, EngineSender, OutPacket};
 use crate::socket::{SocketBuilder, SocketOptions};
-use crate::url::{Target, encode_query};
+use crate::url::{ServerUrl, encode_query};
 use crate::{DisconnectReason, Error, ManagerConfig, Socket, TransportKind};
 
 /// One connection to a server, shared by the sockets of every namespace
@@ -93,10 +94,10 @@ impl Manager {
     ///
     /// Nothing connects until a socket does (or [`open`](Self::open)).
     pub fn new(url: &str, config: ManagerConfig) -> Result<Self, Error> {
-        Ok(Self::from_target(&Target::parse(url)?, config))
+        Ok(Self::from_target(&ServerUrl::parse(url)?, config))
     }
 
-    pub(crate) fn from_target(target: &Target, config: ManagerConfig) -> Self {
+    pub(crate) fn from_target(target: &ServerUrl, config: ManagerConfig) -> Self {
         let engine_config = Arc::new(engine_config(target, &config));
         Self {
             inner: Arc::new(ManagerInner {
@@ -224,19 +225,19 @@ impl std::fmt::Debug for Manager {
 
 impl ManagerInner {
     fn session(&self) -> MutexGuard<'_, Option<Session>> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner())
+        self.session.lock()
     }
 
     fn control(&self) -> MutexGuard<'_, Control> {
-        self.control.lock().unwrap_or_else(|e| e.into_inner())
+        self.control.lock()
     }
 
     fn listeners(&self) -> MutexGuard<'_, Listeners> {
-        self.listeners.lock().unwrap_or_else(|e| e.into_inner())
+        self.listeners.lock()
     }
 
     fn sockets(&self) -> MutexGuard<'_, HashMap<String, Socket>> {
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+        self.sockets.lock()
     }
 
     /// The socket of a namespace, made if there is none.
@@ -257,7 +258,7 @@ impl ManagerInner {
 
     /// Queues frames on the open session; returns its generation, or `None`
     /// if there is no session.
-    pub(crate) fn send(&self, frames: Vec<Frame>) -> Option<u64> {
+    pub(crate) fn send(&self, frames: Vec<OutPacket>) -> Option<u64> {
         let session = self.session();
         let session = session.as_ref()?;
         session.sender.send(frames).then_some(session.generation)
@@ -319,7 +320,7 @@ impl ManagerInner {
 }
 
 /// The Engine.IO options of a manager.
-fn engine_config(target: &Target, config: &ManagerConfig) -> EngineConfig {
+fn engine_config(target: &ServerUrl, config: &ManagerConfig) -> EngineConfig {
     let mut path = config.path.clone();
     if !path.starts_with('/') {
         path.insert(0, '/');
@@ -371,7 +372,7 @@ mod tests {
 
     #[test]
     fn engine_config_joins_path_and_query() {
-        let target = Target::parse("http://h:1/nsp?a=1").unwrap();
+        let target = ServerUrl::parse("http://h:1/nsp?a=1").unwrap();
         let c = engine_config(&target, &ManagerConfig::default().query([("b", "x y")]));
         assert_eq!(c.path, "/socket.io/");
         assert_eq!(c.query, "a=1&b=x%20y");

@@ -9,7 +9,7 @@ use ferrio_proto::socketio::Args;
 use serde_json::Value;
 
 use super::{Auth, Socket, SocketOptions};
-use crate::url::Target;
+use crate::url::ServerUrl;
 use crate::{ConnectError, DisconnectReason, Error, Event, Manager, ManagerConfig};
 
 type Setup = Box<dyn FnOnce(&Socket) + Send>;
@@ -48,7 +48,7 @@ enum Origin {
 
 /// A manager to find or make from a URL.
 struct UrlOrigin {
-    target: Target,
+    target: ServerUrl,
     config: ManagerConfig,
     force_new: bool,
     multiplex: bool,
@@ -58,7 +58,7 @@ impl SocketBuilder {
     /// A builder for the namespace in the URL's path (`/` if none) on the
     /// server the URL names; the URL's query goes with every request.
     pub fn new(url: &str) -> Result<Self, Error> {
-        let target = Target::parse(url)?;
+        let target = ServerUrl::parse(url)?;
         Ok(Self {
             nsp: target.nsp.clone(),
             origin: Origin::Url(Box::new(UrlOrigin {

@@ -51,13 +51,13 @@ pub(crate) struct Handlers {
 }
 
 impl Handlers {
-    pub fn next_id(&mut self) -> ListenerId {
+    pub(super) fn next_id(&mut self) -> ListenerId {
         self.next_id += 1;
         ListenerId(self.next_id)
     }
 
     /// The handlers of an event, in order; `once` handlers are removed.
-    pub fn take_event_handlers(&mut self, name: &str) -> Vec<EventHandler> {
+    pub(super) fn take_event_handlers(&mut self, name: &str) -> Vec<EventHandler> {
         let Some(list) = self.events.get_mut(name) else {
             return Vec::new();
         };
@@ -70,7 +70,7 @@ impl Handlers {
     }
 
     /// Removes one listener of any kind; `true` if it was there.
-    pub fn remove(&mut self, id: ListenerId) -> bool {
+    pub(super) fn remove(&mut self, id: ListenerId) -> bool {
         let mut found = false;
         self.events.retain(|_, list| {
             let before = list.len();

@@ -12,11 +12,7 @@ impl Socket {
     /// Sends CONNECT on the manager's current connection, unless the socket
     /// is not active, is connected, or has sent it on this connection already.
     pub(crate) fn send_connect(&self) {
-        let _guard = self
-            .inner
-            .connect_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _guard = self.inner.connect_lock.lock();
         let manager = &self.inner.manager.inner;
         let (pid, offset) = {
             let state = self.state();
@@ -44,11 +40,7 @@ impl Socket {
     }
 
     fn auth(&self) -> Auth {
-        self.inner
-            .auth
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.inner.auth.lock().clone()
     }
 
     /// Handles a packet addressed to this socket's namespace.

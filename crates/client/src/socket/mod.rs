@@ -9,11 +9,12 @@ mod queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Args, Payload};
+use parking_lot::{Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
@@ -147,14 +148,11 @@ impl Socket {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock()
     }
 
     fn handlers(&self) -> MutexGuard<'_, Handlers> {
-        self.inner
-            .handlers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.inner.handlers.lock()
     }
 
     // ---- state ----
@@ -196,7 +194,7 @@ impl Socket {
     /// Replaces the authentication payload with an object sent as is in each
     /// later CONNECT.
     pub fn set_auth(&self, auth: Value) {
-        *self.inner.auth.lock().unwrap_or_else(|e| e.into_inner()) = Auth::Value(auth);
+        *self.inner.auth.lock() = Auth::Value(auth);
     }
 
     // ---- connecting ----

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use super::TestServer;
 
-#[path = "../../../../interop/rust/node.rs"]
-pub mod node;
+pub use ferrio_test_support::node;
 
 const SCRIPT: &str = "socketio/server.mjs";
 

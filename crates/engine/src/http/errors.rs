@@ -30,7 +30,7 @@ pub(crate) enum EngineError {
 }
 
 impl EngineError {
-    pub fn into_response(self) -> Response<Body> {
+    pub(crate) fn into_response(self) -> Response<Body> {
         let (status, code, message): (_, u8, std::borrow::Cow<'_, str>) = match self {
             Self::UnknownTransport => (StatusCode::BAD_REQUEST, 0, "Transport unknown".into()),
             Self::UnknownSid => (StatusCode::BAD_REQUEST, 1, "Session ID unknown".into()),

@@ -20,7 +20,7 @@ use http_body_util::Full;
 
 pub(crate) use errors::EngineError;
 
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::Upgrade;
 use crate::session::info::query_param;
@@ -78,7 +78,10 @@ where
     }
 }
 
-pub(crate) async fn route<B: RequestBody>(shared: &Arc<Shared>, req: Request<B>) -> Response<Body> {
+pub(crate) async fn route<B: RequestBody>(
+    shared: &Arc<EngineCore>,
+    req: Request<B>,
+) -> Response<Body> {
     let config = &shared.config;
     let path = req.uri().path();
     if path != config.path && path != config.path.trim_end_matches('/') {
@@ -107,7 +110,7 @@ pub(crate) async fn route<B: RequestBody>(shared: &Arc<Shared>, req: Request<B>)
 }
 
 async fn dispatch<B: RequestBody>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     req: Request<B>,
 ) -> Result<Response<Body>, EngineError> {
     let query = req.uri().query().unwrap_or("");
@@ -132,7 +135,7 @@ async fn dispatch<B: RequestBody>(
 
 /// A request of an open session: a poll, a payload, or its upgrade.
 async fn resume<B: RequestBody>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     session: Arc<Session>,
     req: Request<B>,
     transport: TransportKind,
@@ -165,7 +168,7 @@ async fn resume<B: RequestBody>(
 
 /// A new session's first request: a polling handshake, or a WebSocket.
 async fn handshake<B: RequestBody>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     req: Request<B>,
     transport: TransportKind,
 ) -> Result<Response<Body>, EngineError> {
@@ -187,7 +190,7 @@ async fn handshake<B: RequestBody>(
     }
 }
 
-fn check_request(shared: &Shared, parts: &http::request::Parts) -> Result<(), EngineError> {
+fn check_request(shared: &EngineCore, parts: &http::request::Parts) -> Result<(), EngineError> {
     match &shared.config.allow_request {
         Some(check) => check(parts).map_err(EngineError::Forbidden),
         None => Ok(()),

@@ -10,10 +10,10 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::{Body, EngineError, RequestBody, compress, refused_session};
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::{Upgrade, info::connect_info};
-use crate::{CloseReason, Frame, Session, TransportKind};
+use crate::{CloseReason, OutPacket, Session, TransportKind};
 
 /// Answers a poll: parks until the session has frames, then returns them all.
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
@@ -53,7 +53,7 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
                 break payload;
             }
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
-                break encode([Frame::NOOP]);
+                break encode([OutPacket::NOOP]);
             }
             if !state.outbox.is_empty() && state.polling().is_none_or(|polling| polling.hold == 0) {
                 break encode(state.take_outbox());
@@ -128,15 +128,15 @@ impl Drop for PostGuard<'_> {
     }
 }
 
-fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
+fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
     let mut out = Vec::new();
     for frame in frames {
         if !out.is_empty() {
             out.push(RECORD_SEPARATOR);
         }
         match frame {
-            Frame::Text(text) => out.extend_from_slice(text.as_bytes()),
-            Frame::Binary(bytes) => encode_payload_binary(&bytes, &mut out),
+            OutPacket::Text(text) => out.extend_from_slice(text.as_bytes()),
+            OutPacket::Binary(bytes) => encode_payload_binary(&bytes, &mut out),
         }
     }
     out
@@ -146,7 +146,7 @@ fn encode(frames: impl IntoIterator<Item = Frame>) -> Vec<u8> {
 /// packet), within the handshake limits: the handshake counts as pending
 /// until the client comes back.
 pub(crate) async fn handshake<B: RequestBody>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     req: Request<B>,
 ) -> Result<Response<Body>, EngineError> {
     let (config, limits) = (&shared.config, &shared.limits);

@@ -9,12 +9,12 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tungstenite::handshake::derive_accept_key;
 
 use super::{Body, EngineError, refused_session};
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::session::{Upgrade, info::connect_info};
-use crate::transport::websocket::{self, Target};
+use crate::transport::websocket::{self, Accepted};
 use crate::{Session, TransportKind};
 
 /// Whether a request asks for a WebSocket.
@@ -27,7 +27,7 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
 /// Accepts a WebSocket: a new session when `session` is `None`, else an upgrade
 /// of that polling session. The connection itself runs in a task of its own.
 pub(crate) fn upgrade<B>(
-    shared: &Arc<Shared>,
+    shared: &Arc<EngineCore>,
     req: &mut Request<B>,
     session: Option<Arc<Session>>,
 ) -> Result<Response<Body>, EngineError> {
@@ -53,7 +53,7 @@ pub(crate) fn upgrade<B>(
         .extensions_mut()
         .remove::<OnUpgrade>()
         .ok_or(EngineError::BadRequest)?;
-    let target = match session {
+    let accepted = match session {
         Some(session) => {
             let mut state = session.lock();
             if !shared.config.allow_upgrades
@@ -64,17 +64,17 @@ pub(crate) fn upgrade<B>(
             }
             state.upgrade = Upgrade::Requested;
             drop(state);
-            Target::Upgrade(session)
+            Accepted::Upgrade(session)
         }
         None => {
             let info = connect_info(req);
             let slot = shared
                 .reserve_session(info.remote_addr)
                 .map_err(refused_session)?;
-            Target::New(Box::new((info, slot)))
+            Accepted::New(Box::new((info, slot)))
         }
     };
-    websocket::spawn(shared, on_upgrade, target);
+    websocket::spawn(shared, on_upgrade, accepted);
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 
-use crate::Frame;
+use crate::OutPacket;
 use crate::TransportKind;
 use crate::transport::websocket::Writer;
 
@@ -18,7 +18,7 @@ pub(crate) enum WriteNow {
     /// All written.
     Written,
     /// Partly written; the rest waits in the outbox for the connection's task.
-    Rest,
+    Partial,
     /// Not written: the caller queues the frames as usual.
     Declined,
 }
@@ -30,7 +30,7 @@ pub(crate) enum WriteNow {
 pub(crate) trait Wire {
     /// Writes `frames`, back to back, if nothing waits before them and the
     /// socket takes them now. What it does not take whole goes to `queue`.
-    fn write_now(&mut self, frames: &[Frame], queue: Queue<'_>) -> WriteNow;
+    fn write_now(&mut self, frames: &[OutPacket], queue: Queue<'_>) -> WriteNow;
 
     /// Writes already framed bytes (a pong) now if the socket takes them, else
     /// keeps them to be written ahead of `queue`.
@@ -77,7 +77,7 @@ pub(crate) struct Polling {
 
 impl Carrier {
     /// The carrier of a new session on `transport`.
-    pub fn new(transport: TransportKind) -> Self {
+    pub(crate) fn new(transport: TransportKind) -> Self {
         match transport {
             TransportKind::Polling => Self::Polling(Polling::default()),
             TransportKind::WebSocket => Self::WebSocket(Writer::default()),
@@ -85,7 +85,7 @@ impl Carrier {
     }
 
     /// Which transport it is.
-    pub fn kind(&self) -> TransportKind {
+    pub(crate) fn kind(&self) -> TransportKind {
         match self {
             Self::Polling(_) => TransportKind::Polling,
             Self::WebSocket(_) => TransportKind::WebSocket,
@@ -97,38 +97,38 @@ impl Carrier {
 /// is counted in the session's queued bytes, so the engine-wide budget stays
 /// exact whoever writes.
 pub(crate) struct Queue<'a> {
-    frames: &'a mut VecDeque<Frame>,
+    frames: &'a mut VecDeque<OutPacket>,
     bytes: &'a mut usize,
 }
 
 impl<'a> Queue<'a> {
-    pub(crate) fn new(frames: &'a mut VecDeque<Frame>, bytes: &'a mut usize) -> Self {
+    pub(crate) fn new(frames: &'a mut VecDeque<OutPacket>, bytes: &'a mut usize) -> Self {
         Self { frames, bytes }
     }
 
     /// Whether no frame waits.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
 
     /// The first waiting frame.
-    pub fn front(&self) -> Option<&Frame> {
+    pub(crate) fn front(&self) -> Option<&OutPacket> {
         self.frames.front()
     }
 
     /// The waiting frames, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Frame> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &OutPacket> {
         self.frames.iter()
     }
 
     /// Queues a frame at the end.
-    pub fn push_back(&mut self, frame: Frame) {
+    pub(crate) fn push_back(&mut self, frame: OutPacket) {
         *self.bytes += frame.len();
         self.frames.push_back(frame);
     }
 
     /// Takes the first frame, written.
-    pub fn pop_front(&mut self) -> Option<Frame> {
+    pub(crate) fn pop_front(&mut self) -> Option<OutPacket> {
         let frame = self.frames.pop_front()?;
         *self.bytes = self.bytes.saturating_sub(frame.len());
         Some(frame)
@@ -136,7 +136,7 @@ impl<'a> Queue<'a> {
 
     /// Lets go of the memory a burst grew, once empty: an idle connection
     /// holds no buffer.
-    pub fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         if self.frames.is_empty() && self.frames.capacity() > 0 {
             *self.frames = VecDeque::new();
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::time::{Instant, sleep_until};
 
-use super::{Frame, Session, State};
+use super::{OutPacket, Session, State};
 use crate::{CloseReason, TransportKind};
 
 /// When the heartbeat acts next.
@@ -24,7 +24,7 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
-    pub fn new(now: Instant, interval: std::time::Duration) -> Self {
+    pub(crate) fn new(now: Instant, interval: std::time::Duration) -> Self {
         Self {
             ping_due: now + interval,
             pong_due: None,
@@ -32,7 +32,7 @@ impl Timing {
     }
 
     /// The next instant at which [`Session::heartbeat_step`] has work.
-    pub fn next_wake(&self) -> Instant {
+    pub(crate) fn next_wake(&self) -> Instant {
         self.pong_due.unwrap_or(self.ping_due)
     }
 }
@@ -72,7 +72,7 @@ impl Session {
         }
         timing.pong_due = Some(now + timeout);
         let wake = timing.next_wake();
-        let queued = state.push(Frame::PING, None).is_ok();
+        let queued = state.push(OutPacket::PING, None).is_ok();
         drop(state);
         if queued {
             self.writer.notify_one();
@@ -107,7 +107,7 @@ mod tests {
     use ferrio_proto::engine::Packet;
 
     use crate::{
-        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Frame, Handler, Message,
+        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Handler, Message, OutPacket,
         Session, TransportKind,
     };
 
@@ -140,7 +140,7 @@ mod tests {
     }
 
     fn pings(session: &Session) -> usize {
-        let ping = Frame::PING;
+        let ping = OutPacket::PING;
         session
             .lock()
             .take_outbox()

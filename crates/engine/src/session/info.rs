@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectInfo {
-    pub(crate) uri: Target,
+    pub(crate) uri: PathAndQuery,
     pub(crate) headers: Headers,
     pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) issued: SystemTime,
@@ -114,15 +114,15 @@ pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 
 /// A request's path and query, in one allocation.
 #[derive(Debug, Clone)]
-pub(crate) struct Target(Box<str>);
+pub(crate) struct PathAndQuery(Box<str>);
 
-impl From<&str> for Target {
+impl From<&str> for PathAndQuery {
     fn from(path_and_query: &str) -> Self {
         Self(path_and_query.into())
     }
 }
 
-impl std::str::FromStr for Target {
+impl std::str::FromStr for PathAndQuery {
     type Err = std::convert::Infallible;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {

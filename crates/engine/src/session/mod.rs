@@ -1,25 +1,26 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
 mod carrier;
-mod frame;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
+mod out_packet;
 mod state;
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use ferrio_proto::engine::Packet;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
-pub use frame::Frame;
 pub use info::ConnectInfo;
+pub use out_packet::OutPacket;
 pub(crate) use state::{State, Upgrade};
 
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKind};
 
 /// A client's Engine.IO session, whichever transport carries it.
@@ -31,7 +32,7 @@ use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKin
 pub struct Session {
     sid: Sid,
     info: Arc<ConnectInfo>,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: Arc<EngineCore>,
     state: Mutex<State>,
     /// Wakes the transport's writer: frames queued, upgrade progress, or close.
     pub(crate) writer: Notify,
@@ -50,7 +51,7 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        shared: Arc<EngineCore>,
         sid: Sid,
         info: ConnectInfo,
         transport: TransportKind,
@@ -97,7 +98,7 @@ impl Session {
     /// Fails with [`SendError::Full`] when the outbox already holds
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
-    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+    pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
         let limit = self.shared.config.max_buffered_bytes;
         let mut state = self.lock();
         if state.closed.is_some() {
@@ -120,10 +121,10 @@ impl Session {
 
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
-    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+    pub fn send_all(&self, frames: impl IntoIterator<Item = OutPacket>) -> Result<(), SendError> {
         let mut frames = frames.into_iter();
         let (first, second) = (frames.next(), frames.next());
-        let frames: Vec<Frame> = match (first, second) {
+        let frames: Vec<OutPacket> = match (first, second) {
             (None, _) => return Ok(()),
             // One frame, the usual case: no list to allocate.
             (Some(only), None) => return self.send(only),
@@ -134,7 +135,7 @@ impl Session {
         if state.closed.is_some() {
             return Err(SendError::Closed);
         }
-        if frames.iter().map(Frame::len).sum::<usize>() > limit {
+        if frames.iter().map(OutPacket::len).sum::<usize>() > limit {
             return Err(SendError::Full);
         }
         let sent = state.write_now(&frames);
@@ -151,12 +152,12 @@ impl Session {
 
     /// Sends a text message (`4` followed by `text`).
     pub fn send_text(&self, text: &str) -> Result<(), SendError> {
-        self.send(Frame::message(text))
+        self.send(OutPacket::message(text))
     }
 
     /// Sends a binary message.
     pub fn send_binary(&self, bytes: Bytes) -> Result<(), SendError> {
-        self.send(Frame::Binary(bytes))
+        self.send(OutPacket::Binary(bytes))
     }
 
     /// Closes the session from the server side ([`CloseReason::ForcedClose`]).
@@ -188,7 +189,7 @@ impl Session {
     }
 
     fn slot(&self) -> MutexGuard<'_, Option<Arc<dyn Connection>>> {
-        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+        self.connection.lock()
     }
 
     /// Whether nothing waits in the outbox: the client has everything sent so far
@@ -200,9 +201,9 @@ impl Session {
     /// The session's state, locked. Changes to the bytes it queues are
     /// carried to the engine-wide count when the lock is released.
     pub(crate) fn lock(&self) -> StateGuard<'_> {
-        // A panic while holding this lock would be a bug of ours; the state is
-        // still consistent field by field, so keep serving other sessions.
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Not poisoned by a panic (parking_lot): one would be a bug of ours, and
+        // the state is still consistent field by field, so other senders go on.
+        let state = self.state.lock();
         StateGuard {
             queued_before: state.queued_bytes,
             state,
@@ -211,7 +212,7 @@ impl Session {
     }
 
     /// Queues a control frame (ping, noop, probe): never refused for size.
-    pub(crate) fn push_control(&self, frame: Frame) {
+    pub(crate) fn push_control(&self, frame: OutPacket) {
         if self.lock().push(frame, None).is_ok() {
             self.writer.notify_one();
         }
@@ -358,7 +359,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.get_mut();
         if state.queued_bytes > 0 {
             self.shared.unqueued(state.queued_bytes);
         }
@@ -373,7 +374,7 @@ impl Drop for Session {
 pub(crate) struct StateGuard<'a> {
     state: MutexGuard<'a, State>,
     queued_before: usize,
-    shared: &'a Shared,
+    shared: &'a EngineCore,
 }
 
 impl Deref for StateGuard<'_> {

@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 
 use super::carrier::{Carrier, Polling, Queue, Wire, WriteNow};
-use crate::{CloseReason, Frame, SendError, TransportKind};
+use crate::{CloseReason, OutPacket, SendError, TransportKind};
 
 /// Where a polling session stands in its move to WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub(crate) struct State {
     /// Frames waiting for the transport's writer. They stay shared (a
     /// broadcast's frame is one allocation for all its recipients) until
     /// written: the WebSocket writers write straight from here.
-    pub outbox: VecDeque<Frame>,
+    pub outbox: VecDeque<OutPacket>,
     /// Bytes of the frames in `outbox` (the frame that is partly written
     /// included), counted against `max_buffered_bytes` and, engine-wide,
     /// against `max_total_buffered_bytes`.
@@ -34,7 +34,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
+    pub(crate) fn new(transport: TransportKind, heartbeat: super::heartbeat::Timing) -> Self {
         Self {
             upgrade: Upgrade::None,
             closed: None,
@@ -46,13 +46,13 @@ impl State {
     }
 
     /// The transport that carries the session now.
-    pub fn transport(&self) -> TransportKind {
+    pub(crate) fn transport(&self) -> TransportKind {
         self.carrier.kind()
     }
 
     /// What a long-polling session keeps about its requests; none once the
     /// session has moved to WebSocket.
-    pub fn polling(&mut self) -> Option<&mut Polling> {
+    pub(crate) fn polling(&mut self) -> Option<&mut Polling> {
         match &mut self.carrier {
             Carrier::Polling(polling) => Some(polling),
             Carrier::WebSocket(_) => None,
@@ -60,7 +60,7 @@ impl State {
     }
 
     /// The carrier, and the outbox lent to it.
-    pub fn carrier(&mut self) -> (&mut Carrier, Queue<'_>) {
+    pub(crate) fn carrier(&mut self) -> (&mut Carrier, Queue<'_>) {
         (
             &mut self.carrier,
             Queue::new(&mut self.outbox, &mut self.queued_bytes),
@@ -68,7 +68,7 @@ impl State {
     }
 
     /// Writes `frames`, back to back, if the carrier's socket takes them now.
-    pub fn write_now(&mut self, frames: &[Frame]) -> WriteNow {
+    pub(crate) fn write_now(&mut self, frames: &[OutPacket]) -> WriteNow {
         if self.closed.is_some() {
             return WriteNow::Declined;
         }
@@ -80,7 +80,7 @@ impl State {
 
     /// Writes already framed bytes (a pong) now if the socket takes them, else
     /// keeps them for the connection's task, ahead of the outbox.
-    pub fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {
         if self.closed.is_some() {
             return WriteNow::Declined;
         }
@@ -90,7 +90,7 @@ impl State {
         }
     }
 
-    pub fn push(&mut self, frame: Frame, limit: Option<usize>) -> Result<(), SendError> {
+    pub(crate) fn push(&mut self, frame: OutPacket, limit: Option<usize>) -> Result<(), SendError> {
         if self.closed.is_some() {
             return Err(SendError::Closed);
         }
@@ -103,9 +103,9 @@ impl State {
         Ok(())
     }
 
-    pub fn push_all(
+    pub(crate) fn push_all(
         &mut self,
-        frames: impl IntoIterator<Item = Frame>,
+        frames: impl IntoIterator<Item = OutPacket>,
         limit: usize,
     ) -> Result<(), SendError> {
         if self.closed.is_some() {
@@ -126,7 +126,7 @@ impl State {
     }
 
     /// Whether nothing waits to be written, here or in the connection's task.
-    pub fn is_drained(&self) -> bool {
+    pub(crate) fn is_drained(&self) -> bool {
         self.outbox.is_empty()
             && match &self.carrier {
                 Carrier::WebSocket(wire) => wire.is_idle(),
@@ -141,7 +141,7 @@ impl State {
 
     /// Takes every queued frame, in order (long-polling, where no frame is
     /// ever partly written).
-    pub fn take_outbox(&mut self) -> VecDeque<Frame> {
+    pub(crate) fn take_outbox(&mut self) -> VecDeque<OutPacket> {
         debug_assert!(!self.is_mid_frame());
         self.queued_bytes = 0;
         std::mem::take(&mut self.outbox)
@@ -150,17 +150,17 @@ impl State {
     /// Drops the queued frames that are not on their way yet: everything but
     /// the rest of a partly written frame, which must still be completed
     /// before anything else is written to the stream.
-    pub fn discard_outbox(&mut self) {
+    pub(crate) fn discard_outbox(&mut self) {
         let keep = usize::from(self.is_mid_frame());
         self.outbox.truncate(keep);
-        self.queued_bytes = self.outbox.iter().map(Frame::len).sum();
+        self.queued_bytes = self.outbox.iter().map(OutPacket::len).sum();
         if self.outbox.is_empty() {
             self.outbox = VecDeque::new();
         }
     }
 
     /// Drops everything queued and the carrier's socket: the stream is gone.
-    pub fn clear_outbox(&mut self) {
+    pub(crate) fn clear_outbox(&mut self) {
         self.outbox = VecDeque::new();
         self.queued_bytes = 0;
         if let Carrier::WebSocket(wire) = &mut self.carrier {
@@ -194,23 +194,26 @@ mod tests {
     #[test]
     fn push_respects_the_byte_limit_and_close() {
         let mut s = State::new(TransportKind::Polling, timing());
-        assert_eq!(s.push(Frame::message("abc"), Some(8)), Ok(()));
+        assert_eq!(s.push(OutPacket::message("abc"), Some(8)), Ok(()));
         assert_eq!(
-            s.push(Frame::message("abcd"), Some(8)),
+            s.push(OutPacket::message("abcd"), Some(8)),
             Err(SendError::Full)
         );
-        assert_eq!(s.push(Frame::message("ab"), Some(8)), Ok(()));
+        assert_eq!(s.push(OutPacket::message("ab"), Some(8)), Ok(()));
         assert_eq!(s.take_outbox().len(), 2);
         assert_eq!(s.queued_bytes, 0);
         s.closed = Some(CloseReason::ForcedClose);
-        assert_eq!(s.push(Frame::message("a"), None), Err(SendError::Closed));
+        assert_eq!(
+            s.push(OutPacket::message("a"), None),
+            Err(SendError::Closed)
+        );
     }
 
     #[test]
     fn push_all_is_all_or_nothing() {
         let mut s = State::new(TransportKind::WebSocket, timing());
-        s.push(Frame::message("x"), None).unwrap();
-        let frames = [Frame::message("12345"), Frame::message("678")];
+        s.push(OutPacket::message("x"), None).unwrap();
+        let frames = [OutPacket::message("12345"), OutPacket::message("678")];
         assert_eq!(s.push_all(frames.clone(), 8), Err(SendError::Full));
         assert_eq!(s.outbox.len(), 1);
         assert_eq!(s.push_all(frames, 20), Ok(()));
@@ -224,13 +227,13 @@ mod tests {
         let mut s = State::new(TransportKind::Polling, timing());
         assert_eq!(s.transport(), TransportKind::Polling);
         s.polling().unwrap().hold += 1;
-        s.push(Frame::message("queued"), None).unwrap();
-        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        s.push(OutPacket::message("queued"), None).unwrap();
+        assert_eq!(s.write_now(&[OutPacket::message("x")]), WriteNow::Declined);
         s.carrier = Carrier::WebSocket(Default::default());
         assert_eq!(s.transport(), TransportKind::WebSocket);
         assert!(s.polling().is_none());
         // No socket to write to: frames wait in the outbox, counted.
-        assert_eq!(s.write_now(&[Frame::message("x")]), WriteNow::Declined);
+        assert_eq!(s.write_now(&[OutPacket::message("x")]), WriteNow::Declined);
         assert_eq!(s.queued_bytes, 7);
         assert!(!s.is_drained());
     }

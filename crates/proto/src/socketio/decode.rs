@@ -66,7 +66,7 @@ pub(crate) struct Header<'a> {
 }
 
 impl Header<'_> {
-    pub fn with_data<D>(&self, data: Option<D>) -> Packet<D> {
+    pub(super) fn with_data<D>(&self, data: Option<D>) -> Packet<D> {
         Packet {
             kind: self.kind,
             nsp: packet_namespace(self.nsp),

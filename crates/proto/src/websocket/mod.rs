@@ -8,14 +8,14 @@
 //! holds whole frames, beyond the copy each message is handed up in.
 //!
 //! ```
-//! use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_frame};
+//! use ferrio_proto::websocket::{WsMessage, Opcode, Reader, encode_frame};
 //!
 //! // A client's masked text frame "hi" (mask key 1, 2, 3, 4).
 //! let mut wire = vec![0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
 //! let mut reader = Reader::new(1 << 20);
 //! let mut at = 0;
 //! let message = reader.next(&mut wire, &mut at).unwrap();
-//! assert_eq!(message, Some(Incoming::Text("hi".into())));
+//! assert_eq!(message, Some(WsMessage::Text("hi".into())));
 //! // All used: the next message needs more bytes.
 //! assert_eq!(reader.next(&mut wire, &mut at), Ok(None));
 //!
@@ -31,7 +31,7 @@ mod reader;
 
 pub use bytestring::ByteString;
 pub use frame::{Header, MAX_HEADER, Opcode, encode_close, encode_frame, header};
-pub use reader::{Incoming, ReadError, Reader};
+pub use reader::{ReadError, Reader, WsMessage};
 
 /// Whether a close code may appear in a close frame on the wire: the codes RFC
 /// 6455 and the IANA registry define for use, and the private ranges.

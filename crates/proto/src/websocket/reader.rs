@@ -12,7 +12,7 @@ use super::mask::unmask;
 
 /// A message or control frame from the client, complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
+pub enum WsMessage {
     /// A text message, checked UTF-8 once: it can be re-sliced
     /// ([`ByteString::slice_ref`]) and handed on without another check.
     Text(ByteString),
@@ -118,7 +118,11 @@ impl Reader {
     /// frame cut by the end of `data` is kept, to be completed by the bytes of
     /// the next read (call again with those and `at` at 0). Nothing is read
     /// after a close frame or an error.
-    pub fn next(&mut self, data: &mut [u8], at: &mut usize) -> Result<Option<Incoming>, ReadError> {
+    pub fn next(
+        &mut self,
+        data: &mut [u8],
+        at: &mut usize,
+    ) -> Result<Option<WsMessage>, ReadError> {
         let result = if self.done {
             Ok(None)
         } else {
@@ -142,7 +146,7 @@ impl Reader {
         &mut self,
         data: &mut [u8],
         at: &mut usize,
-    ) -> Result<Option<Incoming>, ReadError> {
+    ) -> Result<Option<WsMessage>, ReadError> {
         while !self.done {
             let message = if self.partial.is_empty() {
                 let buf = data.get_mut(*at..).unwrap_or_default();
@@ -274,7 +278,7 @@ impl Reader {
         fin: bool,
         opcode: Opcode,
         payload: &[u8],
-    ) -> Result<Option<Incoming>, ReadError> {
+    ) -> Result<Option<WsMessage>, ReadError> {
         let message = match opcode {
             Opcode::Text | Opcode::Binary => {
                 if self.message.is_some() {
@@ -297,11 +301,11 @@ impl Reader {
                 let (kind, bytes) = *self.message.take().expect("checked above");
                 whole(kind, Bytes::from(bytes))?
             }
-            Opcode::Ping => Incoming::Ping(Bytes::copy_from_slice(payload)),
-            Opcode::Pong => Incoming::Pong,
+            Opcode::Ping => WsMessage::Ping(Bytes::copy_from_slice(payload)),
+            Opcode::Pong => WsMessage::Pong,
             Opcode::Close => {
                 self.done = true;
-                Incoming::Close(close_code(payload)?)
+                WsMessage::Close(close_code(payload)?)
             }
         };
         Ok(Some(message))
@@ -320,12 +324,12 @@ fn header_len(buf: &[u8]) -> usize {
 }
 
 /// A complete data message, text checked as UTF-8.
-fn whole(kind: Opcode, bytes: Bytes) -> Result<Incoming, ReadError> {
+fn whole(kind: Opcode, bytes: Bytes) -> Result<WsMessage, ReadError> {
     if kind == Opcode::Binary {
-        return Ok(Incoming::Binary(bytes));
+        return Ok(WsMessage::Binary(bytes));
     }
     ByteString::try_from(bytes)
-        .map(Incoming::Text)
+        .map(WsMessage::Text)
         .map_err(|_| ReadError::InvalidUtf8)
 }
 
@@ -369,7 +373,7 @@ mod tests {
         out
     }
 
-    fn read_all(reader: &mut Reader, chunks: &[&[u8]]) -> (Vec<Incoming>, Result<(), ReadError>) {
+    fn read_all(reader: &mut Reader, chunks: &[&[u8]]) -> (Vec<WsMessage>, Result<(), ReadError>) {
         let mut got = Vec::new();
         for chunk in chunks {
             let mut chunk = chunk.to_vec();
@@ -386,7 +390,7 @@ mod tests {
         (got, Ok(()))
     }
 
-    fn read(bytes: &[u8]) -> (Vec<Incoming>, Result<(), ReadError>) {
+    fn read(bytes: &[u8]) -> (Vec<WsMessage>, Result<(), ReadError>) {
         read_all(&mut Reader::new(1000), &[bytes])
     }
 
@@ -396,9 +400,9 @@ mod tests {
         wire.extend(client_frame(0x82, &[0, 1, 2]));
         wire.extend(client_frame(0x89, b"p"));
         let want = [
-            Incoming::Text("hello".into()),
-            Incoming::Binary(Bytes::from_static(&[0, 1, 2])),
-            Incoming::Ping("p".into()),
+            WsMessage::Text("hello".into()),
+            WsMessage::Binary(Bytes::from_static(&[0, 1, 2])),
+            WsMessage::Ping("p".into()),
         ];
         for cut in 0..=wire.len() {
             let mut reader = Reader::new(1000);
@@ -433,7 +437,7 @@ mod tests {
         let pieces: Vec<&[u8]> = frame.chunks(70_000).collect();
         let (got, r) = read_all(&mut reader, &pieces);
         assert_eq!(r, Ok(()));
-        assert_eq!(got, [Incoming::Binary(vec![7; 300_000].into())]);
+        assert_eq!(got, [WsMessage::Binary(vec![7; 300_000].into())]);
     }
 
     #[test]
@@ -446,7 +450,10 @@ mod tests {
         assert_eq!(r, Ok(()));
         assert_eq!(
             got,
-            [Incoming::Ping(Bytes::new()), Incoming::Text("hello".into())]
+            [
+                WsMessage::Ping(Bytes::new()),
+                WsMessage::Text("hello".into())
+            ]
         );
     }
 
@@ -456,7 +463,7 @@ mod tests {
             let payload = vec![7u8; len];
             let (got, r) = read_all(&mut Reader::new(1 << 20), &[&client_frame(0x82, &payload)]);
             assert_eq!(r, Ok(()));
-            assert_eq!(got, [Incoming::Binary(payload.into())]);
+            assert_eq!(got, [WsMessage::Binary(payload.into())]);
         }
     }
 
@@ -532,8 +539,8 @@ mod tests {
         wire.extend(client_frame(0x81, b"late"));
         let (got, r) = read(&wire);
         assert_eq!(r, Ok(()));
-        assert_eq!(got, [Incoming::Close(Some(1000))]);
-        assert_eq!(read(&client_frame(0x88, b"")).0, [Incoming::Close(None)]);
+        assert_eq!(got, [WsMessage::Close(Some(1000))]);
+        assert_eq!(read(&client_frame(0x88, b"")).0, [WsMessage::Close(None)]);
     }
 
     #[test]
@@ -542,10 +549,10 @@ mod tests {
         let mut reader = Reader::new(100);
         let mut at = 0;
         let first = reader.next(&mut wire, &mut at);
-        assert_eq!(first, Ok(Some(Incoming::Text("a".into()))));
+        assert_eq!(first, Ok(Some(WsMessage::Text("a".into()))));
         assert_eq!(at, 7);
         let second = reader.next(&mut wire, &mut at);
-        assert_eq!(second, Ok(Some(Incoming::Text("b".into()))));
+        assert_eq!(second, Ok(Some(WsMessage::Text("b".into()))));
         assert_eq!(reader.next(&mut wire, &mut at), Ok(None));
         assert_eq!(at, wire.len());
     }

@@ -10,12 +10,18 @@
 //! ```text
 //! PORT=3000 cargo run -p ferrio --example conformance
 //! ```
+//!
+//! The cluster contract (`server-count`, `fetch-sockets`, …: see
+//! `handlers::on_cluster_events`) holds on one node with the memory adapter.
+//! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
+//! `classic`, the default, or `sharded`; `REDIS_KEY`, default `socket.io`).
 
 mod handlers;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferrio::adapter::{AdapterFactory, MemoryAdapterFactory};
 use ferrio::engine::{
     CloseReason, Connection, Cors, Engine, EngineConfig, Handler, Message, Session,
 };
@@ -52,6 +58,21 @@ fn engine_config(path: &str) -> EngineConfig {
         .cors(Cors::default())
 }
 
+/// The adapters of the server's namespaces: the memory adapter (one node), or,
+/// with `REDIS_URL` set, a Redis adapter that joins the cluster.
+async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
+    let Ok(url) = std::env::var("REDIS_URL") else {
+        return Ok(Arc::new(MemoryAdapterFactory));
+    };
+    // ---- REDIS_URL: ferrio-redis plugs in here (issue 14, item 4) ----
+    // Build the adapter factory from `url`, `REDIS_ADAPTER` (classic | sharded)
+    // and `REDIS_KEY` (default "socket.io"), connect it, and return it.
+    // ------------------------------------------------------------------
+    Err(std::io::Error::other(format!(
+        "REDIS_URL={url} is set, but this build has no Redis adapter yet"
+    )))
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
@@ -64,12 +85,15 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
 
-    let io = SocketIo::with_config(
+    let io = SocketIo::with_adapter(
         SocketIoConfig::default()
             .engine(engine_config("/socket.io/"))
             .connect_timeout(Duration::from_millis(1000)),
+        adapters().await?,
     );
     handlers::install(&io);
+    // Counted by the other servers from here on (subscribed).
+    io.sockets().ready().await.map_err(std::io::Error::other)?;
     let echo = Engine::new(engine_config("/engine.io/"), Echo);
     let service = tower_layer::Layer::layer(&io.layer(), echo.clone());
 
@@ -83,9 +107,11 @@ async fn main() -> std::io::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         },
         move || {
-            closer.close();
+            closer.engine().shutdown();
             echo.shutdown();
         },
     )
-    .await
+    .await?;
+    io.close().await;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Which rooms the local sockets of a namespace are in.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use crate::{Room, SocketId};
@@ -43,15 +44,48 @@ impl Membership {
     }
 }
 
+/// What a change did to a room (see [`RoomObserver`](super::RoomObserver)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RoomChange {
+    /// The room got its first member.
+    Created,
+    /// The room lost its last member.
+    Deleted,
+}
+
+/// Told of each room a change creates or deletes; `None` when no one listens,
+/// which costs the change nothing.
+pub(crate) type Tell<'a> = Option<&'a mut dyn FnMut(RoomChange, &Room)>;
+
 impl Rooms {
     /// Adds a socket to rooms.
-    pub fn add(&mut self, id: SocketId, rooms: &[Room]) {
+    pub fn add(&mut self, id: SocketId, rooms: &[Room], mut tell: Tell<'_>) {
+        // Named rooms this adds that had no named member: created unless they
+        // are the own room of another socket in it (checked once `membership`
+        // no longer borrows the sockets). Only gathered when someone listens.
+        let mut new_named: Vec<&Room> = Vec::new();
         let membership = self.sockets.entry(id).or_default();
         for room in rooms {
             if **room == *id.as_str() {
-                membership.own = true;
+                if !membership.own {
+                    membership.own = true;
+                    if let Some(tell) = tell.as_mut()
+                        && !self.members.contains_key(room)
+                    {
+                        tell(RoomChange::Created, room);
+                    }
+                }
             } else {
-                self.members.entry(room.clone()).or_default().insert(id);
+                let members = match self.members.entry(room.clone()) {
+                    Entry::Occupied(members) => members.into_mut(),
+                    Entry::Vacant(vacant) => {
+                        if tell.is_some() {
+                            new_named.push(room);
+                        }
+                        vacant.insert(HashSet::default())
+                    }
+                };
+                members.insert(id);
                 membership
                     .named
                     .get_or_insert_with(Default::default)
@@ -61,14 +95,23 @@ impl Rooms {
         if membership.is_empty() {
             self.sockets.remove(&id);
         }
+        if let Some(tell) = tell {
+            for room in new_named {
+                if self.owner(room).is_none() {
+                    tell(RoomChange::Created, room);
+                }
+            }
+        }
     }
 
     /// Removes a socket from one room.
-    pub fn remove(&mut self, id: SocketId, room: &Room) {
+    pub fn remove(&mut self, id: SocketId, room: &Room, tell: Tell<'_>) {
         let Some(membership) = self.sockets.get_mut(&id) else {
             return;
         };
+        let mut deleted = false;
         if **room == *id.as_str() {
+            deleted = membership.own && !self.members.contains_key(room);
             membership.own = false;
         } else {
             if let Some(named) = &mut membership.named {
@@ -81,24 +124,42 @@ impl Rooms {
                 members.remove(&id);
                 if members.is_empty() {
                     self.members.remove(room);
+                    deleted = true;
                 }
             }
         }
         if membership.is_empty() {
             self.sockets.remove(&id);
         }
+        if deleted
+            && let Some(tell) = tell
+            && self.owner(room).is_none()
+        {
+            tell(RoomChange::Deleted, room);
+        }
     }
 
     /// Removes a socket from every room.
-    pub fn remove_all(&mut self, id: SocketId) {
+    pub fn remove_all(&mut self, id: SocketId, mut tell: Tell<'_>) {
         let Some(membership) = self.sockets.remove(&id) else {
             return;
         };
+        if membership.own
+            && let Some(tell) = tell.as_mut()
+            && !self.members.contains_key(id.as_str())
+        {
+            tell(RoomChange::Deleted, &Room::from(id.as_str()));
+        }
         for room in membership.named.into_iter().flat_map(|named| *named) {
             if let Some(members) = self.members.get_mut(&room) {
                 members.remove(&id);
                 if members.is_empty() {
                     self.members.remove(&room);
+                    if let Some(tell) = tell.as_mut()
+                        && self.owner(&room).is_none()
+                    {
+                        tell(RoomChange::Deleted, &room);
+                    }
                 }
             }
         }
@@ -170,13 +231,13 @@ mod tests {
     fn the_own_room_reads_as_a_room_and_stores_no_set() {
         let mut rooms = Rooms::default();
         let a = SocketId::random();
-        rooms.add(a, &[own(a)]);
+        rooms.add(a, &[own(a)], None);
         assert_eq!(rooms.of_socket(a), [own(a)]);
         assert_eq!(rooms.all(), [own(a)]);
         assert_eq!(members(&rooms, a.as_str()), [a]);
         assert!(rooms.members.is_empty());
         assert!(rooms.sockets[&a].named.is_none());
-        rooms.remove_all(a);
+        rooms.remove_all(a, None);
         assert!(rooms.sockets.is_empty());
         assert!(rooms.all().is_empty());
         assert!(members(&rooms, a.as_str()).is_empty());
@@ -186,21 +247,21 @@ mod tests {
     fn named_rooms_come_and_go_with_their_members() {
         let mut rooms = Rooms::default();
         let (a, b) = (SocketId::random(), SocketId::random());
-        rooms.add(a, &[own(a)]);
-        rooms.add(b, &[own(b), room("x")]);
-        rooms.add(a, &[room("x"), room("y")]);
+        rooms.add(a, &[own(a)], None);
+        rooms.add(b, &[own(b), room("x")], None);
+        rooms.add(a, &[room("x"), room("y")], None);
         assert_eq!(
             sorted(rooms.of_socket(a)),
             sorted(vec![own(a), room("x"), room("y")])
         );
         assert_eq!(members(&rooms, "x").len(), 2);
-        rooms.remove(a, &room("y"));
-        rooms.remove(a, &room("not joined"));
+        rooms.remove(a, &room("y"), None);
+        rooms.remove(a, &room("not joined"), None);
         assert_eq!(sorted(rooms.of_socket(a)), sorted(vec![own(a), room("x")]));
         assert_eq!(sorted(rooms.all()), sorted(vec![own(a), own(b), room("x")]));
-        rooms.remove_all(b);
+        rooms.remove_all(b, None);
         assert_eq!(members(&rooms, "x"), [a]);
-        rooms.remove(a, &room("x"));
+        rooms.remove(a, &room("x"), None);
         assert!(rooms.sockets[&a].named.is_none(), "the set is freed");
         assert_eq!(rooms.all(), [own(a)]);
     }
@@ -209,8 +270,8 @@ mod tests {
     fn a_socket_may_leave_its_own_room_and_others_may_join_it() {
         let mut rooms = Rooms::default();
         let (a, b) = (SocketId::random(), SocketId::random());
-        rooms.add(a, &[own(a)]);
-        rooms.add(b, &[own(b), own(a)]);
+        rooms.add(a, &[own(a)], None);
+        rooms.add(b, &[own(b), own(a)], None);
         let mut both = vec![a, b];
         both.sort_by(|x, y| x.as_str().cmp(y.as_str()));
         assert_eq!(members(&rooms, a.as_str()), both);
@@ -221,7 +282,7 @@ mod tests {
         );
         assert_eq!(sorted(rooms.of_socket(b)), sorted(vec![own(a), own(b)]));
 
-        rooms.remove(a, &own(a));
+        rooms.remove(a, &own(a), None);
         assert!(rooms.of_socket(a).is_empty());
         assert_eq!(members(&rooms, a.as_str()), [b]);
         assert_eq!(
@@ -229,11 +290,11 @@ mod tests {
             sorted(vec![own(a), own(b)]),
             "b is in it"
         );
-        rooms.add(a, &[own(a)]);
+        rooms.add(a, &[own(a)], None);
         assert_eq!(members(&rooms, a.as_str()), both);
 
-        rooms.remove(b, &own(a));
-        rooms.remove(a, &own(a));
+        rooms.remove(b, &own(a), None);
+        rooms.remove(a, &own(a), None);
         assert!(!rooms.sockets.contains_key(&a), "nothing left of a");
         assert_eq!(rooms.all(), [own(b)]);
     }
@@ -242,11 +303,76 @@ mod tests {
     fn a_socket_is_in_its_own_room_only_once_added_to_it() {
         let mut rooms = Rooms::default();
         let a = SocketId::random();
-        rooms.add(a, &[room("early")]);
+        rooms.add(a, &[room("early")], None);
         assert_eq!(rooms.of_socket(a), [room("early")]);
         assert!(members(&rooms, a.as_str()).is_empty());
         assert_eq!(rooms.all(), [room("early")]);
         assert!(members(&rooms, SocketId::random().as_str()).is_empty());
         assert!(members(&rooms, "not an id").is_empty());
+    }
+
+    /// Runs `f` on the rooms and returns what it created and deleted.
+    fn changes(rooms: &mut Rooms, f: impl FnOnce(&mut Rooms, Tell<'_>)) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut tell = |change: RoomChange, room: &Room| {
+            let sign = if change == RoomChange::Created {
+                '+'
+            } else {
+                '-'
+            };
+            seen.push(format!("{sign}{room}"));
+        };
+        f(rooms, Some(&mut tell));
+        seen
+    }
+
+    #[test]
+    fn named_rooms_are_created_by_their_first_member_and_deleted_with_their_last() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        let x = room("x");
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(a, std::slice::from_ref(&x), t)),
+            ["+x"]
+        );
+        assert!(changes(&mut rooms, |r, t| r.add(b, std::slice::from_ref(&x), t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.add(a, std::slice::from_ref(&x), t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &x, t)).is_empty());
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &x, t)).is_empty());
+        assert_eq!(changes(&mut rooms, |r, t| r.remove(b, &x, t)), ["-x"]);
+        let both = [room("y"), room("z")];
+        assert_eq!(changes(&mut rooms, |r, t| r.add(a, &both, t)), ["+y", "+z"]);
+        let mut gone = changes(&mut rooms, |r, t| r.remove_all(a, t));
+        gone.sort();
+        assert_eq!(gone, ["-y", "-z"]);
+    }
+
+    #[test]
+    fn an_own_room_exists_while_its_socket_or_another_is_in_it() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        let (plus_a, minus_a) = (format!("+{a}"), format!("-{a}"));
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(a, &[own(a)], t)),
+            std::slice::from_ref(&plus_a)
+        );
+        // b joins a's room: it exists already.
+        assert!(changes(&mut rooms, |r, t| r.add(b, &[own(a)], t)).is_empty());
+        // a leaves its own room: b is still in it.
+        assert!(changes(&mut rooms, |r, t| r.remove(a, &own(a), t)).is_empty());
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.remove(b, &own(a), t)),
+            std::slice::from_ref(&minus_a)
+        );
+        // Another joining first creates it; a then adds nothing.
+        assert_eq!(
+            changes(&mut rooms, |r, t| r.add(b, &[own(a)], t)),
+            std::slice::from_ref(&plus_a)
+        );
+        assert!(changes(&mut rooms, |r, t| r.add(a, &[own(a)], t)).is_empty());
+        // a disconnects: b keeps the room.
+        assert!(changes(&mut rooms, |r, t| r.remove_all(a, t)).is_empty());
+        assert_eq!(changes(&mut rooms, |r, t| r.remove_all(b, t)), [minus_a]);
+        assert!(rooms.all().is_empty());
     }
 }

@@ -1,16 +1,18 @@
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Args, Packet, Payload};
 use tokio::sync::mpsc;
 
-use super::membership::{IdHasher, Rooms};
-use super::{Adapter, AdapterError, BoxFuture, BroadcastOptions};
+use super::membership::{IdHasher, RoomChange, Rooms};
+use super::{
+    Adapter, AdapterContext, AdapterError, AdapterHost, BoxFuture, BroadcastOptions, LocalAcks,
+    RoomObserver,
+};
 use crate::ack::ForgetAck;
-use crate::namespace::WeakNamespace;
 use crate::outbound::Encoded;
-use crate::{AckResponses, RemoteSocket, Room, Socket, SocketId};
+use crate::{AckResponses, RemoteSocket, Room, Socket, SocketDetails, SocketId};
 
 /// Rooms kept in this process: the default adapter.
 ///
@@ -18,19 +20,28 @@ use crate::{AckResponses, RemoteSocket, Room, Socket, SocketId};
 /// reads as any other room.
 ///
 /// A cluster adapter keeps one of these for its node's sockets and forwards
-/// operations to the other nodes around it.
+/// operations to the other nodes around it: the `*_local` methods are the
+/// parts it calls.
 pub struct MemoryAdapter {
-    namespace: WeakNamespace,
+    host: Weak<dyn AdapterHost>,
     rooms: RwLock<Rooms>,
+    observer: OnceLock<Arc<dyn RoomObserver>>,
 }
 
 impl MemoryAdapter {
-    /// An empty adapter for a namespace.
-    pub fn new(namespace: WeakNamespace) -> Self {
+    /// An empty adapter for the context's namespace.
+    pub fn new(ctx: &AdapterContext) -> Self {
         Self {
-            namespace,
+            host: ctx.host.clone(),
             rooms: RwLock::new(Rooms::default()),
+            observer: OnceLock::new(),
         }
+    }
+
+    /// Tells `observer` from now on when a room is created or deleted; `false`
+    /// (and nothing changes) if an observer was set already.
+    pub fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        self.observer.set(observer).is_ok()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
@@ -41,9 +52,25 @@ impl MemoryAdapter {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs a change of the rooms, telling the observer, if any, what it
+    /// created and deleted.
+    fn change(&self, f: impl FnOnce(&mut Rooms, Option<&mut dyn FnMut(RoomChange, &Room)>)) {
+        let mut rooms = self.write();
+        match self.observer.get() {
+            None => f(&mut rooms, None),
+            Some(observer) => {
+                let mut tell = |change: RoomChange, room: &Room| match change {
+                    RoomChange::Created => observer.room_created(room),
+                    RoomChange::Deleted => observer.room_deleted(room),
+                };
+                f(&mut rooms, Some(&mut tell));
+            }
+        }
+    }
+
     /// The local sockets the options select; each once, whatever rooms it is in.
     pub fn local_targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
-        let Some(namespace) = self.namespace.upgrade() else {
+        let Some(host) = self.host.upgrade() else {
             return Vec::new();
         };
         let rooms = self.read();
@@ -55,7 +82,7 @@ impl MemoryAdapter {
         }
         if opts.rooms.is_empty() {
             drop(rooms);
-            return namespace
+            return host
                 .local_sockets()
                 .into_iter()
                 .filter(|s| !excluded.contains(&s.id()))
@@ -70,7 +97,7 @@ impl MemoryAdapter {
             });
         }
         drop(rooms);
-        namespace.sockets_by_id(ids)
+        host.sockets_by_id(&mut ids.into_iter())
     }
 
     /// Delivers an event packet to the local sockets the options select,
@@ -97,6 +124,7 @@ impl MemoryAdapter {
 
     /// Like [`broadcast_local`](Self::broadcast_local), registering `answers` as the
     /// receiver of each target's acknowledgement; returns how many were sent.
+    /// The packet must carry an ack id.
     pub fn broadcast_local_with_ack(
         &self,
         packet: Packet<Payload>,
@@ -104,6 +132,72 @@ impl MemoryAdapter {
         answers: &mpsc::UnboundedSender<Args>,
     ) -> Result<usize, AdapterError> {
         Ok(self.send_with_ack(packet, opts, answers)?.len())
+    }
+
+    /// Sends an event to the local sockets the options select, asking each for
+    /// an acknowledgement, and returns their answers as they come, until
+    /// `timeout`. A packet without an ack id is given a fresh one of the
+    /// namespace (what a cluster adapter relaying another node's broadcast
+    /// needs: Node's packet comes without one).
+    pub fn broadcast_local_acks(
+        &self,
+        mut packet: Packet<Payload>,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> Result<LocalAcks, AdapterError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let id = match packet.id {
+            Some(id) => id,
+            None => match self.host.upgrade() {
+                Some(host) => {
+                    let id = host.next_ack_id();
+                    packet = packet.with_id(id);
+                    id
+                }
+                None => return Ok(LocalAcks::new(rx, 0, deadline, None)),
+            },
+        };
+        let sockets = self.send_with_ack(packet, opts, &tx)?;
+        drop(tx);
+        let expected = sockets.len();
+        // Whichever way the wait ends (every answer, the timeout, or the
+        // answers dropped), the sockets that did not answer forget the id.
+        let forget = ForgetAck::new(id, &sockets);
+        Ok(LocalAcks::new(rx, expected, deadline, Some(forget)))
+    }
+
+    /// The local sockets the options select, with their handshake, rooms and
+    /// data: what a cluster adapter answers another node's `fetchSockets` with.
+    pub fn fetch_local(&self, opts: &BroadcastOptions) -> Vec<SocketDetails> {
+        self.local_targets(opts)
+            .iter()
+            .map(SocketDetails::of_local)
+            .collect()
+    }
+
+    /// Makes the local sockets the options select join `rooms`.
+    pub fn add_sockets_local(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.local_targets(opts) {
+            self.add_all(socket.id(), rooms);
+        }
+    }
+
+    /// Makes the local sockets the options select leave `rooms`.
+    pub fn del_sockets_local(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for socket in self.local_targets(opts) {
+            for room in rooms {
+                self.del(socket.id(), room);
+            }
+        }
+    }
+
+    /// Disconnects the local sockets the options select; with `close`, their
+    /// whole connection.
+    pub fn disconnect_sockets_local(&self, opts: &BroadcastOptions, close: bool) {
+        for socket in self.local_targets(opts) {
+            socket.disconnect_with(close);
+        }
     }
 
     /// Sends with acks; the sockets that were sent the packet (and wait for
@@ -114,10 +208,10 @@ impl MemoryAdapter {
         opts: &BroadcastOptions,
         answers: &mpsc::UnboundedSender<Args>,
     ) -> Result<Vec<Arc<Socket>>, AdapterError> {
-        let targets = self.local_targets(opts);
         let Some(id) = packet.id else {
             return Ok(Vec::new());
         };
+        let targets = self.local_targets(opts);
         if targets.is_empty() {
             return Ok(targets);
         }
@@ -151,15 +245,15 @@ fn encode_for(packet: Packet<Payload>, targets: &[Arc<Socket>]) -> Result<Encode
 
 impl Adapter for MemoryAdapter {
     fn add_all(&self, id: SocketId, rooms: &[Room]) {
-        self.write().add(id, rooms);
+        self.change(|r, tell| r.add(id, rooms, tell));
     }
 
     fn del(&self, id: SocketId, room: &Room) {
-        self.write().remove(id, room);
+        self.change(|r, tell| r.remove(id, room, tell));
     }
 
     fn del_all(&self, id: SocketId) {
-        self.write().remove_all(id);
+        self.change(|r, tell| r.remove_all(id, tell));
     }
 
     fn socket_rooms(&self, id: SocketId) -> Vec<Room> {
@@ -185,26 +279,13 @@ impl Adapter for MemoryAdapter {
         opts: BroadcastOptions,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<AckResponses, AdapterError>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let Some(id) = packet.id else {
+        if packet.id.is_none() {
             return Box::pin(async { Ok(AckResponses::default()) });
-        };
-        let sent = self.send_with_ack(packet, &opts, &tx);
-        drop(tx);
-        let sockets = match sent {
-            Ok(sockets) => sockets,
-            Err(e) => return Box::pin(async { Err(e) }),
-        };
-        let expected = sockets.len();
-        // Whichever way the wait ends (every answer, the timeout, or the
-        // future dropped), the sockets that did not answer forget the id.
-        let forget = ForgetAck::new(id, &sockets);
-        drop(sockets);
-        Box::pin(async move {
-            let answers = AckResponses::collect(rx, expected, timeout).await;
-            drop(forget);
-            answers
-        })
+        }
+        match self.broadcast_local_acks(packet, &opts, timeout) {
+            Ok(acks) => Box::pin(async move { Ok(acks.collect().await) }),
+            Err(e) => Box::pin(async { Err(e) }),
+        }
     }
 
     fn fetch_sockets(
@@ -224,9 +305,7 @@ impl Adapter for MemoryAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        for socket in self.local_targets(&opts) {
-            self.add_all(socket.id(), &rooms);
-        }
+        self.add_sockets_local(&opts, &rooms);
         Box::pin(async { Ok(()) })
     }
 
@@ -235,11 +314,7 @@ impl Adapter for MemoryAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        for socket in self.local_targets(&opts) {
-            for room in &rooms {
-                self.del(socket.id(), room);
-            }
-        }
+        self.del_sockets_local(&opts, &rooms);
         Box::pin(async { Ok(()) })
     }
 
@@ -248,9 +323,7 @@ impl Adapter for MemoryAdapter {
         opts: BroadcastOptions,
         close: bool,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        for socket in self.local_targets(&opts) {
-            socket.disconnect_with(close);
-        }
+        self.disconnect_sockets_local(&opts, close);
         Box::pin(async { Ok(()) })
     }
 }

@@ -4,29 +4,42 @@
 //! in this process. A cluster adapter (Redis, …) keeps the same local state and
 //! also forwards each operation to the other nodes, so every operation here is
 //! shaped to cross a network: the ones that may are `async`.
+//!
+//! An adapter sees its namespace through [`AdapterHost`], a small trait: an
+//! adapter can be unit-tested against a stand-in host, without a server.
 
+mod context;
+mod local_acks;
 mod membership;
 mod memory;
+mod observer;
 mod options;
+mod server_side;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferrio_proto::socketio::{Args, Packet, Payload};
+use ferrio_proto::socketio::{Packet, Payload};
 
+pub use context::{AdapterContext, AdapterHost};
+pub use local_acks::LocalAcks;
 pub use memory::MemoryAdapter;
+pub use observer::RoomObserver;
 pub use options::{BroadcastFlags, BroadcastOptions};
+pub use server_side::{ServerSideAck, ServerSideResponses};
 
-use crate::namespace::WeakNamespace;
 use crate::{AckResponses, RemoteSocket, Room, SocketId};
 
 /// A boxed future, as adapter methods return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why an adapter operation failed.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, because a namespace hands the outcome of its adapter's
+/// [`init`](Adapter::init) to everyone awaiting [`Namespace::ready`](crate::Namespace::ready).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AdapterError {
     /// The packet is larger than a recipient's outbox can ever hold: it was
@@ -38,6 +51,19 @@ pub enum AdapterError {
         /// The outbox limit.
         limit: usize,
     },
+    /// A request to the other servers was not answered by all of them in time
+    /// (`fetch_sockets`, `all_rooms`, `server_count`, …). The message is
+    /// Node's: "timeout reached while waiting for fetchSockets response".
+    #[error("timeout reached while waiting for {operation} response")]
+    Timeout {
+        /// The operation, as Node names it (`fetchSockets`, `allRooms`, …).
+        operation: &'static str,
+    },
+    /// This adapter cannot do that, as a dynamic namespace's parent cannot
+    /// emit to other servers in Node ("serverSideEmit() is not supported on
+    /// parent namespaces").
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Anything else: a cluster adapter's broker went away, …
     #[error("adapter error: {0}")]
     Other(String),
@@ -46,8 +72,23 @@ pub enum AdapterError {
 /// Rooms and broadcast for one namespace.
 ///
 /// The room bookkeeping of this node is synchronous; whatever may involve other
-/// nodes is asynchronous.
+/// nodes is asynchronous. The methods with a default body are the ones a
+/// single-node adapter need not write.
 pub trait Adapter: Send + Sync + 'static {
+    /// Gets ready to serve: a cluster adapter subscribes to its channels here
+    /// (Node's `adapter.init()`). The namespace starts it when it is made, and
+    /// [`Namespace::ready`](crate::Namespace::ready) awaits it. Default: ready.
+    fn init(&self) -> BoxFuture<'_, Result<(), AdapterError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Stops: a cluster adapter unsubscribes here (Node's `adapter.close()`).
+    /// [`SocketIo::close`](crate::SocketIo::close) awaits it for every
+    /// namespace. Default: nothing to do.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
     /// Adds a socket to rooms.
     fn add_all(&self, id: SocketId, rooms: &[Room]);
     /// Removes a socket from one room.
@@ -59,6 +100,14 @@ pub trait Adapter: Send + Sync + 'static {
     /// Every room of this node that has sockets.
     fn rooms(&self) -> Vec<Room>;
 
+    /// Every room of the cluster that has sockets (Node's `allRooms`, which
+    /// includes the rooms named by socket ids). Default: this node's
+    /// [`rooms`](Self::rooms).
+    fn all_rooms(&self) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
+        let rooms = self.rooms();
+        Box::pin(async { Ok(rooms) })
+    }
+
     /// Sends an event packet to every socket the options select. A packet
     /// larger than the recipients' outbox is refused whole with
     /// [`AdapterError::TooLarge`], before anyone is sent anything.
@@ -68,8 +117,14 @@ pub trait Adapter: Send + Sync + 'static {
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>>;
 
-    /// Sends an event asking each target for an acknowledgement, and gathers the
-    /// answers until all came or `timeout` passed.
+    /// Sends an event asking each target for an acknowledgement, and gathers
+    /// the answers until all came or `timeout` passed.
+    ///
+    /// The packet carries the ack id of this node. `opts.flags.timeout` is
+    /// `Some(timeout)` too (the operator sets it), which is what a cluster
+    /// adapter publishes. An answer from a socket on another node holds only
+    /// its first argument, as Node sends it; see
+    /// [`ClusterAckCollector`](crate::ClusterAckCollector).
     fn broadcast_with_ack(
         &self,
         packet: Packet<Payload>,
@@ -104,26 +159,49 @@ pub trait Adapter: Send + Sync + 'static {
         close: bool,
     ) -> BoxFuture<'_, Result<(), AdapterError>>;
 
-    /// Sends an event to the other servers of the cluster (never to clients) and
-    /// gathers their acknowledgements. A single node has no one to tell.
+    /// Sends an event to the other servers of the cluster, never to clients
+    /// and never to this one (Node's `serverSideEmit`). Each server hands it
+    /// to its namespace's [`dispatch_server_side`](crate::Namespace::dispatch_server_side).
+    /// Default: a single node has no one to tell.
     fn server_side_emit(
         &self,
+        _event: String,
         _args: Vec<Payload>,
-        _timeout: Option<Duration>,
-    ) -> BoxFuture<'_, Result<Vec<Args>, AdapterError>> {
-        Box::pin(async { Ok(Vec::new()) })
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        Box::pin(async { Ok(()) })
     }
 
-    /// How many servers share this namespace.
-    fn server_count(&self) -> BoxFuture<'_, usize> {
-        Box::pin(async { 1 })
+    /// Like [`server_side_emit`](Self::server_side_emit), and gathers one
+    /// answer per other server (the first argument of its ack) until all
+    /// answered or `timeout` passed (Node's `serverSideEmitWithAck`). Default:
+    /// no other server, so no answer and nothing missing.
+    fn server_side_emit_with_ack(
+        &self,
+        _event: String,
+        _args: Vec<Payload>,
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<ServerSideResponses, AdapterError>> {
+        Box::pin(async { Ok(ServerSideResponses::default()) })
+    }
+
+    /// How many servers share this namespace, this one included. A cluster
+    /// adapter asks its broker, which may fail. Default 1.
+    fn server_count(&self) -> BoxFuture<'_, Result<usize, AdapterError>> {
+        Box::pin(async { Ok(1) })
     }
 }
 
 /// Builds the adapter of each namespace.
 pub trait AdapterFactory: Send + Sync + 'static {
     /// The adapter for a new namespace.
-    fn create(&self, namespace: WeakNamespace) -> Arc<dyn Adapter>;
+    fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter>;
+}
+
+/// A factory chosen at run time (from the environment, a flag, …).
+impl AdapterFactory for Arc<dyn AdapterFactory> {
+    fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
+        (**self).create(ctx)
+    }
 }
 
 /// Builds [`MemoryAdapter`]s: the default.
@@ -131,7 +209,7 @@ pub trait AdapterFactory: Send + Sync + 'static {
 pub struct MemoryAdapterFactory;
 
 impl AdapterFactory for MemoryAdapterFactory {
-    fn create(&self, namespace: WeakNamespace) -> Arc<dyn Adapter> {
-        Arc::new(MemoryAdapter::new(namespace))
+    fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
+        Arc::new(MemoryAdapter::new(&ctx))
     }
 }

@@ -1,9 +1,13 @@
-use std::collections::HashSet;
 use std::time::Duration;
+
+use indexmap::IndexSet;
 
 use crate::Room;
 
 /// Flags of a broadcast, set by the operators (`volatile`, `local`, …).
+///
+/// A cluster adapter publishes only the flags that are set, as Node does
+/// (`{}` by default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BroadcastFlags {
@@ -11,22 +15,31 @@ pub struct BroadcastFlags {
     pub local: bool,
     /// May be dropped for a socket that is not ready to take it.
     pub volatile: bool,
-    /// Whether the client asked for compression (kept for the wire; ferrio does
-    /// not compress WebSocket frames).
-    pub compress: bool,
-    /// How long to wait for acknowledgements.
+    /// Whether the sender asked for compression (`None`: it did not say). Kept
+    /// for the wire; ferrio does not compress WebSocket frames.
+    pub compress: Option<bool>,
+    /// How long to wait for acknowledgements. A broadcast with acks always
+    /// carries it here (the operator fills in its default), so that a cluster
+    /// adapter publishes it (Node's `opts.flags.timeout`, in ms).
     pub timeout: Option<Duration>,
+    /// The caller wants one answer, not a list: an ack asked of one remote
+    /// socket (Node's `expectSingleResponse`).
+    pub expect_single_response: bool,
 }
 
 /// Which sockets an operation targets: those in any of `rooms` (all sockets
 /// when empty), minus those in any of `except`.
+///
+/// The sets keep the order the rooms were added in, as a JS `Set` does, so
+/// that the messages a cluster adapter publishes are the same bytes as a Node
+/// server's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BroadcastOptions {
     /// Target rooms; empty means every socket of the namespace.
-    pub rooms: HashSet<Room>,
+    pub rooms: IndexSet<Room>,
     /// Rooms whose sockets are left out.
-    pub except: HashSet<Room>,
+    pub except: IndexSet<Room>,
     /// The flags.
     pub flags: BroadcastFlags,
 }

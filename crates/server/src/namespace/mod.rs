@@ -9,13 +9,20 @@ use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
 
+use ferrio_proto::socketio::Args;
+use futures_util::FutureExt;
+use futures_util::future::Shared;
 use serde::Serialize;
 
 use parent::ChildLink;
 pub(crate) use registry::{Matcher, Registry, Settings};
 
-use crate::adapter::{Adapter, AdapterFactory};
+use crate::adapter::{
+    Adapter, AdapterContext, AdapterError, AdapterFactory, AdapterHost, BoxFuture, ServerSideAck,
+    ServerSideResponses,
+};
 use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Socket, SocketId};
 
 type Middleware = Arc<
@@ -25,6 +32,11 @@ type Middleware = Arc<
 >;
 type ConnectionHandler =
     Arc<dyn Fn(Arc<Socket>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+type ServerSideHandler = Arc<
+    dyn Fn(Args, Option<ServerSideAck>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
+>;
+/// The adapter's `init`, shared by everyone awaiting [`Namespace::ready`].
+type Ready = Shared<BoxFuture<'static, Result<(), AdapterError>>>;
 
 /// Middleware and connection handlers; a dynamic namespace's children share
 /// their parent's.
@@ -40,6 +52,9 @@ pub(crate) struct Inner {
     /// Keyed by random ids the server made: a fast hasher is safe.
     sockets: RwLock<HashMap<SocketId, Arc<Socket>, foldhash::fast::RandomState>>,
     adapter: Arc<dyn Adapter>,
+    ready: Ready,
+    /// `on_server_side` handlers by event name.
+    server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
     ack_ids: AtomicU64,
     settings: Settings,
     /// For a dynamic child: its parent's map, which it leaves once unused.
@@ -69,15 +84,50 @@ impl Namespace {
         settings: Settings,
         child: Option<ChildLink>,
     ) -> Self {
-        Namespace(Arc::new_cyclic(|weak| Inner {
-            adapter: adapters.create(WeakNamespace(weak.clone())),
-            name,
-            listeners,
-            sockets: RwLock::new(HashMap::default()),
-            ack_ids: AtomicU64::new(0),
-            settings,
-            child,
-        }))
+        let namespace = Namespace(Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let host: Weak<dyn AdapterHost> = weak.clone();
+            let adapter = adapters.create(AdapterContext::new(host, name.as_str()));
+            let init = adapter.clone();
+            let ready: BoxFuture<'static, _> = Box::pin(async move { init.init().await });
+            Inner {
+                adapter,
+                ready: ready.shared(),
+                server_side: RwLock::default(),
+                name,
+                listeners,
+                sockets: RwLock::new(HashMap::default()),
+                ack_ids: AtomicU64::new(0),
+                settings,
+                child,
+            }
+        }));
+        namespace.start_init();
+        namespace
+    }
+
+    /// Starts the adapter's `init`: done at once for an adapter with nothing
+    /// to do, else driven by a task on the current runtime (or, with none,
+    /// by the first [`ready`](Self::ready)).
+    fn start_init(&self) {
+        let ready = self.0.ready.clone();
+        if ready.clone().now_or_never().is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let name = self.0.name.clone();
+        runtime.spawn(async move {
+            if let Err(e) = ready.await {
+                tracing::warn!(nsp = %name, error = %e, "adapter init failed");
+            }
+        });
+    }
+
+    /// Waits until the adapter is ready (a cluster adapter: subscribed, so
+    /// counted by the other servers), and says whether its `init` failed.
+    pub async fn ready(&self) -> Result<(), AdapterError> {
+        self.0.ready.clone().await
     }
 
     /// Whether both handles are the same namespace.
@@ -176,21 +226,12 @@ impl Namespace {
 
     /// Every connected socket of this namespace on this server.
     pub fn local_sockets(&self) -> Vec<Arc<Socket>> {
-        self.0
-            .sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.0.local_sockets()
     }
 
     /// The connected sockets among these ids.
     pub fn sockets_by_id<S: BuildHasher>(&self, ids: HashSet<SocketId, S>) -> Vec<Arc<Socket>> {
-        let sockets = self.0.sockets.read().unwrap_or_else(|e| e.into_inner());
-        ids.iter()
-            .filter_map(|id| sockets.get(id).cloned())
-            .collect()
+        self.0.sockets_by_id(ids.into_iter())
     }
 
     /// How many sockets are connected here.
@@ -219,7 +260,7 @@ impl Namespace {
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
-        self.0.ack_ids.fetch_add(1, Ordering::Relaxed)
+        AdapterHost::next_ack_id(&*self.0)
     }
 
     /// An operator targeting every socket of the namespace.
@@ -250,6 +291,138 @@ impl Namespace {
     /// Emits to every socket of the namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.broadcast().emit(event, data)
+    }
+}
+
+/// Events between servers (Node's `serverSideEmit` and its listeners).
+impl Namespace {
+    /// Handles a server-side event another server of the cluster sent with
+    /// [`server_side_emit`](Self::server_side_emit) (Node's `nsp.on(event, …)`
+    /// for such events). `ack` is `Some` when the sender waits for an
+    /// answer: one value, sent with [`ServerSideAck::send`]. Each handler runs
+    /// as a task of its own.
+    pub fn on_server_side<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Args, Option<ServerSideAck>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let h: ServerSideHandler = Arc::new(move |args, ack| Box::pin(handler(args, ack)));
+        self.0
+            .server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.to_owned())
+            .or_default()
+            .push(h);
+    }
+
+    /// Runs the [`on_server_side`](Self::on_server_side) handlers of `event`:
+    /// what an adapter calls with an event another server sent. Without a
+    /// handler, `ack` is dropped unanswered (the sender's wait times out for
+    /// this server, as with Node).
+    #[doc(hidden)]
+    pub fn dispatch_server_side(&self, event: &str, args: Args, ack: Option<ServerSideAck>) {
+        self.0.dispatch_server_side(event, args, ack);
+    }
+
+    /// Sends an event to the other servers of the cluster (Node's
+    /// `serverSideEmit`); their [`on_server_side`](Self::on_server_side)
+    /// handlers get it. Never to this server, nor to clients.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<(), EmitError>> + Send + 'static + use<T> {
+        self.broadcast().server_side_emit(event, data)
+    }
+
+    /// Like [`server_side_emit`](Self::server_side_emit), and gathers each
+    /// other server's answer, until all answered or the ack timeout passed
+    /// ([`SocketIoConfig::ack_timeout`](crate::SocketIoConfig::ack_timeout),
+    /// 5 s; another with [`timeout`](Self::timeout)). Node's
+    /// `serverSideEmitWithAck`.
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> impl Future<Output = Result<ServerSideResponses, EmitError>> + Send + 'static + use<T>
+    {
+        self.broadcast().server_side_emit_with_ack(event, data)
+    }
+
+    /// An operator with a time limit for acknowledgements:
+    /// `nsp.timeout(t).server_side_emit_with_ack(…)`, `nsp.timeout(t).emit_with_ack(…)`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.broadcast().timeout(timeout)
+    }
+
+    /// How many servers share this namespace, this one included (1 without a
+    /// cluster adapter).
+    pub async fn server_count(&self) -> Result<usize, AdapterError> {
+        self.0.adapter.server_count().await
+    }
+}
+
+impl Inner {
+    fn dispatch_server_side(&self, event: &str, args: Args, ack: Option<ServerSideAck>) {
+        let handlers = self
+            .server_side
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event)
+            .cloned()
+            .unwrap_or_default();
+        if handlers.is_empty() {
+            tracing::debug!(nsp = %self.name, event, "server-side event with no handler");
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(nsp = %self.name, event, "server-side event outside a runtime: dropped");
+            return;
+        };
+        for handler in handlers {
+            runtime.spawn(handler(args.clone(), ack.clone()));
+        }
+    }
+
+    fn sockets_by_id(&self, ids: impl Iterator<Item = SocketId>) -> Vec<Arc<Socket>> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        ids.filter_map(|id| sockets.get(&id).cloned()).collect()
+    }
+
+    fn local_sockets(&self) -> Vec<Arc<Socket>> {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+impl AdapterHost for Inner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn local_sockets(&self) -> Vec<Arc<Socket>> {
+        Inner::local_sockets(self)
+    }
+
+    fn sockets_by_id(&self, ids: &mut dyn Iterator<Item = SocketId>) -> Vec<Arc<Socket>> {
+        Inner::sockets_by_id(self, ids)
+    }
+
+    fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn dispatch_server_side(&self, event: &str, args: Args, ack: Option<ServerSideAck>) {
+        Inner::dispatch_server_side(self, event, args, ack);
+    }
+
+    fn namespace(self: Arc<Self>) -> Option<Namespace> {
+        Some(Namespace(self))
     }
 }
 

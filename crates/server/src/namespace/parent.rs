@@ -10,9 +10,13 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Packet, Payload};
+use futures_util::future::join_all;
 
-use super::{Namespace, WeakNamespace};
-use crate::adapter::{Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions};
+use super::Namespace;
+use crate::adapter::{
+    Adapter, AdapterContext, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions,
+    ServerSideResponses,
+};
 use crate::{AckResponses, RemoteSocket, Room, SocketId};
 
 /// The children of one dynamic parent by name, shared with the registry that
@@ -66,7 +70,7 @@ impl ChildLink {
 pub(crate) struct ParentAdapterFactory(pub Children);
 
 impl AdapterFactory for ParentAdapterFactory {
-    fn create(&self, _namespace: WeakNamespace) -> Arc<dyn Adapter> {
+    fn create(&self, _ctx: AdapterContext) -> Arc<dyn Adapter> {
         Arc::new(ParentAdapter {
             children: self.0.clone(),
         })
@@ -145,9 +149,10 @@ impl Adapter for ParentAdapter {
                     .broadcast_with_ack(packet, opts.clone(), timeout)
             });
             let mut all = AckResponses::default();
-            for answers in futures_util::future::join_all(asks).await {
+            for answers in join_all(asks).await {
                 let answers = answers?;
                 all.expected += answers.expected;
+                all.servers_missing = all.servers_missing.max(answers.servers_missing);
                 all.responses.extend(answers.responses);
             }
             Ok(all)
@@ -218,4 +223,58 @@ impl Adapter for ParentAdapter {
             Ok(())
         })
     }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        // The children are namespaces of the server: it closes their adapters.
+        Box::pin(async {})
+    }
+
+    fn all_rooms(&self) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
+        let children = self.children();
+        Box::pin(async move {
+            let all = join_all(children.iter().map(|c| c.adapter().all_rooms())).await;
+            let mut rooms = Vec::new();
+            for child in all {
+                rooms.extend(child?);
+            }
+            rooms.sort();
+            rooms.dedup();
+            Ok(rooms)
+        })
+    }
+
+    fn server_side_emit(
+        &self,
+        _event: String,
+        _args: Vec<Payload>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        Box::pin(async { Err(PARENT_SERVER_SIDE) })
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        _event: String,
+        _args: Vec<Payload>,
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<ServerSideResponses, AdapterError>> {
+        Box::pin(async { Err(PARENT_SERVER_SIDE) })
+    }
+
+    /// The most servers any child counts: every child of a cluster's parent
+    /// runs on the same servers, once a client connected to it there.
+    fn server_count(&self) -> BoxFuture<'_, Result<usize, AdapterError>> {
+        let children = self.children();
+        Box::pin(async move {
+            let counts = join_all(children.iter().map(|c| c.adapter().server_count())).await;
+            let mut most = 1;
+            for count in counts {
+                most = most.max(count?);
+            }
+            Ok(most)
+        })
+    }
 }
+
+/// Node throws the same on a parent namespace's `serverSideEmit`.
+const PARENT_SERVER_SIDE: AdapterError =
+    AdapterError::Unsupported("serverSideEmit() is not supported on parent namespaces");

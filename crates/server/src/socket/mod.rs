@@ -48,10 +48,23 @@ pub struct Socket {
 }
 
 /// The parts of a socket allocated on first use.
-#[derive(Default)]
 struct Extra {
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: Mutex<serde_json::Value>,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Self {
+            acks: Mutex::default(),
+            data: Mutex::new(empty_data()),
+        }
+    }
+}
+
+/// The data of a socket none was set on: `{}`, as `socket.data` in Node.
+fn empty_data() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
 }
 
 impl Socket {
@@ -514,21 +527,22 @@ impl Socket {
         Ok(())
     }
 
-    /// Reads the socket's data as `T`; `None` if unset or of another shape.
+    /// Reads the socket's data as `T`; `None` if of another shape. Unset, it
+    /// is `{}`, as in Node.
     pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
         let Some(extra) = self.extra.get() else {
-            return T::deserialize(&serde_json::Value::Null).ok();
+            return T::deserialize(&empty_data()).ok();
         };
         let data = extra.data.lock().unwrap_or_else(|e| e.into_inner());
         T::deserialize(&*data).ok()
     }
 
-    /// The socket's data as JSON (`null` when unset).
+    /// The socket's data as JSON (`{}` when unset, as `socket.data` in Node).
     pub fn data_value(&self) -> serde_json::Value {
         self.extra
             .get()
             .map(|extra| extra.data.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default()
+            .unwrap_or_else(empty_data)
     }
 
     /// Typed local state of any kind (not shared with other servers).

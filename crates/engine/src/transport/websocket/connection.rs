@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{Packet, decode_binary, decode_text};
-use ferrio_proto::websocket::{Incoming, Opcode, ReadError, Reader, encode_close, encode_frame};
+use ferrio_proto::websocket::{Opcode, ReadError, Reader, WsMessage, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
-use super::Target;
+use super::Accepted;
 use super::io::{Read, ReadFailure, WsIo, handle};
 use crate::conn::Counted;
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::session::{Carrier, Upgrade, WriteNow};
 use crate::{CloseReason, Connection, Session, Text, TransportKind};
 
@@ -29,7 +29,7 @@ enum End {
     Drop,
 }
 
-pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
+pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
     // The task lives as long as the connection, and its future is as large as
     // its largest step: the steps before and after serving are boxed, so an
     // idle connection's task carries only what serving needs (a
@@ -39,7 +39,7 @@ pub(super) async fn run(shared: Arc<Shared>, on_upgrade: OnUpgrade, target: Targ
         mut io,
         mut reader,
         connection,
-    }) = Box::pin(open(&shared, on_upgrade, target)).await
+    }) = Box::pin(open(&shared, on_upgrade, accepted)).await
     else {
         return;
     };
@@ -63,12 +63,16 @@ struct Opened {
 /// Takes the upgraded stream, opens its session or runs the upgrade probe of
 /// an existing one, and handles what the client sent along; `None` when the
 /// connection ends here (a message the client sent along may end it).
-async fn open(shared: &Arc<Shared>, on_upgrade: OnUpgrade, target: Target) -> Option<Opened> {
+async fn open(
+    shared: &Arc<EngineCore>,
+    on_upgrade: OnUpgrade,
+    accepted: Accepted,
+) -> Option<Opened> {
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
         Err(e) => {
             tracing::debug!(error = %e, "websocket upgrade failed");
-            if let Target::Upgrade(session) = target {
+            if let Accepted::Upgrade(session) = accepted {
                 session.lock().upgrade = Upgrade::None;
             }
             return None;
@@ -81,14 +85,14 @@ async fn open(shared: &Arc<Shared>, on_upgrade: OnUpgrade, target: Target) -> Op
         bytes: early.into(),
         at: 0,
     };
-    let (session, upgraded) = match target {
-        Target::New(new) => {
+    let (session, upgraded) = match accepted {
+        Accepted::New(new) => {
             let (info, _slot) = *new;
             let session = shared.open_session(info, TransportKind::WebSocket);
             session.lock().carrier = Carrier::WebSocket(io.writer());
             (session, false)
         }
-        Target::Upgrade(session) => {
+        Accepted::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
             if let Err(close) = probe(&session, &mut io, &mut reader, &mut pending, deadline).await
             {
@@ -132,7 +136,7 @@ async fn open(shared: &Arc<Shared>, on_upgrade: OnUpgrade, target: Target) -> Op
 /// as good as gone. One that did not answer a ping, or whose stream failed,
 /// gets no such wait: what the socket takes at once, and the connection is
 /// dropped.
-async fn finish(shared: &Shared, session: &Arc<Session>, mut io: WsIo, end: End) {
+async fn finish(shared: &EngineCore, session: &Arc<Session>, mut io: WsIo, end: End) {
     let reason = session.lock().closed;
     let patience = match reason {
         Some(CloseReason::PingTimeout | CloseReason::TransportError) => Duration::ZERO,
@@ -213,8 +217,8 @@ async fn probe(
             .map_err(|error| Some(End::Close(Some(error.close_code()))))?
         {
             let text = match message {
-                Incoming::Text(text) => text,
-                Incoming::Ping(payload) => {
+                WsMessage::Text(text) => text,
+                WsMessage::Ping(payload) => {
                     let mut pong = Vec::new();
                     encode_frame(Opcode::Pong, &payload, &mut pong);
                     if !write_by(io, &pong, deadline).await {
@@ -222,8 +226,8 @@ async fn probe(
                     }
                     continue;
                 }
-                Incoming::Pong => continue,
-                Incoming::Binary(_) | Incoming::Close(_) => return Err(Some(End::Close(None))),
+                WsMessage::Pong => continue,
+                WsMessage::Binary(_) | WsMessage::Close(_) => return Err(Some(End::Close(None))),
             };
             match decode_text(&text) {
                 Ok(Packet::Ping("probe")) if !probed => {
@@ -356,25 +360,25 @@ async fn serve(
 fn on_incoming(
     session: &Arc<Session>,
     connection: &Arc<dyn Connection>,
-    message: Incoming,
+    message: WsMessage,
 ) -> Option<End> {
     let handled = match message {
         // Nearly every frame is a message: handed up as it is, no second look.
-        Incoming::Text(text) if text.starts_with('4') => {
+        WsMessage::Text(text) if text.starts_with('4') => {
             session.on_message_frame(connection, Text::from_checked(text));
             Ok(())
         }
-        Incoming::Text(text) => match decode_text(&text) {
+        WsMessage::Text(text) => match decode_text(&text) {
             Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
-        Incoming::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
-        Incoming::Ping(payload) => {
+        WsMessage::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
+        WsMessage::Ping(payload) => {
             send_pong(session, &payload);
             Ok(())
         }
-        Incoming::Pong => Ok(()),
-        Incoming::Close(code) => {
+        WsMessage::Pong => Ok(()),
+        WsMessage::Close(code) => {
             session.close_with(CloseReason::TransportClose);
             // Answer the closing handshake with the client's own code.
             return Some(End::Close(code));
@@ -395,7 +399,7 @@ fn on_incoming(
 fn send_pong(session: &Session, payload: &Bytes) {
     let mut pong = Vec::new();
     encode_frame(Opcode::Pong, payload, &mut pong);
-    if session.lock().write_raw(&pong) == WriteNow::Rest {
+    if session.lock().write_raw(&pong) == WriteNow::Partial {
         session.writer.notify_one();
     }
 }
@@ -447,7 +451,7 @@ mod tests {
         let task = run(
             engine.shared.clone(),
             on_upgrade,
-            Target::New(Box::new((info, slot))),
+            Accepted::New(Box::new((info, slot))),
         );
         let size = std::mem::size_of_val(&task);
         eprintln!("connection task future: {size} bytes");

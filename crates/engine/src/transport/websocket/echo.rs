@@ -2,7 +2,7 @@
 //! writer), without Engine.IO on top: what the Autobahn suite is run against
 //! (`examples/ws_echo.rs`, `tests/autobahn.rs`).
 
-use ferrio_proto::websocket::{Incoming, Opcode, Reader, encode_close, encode_frame};
+use ferrio_proto::websocket::{Opcode, Reader, WsMessage, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
 
@@ -30,11 +30,11 @@ pub async fn echo(on_upgrade: OnUpgrade, max_message: usize) {
         let mut at = 0;
         loop {
             match reader.next(&mut buf, &mut at) {
-                Ok(Some(Incoming::Text(t))) => encode_frame(Opcode::Text, t.as_bytes(), &mut out),
-                Ok(Some(Incoming::Binary(b))) => encode_frame(Opcode::Binary, &b, &mut out),
-                Ok(Some(Incoming::Ping(p))) => encode_frame(Opcode::Pong, &p, &mut out),
-                Ok(Some(Incoming::Pong)) => {}
-                Ok(Some(Incoming::Close(code))) => close = Some(code),
+                Ok(Some(WsMessage::Text(t))) => encode_frame(Opcode::Text, t.as_bytes(), &mut out),
+                Ok(Some(WsMessage::Binary(b))) => encode_frame(Opcode::Binary, &b, &mut out),
+                Ok(Some(WsMessage::Ping(p))) => encode_frame(Opcode::Pong, &p, &mut out),
+                Ok(Some(WsMessage::Pong)) => {}
+                Ok(Some(WsMessage::Close(code))) => close = Some(code),
                 Ok(None) => break,
                 Err(error) => {
                     close = Some(Some(error.close_code()));

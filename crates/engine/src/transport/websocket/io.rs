@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use ferrio_proto::websocket::{Incoming, ReadError, Reader};
+use ferrio_proto::websocket::{ReadError, Reader, WsMessage};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
@@ -90,7 +90,7 @@ pub(crate) enum Read<B> {
 pub(crate) fn handle<B>(
     reader: &mut Reader,
     data: &mut [u8],
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
 ) -> Result<Option<B>, ReadError> {
     let mut at = 0;
     while let Some(message) = reader.next(data, &mut at)? {
@@ -106,10 +106,10 @@ pub(crate) enum WsIo {
     /// A plain TCP socket: reads with a stack buffer, writes from anywhere.
     Tcp(Arc<dyn RawTcp>),
     /// Any other stream, with its own read buffer.
-    Other(Box<OtherIo>),
+    Other(Box<StreamIo>),
 }
 
-pub(crate) struct OtherIo {
+pub(crate) struct StreamIo {
     io: TokioIo<Upgraded>,
     buf: Box<[u8]>,
 }
@@ -117,7 +117,7 @@ pub(crate) struct OtherIo {
 impl WsIo {
     /// The stream of an upgraded connection, and bytes the client sent after
     /// its upgrade request that hyper already read.
-    pub fn from_upgraded<T>(upgraded: Upgraded) -> (Self, Bytes)
+    pub(super) fn from_upgraded<T>(upgraded: Upgraded) -> (Self, Bytes)
     where
         T: RawTcp + tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
@@ -131,7 +131,7 @@ impl WsIo {
                 parts.read_buf,
             ),
             Err(upgraded) => (
-                Self::Other(Box::new(OtherIo {
+                Self::Other(Box::new(StreamIo {
                     io: TokioIo::new(upgraded),
                     buf: vec![0; OTHER_BUFFER].into_boxed_slice(),
                 })),
@@ -141,7 +141,7 @@ impl WsIo {
     }
 
     /// The socket senders may write to directly, if it is plain TCP.
-    pub fn direct(&self) -> Option<Arc<dyn RawTcp>> {
+    pub(super) fn direct(&self) -> Option<Arc<dyn RawTcp>> {
         match self {
             Self::Tcp(tcp) => Some(tcp.clone()),
             Self::Other(_) => None,
@@ -150,14 +150,14 @@ impl WsIo {
 
     /// The session's writer on this stream: senders write to a plain TCP
     /// socket themselves.
-    pub fn writer(&self) -> Writer {
+    pub(super) fn writer(&self) -> Writer {
         Writer::new(self.direct())
     }
 
     /// Waits for bytes and reads them into `buf`: how many, 0 when the client
     /// closed the stream. For the one-off reads of the upgrade probe and the
     /// echo, which handle what they read at their own pace.
-    pub async fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(super) async fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::Tcp(tcp) => loop {
                 let tcp = tcp.tcp();
@@ -182,11 +182,11 @@ impl WsIo {
     ///
     /// Cancel-safe: it only waits before it reads, and handles what it read
     /// before it waits again.
-    pub async fn read_serving<B>(
+    pub(super) async fn read_serving<B>(
         &mut self,
         session: &Session,
         reader: &mut Reader,
-        on: &mut impl FnMut(Incoming) -> Option<B>,
+        on: &mut impl FnMut(WsMessage) -> Option<B>,
     ) -> Result<Read<B>, ReadFailure> {
         match self {
             // `poll_read_ready` rather than `readable()`: it keeps the waker in
@@ -202,7 +202,7 @@ impl WsIo {
                 }
             },
             Self::Other(other) => {
-                let OtherIo { io, buf } = &mut **other;
+                let StreamIo { io, buf } = &mut **other;
                 let mut wrote = false;
                 let n = std::future::poll_fn(|cx| {
                     if has_unwritten_or_unflushed(session) {
@@ -240,7 +240,7 @@ impl WsIo {
 
     /// Writes all of `bytes`, waiting for the socket as needed. Callers bound
     /// it with a deadline.
-    pub async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+    pub(super) async fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         match self {
             Self::Tcp(tcp) => {
                 let tcp = tcp.tcp();
@@ -266,7 +266,7 @@ impl WsIo {
     /// takes it now. Returns whether it is all out; if not, wait for
     /// [`writable`](Self::writable) and call again. Other streams are written
     /// to by [`read_serving`](Self::read_serving): `Ok(true)` here.
-    pub fn flush_some(&mut self, session: &Session) -> io::Result<bool> {
+    pub(super) fn flush_some(&mut self, session: &Session) -> io::Result<bool> {
         match self {
             Self::Tcp(tcp) => write_waiting(session, tcp.tcp()),
             Self::Other(_) => Ok(true),
@@ -275,7 +275,7 @@ impl WsIo {
 
     /// Waits until a plain TCP socket can take more; never, for other streams
     /// (their writes are made while [`read_serving`](Self::read_serving) waits).
-    pub fn writable(&self) -> impl Future<Output = io::Result<()>> + use<> {
+    pub(super) fn writable(&self) -> impl Future<Output = io::Result<()>> + use<> {
         let tcp = self.direct();
         async move {
             match tcp {
@@ -288,7 +288,7 @@ impl WsIo {
     /// Writes everything that waits in the session: control frames and the
     /// rest of a partly written frame first, then the outbox; until nothing is
     /// left. Callers bound it with a deadline.
-    pub async fn flush(&mut self, session: &Session) -> io::Result<()> {
+    pub(super) async fn flush(&mut self, session: &Session) -> io::Result<()> {
         match self {
             Self::Tcp(tcp) => {
                 let tcp = tcp.tcp();
@@ -387,7 +387,7 @@ fn write_waiting(session: &Session, tcp: &TcpStream) -> io::Result<bool> {
 fn read_ready<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
 ) -> Result<Read<B>, ReadFailure> {
     READ_BUFFER.with(|buffer| match buffer.try_borrow_mut() {
         Ok(mut buf) => read_into(tcp, reader, on, &mut buf),
@@ -400,7 +400,7 @@ fn read_ready<B>(
 fn read_into<B>(
     tcp: &TcpStream,
     reader: &mut Reader,
-    on: &mut impl FnMut(Incoming) -> Option<B>,
+    on: &mut impl FnMut(WsMessage) -> Option<B>,
     buf: &mut [u8],
 ) -> Result<Read<B>, ReadFailure> {
     for round in 0..READ_BUDGET {

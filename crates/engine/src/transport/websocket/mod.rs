@@ -25,18 +25,18 @@ pub(crate) use writer::Writer;
 
 use crate::Session;
 use crate::conn::Counted;
-use crate::engine::Shared;
+use crate::engine::EngineCore;
 use crate::limits::SessionSlot;
 use crate::session::ConnectInfo;
 
 /// Runs an accepted WebSocket in a task of its own, once hyper hands over
 /// the connection.
-pub(crate) fn spawn(shared: &Arc<Shared>, on_upgrade: OnUpgrade, target: Target) {
-    tokio::spawn(connection::run(shared.clone(), on_upgrade, target));
+pub(crate) fn spawn(shared: &Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
+    tokio::spawn(connection::run(shared.clone(), on_upgrade, accepted));
 }
 
 /// What an accepted WebSocket carries.
-pub(crate) enum Target {
+pub(crate) enum Accepted {
     /// A new session, with the place reserved for it (`max_sessions`).
     /// Boxed whole: the connection's task keeps its argument for its life.
     New(Box<(ConnectInfo, SessionSlot)>),

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use ferrio_proto::websocket::{Header, Opcode, header};
 
 use super::RawTcp;
-use crate::Frame;
+use crate::OutPacket;
 use crate::session::{Queue, Wire, WriteNow};
 
 /// The WebSocket half of a session's state, behind the session's lock.
@@ -108,7 +108,7 @@ const MAX_RAW_BACKLOG: usize = 64 * 1024;
 const BATCH: usize = 64;
 
 impl Wire for Writer {
-    fn write_now(&mut self, frames: &[Frame], mut queue: Queue<'_>) -> WriteNow {
+    fn write_now(&mut self, frames: &[OutPacket], mut queue: Queue<'_>) -> WriteNow {
         if frames.is_empty() || frames.len() > MAX_FRAMES || !self.can_write_now(&queue) {
             return WriteNow::Declined;
         }
@@ -149,7 +149,7 @@ impl Wire for Writer {
                 skip = 0;
             }
         }
-        WriteNow::Rest
+        WriteNow::Partial
     }
 
     fn write_raw(&mut self, bytes: &[u8], queue: Queue<'_>) -> WriteNow {
@@ -168,7 +168,7 @@ impl Wire for Writer {
         }
         self.raw
             .extend_from_slice(bytes.get(written..).unwrap_or(&[]));
-        WriteNow::Rest
+        WriteNow::Partial
     }
 
     fn flush(
@@ -243,21 +243,21 @@ impl Wire for Writer {
 }
 
 /// The WebSocket opcode and payload a frame is sent as.
-fn ws_parts(frame: &Frame) -> (Opcode, &[u8]) {
+fn ws_parts(frame: &OutPacket) -> (Opcode, &[u8]) {
     match frame {
-        Frame::Text(t) => (Opcode::Text, t.as_bytes()),
-        Frame::Binary(b) => (Opcode::Binary, b),
+        OutPacket::Text(t) => (Opcode::Text, t.as_bytes()),
+        OutPacket::Binary(b) => (Opcode::Binary, b),
     }
 }
 
 /// The WebSocket header a frame is sent with.
-fn frame_header(frame: &Frame) -> Header {
+fn frame_header(frame: &OutPacket) -> Header {
     let (opcode, payload) = ws_parts(frame);
     header(opcode, payload.len())
 }
 
 /// A frame's size on the wire: header and payload.
-fn wire_len(frame: &Frame) -> usize {
+fn wire_len(frame: &OutPacket) -> usize {
     frame_header(frame).as_bytes().len() + frame.len()
 }
 
@@ -319,12 +319,12 @@ mod tests {
     #[derive(Default)]
     struct Setup {
         writer: Writer,
-        frames: VecDeque<Frame>,
+        frames: VecDeque<OutPacket>,
         bytes: usize,
     }
 
     impl Setup {
-        fn push(&mut self, frame: Frame) {
+        fn push(&mut self, frame: OutPacket) {
             Queue::new(&mut self.frames, &mut self.bytes).push_back(frame);
         }
 
@@ -334,7 +334,7 @@ mod tests {
         }
     }
 
-    fn encoded(frames: &[Frame]) -> Vec<u8> {
+    fn encoded(frames: &[OutPacket]) -> Vec<u8> {
         let mut out = Vec::new();
         for frame in frames {
             out.extend_from_slice(frame_header(frame).as_bytes());
@@ -348,10 +348,10 @@ mod tests {
     #[test]
     fn any_split_of_the_writes_keeps_the_bytes_in_order() {
         let frames = vec![
-            Frame::message("hello"),
-            Frame::Binary(Bytes::from(vec![9u8; 300])),
-            Frame::Binary(Bytes::from(vec![1u8; 70_000])),
-            Frame::message("x"),
+            OutPacket::message("hello"),
+            OutPacket::Binary(Bytes::from(vec![9u8; 300])),
+            OutPacket::Binary(Bytes::from(vec![1u8; 70_000])),
+            OutPacket::message("x"),
         ];
         let expected = encoded(&frames);
         for step in [1, 2, 3, 7, 130, 4096, 1 << 20] {
@@ -390,9 +390,9 @@ mod tests {
     #[test]
     fn control_bytes_wait_for_the_end_of_a_partly_written_frame() {
         let mut s = Setup::default();
-        let frame = Frame::Binary(Bytes::from(vec![5u8; 1000]));
+        let frame = OutPacket::Binary(Bytes::from(vec![5u8; 1000]));
         s.push(frame.clone());
-        s.push(Frame::message("after"));
+        s.push(OutPacket::message("after"));
         let mut out = Vec::new();
         let take = |n: usize, out: &mut Vec<u8>, s: &mut Setup| {
             let mut left = n;
@@ -414,11 +414,11 @@ mod tests {
         assert_eq!(s.bytes, 1006);
         assert!(s.writer.is_mid_frame());
         let queue = Queue::new(&mut s.frames, &mut s.bytes);
-        assert_eq!(s.writer.write_raw(b"PONG", queue), WriteNow::Rest);
+        assert_eq!(s.writer.write_raw(b"PONG", queue), WriteNow::Partial);
         assert!(take(usize::MAX, &mut out, &mut s));
         let mut expected = encoded(&[frame]);
         expected.extend_from_slice(b"PONG");
-        expected.extend_from_slice(&encoded(&[Frame::message("after")]));
+        expected.extend_from_slice(&encoded(&[OutPacket::message("after")]));
         assert_eq!(out, expected);
         assert_eq!(s.bytes, 0);
         assert!(s.writer.is_idle());

@@ -1,10 +1,5 @@
-//! Test support shared by `node.rs` and `python.rs`: running a peer program
-//! to completion under a timeout and reading what it printed.
-//!
-//! The peers print one JSON object per line (`{"event":"...",...}`); the lines
-//! are kept raw and matched by substring, so no JSON dependency is needed.
-
-#![allow(dead_code)] // each test binary uses a different subset
+//! What [`node`](crate::node) and [`python`](crate::python) share: running a
+//! peer program to completion under a timeout and reading what it printed.
 
 use std::io::{BufReader, Read};
 use std::process::{Command, ExitStatus};
@@ -101,7 +96,7 @@ fn spawn_reader<R: Read + Send + 'static>(r: R) -> JoinHandle<String> {
 /// Runs `cmd` (stdout and stderr piped) to completion, killing it after
 /// `timeout`. Stdout is kept line by line, stderr whole. Panics with `hint`
 /// only if the program cannot be started at all.
-pub fn run(
+pub(crate) fn run(
     peer: &'static str,
     mut cmd: Command,
     command: String,

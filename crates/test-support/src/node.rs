@@ -1,15 +1,8 @@
-//! Test support: run the Node.js programs in `interop/` as real peers.
-//!
-//! Std only. Include it from an integration test with
+//! Run the Node.js programs in `interop/` as real peers.
 //!
 //! ```ignore
-//! #[path = "../../../interop/rust/node.rs"]
-//! mod node;
-//! ```
+//! use ferrio_test_support::node;
 //!
-//! then, for example:
-//!
-//! ```ignore
 //! node::ensure_npm_deps();
 //! let out = node::run_node(
 //!     "engineio/client.mjs",
@@ -18,34 +11,21 @@
 //! );
 //! out.assert_ok();
 //! ```
-//!
-//! The Node scripts print one JSON object per line (`{"event":"...",...}`); this
-//! module keeps the raw lines and matches them by substring, so it needs no JSON
-//! dependency.
 
-#![allow(dead_code)] // each test binary uses a different subset
+use crate::install_lock;
+use crate::peer;
 
-#[path = "peer.rs"]
-mod peer;
-
-use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
-
-/// A lock file older than this is considered left behind by a dead process.
-const STALE_LOCK: Duration = Duration::from_secs(600);
-/// How long to wait for another process's `npm ci` before giving up.
-const LOCK_WAIT: Duration = Duration::from_secs(900);
+use std::time::{Duration, Instant};
 
 /// The repository's `interop/` folder.
 ///
-/// Found by walking up from `CARGO_MANIFEST_DIR` of the crate that includes this
-/// module (e.g. `crates/engine`) to the first ancestor holding
+/// Found by walking up from this crate's folder (`crates/test-support`) to the first ancestor holding
 /// `interop/package.json` (the workspace root).
 pub fn interop_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -90,30 +70,7 @@ fn install_npm_deps() -> Result<(), String> {
         return Ok(());
     }
     let lock = dir.join(".npm-install.lock");
-    let started = Instant::now();
-    let _guard = loop {
-        match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                break LockGuard(lock.clone());
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                if lock_is_stale(&lock) {
-                    let _ = fs::remove_file(&lock);
-                    continue;
-                }
-                if started.elapsed() > LOCK_WAIT {
-                    return Err(format!(
-                        "waited {LOCK_WAIT:?} for {} to disappear (another npm install?); \
-                         remove it if no install is running",
-                        lock.display()
-                    ));
-                }
-                thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    };
+    let _guard = install_lock::acquire(&lock, "npm install")?;
     // Another process may have finished the install while we waited.
     if deps_present(&dir) {
         return Ok(());
@@ -138,23 +95,6 @@ fn install_npm_deps() -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn lock_is_stale(lock: &Path) -> bool {
-    fs::metadata(lock)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age > STALE_LOCK)
-}
-
-/// Removes the lock file when dropped (also on panic).
-struct LockGuard(PathBuf);
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
 }
 
 /// What a finished (or killed) `node` process left behind.
@@ -214,6 +154,7 @@ pub fn run_node(script: &str, args: &[&str], timeout: Duration) -> NodeOutput {
 }
 
 /// A long-running node peer (e.g. `engineio/echo-server.mjs`), killed on drop.
+#[derive(Debug)]
 pub struct NodeProcess {
     child: Child,
     command: String,

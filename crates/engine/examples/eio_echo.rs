@@ -1,7 +1,7 @@
 //! An Engine.IO echo server with the reference defaults (ping every 25 s).
 //!
 //! ```text
-//! PORT=3000 cargo run --release -p ferrio-engine --example echo
+//! PORT=3000 cargo run --release -p ferrio-engine --example eio_echo
 //! ```
 
 use std::sync::Arc;

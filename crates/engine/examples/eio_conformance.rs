@@ -5,7 +5,7 @@
 //! 300 ms, ping timeout 200 ms, max payload 1 000 000 bytes, CORS for any origin.
 //!
 //! ```text
-//! PORT=3000 cargo run -p ferrio-engine --example conformance
+//! PORT=3000 cargo run -p ferrio-engine --example eio_conformance
 //! ```
 
 use std::sync::Arc;

@@ -1,16 +1,9 @@
-//! Test support: run the Python programs in `interop/python/` as real peers.
-//!
-//! Std only, the Python counterpart of `node.rs`. Include it from an
-//! integration test with
+//! Run the Python programs in `interop/python/` as real peers, the Python
+//! counterpart of [`node`](crate::node).
 //!
 //! ```ignore
-//! #[path = "../../../interop/rust/python.rs"]
-//! mod python;
-//! ```
+//! use ferrio_test_support::python;
 //!
-//! then, for example:
-//!
-//! ```ignore
 //! python::ensure_venv();
 //! let out = python::run_python(
 //!     "client.py",
@@ -20,27 +13,16 @@
 //! out.assert_ok();
 //! ```
 //!
-//! The scripts print one JSON object per line (`{"event":"...",...}`) and end
-//! with `{"event":"result","ok":...}`; lines are kept raw and matched by
-//! substring, so this module needs no JSON dependency.
+//! The scripts end with `{"event":"result","ok":...}`.
 
-#![allow(dead_code)] // each test binary uses a different subset
+use crate::install_lock;
+use crate::peer;
 
-#[path = "peer.rs"]
-mod peer;
-
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
-
-/// A lock file older than this is considered left behind by a dead process.
-const STALE_LOCK: Duration = Duration::from_secs(600);
-/// How long to wait for another process's install before giving up.
-const LOCK_WAIT: Duration = Duration::from_secs(900);
+use std::time::Duration;
 /// Written into the virtualenv after a successful install: a copy of the
 /// `requirements.txt` it was installed from. The venv is up to date when the two
 /// are the same (`scripts/test` uses the same file).
@@ -48,8 +30,7 @@ const STAMP: &str = ".requirements.installed";
 
 /// The repository's `interop/python/` folder.
 ///
-/// Found by walking up from `CARGO_MANIFEST_DIR` of the crate that includes this
-/// module (e.g. `crates/server`) to the first ancestor holding
+/// Found by walking up from this crate's folder (`crates/test-support`) to the first ancestor holding
 /// `interop/python/requirements.txt` (the workspace root).
 pub fn python_dir() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -117,30 +98,7 @@ fn install_venv_in(dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     let lock = dir.join(".venv-install.lock");
-    let started = Instant::now();
-    let _guard = loop {
-        match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}", std::process::id());
-                break LockGuard(lock.clone());
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                if lock_is_stale(&lock) {
-                    let _ = fs::remove_file(&lock);
-                    continue;
-                }
-                if started.elapsed() > LOCK_WAIT {
-                    return Err(format!(
-                        "waited {LOCK_WAIT:?} for {} to disappear (another venv install?); \
-                         remove it if no install is running",
-                        lock.display()
-                    ));
-                }
-                thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => return Err(format!("cannot create {}: {e}", lock.display())),
-        }
-    };
+    let _guard = install_lock::acquire(&lock, "venv install")?;
     // Another process may have finished the install while we waited.
     if venv_up_to_date(dir) {
         return Ok(());
@@ -197,23 +155,6 @@ fn run_install_step(cmd: &mut Command, what: &str) -> Result<(), String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     ))
-}
-
-fn lock_is_stale(lock: &Path) -> bool {
-    fs::metadata(lock)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|age| age > STALE_LOCK)
-}
-
-/// Removes the lock file when dropped (also on panic).
-struct LockGuard(PathBuf);
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
 }
 
 /// What a finished (or killed) Python process left behind.

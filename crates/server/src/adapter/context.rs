@@ -1,0 +1,81 @@
+//! What an adapter is given: its namespace, seen through a small trait.
+
+use std::sync::{Arc, Weak};
+
+use ferrio_proto::socketio::Args;
+
+use super::ServerSideAck;
+use crate::{Namespace, RecoveryConfig, Socket, SocketId};
+
+/// What an adapter needs from its namespace, and nothing more.
+///
+/// A [`Namespace`] is one; a test can write another, to run an adapter (a
+/// [`MemoryAdapter`](super::MemoryAdapter), a cluster adapter) without a server.
+pub trait AdapterHost: Send + Sync + 'static {
+    /// The namespace's name, starting with `/`.
+    fn name(&self) -> &str;
+
+    /// Every connected socket of the namespace on this server.
+    fn local_sockets(&self) -> Vec<Arc<Socket>>;
+
+    /// The connected sockets among these ids (each id at most once).
+    fn sockets_by_id(&self, ids: &mut dyn Iterator<Item = SocketId>) -> Vec<Arc<Socket>>;
+
+    /// A fresh acknowledgement id of this namespace, for a packet asking this
+    /// node's sockets for acks (a cluster adapter relaying another node's
+    /// broadcast with acks takes one here, as Node does with `nsp._ids++`).
+    fn next_ack_id(&self) -> u64;
+
+    /// Hands an event another server sent with `server_side_emit` to this
+    /// namespace's [`on_server_side`](Namespace::on_server_side) handlers;
+    /// `ack` is how they answer, when the sender waits for an answer.
+    fn dispatch_server_side(&self, event: &str, args: Args, ack: Option<ServerSideAck>);
+
+    /// The namespace itself, to build [`RemoteSocket`](crate::RemoteSocket)s
+    /// that act through it. `None` for a host that is not a namespace.
+    fn namespace(self: Arc<Self>) -> Option<Namespace>;
+}
+
+/// What a factory is given to build a namespace's adapter.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AdapterContext {
+    /// The namespace, held weakly: it owns the adapter.
+    pub host: Weak<dyn AdapterHost>,
+    /// The namespace's name, starting with `/`.
+    pub name: Arc<str>,
+    /// Connection state recovery, when the server has it on: the adapter
+    /// then stamps offsets on what it broadcasts. Always `None` for now.
+    pub recovery: Option<RecoveryConfig>,
+}
+
+impl AdapterContext {
+    /// A context for an adapter of the namespace `name` served by `host`
+    /// (what a test passes to a factory; a server makes its own).
+    pub fn new(host: Weak<dyn AdapterHost>, name: impl Into<Arc<str>>) -> Self {
+        Self {
+            host,
+            name: name.into(),
+            recovery: None,
+        }
+    }
+
+    /// The host, if the namespace still exists.
+    pub fn host(&self) -> Option<Arc<dyn AdapterHost>> {
+        self.host.upgrade()
+    }
+
+    /// The namespace, if it still exists and the host is one.
+    pub fn namespace(&self) -> Option<Namespace> {
+        self.host()?.namespace()
+    }
+}
+
+impl std::fmt::Debug for AdapterContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterContext")
+            .field("name", &self.name)
+            .field("recovery", &self.recovery)
+            .finish_non_exhaustive()
+    }
+}
