@@ -286,7 +286,10 @@ def versions() -> dict:
     for pkg in lock:
         if 'name = "socketioxide"\n' in pkg:
             sxd = pkg.split('version = "')[1].split('"')[0]
-    sio = json.loads((BENCH / "node" / "node_modules" / "socket.io" / "package.json").read_text())["version"]
+    sio_package = BENCH / "node" / "node_modules" / "socket.io" / "package.json"
+    # Not installed when Node is not measured (`--servers` without it).
+    sio = json.loads(sio_package.read_text())["version"] if sio_package.exists() else "?"
+
     commit = out(["git", "rev-parse", "--short", "HEAD"])
     dirty = " + uncommitted changes" if out(["git", "status", "--porcelain", "--", "crates"]) else ""
     return {"ferrio": f"{commit}{dirty}", "rustc": out(["rustc", "--version"]),
