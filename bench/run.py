@@ -521,7 +521,8 @@ def write_probe_section(path: Path, results: dict, probes: dict, servers: list[s
              "1 s warm-up, a 3 s measured window and a 1 s drain on the same connections; it "
              "passes when its p99 latency is at most 50 ms, nothing is lost and at least 95 % of "
              "the offered deliveries per second arrive. The generator paces without a busy-wait "
-             "here, so its CPU time is its work. *Limit* is the core that was full (≥ 90 %) at "
+             "here, so its CPU time is its work. A step that fails while other processes took more "
+             "than 15 % of a core is measured again (up to 3 times). *Limit* is the core that was full (≥ 90 %) at "
              "the lowest failing rate: the server's (CPU 0) or the generator's (CPU 1, one "
              "process); when it is the generator's, the server's true maximum is higher than "
              "shown. Made by:")

@@ -13,7 +13,10 @@
 //! nothing more arrives, so a backlog a failed step left in the server does not
 //! spill into the next one. Each step reads the server's CPU time (`--pid`) and
 //! the generator's own over the window: at the lowest failing rate, the side near
-//! 100 % of its core is the limit.
+//! 100 % of its core is the limit. It also reads what the rest of the machine
+//! used (`/proc/stat`): a step that fails while other work took more than 15 %
+//! of a core is measured again, up to three times, and the least disturbed
+//! attempt is kept.
 
 use std::time::Duration;
 
@@ -38,6 +41,11 @@ const RESOLUTION: f64 = 1.05;
 const MAX_STEPS: usize = 30;
 /// A core this busy (percent) is full.
 const FULL_CORE_PCT: f64 = 90.0;
+/// A failed step is measured again when other work took more than this share
+/// of a core (percent) meanwhile: on a shared machine, it is what failed.
+const MAX_OTHER_PCT: f64 = 15.0;
+/// How many times a step may be measured.
+const ATTEMPTS: u32 = 3;
 /// Nothing arrived for this long: the server has caught up.
 const QUIET: Duration = Duration::from_millis(300);
 /// The longest the generator waits for the server to catch up between steps.
@@ -94,7 +102,6 @@ pub(crate) async fn run(
     let mut rate = args.rate;
     let mut stopped = None;
     while steps.len() < MAX_STEPS {
-        stats.reset();
         let disconnects = stats.disconnects.get();
         let load = Load {
             rate,
@@ -103,9 +110,33 @@ pub(crate) async fn run(
             drain: args.drain,
             spin: false,
         };
-        let measured = send_messages(args, load, conns, rooms, stats).await?;
+        // A pass, or a failure other work cannot explain, is final; of
+        // disturbed failures, the least disturbed is kept.
+        let mut kept: Option<ProbeStep> = None;
+        for attempt in 1..=ATTEMPTS {
+            if attempt > 1 {
+                settle(stats).await;
+            }
+            stats.reset();
+            let measured = send_messages(args, load, conns, rooms, stats).await?;
+            let dropped = stats.disconnects.get() - disconnects;
+            let mut this = judge(rate, &measured, dropped);
+            this.attempts = attempt;
+            let disturbed = !this.ok && this.other_cpu_pct > MAX_OTHER_PCT && dropped == 0;
+            if !disturbed {
+                kept = Some(this);
+                break;
+            }
+            if !args.quiet {
+                eprintln!("{} (disturbed)", this.line(args.scenario.name()));
+            }
+            match &mut kept {
+                Some(k) if k.other_cpu_pct <= this.other_cpu_pct => k.attempts = attempt,
+                _ => kept = Some(this),
+            }
+        }
+        let Some(step) = kept else { break };
         let dropped = stats.disconnects.get() - disconnects;
-        let step = judge(rate, &measured, dropped);
         if !args.quiet {
             eprintln!("{}", step.line(args.scenario.name()));
         }
@@ -169,6 +200,10 @@ fn judge(rate: f64, m: &Measured, dropped: u64) -> ProbeStep {
     };
     let server_cpu_pct = share(m.server.0, m.server.1);
     let generator_cpu_pct = share(Some(m.generator.0), Some(m.generator.1)).unwrap_or_default();
+    let other_cpu_pct = (m.machine_us as f64 / 1e4 / seconds
+        - server_cpu_pct.unwrap_or_default()
+        - generator_cpu_pct)
+        .max(0.0);
     let mut failed = Vec::new();
     if msgs.latency.p99_us > MAX_P99_US {
         failed.push("p99");
@@ -196,6 +231,8 @@ fn judge(rate: f64, m: &Measured, dropped: u64) -> ProbeStep {
         send_lag_p99_ms: msgs.send_lag.p99_us as f64 / 1000.0,
         server_cpu_pct: server_cpu_pct.map(|v| (v * 10.0).round() / 10.0),
         generator_cpu_pct: (generator_cpu_pct * 10.0).round() / 10.0,
+        other_cpu_pct: (other_cpu_pct * 10.0).round() / 10.0,
+        attempts: 1,
         ok: failed.is_empty(),
         failed: failed.join(", "),
     }
@@ -260,6 +297,8 @@ mod tests {
             send_lag_p99_ms: 0.0,
             server_cpu_pct: server,
             generator_cpu_pct: generator,
+            other_cpu_pct: 0.0,
+            attempts: 1,
             ok: false,
             failed: String::new(),
         }

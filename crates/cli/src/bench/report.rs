@@ -113,6 +113,12 @@ pub(crate) struct ProbeStep {
     pub(crate) server_cpu_pct: Option<f64>,
     /// The generator's own, likewise.
     pub(crate) generator_cpu_pct: f64,
+    /// What every other process of the machine used meanwhile, likewise
+    /// (`/proc/stat`; only meaningful with `--pid`).
+    pub(crate) other_cpu_pct: f64,
+    /// How many times this rate was measured: a failure while other work
+    /// took more than 15 % of a core is measured again (at most 3 times).
+    pub(crate) attempts: u32,
     /// Whether every criterion held.
     pub(crate) ok: bool,
     /// The criteria that failed, comma-separated.
@@ -126,7 +132,7 @@ impl ProbeStep {
             .server_cpu_pct
             .map_or("–".to_owned(), |v| format!("{v:.0} %"));
         format!(
-            "probe {scenario} {:>9.0}/s: {:>9.0} of {:>9.0} deliveries/s, p50 {:.2} ms, p99 {:.2} ms, lost {}, cpu server {cpu} / generator {:.0} %: {}",
+            "probe {scenario} {:>9.0}/s: {:>9.0} of {:>9.0} deliveries/s, p50 {:.2} ms, p99 {:.2} ms, lost {}, cpu server {cpu} / generator {:.0} % / other {:.0} %: {}",
             self.rate,
             self.delivered_per_s,
             self.offered_per_s,
@@ -134,6 +140,7 @@ impl ProbeStep {
             self.p99_ms,
             self.lost,
             self.generator_cpu_pct,
+            self.other_cpu_pct,
             if self.ok {
                 "ok".to_owned()
             } else {

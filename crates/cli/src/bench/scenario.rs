@@ -199,6 +199,8 @@ pub(crate) struct Measured {
     pub(crate) seconds: f64,
     /// Deliveries that arrived within the window, of any message.
     pub(crate) arrived: u64,
+    /// CPU time every process used over the window (`/proc/stat`), in µs.
+    pub(crate) machine_us: u64,
 }
 
 /// This process's own CPU time and memory.
@@ -261,12 +263,16 @@ pub(crate) async fn send_messages(
     stats.phase.set("warm-up");
     pacer.run_until(stats, window_start, &mut send).await;
     let (before, me_before, began) = (probe(args.pid)?, myself()?, Instant::now());
+    let machine_before = procfs::machine_busy_us().unwrap_or_default();
     stats.phase.set("measuring");
     pacer.run_until(stats, end, &mut send).await;
     // The window ends when the last message due in it is sent, or at its end.
     let wait = end.saturating_sub(stats.now_ns());
     tokio::time::sleep(Duration::from_nanos(wait)).await;
     let (at_end, me_end, seconds) = (probe(args.pid)?, myself()?, began.elapsed().as_secs_f64());
+    let machine_us = procfs::machine_busy_us()
+        .unwrap_or_default()
+        .saturating_sub(machine_before);
 
     stats.phase.set("draining");
     let deadline = Instant::now() + Duration::from_secs_f64(load.drain);
@@ -294,5 +300,6 @@ pub(crate) async fn send_messages(
         generator: (me_before, me_end),
         seconds,
         arrived: stats.arrived.get(),
+        machine_us,
     })
 }
