@@ -525,7 +525,8 @@ def write_probe_section(path: Path, results: dict, probes: dict, servers: list[s
              "than 15 % of a core is measured again (up to 3 times). *Limit* is the core that was full (≥ 90 %) at "
              "the lowest failing rate: the server's (CPU 0) or the generator's (CPU 1, one "
              "process); when it is the generator's, the server's true maximum is higher than "
-             "shown. Made by:")
+             "shown. *Other* is what every other process used meanwhile, in % of one core: "
+             "when it is large, the step failed on the machine's load, not on the server. Made by:")
     L.append("")
     L.append("```text")
     L.append(info["command"])
@@ -566,7 +567,7 @@ def write_probe_section(path: Path, results: dict, probes: dict, servers: list[s
     L.append("At the highest passing rate and at the lowest failing one:")
     L.append("")
     cols = ["probe", "server", "max rate", "deliveries/s there", "p99 there", "server CPU there",
-            "lowest failing rate", "failed on", "server CPU / generator CPU there", "limit"]
+            "lowest failing rate", "failed on", "server / generator / other CPU there", "limit"]
     L.append("| " + " | ".join(cols) + " |")
     L.append("|" + "---|" * len(cols))
     for name, (_, unit, _) in probes.items():
@@ -586,7 +587,8 @@ def write_probe_section(path: Path, results: dict, probes: dict, servers: list[s
                 "–" if ok is None else pct(ok["server_cpu_pct"]),
                 "–" if bad is None else f"{fmt(bad['rate'])} {unit}",
                 "–" if bad is None else bad["failed"],
-                "–" if bad is None else f"{pct(bad['server_cpu_pct'])} / {pct(bad['generator_cpu_pct'])}",
+                "–" if bad is None else (f"{pct(bad['server_cpu_pct'])} / {pct(bad['generator_cpu_pct'])}"
+                                         f" / {pct(bad.get('other_cpu_pct'))}"),
                 p.get("limit", "?") + (f" ({p['stopped']})" if p.get("stopped") else ""),
             ]) + " |")
     L.append("")
