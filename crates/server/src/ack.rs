@@ -15,7 +15,7 @@ pub(crate) enum AckWaiter {
 }
 
 impl AckWaiter {
-    pub fn resolve(self, args: Args) {
+    pub(crate) fn resolve(self, args: Args) {
         match self {
             Self::One(tx) => {
                 let _ = tx.send(args);
@@ -36,7 +36,7 @@ pub(crate) struct ForgetAck {
 }
 
 impl ForgetAck {
-    pub fn new(id: u64, sockets: &[Arc<crate::Socket>]) -> Self {
+    pub(crate) fn new(id: u64, sockets: &[Arc<crate::Socket>]) -> Self {
         Self {
             id,
             sockets: sockets.iter().map(Arc::downgrade).collect(),

@@ -2,7 +2,9 @@
 //! sockets of every namespace the client joined over it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
 
@@ -48,7 +50,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
+    pub(crate) fn new(session: Arc<Session>, io: Arc<IoInner>) -> Arc<Self> {
         let client = Arc::new(Self {
             session,
             io,
@@ -65,12 +67,12 @@ impl Client {
     }
 
     /// The server's options.
-    pub fn config(&self) -> &crate::SocketIoConfig {
+    pub(crate) fn config(&self) -> &crate::SocketIoConfig {
         &self.io.config
     }
 
     fn sockets(&self) -> MutexGuard<'_, Sockets> {
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+        self.sockets.lock()
     }
 
     /// The socket of a namespace.
@@ -81,7 +83,7 @@ impl Client {
     }
 
     fn connecting(&self) -> MutexGuard<'_, Connecting> {
-        self.connecting.lock().unwrap_or_else(|e| e.into_inner())
+        self.connecting.lock()
     }
 
     /// Closes a connection that joins no namespace within the connect timeout.
@@ -96,17 +98,17 @@ impl Client {
                 client.session.close();
             }
         });
-        *self.connect_timer.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+        *self.connect_timer.lock() = Some(task.abort_handle());
     }
 
     /// A message from the Engine.IO layer.
-    pub fn on_message(self: &Arc<Self>, message: Message) {
+    pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
         let size = match &message {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) => bytes.len(),
         };
         let decoded = {
-            let mut slot = self.decoder.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = self.decoder.lock();
             match slot.as_deref_mut() {
                 Some(pending) => {
                     pending.bytes = pending.bytes.saturating_add(size);
@@ -162,7 +164,7 @@ impl Client {
             loop {
                 tokio::time::sleep_until(deadline).await;
                 let Some(client) = weak.upgrade() else { return };
-                let mut slot = client.decoder.lock().unwrap_or_else(|e| e.into_inner());
+                let mut slot = client.decoder.lock();
                 let started = slot.as_ref().map(|p| p.started);
                 match started {
                     Some(started) if started + timeout > Instant::now() => {
@@ -253,12 +255,7 @@ impl Client {
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
         let socket = Socket::new(namespace.clone(), self.clone(), handshake);
-        let middleware = namespace
-            .listeners()
-            .middleware
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let middleware = namespace.listeners().middleware.read().clone();
         if middleware.is_empty() {
             return self.finish_connect(&namespace, socket);
         }
@@ -313,11 +310,7 @@ impl Client {
             }
         }
         if !self.joined.swap(true, Ordering::AcqRel) {
-            let timer = self
-                .connect_timer
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
+            let timer = self.connect_timer.lock().take();
             if let Some(timer) = timer {
                 timer.abort();
             }
@@ -330,12 +323,7 @@ impl Client {
         );
         let _ = self.session.send_all(frames_of(packet));
         tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
-        let handlers = namespace
-            .listeners()
-            .connection
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let handlers = namespace.listeners().connection.read().clone();
         for handler in handlers {
             run_inline(handler(socket.clone()));
         }
@@ -383,7 +371,7 @@ impl Client {
         let _ = self.session.send_all(frames_of(packet));
     }
 
-    pub fn remove_socket(&self, nsp: &str) {
+    pub(crate) fn remove_socket(&self, nsp: &str) {
         let mut sockets = self.sockets();
         if let Ok(at) = sockets.find(nsp) {
             sockets.list.remove(at);
@@ -394,7 +382,7 @@ impl Client {
     }
 
     /// Disconnects every socket (each is told) and closes the connection.
-    pub fn disconnect_all(&self) {
+    pub(crate) fn disconnect_all(&self) {
         let sockets = self.sockets().list.clone();
         for socket in sockets {
             socket.leave_by_server();
@@ -406,7 +394,7 @@ impl Client {
     /// disconnect handlers never run on the stack of whoever asked (a
     /// broadcast to many sockets, inside another socket's handler, perhaps
     /// under the application's locks). Asked many times, it closes once.
-    pub fn close_deferred(&self, reason: CloseReason) {
+    pub(crate) fn close_deferred(&self, reason: CloseReason) {
         if self.closing.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -422,7 +410,7 @@ impl Client {
     }
 
     /// The Engine.IO connection ended.
-    pub fn on_close(&self, reason: CloseReason) {
+    pub(crate) fn on_close(&self, reason: CloseReason) {
         let reason = DisconnectReason::from(reason);
         let sockets = {
             let mut sockets = self.sockets();
@@ -434,7 +422,7 @@ impl Client {
             list
         };
         self.connecting().clear();
-        *self.decoder.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.decoder.lock() = None;
         for socket in sockets {
             socket.on_close(reason);
         }

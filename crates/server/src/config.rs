@@ -5,7 +5,7 @@ use ferrio_engine::EngineConfig;
 use ferrio_proto::socketio::DecoderConfig;
 
 /// Socket.IO server options. Defaults are the reference server's.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SocketIoConfig {
     /// The Engine.IO options; the path defaults to `/socket.io/` here.

@@ -39,6 +39,8 @@
 //! in order; a broadcast is encoded once; a client that cannot keep up gets an
 //! error back (or, for a broadcast, is disconnected), never a silent drop.
 
+#![warn(unreachable_pub, missing_debug_implementations)]
+
 pub mod adapter;
 
 mod ack;

@@ -14,7 +14,7 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    pub fn new(packet: Packet<Payload>) -> Self {
+    pub(crate) fn new(packet: Packet<Payload>) -> Self {
         let mut text = Vec::new();
         // Raw arguments (an event's, passed on) are copied, not parsed and re-written.
         let attachments = packet.write_message(&mut text);
@@ -27,7 +27,7 @@ impl Encoded {
     }
 
     /// The bytes the frames take in an outbox: the text and every attachment.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         let attachments: usize = self.attachments.iter().map(Bytes::len).sum();
         let text = match &self.text {
             OutPacket::Text(t) => t.len(),
@@ -37,19 +37,19 @@ impl Encoded {
     }
 
     /// The frames, to queue for one recipient among several.
-    pub fn frames(&self) -> impl Iterator<Item = OutPacket> + '_ {
+    pub(crate) fn frames(&self) -> impl Iterator<Item = OutPacket> + '_ {
         std::iter::once(self.text.clone())
             .chain(self.attachments.iter().cloned().map(OutPacket::Binary))
     }
 
     /// The frames, to queue for the one recipient.
-    pub fn into_frames(self) -> impl Iterator<Item = OutPacket> {
+    pub(crate) fn into_frames(self) -> impl Iterator<Item = OutPacket> {
         std::iter::once(self.text).chain(self.attachments.into_iter().map(OutPacket::Binary))
     }
 
     /// Decodes the frames back into the event they carry, for the rare
     /// outgoing listeners; the hot path never keeps the packet itself.
-    pub fn event(&self) -> Option<(String, Vec<Payload>)> {
+    pub(crate) fn event(&self) -> Option<(String, Vec<Payload>)> {
         let mut decoder = ferrio_proto::socketio::Decoder::default();
         let mut packet = None;
         for frame in self.frames() {

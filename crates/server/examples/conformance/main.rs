@@ -14,7 +14,9 @@
 //! The cluster contract (`server-count`, `fetch-sockets`, …: see
 //! `handlers::on_cluster_events`) holds on one node with the memory adapter.
 //! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
-//! `classic`, the default, or `sharded`; `REDIS_KEY`, default `socket.io`).
+//! `classic`, the default, or `sharded` with `REDIS_SUBSCRIPTION_MODE`
+//! `dynamic` (default), `static` or `dynamic-private`; `REDIS_KEY`, default
+//! `socket.io`).
 
 mod handlers;
 
@@ -65,12 +67,31 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
         return Ok(Arc::new(MemoryAdapterFactory));
     };
     // ---- REDIS_URL: ferrio-redis plugs in here (issue 14, item 4) ----
-    // Build the adapter factory from `url`, `REDIS_ADAPTER` (classic | sharded)
-    // and `REDIS_KEY` (default "socket.io"), connect it, and return it.
+    let key = std::env::var("REDIS_KEY").unwrap_or_else(|_| "socket.io".to_owned());
+    let mut config = ferrio_redis::RedisAdapterConfig::default().key(key);
+    match std::env::var("REDIS_ADAPTER").as_deref() {
+        Ok("classic") | Err(_) => {}
+        Ok("sharded") => {
+            let mode = match std::env::var("REDIS_SUBSCRIPTION_MODE").as_deref() {
+                Ok("static") => ferrio_redis::SubscriptionMode::Static,
+                Ok("dynamic-private") => ferrio_redis::SubscriptionMode::DynamicPrivate,
+                _ => ferrio_redis::SubscriptionMode::Dynamic,
+            };
+            config = config.sharded(mode);
+        }
+        Ok(other) => {
+            return Err(std::io::Error::other(format!(
+                "REDIS_ADAPTER={other}: expected classic or sharded"
+            )));
+        }
+    }
+    let sharded = config.sharded;
+    let redis = ferrio_redis::RedisAdapter::connect(&url, config)
+        .await
+        .map_err(std::io::Error::other)?;
+    tracing::info!(%url, ?sharded, "joining the Redis cluster");
+    Ok(Arc::new(redis))
     // ------------------------------------------------------------------
-    Err(std::io::Error::other(format!(
-        "REDIS_URL={url} is set, but this build has no Redis adapter yet"
-    )))
 }
 
 #[tokio::main]

@@ -59,7 +59,7 @@ pub(crate) type Tell<'a> = Option<&'a mut dyn FnMut(RoomChange, &Room)>;
 
 impl Rooms {
     /// Adds a socket to rooms.
-    pub fn add(&mut self, id: SocketId, rooms: &[Room], mut tell: Tell<'_>) {
+    pub(super) fn add(&mut self, id: SocketId, rooms: &[Room], mut tell: Tell<'_>) {
         // Named rooms this adds that had no named member: created unless they
         // are the own room of another socket in it (checked once `membership`
         // no longer borrows the sockets). Only gathered when someone listens.
@@ -105,7 +105,7 @@ impl Rooms {
     }
 
     /// Removes a socket from one room.
-    pub fn remove(&mut self, id: SocketId, room: &Room, tell: Tell<'_>) {
+    pub(super) fn remove(&mut self, id: SocketId, room: &Room, tell: Tell<'_>) {
         let Some(membership) = self.sockets.get_mut(&id) else {
             return;
         };
@@ -140,7 +140,7 @@ impl Rooms {
     }
 
     /// Removes a socket from every room.
-    pub fn remove_all(&mut self, id: SocketId, mut tell: Tell<'_>) {
+    pub(super) fn remove_all(&mut self, id: SocketId, mut tell: Tell<'_>) {
         let Some(membership) = self.sockets.remove(&id) else {
             return;
         };
@@ -166,7 +166,7 @@ impl Rooms {
     }
 
     /// The rooms a socket is in, its own first.
-    pub fn of_socket(&self, id: SocketId) -> Vec<Room> {
+    pub(super) fn of_socket(&self, id: SocketId) -> Vec<Room> {
         let Some(membership) = self.sockets.get(&id) else {
             return Vec::new();
         };
@@ -177,7 +177,7 @@ impl Rooms {
     }
 
     /// Every room that has a member.
-    pub fn all(&self) -> Vec<Room> {
+    pub(super) fn all(&self) -> Vec<Room> {
         let own = self
             .sockets
             .iter()
@@ -187,7 +187,7 @@ impl Rooms {
     }
 
     /// Calls `f` with each member of a room.
-    pub fn for_each_member(&self, room: &str, mut f: impl FnMut(SocketId)) {
+    pub(super) fn for_each_member(&self, room: &str, mut f: impl FnMut(SocketId)) {
         if let Some(id) = self.owner(room) {
             f(id);
         }

@@ -1,5 +1,7 @@
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Args, Packet, Payload};
@@ -28,6 +30,15 @@ pub struct MemoryAdapter {
     observer: OnceLock<Arc<dyn RoomObserver>>,
 }
 
+impl std::fmt::Debug for MemoryAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryAdapter")
+            .field("rooms", &self.read().all().len())
+            .field("observed", &self.observer.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl MemoryAdapter {
     /// An empty adapter for the context's namespace.
     pub fn new(ctx: &AdapterContext) -> Self {
@@ -44,12 +55,12 @@ impl MemoryAdapter {
         self.observer.set(observer).is_ok()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, Rooms> {
+        self.rooms.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
-        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> parking_lot::RwLockWriteGuard<'_, Rooms> {
+        self.rooms.write()
     }
 
     /// Runs a change of the rooms, telling the observer, if any, what it

@@ -1,6 +1,8 @@
 //! Events between the servers of a cluster (`serverSideEmit` in Node).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use ferrio_proto::socketio::{ArgsError, Payload};
 use serde::Serialize;
@@ -30,7 +32,7 @@ impl ServerSideAck {
 
     /// Answers with a payload (binary kept); `false` if an answer was sent already.
     pub fn send_payload(&self, value: Payload) -> bool {
-        let answer = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let answer = self.0.lock().take();
         match answer {
             Some(answer) => {
                 answer(value);

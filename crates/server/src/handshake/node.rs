@@ -30,22 +30,22 @@ pub(super) struct RemoteHandshake {
 }
 
 impl RemoteHandshake {
-    pub fn issued(&self) -> SystemTime {
+    pub(super) fn issued(&self) -> SystemTime {
         let ms = self.json.get("issued").and_then(Value::as_u64).unwrap_or(0);
         UNIX_EPOCH + Duration::from_millis(ms)
     }
 
-    pub fn address(&self) -> Option<SocketAddr> {
+    pub(super) fn address(&self) -> Option<SocketAddr> {
         let ip: IpAddr = self.json.get("address")?.as_str()?.parse().ok()?;
         Some(SocketAddr::new(ip, 0))
     }
 
-    pub fn url(&self) -> &str {
+    pub(super) fn url(&self) -> &str {
         self.json.get("url").and_then(Value::as_str).unwrap_or("")
     }
 
     /// The query's pairs; a repeated key (an array) gives one pair per value.
-    pub fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+    pub(super) fn query_pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         let query = self.json.get("query").and_then(Value::as_object);
         query.into_iter().flatten().flat_map(|(k, v)| {
             let values: Vec<String> = match v {

@@ -8,7 +8,9 @@ use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use ferrio_proto::socketio::Args;
@@ -188,12 +190,7 @@ impl Namespace {
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
         let mw: Middleware = Arc::new(move |s| Box::pin(middleware(s)));
-        self.0
-            .listeners
-            .middleware
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(mw);
+        self.0.listeners.middleware.write().push(mw);
     }
 
     /// Adds a handler for each new socket: `nsp.on("connection", …)` in Node.
@@ -206,22 +203,12 @@ impl Namespace {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let h: ConnectionHandler = Arc::new(move |s| Box::pin(handler(s)));
-        self.0
-            .listeners
-            .connection
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h);
+        self.0.listeners.connection.write().push(h);
     }
 
     /// The connected socket with this id on this server.
     pub fn get_socket(&self, id: SocketId) -> Option<Arc<Socket>> {
-        self.0
-            .sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .cloned()
+        self.0.sockets.read().get(&id).cloned()
     }
 
     /// Every connected socket of this namespace on this server.
@@ -236,27 +223,15 @@ impl Namespace {
 
     /// How many sockets are connected here.
     pub fn socket_count(&self) -> usize {
-        self.0
-            .sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.0.sockets.read().len()
     }
 
     pub(crate) fn insert_socket(&self, socket: Arc<Socket>) {
-        self.0
-            .sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(socket.id(), socket);
+        self.0.sockets.write().insert(socket.id(), socket);
     }
 
     pub(crate) fn remove_socket(&self, id: SocketId) {
-        self.0
-            .sockets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        self.0.sockets.write().remove(&id);
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
@@ -310,7 +285,6 @@ impl Namespace {
         self.0
             .server_side
             .write()
-            .unwrap_or_else(|e| e.into_inner())
             .entry(event.to_owned())
             .or_default()
             .push(h);
@@ -368,7 +342,6 @@ impl Inner {
         let handlers = self
             .server_side
             .read()
-            .unwrap_or_else(|e| e.into_inner())
             .get(event)
             .cloned()
             .unwrap_or_default();
@@ -386,17 +359,12 @@ impl Inner {
     }
 
     fn sockets_by_id(&self, ids: impl Iterator<Item = SocketId>) -> Vec<Arc<Socket>> {
-        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        let sockets = self.sockets.read();
         ids.filter_map(|id| sockets.get(&id).cloned()).collect()
     }
 
     fn local_sockets(&self) -> Vec<Arc<Socket>> {
-        self.sockets
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.sockets.read().values().cloned().collect()
     }
 }
 
@@ -423,6 +391,18 @@ impl AdapterHost for Inner {
 
     fn namespace(self: Arc<Self>) -> Option<Namespace> {
         Some(Namespace(self))
+    }
+}
+
+impl std::fmt::Debug for WeakNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.upgrade() {
+            Some(namespace) => f
+                .debug_tuple("WeakNamespace")
+                .field(&namespace.name())
+                .finish(),
+            None => f.write_str("WeakNamespace(dropped)"),
+        }
     }
 }
 

@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use ferrio_proto::socketio::{Packet, Payload};
@@ -35,7 +37,7 @@ pub(crate) struct ChildLink {
 }
 
 impl ChildLink {
-    pub fn new(children: &Children, settings: super::Settings) -> Self {
+    pub(crate) fn new(children: &Children, settings: super::Settings) -> Self {
         Self {
             siblings: Arc::downgrade(children),
             cleanup: settings.cleanup_empty_children,
@@ -44,20 +46,20 @@ impl ChildLink {
     }
 
     /// One more socket uses the child. Called under the map's lock.
-    pub fn acquire(&self) {
+    pub(crate) fn acquire(&self) {
         self.users.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A socket of the child is gone; the last one removes the child from its
     /// parent (with cleanup on), unless a lookup took it in use meanwhile.
-    pub fn release(&self, child: &Namespace) {
+    pub(crate) fn release(&self, child: &Namespace) {
         if self.users.fetch_sub(1, Ordering::AcqRel) != 1 || !self.cleanup {
             return;
         }
         let Some(siblings) = self.siblings.upgrade() else {
             return;
         };
-        let mut siblings = siblings.write().unwrap_or_else(|e| e.into_inner());
+        let mut siblings = siblings.write();
         let same = siblings.get(child.name()).is_some_and(|c| c.ptr_eq(child));
         if same && self.users.load(Ordering::Acquire) == 0 {
             siblings.remove(child.name());
@@ -83,12 +85,7 @@ pub(crate) struct ParentAdapter {
 
 impl ParentAdapter {
     fn children(&self) -> Vec<Namespace> {
-        self.children
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.children.read().values().cloned().collect()
     }
 }
 

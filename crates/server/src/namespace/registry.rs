@@ -2,7 +2,9 @@
 //! parents whose matcher accepts the name, which create a child on demand.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -56,7 +58,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub fn new(adapters: Arc<dyn AdapterFactory>, settings: Settings) -> Self {
+    pub(crate) fn new(adapters: Arc<dyn AdapterFactory>, settings: Settings) -> Self {
         Self {
             adapters,
             settings,
@@ -66,17 +68,12 @@ impl Registry {
     }
 
     /// The static namespace with this name, created if needed.
-    pub fn of(&self, name: &str) -> Namespace {
+    pub(crate) fn of(&self, name: &str) -> Namespace {
         let name = normalize(name);
-        if let Some(ns) = self
-            .statics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&name)
-        {
+        if let Some(ns) = self.statics.read().get(&name) {
             return ns.clone();
         }
-        let mut statics = self.statics.write().unwrap_or_else(|e| e.into_inner());
+        let mut statics = self.statics.write();
         statics
             .entry(name.clone())
             .or_insert_with(|| {
@@ -88,7 +85,7 @@ impl Registry {
 
     /// Adds a dynamic parent; returns a namespace handle whose middleware and
     /// connection handlers its children share.
-    pub fn dynamic(&self, matcher: Matcher, label: &str) -> Namespace {
+    pub(crate) fn dynamic(&self, matcher: Matcher, label: &str) -> Namespace {
         let listeners: Arc<Listeners> = Arc::default();
         let children = Children::default();
         let parent = Arc::new(Parent {
@@ -96,10 +93,7 @@ impl Registry {
             listeners: listeners.clone(),
             children: children.clone(),
         });
-        self.parents
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(parent);
+        self.parents.write().push(parent);
         // The parent holds no sockets; its adapter passes broadcasts and socket
         // operations on to the children, so `parent.emit(…)` reaches them all.
         let factory = ParentAdapterFactory(children);
@@ -114,35 +108,26 @@ impl Registry {
     /// [`cleanup_empty_children`](Settings::cleanup_empty_children) is on.
     /// Names longer than [`max_name_len`](Settings::max_name_len) match no
     /// dynamic parent.
-    pub fn lookup(&self, name: &str, auth: &Value) -> Option<Namespace> {
-        if let Some(ns) = self
-            .statics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+    pub(crate) fn lookup(&self, name: &str, auth: &Value) -> Option<Namespace> {
+        if let Some(ns) = self.statics.read().get(name) {
             return Some(ns.clone());
         }
         if name.len() > self.settings.max_name_len {
             return None;
         }
-        let parents = self
-            .parents
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let parents = self.parents.read().clone();
         for parent in parents {
             {
                 // Taken in use under the children's lock, so a cleanup (which
                 // checks under the write lock) never removes it meanwhile.
-                let children = parent.children.read().unwrap_or_else(|e| e.into_inner());
+                let children = parent.children.read();
                 if let Some(child) = children.get(name) {
                     child.acquire();
                     return Some(child.clone());
                 }
             }
             if parent.matcher.accepts(name, auth) {
-                let mut children = parent.children.write().unwrap_or_else(|e| e.into_inner());
+                let mut children = parent.children.write();
                 let child = children
                     .entry(name.to_owned())
                     .or_insert_with(|| {
@@ -165,28 +150,10 @@ impl Registry {
     }
 
     /// Every namespace that exists (static ones and dynamic children).
-    pub fn all(&self) -> Vec<Namespace> {
-        let mut all: Vec<_> = self
-            .statics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for parent in self
-            .parents
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            all.extend(
-                parent
-                    .children
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .values()
-                    .cloned(),
-            );
+    pub(crate) fn all(&self) -> Vec<Namespace> {
+        let mut all: Vec<_> = self.statics.read().values().cloned().collect();
+        for parent in self.parents.read().iter() {
+            all.extend(parent.children.read().values().cloned());
         }
         all
     }

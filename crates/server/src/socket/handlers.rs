@@ -53,12 +53,12 @@ pub(crate) struct Handlers {
     next_id: u64,
     /// Event handlers in the order they were added.
     events: Vec<EventEntry>,
-    others: Option<Box<Others>>,
+    others: Option<Box<RareListeners>>,
 }
 
 /// The listeners other than event handlers.
 #[derive(Default)]
-pub(crate) struct Others {
+pub(crate) struct RareListeners {
     pub any: Vec<(ListenerId, AnyHandler)>,
     pub any_outgoing: Vec<(ListenerId, AnyOutgoingHandler)>,
     pub middleware: Vec<EventMiddleware>,
@@ -76,13 +76,13 @@ pub(crate) type PreEvent = (
 );
 
 impl Handlers {
-    pub fn next_id(&mut self) -> ListenerId {
+    pub(crate) fn next_id(&mut self) -> ListenerId {
         self.next_id += 1;
         ListenerId(self.next_id)
     }
 
     /// Adds an event handler after the others.
-    pub fn add_event(
+    pub(crate) fn add_event(
         &mut self,
         name: Cow<'static, str>,
         once: bool,
@@ -94,22 +94,22 @@ impl Handlers {
     }
 
     /// Removes every handler of an event.
-    pub fn remove_event(&mut self, name: &str) {
+    pub(crate) fn remove_event(&mut self, name: &str) {
         self.events.retain(|e| e.name != name);
     }
 
     /// The listeners other than event handlers, allocated on first use.
-    pub fn others_mut(&mut self) -> &mut Others {
+    pub(crate) fn others_mut(&mut self) -> &mut RareListeners {
         self.others.get_or_insert_with(Default::default)
     }
 
     /// The listeners other than event handlers, if any was ever added.
-    pub fn others(&self) -> Option<&Others> {
+    pub(crate) fn others(&self) -> Option<&RareListeners> {
         self.others.as_deref()
     }
 
     /// Copies of what runs before an event's handlers.
-    pub fn pre_event(&self) -> PreEvent {
+    pub(crate) fn pre_event(&self) -> PreEvent {
         match self.others() {
             Some(o) => (o.middleware.clone(), o.errors.clone(), o.any.clone()),
             None => Default::default(),
@@ -117,14 +117,14 @@ impl Handlers {
     }
 
     /// Copies of the `disconnecting` handlers.
-    pub fn disconnecting(&self) -> Vec<CloseHandler> {
+    pub(crate) fn disconnecting(&self) -> Vec<CloseHandler> {
         self.others()
             .map(|o| o.disconnecting.clone())
             .unwrap_or_default()
     }
 
     /// Takes the `disconnect` handlers out.
-    pub fn take_disconnect(&mut self) -> Vec<CloseHandler> {
+    pub(crate) fn take_disconnect(&mut self) -> Vec<CloseHandler> {
         self.others
             .as_mut()
             .map(|o| std::mem::take(&mut o.disconnect))
@@ -132,7 +132,7 @@ impl Handlers {
     }
 
     /// Whether an outgoing-event listener is registered.
-    pub fn has_outgoing(&self) -> bool {
+    pub(crate) fn has_outgoing(&self) -> bool {
         self.others().is_some_and(|o| !o.any_outgoing.is_empty())
     }
 
@@ -141,7 +141,10 @@ impl Handlers {
     ///
     /// Returned as all but the last, then the last: the usual single handler
     /// needs no vector.
-    pub fn take_event_handlers(&mut self, name: &str) -> (Vec<EventHandler>, Option<EventHandler>) {
+    pub(crate) fn take_event_handlers(
+        &mut self,
+        name: &str,
+    ) -> (Vec<EventHandler>, Option<EventHandler>) {
         let (mut others, mut last, mut once) = (Vec::new(), None, false);
         for e in self.events.iter().filter(|e| e.name == name) {
             once |= e.once;
@@ -154,7 +157,7 @@ impl Handlers {
     }
 
     /// Removes one listener; whether it was there.
-    pub fn remove(&mut self, id: ListenerId) -> bool {
+    pub(crate) fn remove(&mut self, id: ListenerId) -> bool {
         let before = self.events.len();
         self.events.retain(|e| e.id != id);
         let mut found = self.events.len() != before;

@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, MutexGuard};
 
 use ferrio_engine::TransportKind;
 use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
@@ -43,17 +45,18 @@ pub struct Socket {
     handshake: Handshake,
     handlers: Mutex<Handlers>,
     /// What many sockets never use, allocated on first use.
-    extra: OnceLock<Box<Extra>>,
-    extensions: Mutex<http::Extensions>,
+    extra: OnceLock<Box<LazyParts>>,
+    // A std Mutex: its guard is public API (`extensions()`).
+    extensions: std::sync::Mutex<http::Extensions>,
 }
 
 /// The parts of a socket allocated on first use.
-struct Extra {
+struct LazyParts {
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: Mutex<serde_json::Value>,
 }
 
-impl Default for Extra {
+impl Default for LazyParts {
     fn default() -> Self {
         Self {
             acks: Mutex::default(),
@@ -83,7 +86,7 @@ impl Socket {
             handshake,
             handlers: Mutex::new(Handlers::default()),
             extra: OnceLock::new(),
-            extensions: Mutex::new(http::Extensions::new()),
+            extensions: std::sync::Mutex::new(http::Extensions::new()),
         })
     }
 
@@ -117,17 +120,17 @@ impl Socket {
     }
 
     pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
-        self.handlers.lock().unwrap_or_else(|e| e.into_inner())
+        self.handlers.lock()
     }
 
-    fn extra(&self) -> &Extra {
+    fn extra(&self) -> &LazyParts {
         self.extra.get_or_init(Default::default)
     }
 
     /// The acks awaited, when some ever were.
     fn acks(&self) -> Option<MutexGuard<'_, HashMap<u64, AckWaiter>>> {
         let extra = self.extra.get()?;
-        Some(extra.acks.lock().unwrap_or_else(|e| e.into_inner()))
+        Some(extra.acks.lock())
     }
 
     // ---- listeners ----
@@ -429,7 +432,7 @@ impl Socket {
     }
 
     pub(crate) fn expect_ack(&self, id: u64, waiter: AckWaiter) {
-        let mut acks = self.extra().acks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut acks = self.extra().acks.lock();
         acks.insert(id, waiter);
     }
 
@@ -523,7 +526,7 @@ impl Socket {
     /// Stores serializable data on the socket, visible to `fetch_sockets`.
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
-        *self.extra().data.lock().unwrap_or_else(|e| e.into_inner()) = value;
+        *self.extra().data.lock() = value;
         Ok(())
     }
 
@@ -533,7 +536,7 @@ impl Socket {
         let Some(extra) = self.extra.get() else {
             return T::deserialize(&empty_data()).ok();
         };
-        let data = extra.data.lock().unwrap_or_else(|e| e.into_inner());
+        let data = extra.data.lock();
         T::deserialize(&*data).ok()
     }
 
@@ -541,12 +544,12 @@ impl Socket {
     pub fn data_value(&self) -> serde_json::Value {
         self.extra
             .get()
-            .map(|extra| extra.data.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .map(|extra| extra.data.lock().clone())
             .unwrap_or_else(empty_data)
     }
 
     /// Typed local state of any kind (not shared with other servers).
-    pub fn extensions(&self) -> MutexGuard<'_, http::Extensions> {
+    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
         self.extensions.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -234,6 +234,53 @@ impl<'a> Reader<'a> {
                 let len = self.len32()?;
                 Item::Value(self.bin(len)?)
             }
+            0xc7..=0xc9 | 0xd4..=0xd8 => self.extension(marker, offset)?,
+            0xca => js_number(f64::from(f32::from_be_bytes(self.array()?))).into(),
+            0xcb => js_number(f64::from_be_bytes(self.array()?)).into(),
+            0xcc => Value::from(self.u8()?).into(),
+            0xcd => Value::from(self.u16()?).into(),
+            0xce => Value::from(self.u32()?).into(),
+            0xcf => js_uint(u64::from_be_bytes(self.array()?)).into(),
+            0xd0 => Value::from(self.i8()?).into(),
+            0xd1 => Value::from(i16::from_be_bytes(self.array()?)).into(),
+            0xd2 => Value::from(self.i32()?).into(),
+            0xd3 => js_int(i64::from_be_bytes(self.array()?)).into(),
+            0xd9 => {
+                let len = self.len8()?;
+                Value::String(self.str(len)?).into()
+            }
+            0xda => {
+                let len = self.len16()?;
+                Value::String(self.str(len)?).into()
+            }
+            0xdb => {
+                let len = self.len32()?;
+                Value::String(self.str(len)?).into()
+            }
+            0xdc => {
+                let len = self.len16()?;
+                self.list(len, level)?
+            }
+            0xdd => {
+                let len = self.len32()?;
+                self.list(len, level)?
+            }
+            0xde => {
+                let len = self.len16()?;
+                self.map(len, level)?
+            }
+            0xdf => {
+                let len = self.len32()?;
+                self.map(len, level)?
+            }
+            0xe0..=0xff => Value::from(i8::from_be_bytes([marker])).into(),
+        })
+    }
+
+    /// An extension value (markers `c7`–`c9`, `d4`–`d8`): a Date, the legacy
+    /// `undefined` and ArrayBuffer forms, or another type as `[type, Buffer]`.
+    fn extension(&mut self, marker: u8, offset: usize) -> Result<Item, MsgpackError> {
+        Ok(match marker {
             0xc7 => {
                 let len = self.len8()?;
                 match self.i8()? {
@@ -260,16 +307,6 @@ impl<'a> Reader<'a> {
                     kind => self.ext(kind, len)?,
                 }
             }
-            0xca => js_number(f64::from(f32::from_be_bytes(self.array()?))).into(),
-            0xcb => js_number(f64::from_be_bytes(self.array()?)).into(),
-            0xcc => Value::from(self.u8()?).into(),
-            0xcd => Value::from(self.u16()?).into(),
-            0xce => Value::from(self.u32()?).into(),
-            0xcf => js_uint(u64::from_be_bytes(self.array()?)).into(),
-            0xd0 => Value::from(self.i8()?).into(),
-            0xd1 => Value::from(i16::from_be_bytes(self.array()?)).into(),
-            0xd2 => Value::from(self.i32()?).into(),
-            0xd3 => js_int(i64::from_be_bytes(self.array()?)).into(),
             0xd4 => match self.i8()? {
                 0 => {
                     self.take(1)?;
@@ -301,35 +338,7 @@ impl<'a> Reader<'a> {
                 let kind = self.i8()?;
                 self.ext(kind, 16)?
             }
-            0xd9 => {
-                let len = self.len8()?;
-                Value::String(self.str(len)?).into()
-            }
-            0xda => {
-                let len = self.len16()?;
-                Value::String(self.str(len)?).into()
-            }
-            0xdb => {
-                let len = self.len32()?;
-                Value::String(self.str(len)?).into()
-            }
-            0xdc => {
-                let len = self.len16()?;
-                self.list(len, level)?
-            }
-            0xdd => {
-                let len = self.len32()?;
-                self.list(len, level)?
-            }
-            0xde => {
-                let len = self.len16()?;
-                self.map(len, level)?
-            }
-            0xdf => {
-                let len = self.len32()?;
-                self.map(len, level)?
-            }
-            0xe0..=0xff => Value::from(i8::from_be_bytes([marker])).into(),
+            _ => return Err(MsgpackError::InvalidMarker { marker, offset }),
         })
     }
 

@@ -1,0 +1,7 @@
+//! The sharded adapter (`createShardedAdapter` of `@socket.io/redis-adapter`
+//! 8.x, Redis ≥ 7).
+
+mod adapter;
+pub(crate) mod wire;
+
+pub(crate) use adapter::ShardedAdapter;
