@@ -17,6 +17,13 @@ medians of the runs go into BENCHMARKS.md at the repository root.
     bench/run.py                # full run (~25 minutes on 2 cores), writes BENCHMARKS.md
     bench/run.py --quick        # smoke run (~2-3 minutes), writes target/bench/QUICK.md
     bench/run.py --runs 5 --servers ferrio,node --scenarios echo,idle
+    bench/run.py --probe        # max sustainable rates (~10 minutes): a section of BENCHMARKS.md
+    bench/run.py --probe --servers ferrio,socketioxide --probes broadcast
+
+`--probe` runs `ferrio bench --probe` (echo with ack, broadcast to 1 000) against
+each server afresh, server on CPU 0 and generator on CPU 1, and writes its table
+into the "Maximum sustainable rate" section of BENCHMARKS.md, leaving the rest of
+the file as it was; a full run keeps that section in turn.
 
 Needs: cargo, node + npm, taskset (util-linux), Linux /proc, 2+ CPUs.
 Raw results of every run go to target/bench/results.json.
@@ -67,6 +74,18 @@ QUICK = {
     "rooms": (["rooms", "-c", "200", "--rooms", "10", "-r", "100", "-w", "0.5", "-d", "2"], "delivery",
               "Rooms: 200 sockets in 10 rooms, 100 msg/s"),
 }
+
+# `--probe`: name -> (ferrio bench arguments, unit of the rate, title). Short steps: a
+# 1 s warm-up, a 3 s window and a 1 s drain per rate, so one probe takes a minute or two.
+PROBES = {
+    "echo": (["echo", "--probe", "-c", "100", "-r", "5000", "-w", "1", "-d", "3", "--drain", "1"],
+             "messages/s", "Echo with ack: 100 connections, max messages/s"),
+    "broadcast": (["broadcast", "--probe", "-c", "1000", "-r", "20", "-w", "1", "-d", "3", "--drain", "1"],
+                  "broadcasts/s", "Broadcast to 1 000 receivers, max broadcasts/s"),
+}
+PROBE_SERVERS = ["ferrio", "node", "socketioxide"]
+PROBE_HEADING = "## Maximum sustainable rate"
+RAW_LINE = "Raw reports of every run"
 
 SERVERS = ["ferrio", "node", "socketioxide", "socketioxide-nodelay", "floor"]
 # Niceness of the server and the generator (`--nice`): ahead of other work on a shared machine.
@@ -189,7 +208,8 @@ def process_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def measure(server_cmd: list[str], bench: Path, args: list[str], server_env: dict[str, str]) -> dict:
+def measure(server_cmd: list[str], bench: Path, args: list[str], server_env: dict[str, str],
+            timeout: float = 300) -> dict:
     """One server process, one `ferrio bench` run against it.
 
     Also measures how busy CPU 0 and CPU 1 were with *other* work while it ran
@@ -207,7 +227,7 @@ def measure(server_cmd: list[str], bench: Path, args: list[str], server_env: dic
                "--pid", str(server.pid), "--source-addrs", SOURCES, "--json", "--quiet"]
         busy0, server0 = cpu_busy_ticks(), process_ticks(server.pid)
         gen0, wall0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
-        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=300).stdout
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=timeout).stdout
         busy1, server1 = cpu_busy_ticks(), process_ticks(server.pid)
         gen1, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - wall0
         report = json.loads(out)
@@ -266,7 +286,10 @@ def versions() -> dict:
     for pkg in lock:
         if 'name = "socketioxide"\n' in pkg:
             sxd = pkg.split('version = "')[1].split('"')[0]
-    sio = json.loads((BENCH / "node" / "node_modules" / "socket.io" / "package.json").read_text())["version"]
+    sio_package = BENCH / "node" / "node_modules" / "socket.io" / "package.json"
+    # Not installed when Node is not measured (`--servers` without it).
+    sio = json.loads(sio_package.read_text())["version"] if sio_package.exists() else "?"
+
     commit = out(["git", "rev-parse", "--short", "HEAD"])
     dirty = " + uncommitted changes" if out(["git", "status", "--porcelain", "--", "crates"]) else ""
     return {"ferrio": f"{commit}{dirty}", "rustc": out(["rustc", "--version"]),
@@ -431,7 +454,148 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
     L.append("")
     L.append("Raw reports of every run (`ferrio bench --json`): `target/bench/results.json` "
              "after a run.")
-    path.write_text("\n".join(L) + "\n")
+    text = "\n".join(L) + "\n"
+    kept = probe_section(path.read_text()) if path.exists() else None
+    path.write_text(splice_probe_section(text, kept) if kept else text)
+
+
+def probe_section(text: str) -> str | None:
+    """The "Maximum sustainable rate" section of a BENCHMARKS.md, heading included."""
+    lines = text.splitlines()
+    if PROBE_HEADING not in lines:
+        return None
+    start = lines.index(PROBE_HEADING)
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].startswith("## ") or lines[i].startswith(RAW_LINE)), len(lines))
+    return "\n".join(lines[start:end]).rstrip() + "\n"
+
+
+def splice_probe_section(text: str, section: str) -> str:
+    """`text` with its probe section replaced by `section`, or `section` put before the
+    closing "Raw reports" line (at the end if there is none)."""
+    old = probe_section(text)
+    if old is not None:
+        return text.replace(old, section, 1)
+    lines = text.rstrip("\n").splitlines()
+    at = next((i for i, l in enumerate(lines) if l.startswith(RAW_LINE)), len(lines))
+    new = lines[:at] + section.rstrip("\n").splitlines() + [""] + lines[at:]
+    return "\n".join(new) + "\n"
+
+
+def run_probes(opts, servers: list[str], probes: dict) -> None:
+    """`--probe`: every probe against every server, one fresh server process each; writes
+    target/bench/probe.json and the probe section of the output file."""
+    cmds = build(servers)
+    bench = target_dir() / "release" / "ferrio"
+    started = time.monotonic()
+    info = {"machine": machine(), "versions": versions(), "load_before": loadavg(),
+            "note": opts.note, "nice": NICE[2] if NICE else 0,
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": "bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])}
+    results: dict = {}
+    for name, (args, _, _) in probes.items():
+        for srv in servers:
+            log(f"probe {name} on {srv}")
+            try:
+                rep = measure(cmds[srv], bench, args, SERVER_ENV.get(srv, {}), timeout=1200)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as e:
+                log(f"  failed: {e}")
+                continue
+            results.setdefault(name, {})[srv] = rep
+            p = rep.get("probe") or {}
+            log(f"  max {p.get('max_rate')}/s, limit {p.get('limit')}")
+    info["load_after"] = loadavg()
+    info["minutes"] = (time.monotonic() - started) / 60
+    raw = target_dir() / "bench" / "probe.json"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps({"info": info, "results": results}, indent=1))
+    write_probe_section(opts.out or ROOT / "BENCHMARKS.md", results, probes, servers, info)
+    log(f"wrote {raw}")
+
+
+def write_probe_section(path: Path, results: dict, probes: dict, servers: list[str], info: dict) -> None:
+    peers = [p for p in PEERS if p in servers and "ferrio" in servers]
+    L = [PROBE_HEADING, ""]
+    L.append("The highest rate each server sustains, found by `ferrio bench --probe`: it starts "
+             "low and steps up ×1.5 while every step passes, then bisects to 5 %. A step is a "
+             "1 s warm-up, a 3 s measured window and a 1 s drain on the same connections; it "
+             "passes when its p99 latency is at most 50 ms, nothing is lost and at least 95 % of "
+             "the offered deliveries per second arrive. The generator paces without a busy-wait "
+             "here, so its CPU time is its work. A step that fails while other processes took more "
+             "than 15 % of a core is measured again (up to 3 times). *Limit* is the core that was full (≥ 90 %) at "
+             "the lowest failing rate: the server's (CPU 0) or the generator's (CPU 1, one "
+             "process); when it is the generator's, the server's true maximum is higher than "
+             "shown. *Other* is what every other process used meanwhile, in % of one core: "
+             "when it is large, the step failed on the machine's load, not on the server. Made by:")
+    L.append("")
+    L.append("```text")
+    L.append(info["command"])
+    L.append("```")
+    L.append("")
+    v = info["versions"]
+    L.append(f"- **Date**: {info['date']} (took {info['minutes']:.1f} min); load average before / "
+             f"after: {info['load_before']} / {info['load_after']}"
+             f"{' — ' + info['note'] if info['note'] else ''}")
+    L.append(f"- **Versions**: ferrio {v['ferrio']}; Node.js {v['node']} with socket.io "
+             f"{v['socket.io']}; socketioxide {v['socketioxide']}")
+    L.append("")
+
+    def probe(name: str, srv: str) -> dict:
+        return (results.get(name, {}).get(srv) or {}).get("probe") or {}
+
+    def cell(name: str, srv: str) -> str:
+        p = probe(name, srv)
+        if not p:
+            return "–"
+        rate = p.get("max_rate")
+        shown = "none" if rate is None else fmt(rate)
+        limit = {"server": "server", "generator": "generator", "neither": "neither",
+                 "unknown": "?"}.get(p.get("limit"), "?")
+        return f"{shown} ({limit})"
+
+    head = ["probe"] + servers + [f"ferrio ÷ {p}" for p in peers]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    for name, (_, unit, title) in probes.items():
+        if name not in results:
+            continue
+        row = [title] + [cell(name, s) for s in servers]
+        row += [ratio(probe(name, "ferrio").get("max_rate"), probe(name, p).get("max_rate"))
+                for p in peers]
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+    L.append("At the highest passing rate and at the lowest failing one:")
+    L.append("")
+    cols = ["probe", "server", "max rate", "deliveries/s there", "p99 there", "server CPU there",
+            "lowest failing rate", "failed on", "server / generator / other CPU there", "limit"]
+    L.append("| " + " | ".join(cols) + " |")
+    L.append("|" + "---|" * len(cols))
+    for name, (_, unit, _) in probes.items():
+        for srv in servers:
+            p = probe(name, srv)
+            if not p:
+                continue
+            steps = p.get("steps") or []
+            at = lambda rate: next((st for st in steps if st["rate"] == rate), None)
+            ok, bad = at(p.get("max_rate")), at(p.get("lowest_failing_rate"))
+            pct = lambda v: "–" if v is None else f"{v:.0f} %"
+            L.append("| " + " | ".join([
+                name, srv,
+                "–" if ok is None else f"{fmt(ok['rate'])} {unit}",
+                "–" if ok is None else fmt(ok["delivered_per_s"]),
+                "–" if ok is None else f"{ok['p99_ms']:.2f} ms",
+                "–" if ok is None else pct(ok["server_cpu_pct"]),
+                "–" if bad is None else f"{fmt(bad['rate'])} {unit}",
+                "–" if bad is None else bad["failed"],
+                "–" if bad is None else (f"{pct(bad['server_cpu_pct'])} / {pct(bad['generator_cpu_pct'])}"
+                                         f" / {pct(bad.get('other_cpu_pct'))}"),
+                p.get("limit", "?") + (f" ({p['stopped']})" if p.get("stopped") else ""),
+            ]) + " |")
+    L.append("")
+    section = "\n".join(L)
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    path.write_text(splice_probe_section(text, section))
+    log(f"wrote the probe section of {path}")
 
 
 def goal_lines(table: dict, servers: list[str]) -> list[str]:
@@ -488,7 +652,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small numbers, one run: a smoke test")
     ap.add_argument("--runs", type=int, help="interleaved runs per scenario (default 3, quick 1)")
-    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--servers", help="comma-separated subset of: " + ",".join(SERVERS))
     ap.add_argument("--scenarios", help="comma-separated subset of: " + ",".join(FULL))
     ap.add_argument("--out", type=Path, help="markdown output (default BENCHMARKS.md, quick: target/bench/QUICK.md)")
     ap.add_argument("--nice", type=int, default=-10,
@@ -499,6 +663,10 @@ def main() -> None:
                          "(default 15); the least disturbed attempt is kept")
     ap.add_argument("--attempts", type=int, default=3, help="attempts per measurement (default 3)")
     ap.add_argument("--note", default="", help="a remark about the machine's load, printed with the figures")
+    ap.add_argument("--probe", action="store_true",
+                    help="find each server's maximum sustainable rate instead (servers default to "
+                         "ferrio,node,socketioxide); writes only the probe section of BENCHMARKS.md")
+    ap.add_argument("--probes", help="comma-separated subset of: " + ",".join(PROBES))
     ap.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                     help="measure nothing: write the Markdown again from a results.json of an earlier run")
     opts = ap.parse_args()
@@ -516,10 +684,16 @@ def main() -> None:
         log("not root: running at the default niceness")
         NICE = []
 
+    if opts.probe:
+        probes = {k: PROBES[k] for k in (opts.probes or ",".join(PROBES)).split(",")}
+        wanted = (opts.servers or ",".join(PROBE_SERVERS)).split(",")
+        run_probes(opts, [s for s in SERVERS if s in wanted], probes)
+        return
+
     scenarios = QUICK if opts.quick else FULL
     if opts.scenarios:
         scenarios = {k: scenarios[k] for k in opts.scenarios.split(",")}
-    servers = [s for s in SERVERS if s in opts.servers.split(",")]
+    servers = [s for s in SERVERS if s in (opts.servers or ",".join(SERVERS)).split(",")]
     runs = opts.runs or (1 if opts.quick else 3)
     out = opts.out or (target_dir() / "bench" / "QUICK.md" if opts.quick else ROOT / "BENCHMARKS.md")
 

@@ -82,3 +82,48 @@ async fn every_scenario_against_the_bench_server() {
     let sent = rooms["messages"]["sent"].as_u64().unwrap();
     assert_eq!(rooms["messages"]["expected"].as_u64().unwrap(), 10 * sent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_steps_up_by_half_and_stops_at_the_cap() {
+    let io = ferrio::SocketIo::new();
+    handlers::install(&io);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = io.clone();
+    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+
+    let report = tokio::task::spawn_blocking(move || {
+        bench(
+            port,
+            &[
+                "echo",
+                "--probe",
+                "-c",
+                "5",
+                "-r",
+                "100",
+                "--probe-max",
+                "200",
+                "--drain",
+                "0.5",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let probe = &report["probe"];
+    let rates: Vec<f64> = probe["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["rate"].as_f64().unwrap())
+        .collect();
+    assert_eq!(rates, [100.0, 150.0, 200.0], "{report}");
+    for step in probe["steps"].as_array().unwrap() {
+        assert_eq!(step["ok"], true, "{report}");
+        assert_eq!(step["lost"], 0, "{report}");
+        assert!(step["server_cpu_pct"].as_f64().is_some(), "{report}");
+    }
+    assert_eq!(probe["max_rate"], 200.0, "{report}");
+    assert_eq!(probe["limit"], "unknown", "{report}");
+}

@@ -10,7 +10,9 @@
 //!        ▲                                                                │
 //!  Engine: session table, handshake, heartbeat, upgrade                    ▼
 //!        ▲                 written at once when the WebSocket is idle, else queued
-//!        ▲                                          in one bounded outbox per session
+//!        ▲                                          in one bounded outbox per session;
+//!        ▲          while a read of several messages is handled, corked: each
+//!        ▲          socket gets what they sent in one vectored write at its end
 //!  transports: long-polling (GET/POST)  ·  WebSocket (one task per connection)
 //!        ▲
 //!  hyper 1 (a tower Service, or the standalone `serve`)

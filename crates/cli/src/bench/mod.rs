@@ -4,8 +4,8 @@
 //!  scheduler (open loop: message i due at start + i/rate, stamped with that time)
 //!      │  Engine.IO text frames built with ferrio-proto
 //!      ▼
-//!  connection tasks ── WebSocket (tokio-tungstenite) ──▶ server
-//!      │  answer pings; decode acks and events; latency = arrival − stamp
+//!  connection tasks ── WebSocket (wire.rs: many frames per read, parsed in place) ──▶ server
+//!      │  answer pings; read the stamp of acks and events; latency = arrival − stamp
 //!      ▼
 //!  Stats (counters + HdrHistogram)  +  /proc/PID of the server  ──▶ Report (table or JSON)
 //! ```
@@ -18,10 +18,12 @@
 
 mod conn;
 mod pace;
+mod probe;
 mod procfs;
 mod report;
 mod scenario;
 mod stats;
+mod wire;
 
 use std::io::IsTerminal as _;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
@@ -106,6 +108,17 @@ pub(crate) struct Args {
     /// `127.0.0.1,127.0.0.2`): each gives another ~28 000 ephemeral ports.
     #[arg(long, value_delimiter = ',')]
     source_addrs: Vec<IpAddr>,
+    /// Search for the highest rate the server sustains instead of measuring
+    /// one (`echo`, `broadcast`, `rooms`): start at `--rate`, step up ×1.5 while
+    /// every step passes (p99 ≤ 50 ms, nothing lost, ≥ 95 % of the offered
+    /// deliveries per second arriving), then bisect to 5 %. Each step is
+    /// `--warmup` + `--duration` (+ `--drain`) seconds on the same connections,
+    /// paced without a busy-wait; with `--pid`, it reports which core was full.
+    #[arg(long)]
+    probe: bool,
+    /// With `--probe`: try no rate above this one (none by default).
+    #[arg(long, value_name = "RATE")]
+    probe_max: Option<f64>,
     /// The server's process id: report its CPU time per message and memory per
     /// connection, from /proc.
     #[arg(long)]

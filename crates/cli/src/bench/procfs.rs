@@ -39,6 +39,21 @@ fn cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// CPU time every process of the machine has used (user, nice and system time
+/// of all CPUs, from the first line of `/proc/stat`), in µs.
+pub(crate) fn machine_busy_us() -> io::Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    busy_ticks(&stat)
+        .map(|ticks| ticks * (1_000_000 / TICKS_PER_SECOND))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "/proc/stat: no cpu line"))
+}
+
+fn busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields = line.split_whitespace().skip(1).take(3);
+    fields.map(|f| f.parse::<u64>().ok()).sum()
+}
+
 fn vm_rss_kib(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -58,6 +73,13 @@ mod tests {
     fn parses_status() {
         assert_eq!(vm_rss_kib("Name:\tx\nVmRSS:\t   12345 kB\n"), Some(12345));
         assert_eq!(vm_rss_kib("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn parses_the_machine_line() {
+        let stat = "cpu  100 5 20 900 0 0 0\ncpu0 50 0 10 450 0 0 0\n";
+        assert_eq!(busy_ticks(stat), Some(125));
+        assert_eq!(busy_ticks("intr 1\n"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::probe::Limit;
 use super::stats::Latency;
 
 /// The result of one run. Times are in microseconds, sizes in KiB unless the
@@ -18,6 +19,9 @@ pub(crate) struct Report {
     /// For `echo`, `broadcast` and `rooms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) messages: Option<MessageReport>,
+    /// With `--probe`: the search for the highest sustainable rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) probe: Option<ProbeReport>,
     /// For `idle`: seconds the connections were held after the warm-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) held_s: Option<f64>,
@@ -66,6 +70,84 @@ pub(crate) struct MessageReport {
     /// From each message's scheduled send time to when the generator wrote it:
     /// large values mean the generator, not the server, fell behind.
     pub(crate) send_lag: Latency,
+}
+
+/// What `--probe` found.
+#[derive(Debug, Serialize)]
+pub(crate) struct ProbeReport {
+    /// The highest rate (messages per second) that passed, if any did.
+    pub(crate) max_rate: Option<f64>,
+    /// Deliveries per second that arrived at that rate.
+    pub(crate) max_deliveries_per_s: Option<f64>,
+    /// The lowest rate that failed, if any did.
+    pub(crate) lowest_failing_rate: Option<f64>,
+    /// Which core was full at the lowest failing rate.
+    pub(crate) limit: Limit,
+    /// The criteria: p99 at most this, …
+    pub(crate) max_p99_ms: f64,
+    /// … and at least this share of the offered deliveries per second arrived.
+    pub(crate) min_delivered_pct: f64,
+    /// Why the search ended early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) stopped: Option<String>,
+    /// Every step, in the order run.
+    pub(crate) steps: Vec<ProbeStep>,
+}
+
+/// One rate the probe tried.
+#[derive(Debug, Serialize)]
+pub(crate) struct ProbeStep {
+    /// Messages per second.
+    pub(crate) rate: f64,
+    /// Deliveries per second the messages of the window should make.
+    pub(crate) offered_per_s: f64,
+    /// Deliveries per second that arrived during the window.
+    pub(crate) delivered_per_s: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    /// Deliveries of the window's messages missing after the drain.
+    pub(crate) lost: u64,
+    pub(crate) expected: u64,
+    pub(crate) send_lag_p99_ms: f64,
+    /// The server's CPU time over the window, in percent of one core (`--pid`).
+    pub(crate) server_cpu_pct: Option<f64>,
+    /// The generator's own, likewise.
+    pub(crate) generator_cpu_pct: f64,
+    /// What every other process of the machine used meanwhile, likewise
+    /// (`/proc/stat`; only meaningful with `--pid`).
+    pub(crate) other_cpu_pct: f64,
+    /// How many times this rate was measured: a failure while other work
+    /// took more than 15 % of a core is measured again (at most 3 times).
+    pub(crate) attempts: u32,
+    /// Whether every criterion held.
+    pub(crate) ok: bool,
+    /// The criteria that failed, comma-separated.
+    pub(crate) failed: String,
+}
+
+impl ProbeStep {
+    /// One line for the progress output and the table.
+    pub(crate) fn line(&self, scenario: &str) -> String {
+        let cpu = self
+            .server_cpu_pct
+            .map_or("–".to_owned(), |v| format!("{v:.0} %"));
+        format!(
+            "probe {scenario} {:>9.0}/s: {:>9.0} of {:>9.0} deliveries/s, p50 {:.2} ms, p99 {:.2} ms, lost {}, cpu server {cpu} / generator {:.0} % / other {:.0} %: {}",
+            self.rate,
+            self.delivered_per_s,
+            self.offered_per_s,
+            self.p50_ms,
+            self.p99_ms,
+            self.lost,
+            self.generator_cpu_pct,
+            self.other_cpu_pct,
+            if self.ok {
+                "ok".to_owned()
+            } else {
+                format!("failed ({})", self.failed)
+            }
+        )
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +228,24 @@ impl fmt::Display for Report {
                 ms(m.send_lag.p99_us),
                 ms(m.send_lag.max_us)
             )?;
+        }
+        if let Some(p) = &self.probe {
+            for step in &p.steps {
+                writeln!(f, "  {}", step.line(self.scenario))?;
+            }
+            let max = p
+                .max_rate
+                .map_or("none passed".to_owned(), |r| format!("{r:.0}/s"));
+            writeln!(
+                f,
+                "  max rate     {max} (p99 ≤ {} ms, nothing lost, ≥ {} % delivered); the limit: {}",
+                p.max_p99_ms,
+                p.min_delivered_pct,
+                p.limit.describe()
+            )?;
+            if let Some(why) = &p.stopped {
+                writeln!(f, "  stopped      {why}")?;
+            }
         }
         if let Some(held) = self.held_s {
             writeln!(f, "  held         {held} s")?;

@@ -4,10 +4,9 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::sync::Semaphore;
 
-use super::conn::{self, Conn, DialPlan, event_frame};
+use super::conn::{self, Conn, DialPlan, stamped_event};
 use super::pace::Pacer;
 use super::procfs::{self, Sample};
 use super::report::{ConnectReport, MessageReport, Report, ServerReport};
@@ -53,6 +52,7 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
     let mut measured = (connected, None);
     let mut messages = None;
     let mut held_s = None;
+    let mut probed = None;
     match args.scenario {
         Scenario::Connect => measured.1 = connected,
         Scenario::Idle => {
@@ -64,10 +64,13 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
             measured.1 = probe(args.pid)?;
             held_s = Some(args.duration);
         }
+        Scenario::Echo | Scenario::Broadcast | Scenario::Rooms if args.probe => {
+            probed = Some(super::probe::run(args, &conns, rooms, &stats).await?);
+        }
         Scenario::Echo | Scenario::Broadcast | Scenario::Rooms => {
-            let (before, after, report) = send_messages(args, &conns, rooms, &stats).await?;
-            measured = (before, after);
-            messages = Some(report);
+            let got = send_messages(args, Load::of(args), &conns, rooms, &stats).await?;
+            measured = (got.server.0, got.server.2);
+            messages = Some(got.messages);
         }
     }
     stats.stopping.set(true);
@@ -99,6 +102,7 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
         url: args.url.clone(),
         connect,
         messages,
+        probe: probed,
         held_s,
         disconnects: stats.disconnects.get(),
         pings: stats.pings.get(),
@@ -156,16 +160,64 @@ async fn connect_all(
     (conns, report)
 }
 
+/// How one load is offered: a rate and the seconds of each phase.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Load {
+    /// Messages per second.
+    pub(crate) rate: f64,
+    /// Seconds of load before the window.
+    pub(crate) warmup: f64,
+    /// Seconds of the measured window.
+    pub(crate) duration: f64,
+    /// Seconds to wait for the last deliveries after it.
+    pub(crate) drain: f64,
+    /// Busy-wait for messages due within 2 ms (see [`Pacer::coarse`]).
+    pub(crate) spin: bool,
+}
+
+impl Load {
+    /// The load `ferrio bench` was asked for on its command line.
+    fn of(args: &Args) -> Self {
+        Self {
+            rate: args.rate,
+            warmup: args.warmup,
+            duration: args.duration,
+            drain: args.drain,
+            spin: true,
+        }
+    }
+}
+
+/// What one load measured: the deliveries and the CPU time each side used.
+pub(crate) struct Measured {
+    pub(crate) messages: MessageReport,
+    /// The server at the start of the window, at its end, and after the drain.
+    pub(crate) server: (Option<Sample>, Option<Sample>, Option<Sample>),
+    /// This process at the start of the window and at its end.
+    pub(crate) generator: (Sample, Sample),
+    /// Wall-clock seconds from the start of the window to its end.
+    pub(crate) seconds: f64,
+    /// Deliveries that arrived within the window, of any message.
+    pub(crate) arrived: u64,
+    /// CPU time every process used over the window (`/proc/stat`), in µs.
+    pub(crate) machine_us: u64,
+}
+
+/// This process's own CPU time and memory.
+fn myself() -> Result<Sample, String> {
+    procfs::sample(std::process::id()).map_err(|e| format!("cannot read /proc/self: {e}"))
+}
+
 /// Sends on schedule through the warm-up and the measured window, then waits
-/// for the last deliveries. Returns the server's readings at the start of the
-/// window and after the drain.
-async fn send_messages(
+/// for the last deliveries.
+pub(crate) async fn send_messages(
     args: &Args,
+    load: Load,
     conns: &[(usize, Conn)],
     rooms: usize,
     stats: &Stats,
-) -> Result<(Option<Sample>, Option<Sample>, MessageReport), String> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
+) -> Result<Measured, String> {
+    if !(load.rate.is_finite() && load.rate > 0.0) {
         return Err("--rate must be positive".into());
     }
     let n = conns.len();
@@ -178,50 +230,61 @@ async fn send_messages(
     let room_names: Vec<String> = (0..rooms).map(room_name).collect();
     let pad = "x".repeat(args.payload);
     let scenario = args.scenario;
+    let mut text = String::with_capacity(64 + args.payload);
     let mut send = |i: u64, t: u64, now: u64| {
-        let payload = json!({ "t": t, "p": pad });
-        let (conn, frame, deliveries) = match scenario {
+        let (conn, deliveries) = match scenario {
             Scenario::Echo => {
-                let conn = &conns[(i % n as u64) as usize].1;
-                (conn, event_frame("echo", vec![payload], Some(i)), 1)
+                stamped_event(&mut text, "echo", None, Some(i), t, &pad);
+                (&conns[(i % n as u64) as usize].1, 1)
             }
             Scenario::Broadcast => {
-                let frame = event_frame("broadcast", vec![payload], None);
-                (&conns[0].1, frame, n as u64)
+                stamped_event(&mut text, "broadcast", None, None, t, &pad);
+                (&conns[0].1, n as u64)
             }
             _ => {
                 let k = (i % rooms as u64) as usize;
-                let conn = &conns[(i % n as u64) as usize].1;
-                let frame = event_frame("room", vec![json!(room_names[k]), payload], None);
-                (conn, frame, members[k])
+                stamped_event(&mut text, "room", Some(&room_names[k]), None, t, &pad);
+                (&conns[(i % n as u64) as usize].1, members[k])
             }
         };
         stats.on_sent(t, now, deliveries);
-        conn.send(frame);
+        conn.send(text.as_bytes());
     };
 
     let start = stats.now_ns() + 1_000_000;
-    let window_start = start + secs_ns(args.warmup);
-    let end = window_start + secs_ns(args.duration);
+    let window_start = start + secs_ns(load.warmup);
+    let end = window_start + secs_ns(load.duration);
     stats.set_window(window_start, end);
-    let mut pacer = Pacer::new(start, args.rate);
+    let mut pacer = if load.spin {
+        Pacer::new(start, load.rate)
+    } else {
+        Pacer::coarse(start, load.rate)
+    };
     stats.phase.set("warm-up");
     pacer.run_until(stats, window_start, &mut send).await;
-    let before = probe(args.pid)?;
+    let (before, me_before, began) = (probe(args.pid)?, myself()?, Instant::now());
+    let machine_before = procfs::machine_busy_us().unwrap_or_default();
     stats.phase.set("measuring");
     pacer.run_until(stats, end, &mut send).await;
+    // The window ends when the last message due in it is sent, or at its end.
+    let wait = end.saturating_sub(stats.now_ns());
+    tokio::time::sleep(Duration::from_nanos(wait)).await;
+    let (at_end, me_end, seconds) = (probe(args.pid)?, myself()?, began.elapsed().as_secs_f64());
+    let machine_us = procfs::machine_busy_us()
+        .unwrap_or_default()
+        .saturating_sub(machine_before);
 
     stats.phase.set("draining");
-    let deadline = Instant::now() + Duration::from_secs_f64(args.drain);
+    let deadline = Instant::now() + Duration::from_secs_f64(load.drain);
     while stats.delivered.get() < stats.expected.get() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let after = probe(args.pid)?;
     let (expected, delivered) = (stats.expected.get(), stats.delivered.get());
-    let report = MessageReport {
-        rate: args.rate,
-        warmup_s: args.warmup,
-        duration_s: args.duration,
+    let messages = MessageReport {
+        rate: load.rate,
+        warmup_s: load.warmup,
+        duration_s: load.duration,
         payload_bytes: args.payload,
         rooms: (rooms > 0).then_some(rooms),
         sent: stats.sent.get(),
@@ -231,5 +294,12 @@ async fn send_messages(
         latency: stats.latency(),
         send_lag: stats.send_lag(),
     };
-    Ok((before, after, report))
+    Ok(Measured {
+        messages,
+        server: (before, at_end, after),
+        generator: (me_before, me_end),
+        seconds,
+        arrived: stats.arrived.get(),
+        machine_us,
+    })
 }

@@ -31,6 +31,9 @@ pub(crate) struct Stats {
     pub(crate) expected: Cell<u64>,
     /// Deliveries received of messages scheduled inside the window.
     pub(crate) delivered: Cell<u64>,
+    /// Deliveries (of any message) that arrived while the window lasted: the
+    /// rate the server kept up, whatever it still owes.
+    pub(crate) arrived: Cell<u64>,
     /// Every delivery received, warm-up included (for the progress line).
     pub(crate) delivered_all: Cell<u64>,
     /// Messages scheduled, warm-up included.
@@ -63,6 +66,7 @@ impl Stats {
             sent: Cell::new(0),
             expected: Cell::new(0),
             delivered: Cell::new(0),
+            arrived: Cell::new(0),
             delivered_all: Cell::new(0),
             sent_all: Cell::new(0),
             latency: RefCell::new(new_histogram()),
@@ -86,6 +90,17 @@ impl Stats {
         self.window.set((start, end));
     }
 
+    /// Starts a new measurement: forgets the window's counters and histograms
+    /// (the totals for the progress line, the connection counts and errors stay).
+    pub(crate) fn reset(&self) {
+        self.window.set((u64::MAX, u64::MAX));
+        for cell in [&self.sent, &self.expected, &self.delivered, &self.arrived] {
+            cell.set(0);
+        }
+        self.latency.borrow_mut().reset();
+        self.send_lag.borrow_mut().reset();
+    }
+
     fn in_window(&self, t: u64) -> bool {
         let (start, end) = self.window.get();
         (start..end).contains(&t)
@@ -103,12 +118,15 @@ impl Stats {
         }
     }
 
-    /// A message scheduled at `t` arrived (an ack, or a delivery of an event).
-    pub(crate) fn on_delivery(&self, t: u64) {
+    /// A message scheduled at `t` arrived at `now` (an ack, or a delivery of an event).
+    pub(crate) fn on_delivery_at(&self, t: u64, now: u64) {
         bump(&self.delivered_all, 1);
+        if self.in_window(now) {
+            bump(&self.arrived, 1);
+        }
         if self.in_window(t) {
             bump(&self.delivered, 1);
-            let us = self.now_ns().saturating_sub(t) / 1_000;
+            let us = now.saturating_sub(t) / 1_000;
             self.latency.borrow_mut().saturating_record(us.max(1));
         }
     }
@@ -187,9 +205,32 @@ mod tests {
         assert_eq!((stats.sent.get(), stats.expected.get()), (1, 5));
         assert_eq!(stats.sent_all.get(), 3);
         assert_eq!(stats.send_lag().count, 1);
-        stats.on_delivery(500);
-        stats.on_delivery(1_500);
+        stats.on_delivery_at(500, 2_500);
+        stats.on_delivery_at(1_500, 2_500);
         assert_eq!((stats.delivered.get(), stats.delivered_all.get()), (1, 2));
         assert_eq!(stats.latency().count, 1);
+    }
+
+    #[test]
+    fn arrivals_count_by_arrival_time_and_reset_forgets_the_window() {
+        let stats = Stats::new();
+        stats.set_window(1_000, 2_000);
+        stats.on_delivery_at(500, 1_500); // scheduled before, arrived inside
+        stats.on_delivery_at(1_500, 2_500); // scheduled inside, arrived after
+        assert_eq!((stats.arrived.get(), stats.delivered.get()), (1, 1));
+        stats.on_sent(1_200, 1_200, 3);
+        stats.reset();
+        assert_eq!(
+            (
+                stats.sent.get(),
+                stats.expected.get(),
+                stats.delivered.get()
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!((stats.latency().count, stats.send_lag().count), (0, 0));
+        assert_eq!((stats.sent_all.get(), stats.delivered_all.get()), (1, 2));
+        stats.on_delivery_at(1_500, 1_600);
+        assert_eq!(stats.delivered.get(), 0, "no window after a reset");
     }
 }

@@ -21,6 +21,13 @@ pub(crate) enum WriteNow {
     Partial,
     /// Not written: the caller queues the frames as usual.
     Declined,
+    /// Not written because this thread is corked ([`Cork`](super::cork::Cork)):
+    /// the caller queues the frames, wakes no one, and has the cork hold the
+    /// session, which writes them when it ends.
+    Corked,
+    /// Not written: the session is corked already. The caller queues the
+    /// frames and wakes no one.
+    Gathering,
 }
 
 /// What a session needs from a carrier that senders may write to themselves:

@@ -1,14 +1,15 @@
 //! One Engine.IO session: its state, its outbox and its heartbeat.
 
 mod carrier;
+pub(crate) mod cork;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod out_packet;
 mod state;
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use ferrio_proto::engine::Packet;
@@ -47,6 +48,9 @@ pub struct Session {
     /// message read after it is not delivered. An atomic, read once per
     /// message without a lock.
     ended: AtomicBool,
+    /// The session itself, for a cork to hold ([`cork::hold`]) when a send
+    /// through a plain reference corks it.
+    me: Weak<Session>,
 }
 
 impl Session {
@@ -58,7 +62,8 @@ impl Session {
     ) -> Arc<Self> {
         let timing =
             heartbeat::Timing::new(tokio::time::Instant::now(), shared.config.ping_interval);
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
             sid,
             info: Arc::new(info),
             shared,
@@ -108,15 +113,46 @@ impl Session {
             return Err(SendError::Full);
         }
         let sent = state.write_now(std::slice::from_ref(&frame));
-        if sent == WriteNow::Declined {
-            state.push(frame, Some(limit))?;
-        }
+        let queued = match sent {
+            WriteNow::Written | WriteNow::Partial => Ok(()),
+            WriteNow::Declined | WriteNow::Corked | WriteNow::Gathering => {
+                state.push(frame, Some(limit))
+            }
+        };
         drop(state);
-        if sent != WriteNow::Written {
+        self.after_write(sent, queued)
+    }
+
+    /// After a send's write or queueing: has a cork hold the session it
+    /// corked, wakes the writer for what waits outside a cork, and checks the
+    /// engine-wide budget when frames were queued.
+    fn after_write(&self, sent: WriteNow, queued: Result<(), SendError>) -> Result<(), SendError> {
+        if sent == WriteNow::Corked
+            && let Some(me) = self.me.upgrade()
+        {
+            // Held even when the frame was refused: the cork's end lifts the corked state.
+            cork::hold(me);
+        }
+        queued?;
+        match sent {
+            WriteNow::Written => {}
+            WriteNow::Corked | WriteNow::Gathering => self.shared.check_budget(),
+            WriteNow::Partial | WriteNow::Declined => {
+                self.writer.notify_one();
+                self.shared.check_budget();
+            }
+        }
+        Ok(())
+    }
+
+    /// The cork that held the session ended: what it gathered goes out in one
+    /// write if the socket takes it, else the connection's task writes it.
+    pub(crate) fn uncork(&self) {
+        let done = self.lock().uncork();
+        if !done {
             self.writer.notify_one();
             self.shared.check_budget();
         }
-        Ok(())
     }
 
     /// Queues several frames that must reach the client back to back (a packet
@@ -139,15 +175,14 @@ impl Session {
             return Err(SendError::Full);
         }
         let sent = state.write_now(&frames);
-        if sent == WriteNow::Declined {
-            state.push_all(frames, limit)?;
-        }
+        let queued = match sent {
+            WriteNow::Written | WriteNow::Partial => Ok(()),
+            WriteNow::Declined | WriteNow::Corked | WriteNow::Gathering => {
+                state.push_all(frames, limit)
+            }
+        };
         drop(state);
-        if sent != WriteNow::Written {
-            self.writer.notify_one();
-            self.shared.check_budget();
-        }
-        Ok(())
+        self.after_write(sent, queued)
     }
 
     /// Sends a text message (`4` followed by `text`).

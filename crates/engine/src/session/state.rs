@@ -78,6 +78,15 @@ impl State {
         }
     }
 
+    /// The cork that held the session ended: writes what waits if the socket
+    /// takes it. Whether nothing is left for the connection's task.
+    pub(crate) fn uncork(&mut self) -> bool {
+        match self.carrier() {
+            (Carrier::WebSocket(wire), queue) => wire.uncork(queue),
+            (Carrier::Polling(_), _) => true,
+        }
+    }
+
     /// Writes already framed bytes (a pong) now if the socket takes them, else
     /// keeps them for the connection's task, ahead of the outbox.
     pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> WriteNow {

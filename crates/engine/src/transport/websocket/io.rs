@@ -20,6 +20,7 @@ use tokio::net::TcpStream;
 
 use super::Writer;
 use crate::Session;
+use crate::session::cork::Cork;
 use crate::session::{Carrier, Wire};
 
 /// A TCP socket shared between the connection's task (which reads) and the
@@ -86,14 +87,23 @@ pub(crate) enum Read<B> {
 }
 
 /// Hands each message that `data` completes to `on`, in order, until `on`
-/// returns something: the reading stops there, with it.
+/// returns something: the reading stops there, with it. When `data` holds
+/// more than one message, their writes are corked ([`Cork`]) until the last
+/// is handled.
 pub(crate) fn handle<B>(
     reader: &mut Reader,
     data: &mut [u8],
     on: &mut impl FnMut(WsMessage) -> Option<B>,
 ) -> Result<Option<B>, ReadError> {
     let mut at = 0;
+    let mut cork = None;
     while let Some(message) = reader.next(data, &mut at)? {
+        // More follows in this read: what the messages send gathers, and each
+        // socket gets its share in one write when the read is handled. A lone
+        // message is written at once by its sender.
+        if cork.is_none() && at < data.len() {
+            cork = Cork::begin();
+        }
         if let Some(stop) = on(message) {
             return Ok(Some(stop));
         }
@@ -438,6 +448,7 @@ fn read_into<B>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::OutPacket;
 
     #[tokio::test]
     async fn sockets_from_other_servers_lose_nagle() {
@@ -449,5 +460,154 @@ mod tests {
         assert!(!server.nodelay().unwrap(), "Nagle is on for a new socket");
         let io = without_nagle(server);
         assert!(io.tcp().nodelay().unwrap());
+    }
+
+    struct Nothing;
+
+    impl crate::Handler for Nothing {
+        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn crate::Connection> {
+            Arc::new(Nothing)
+        }
+    }
+
+    impl crate::Connection for Nothing {
+        fn on_message(self: Arc<Self>, _: crate::Message) {}
+        fn on_close(&self, _: crate::CloseReason) {}
+    }
+
+    /// A WebSocket session on a real socket, and the client's end of it.
+    async fn session_on_socket(
+        config: crate::EngineConfig,
+    ) -> (crate::Engine, Arc<Session>, TcpStream) {
+        let engine = crate::Engine::new(config, Nothing);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let info = crate::ConnectInfo {
+            uri: "/engine.io/".parse().unwrap(),
+            headers: Default::default(),
+            remote_addr: None,
+            issued: std::time::SystemTime::now(),
+        };
+        let session = engine
+            .shared
+            .open_session(info, crate::TransportKind::WebSocket);
+        {
+            let mut state = session.lock();
+            state.carrier = Carrier::WebSocket(Writer::new(Some(without_nagle(server))));
+            // The open packet, which the connection's task would write.
+            state.take_outbox();
+        }
+        (engine, session, client)
+    }
+
+    /// Reads exactly `n` bytes, however many segments they come in.
+    async fn read_exactly(client: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            client.read_exact(&mut buf),
+        )
+        .await
+        .expect("the bytes in time")
+        .unwrap();
+        buf
+    }
+
+    /// Unmasked text frames of `texts`, as the server writes them.
+    fn frames(texts: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for text in texts {
+            ferrio_proto::websocket::encode_frame(
+                ferrio_proto::websocket::Opcode::Text,
+                text.as_bytes(),
+                &mut out,
+            );
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn corked_sends_wait_in_the_outbox_and_leave_in_one_write() {
+        let (_engine, session, mut client) = session_on_socket(Default::default()).await;
+        // Not corked: written at once, nothing queued.
+        session.send_text("a").unwrap();
+        assert!(session.lock().outbox.is_empty());
+        assert_eq!(read_exactly(&mut client, 4).await, frames(&["4a"]));
+
+        let cork = Cork::begin().expect("no cork on yet");
+        assert!(Cork::begin().is_none(), "corks do not nest");
+        for text in ["b", "c", "d"] {
+            session.send_text(text).unwrap();
+        }
+        let frames_after = [
+            OutPacket::message("e"),
+            OutPacket::message("f"),
+            OutPacket::message("g"),
+            OutPacket::message("h"),
+            OutPacket::message("i"),
+        ];
+        session.send_all(frames_after).unwrap();
+        assert_eq!(session.lock().outbox.len(), 8, "all held while corked");
+        assert_eq!(session.lock().queued_bytes, 16, "and counted");
+        let mut nothing = [0u8; 1];
+        assert_eq!(
+            client.try_read(&mut nothing).map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock),
+            "nothing written yet"
+        );
+        drop(cork);
+        {
+            let state = session.lock();
+            assert!(state.outbox.is_empty(), "all written at the uncork");
+            assert_eq!(state.queued_bytes, 0);
+        }
+        let all = ["4b", "4c", "4d", "4e", "4f", "4g", "4h", "4i"];
+        let expected = frames(&all);
+        assert_eq!(read_exactly(&mut client, expected.len()).await, expected);
+        // Uncorked again: the next send is a direct write.
+        session.send_text("j").unwrap();
+        assert!(session.lock().outbox.is_empty());
+        assert_eq!(read_exactly(&mut client, 4).await, frames(&["4j"]));
+    }
+
+    #[tokio::test]
+    async fn a_corked_outbox_keeps_its_limit() {
+        let config = crate::EngineConfig::default().max_buffered_bytes(8);
+        let (_engine, session, mut client) = session_on_socket(config).await;
+        let cork = Cork::begin().unwrap();
+        session.send_text("abc").unwrap();
+        session.send_text("def").unwrap();
+        assert_eq!(
+            session.send_text("g"),
+            Err(crate::SendError::Full),
+            "over max_buffered_bytes while corked"
+        );
+        drop(cork);
+        let expected = frames(&["4abc", "4def"]);
+        assert_eq!(read_exactly(&mut client, expected.len()).await, expected);
+    }
+
+    #[tokio::test]
+    async fn only_a_read_of_several_messages_is_corked() {
+        let corked = |data: &[u8]| {
+            let mut data = data.to_vec();
+            let mut reader = Reader::new(1 << 20);
+            let mut seen = Vec::new();
+            handle::<()>(&mut reader, &mut data, &mut |_| {
+                seen.push(crate::session::cork::is_on());
+                None
+            })
+            .unwrap();
+            assert!(!crate::session::cork::is_on(), "off after the read");
+            seen
+        };
+        // Masked client frames "4a" (mask key 0).
+        let one = [0x81, 0x82, 0, 0, 0, 0, b'4', b'a'];
+        assert_eq!(corked(&one), [false], "a lone message is written at once");
+        let two = [one, one].concat();
+        assert_eq!(corked(&two), [true, true]);
     }
 }

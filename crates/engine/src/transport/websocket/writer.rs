@@ -42,6 +42,9 @@ pub(crate) struct Writer {
     /// The connection's task handed bytes to the stream and has not flushed
     /// them yet (TLS).
     pub(super) writing: bool,
+    /// A cork of this thread holds the session: frames wait in the outbox
+    /// until it ends ([`uncork`](Self::uncork)).
+    corked: bool,
 }
 
 impl Writer {
@@ -60,7 +63,31 @@ impl Writer {
 
     /// Whether a frame may go to the socket right now, ahead of nothing.
     fn can_write_now(&self, queue: &Queue<'_>) -> bool {
-        self.socket.is_some() && !self.writing && queue.is_empty() && self.raw.is_empty()
+        self.socket.is_some()
+            && !self.writing
+            && !self.corked
+            && queue.is_empty()
+            && self.raw.is_empty()
+    }
+
+    /// The cork that held the session ended: writes what waits with one
+    /// vectored write (a few for a long outbox) if the socket takes it.
+    /// Whether nothing is left for the connection's task.
+    pub(crate) fn uncork(&mut self, queue: Queue<'_>) -> bool {
+        self.corked = false;
+        if !self.has_unwritten(&queue) {
+            return true;
+        }
+        if self.writing {
+            return false;
+        }
+        // Lent out for the write: `flush` needs the writer itself.
+        let Some(io) = self.socket.take() else {
+            return false;
+        };
+        let done = self.flush(queue, |slices| write_vectored(io.tcp(), slices));
+        self.socket = Some(io);
+        matches!(done, Ok(true))
     }
 
     /// Marks `n` bytes as written, in the order `flush` offers them.
@@ -109,7 +136,17 @@ const BATCH: usize = 64;
 
 impl Wire for Writer {
     fn write_now(&mut self, frames: &[OutPacket], mut queue: Queue<'_>) -> WriteNow {
-        if frames.is_empty() || frames.len() > MAX_FRAMES || !self.can_write_now(&queue) {
+        if self.corked {
+            return WriteNow::Gathering;
+        }
+        if frames.is_empty() || !self.can_write_now(&queue) {
+            return WriteNow::Declined;
+        }
+        if crate::session::cork::is_on() {
+            self.corked = true;
+            return WriteNow::Corked;
+        }
+        if frames.len() > MAX_FRAMES {
             return WriteNow::Declined;
         }
         let Some(io) = &self.socket else {
