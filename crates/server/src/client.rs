@@ -393,41 +393,11 @@ impl Client {
                 }
             }
         }
-        // The socket joins the client's list under the lock the close takes
-        // the list with: a close that came first (at any point above, from
-        // any thread) is seen here and ends the socket, which otherwise would
-        // stay in its namespace and rooms for good.
-        {
-            let mut sockets = self.sockets();
-            if let Some(reason) = sockets.closed {
-                drop(sockets);
-                self.connecting().remove(&name);
-                socket.on_close(reason);
-                return;
-            }
-            if let Err(at) = sockets.find(&name) {
-                // Usually the only one: no room for more.
-                sockets.list.reserve_exact(1);
-                sockets.list.insert(at, socket.clone());
-            }
+        if !self.join_list(&socket, &name) {
+            return;
         }
-        if !self.joined.swap(true, Ordering::AcqRel) {
-            let timer = self.connect_timer.lock().take();
-            if let Some(timer) = timer {
-                timer.abort();
-            }
-        }
-        let reply = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
-            None => serde_json::json!({ "sid": socket.id().as_str() }),
-        };
-        let packet = Packet::new(
-            PacketKind::Connect,
-            name.clone(),
-            Some(Payload::Json(reply)),
-        );
-        let _ = self.session.send_all(frames_of(packet));
-        tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
+        self.stop_connect_timer();
+        self.send_connect_reply(&socket, &name);
         let handlers = namespace.listeners().connection.read().clone();
         for handler in handlers {
             run_inline(handler(socket.clone()));
@@ -444,17 +414,69 @@ impl Client {
             socket.on_close(reason);
             return;
         }
-        // Replay what waited, then let packets through directly. The queue is
-        // removed only once empty, under its lock, so a packet arriving during
-        // the replay is queued behind the others and replayed in turn.
+        self.replay_waiting(&socket, &name);
+    }
+
+    /// Adds a connected socket to the client's list, under the lock the close
+    /// takes the list with: a close that came first (at any point before,
+    /// from any thread) is seen here and ends the socket, which otherwise
+    /// would stay in its namespace and rooms for good. Whether it joined.
+    fn join_list(&self, socket: &Arc<Socket>, name: &str) -> bool {
+        let mut sockets = self.sockets();
+        if let Some(reason) = sockets.closed {
+            drop(sockets);
+            self.connecting().remove(name);
+            socket.on_close(reason);
+            return false;
+        }
+        if let Err(at) = sockets.find(name) {
+            // Usually the only one: no room for more.
+            sockets.list.reserve_exact(1);
+            sockets.list.insert(at, socket.clone());
+        }
+        true
+    }
+
+    /// The first join stops the connect timeout: as in Node, a connection
+    /// that joined a namespace once is never closed by it.
+    fn stop_connect_timer(&self) {
+        if !self.joined.swap(true, Ordering::AcqRel) {
+            let timer = self.connect_timer.lock().take();
+            if let Some(timer) = timer {
+                timer.abort();
+            }
+        }
+    }
+
+    /// The CONNECT reply: the socket's id, and its recovery id when
+    /// connection state recovery is on.
+    fn send_connect_reply(&self, socket: &Socket, name: &str) {
+        let reply = match socket.pid() {
+            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
+            None => serde_json::json!({ "sid": socket.id().as_str() }),
+        };
+        let packet = Packet::new(
+            PacketKind::Connect,
+            name.to_owned(),
+            Some(Payload::Json(reply)),
+        );
+        let _ = self.session.send_all(frames_of(packet));
+        tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
+    }
+
+    /// Replays the packets that waited for the namespace, then lets packets
+    /// through directly. The queue is removed only once empty, under its
+    /// lock, so a packet arriving during the replay is queued behind the
+    /// others and replayed in turn.
+    fn replay_waiting(self: &Arc<Self>, socket: &Arc<Socket>, name: &str) {
         loop {
             let waiting = {
                 let mut connecting = self.connecting();
-                match connecting.get_mut(&name) {
+                match connecting.get_mut(name) {
                     Some(queue) if !queue.packets.is_empty() => std::mem::take(queue),
                     _ => {
                         // Empty, or cleared because the connection closed.
-                        connecting.remove(&name);
+                        connecting.remove(name);
                         return;
                     }
                 }
