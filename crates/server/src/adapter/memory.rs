@@ -7,6 +7,7 @@ use std::time::Duration;
 use ferrio_proto::socketio::{Args, Packet, Payload};
 use tokio::sync::mpsc;
 
+use super::encode::encode_for;
 use super::membership::{IdHasher, RoomChange, Rooms};
 use super::packet_log::PacketLog;
 use super::{
@@ -14,7 +15,6 @@ use super::{
     RestoredSession, RoomObserver, SessionToPersist,
 };
 use crate::ack::ForgetAck;
-use crate::outbound::Encoded;
 use crate::{AckResponses, RemoteSocket, Room, Socket, SocketDetails, SocketId};
 
 /// Rooms kept in this process: the default adapter.
@@ -272,23 +272,6 @@ impl MemoryAdapter {
         }
         Ok(sent)
     }
-}
-
-/// Encodes a broadcast once, refusing it if it can never fit the targets'
-/// outbox (every socket of a server has the same limit).
-pub(super) fn encode_for(
-    packet: Packet<Payload>,
-    targets: &[Arc<Socket>],
-) -> Result<Encoded, AdapterError> {
-    let encoded = Encoded::new(packet);
-    let limit = targets.first().map_or(usize::MAX, |s| s.outbox_limit());
-    if encoded.len() > limit {
-        return Err(AdapterError::TooLarge {
-            size: encoded.len(),
-            limit,
-        });
-    }
-    Ok(encoded)
 }
 
 impl Adapter for MemoryAdapter {

@@ -9,6 +9,7 @@
 //! adapter can be unit-tested against a stand-in host, without a server.
 
 mod context;
+mod encode;
 mod local_acks;
 mod membership;
 mod memory;

@@ -10,7 +10,7 @@ use parking_lot::{Mutex, MutexGuard};
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 use tokio::time::Instant;
 
-use super::memory::encode_for;
+use super::encode::encode_for;
 use super::session::{MissedPacket, RestoredSession, SessionToPersist};
 use super::{AdapterError, BroadcastOptions, offset};
 use crate::outbound::Encoded;
