@@ -20,12 +20,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 
 use super::Args;
 use super::conn::Conn;
 use super::procfs::Sample;
-use super::report::{ProbeReport, ProbeStep};
+use super::report::{Limit, ProbeReport, ProbeStep};
 use super::scenario::{Load, Measured, send_messages};
 use super::stats::Stats;
 
@@ -39,8 +38,6 @@ const STEP_UP: f64 = 1.5;
 const RESOLUTION: f64 = 1.05;
 /// No more steps than this, whatever happens.
 const MAX_STEPS: usize = 30;
-/// A core this busy (percent) is full.
-const FULL_CORE_PCT: f64 = 90.0;
 /// A failed step is measured again when other work took more than this share
 /// of a core (percent) meanwhile: on a shared machine, it is what failed.
 const MAX_OTHER_PCT: f64 = 15.0;
@@ -50,45 +47,6 @@ const ATTEMPTS: u32 = 3;
 const QUIET: Duration = Duration::from_millis(300);
 /// The longest the generator waits for the server to catch up between steps.
 const MAX_SETTLE: Duration = Duration::from_secs(30);
-
-/// Which core held the rate down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Limit {
-    /// The server's core was full at the lowest failing rate.
-    Server,
-    /// The generator's core was full there: the server may go further.
-    Generator,
-    /// Neither core was full: latency, loss or something else failed first.
-    Neither,
-    /// No step failed (or none could be measured).
-    Unknown,
-}
-
-impl Limit {
-    /// Judged from a failing step's CPU shares.
-    fn of(step: &ProbeStep) -> Self {
-        let server = step.server_cpu_pct.unwrap_or(0.0);
-        let generator = step.generator_cpu_pct;
-        if server >= FULL_CORE_PCT && server >= generator {
-            Self::Server
-        } else if generator >= FULL_CORE_PCT {
-            Self::Generator
-        } else {
-            Self::Neither
-        }
-    }
-
-    /// For people.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            Self::Server => "the server's core",
-            Self::Generator => "the generator's core",
-            Self::Neither => "neither core (latency or loss failed first)",
-            Self::Unknown => "unknown (no step failed)",
-        }
-    }
-}
 
 /// Runs the search on open connections, starting at `--rate`.
 pub(crate) async fn run(

@@ -6,7 +6,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::probe::Limit;
 use super::stats::Latency;
 
 /// The result of one run. Times are in microseconds, sizes in KiB unless the
@@ -278,5 +277,47 @@ impl fmt::Display for Report {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A core this busy (percent) is full.
+const FULL_CORE_PCT: f64 = 90.0;
+
+/// Which core held the rate down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Limit {
+    /// The server's core was full at the lowest failing rate.
+    Server,
+    /// The generator's core was full there: the server may go further.
+    Generator,
+    /// Neither core was full: latency, loss or something else failed first.
+    Neither,
+    /// No step failed (or none could be measured).
+    Unknown,
+}
+
+impl Limit {
+    /// Judged from a failing step's CPU shares.
+    pub(crate) fn of(step: &ProbeStep) -> Self {
+        let server = step.server_cpu_pct.unwrap_or(0.0);
+        let generator = step.generator_cpu_pct;
+        if server >= FULL_CORE_PCT && server >= generator {
+            Self::Server
+        } else if generator >= FULL_CORE_PCT {
+            Self::Generator
+        } else {
+            Self::Neither
+        }
+    }
+
+    /// For people.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Server => "the server's core",
+            Self::Generator => "the generator's core",
+            Self::Neither => "neither core (latency or loss failed first)",
+            Self::Unknown => "unknown (no step failed)",
+        }
     }
 }
