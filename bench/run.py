@@ -130,15 +130,18 @@ def target_dir() -> Path:
     return Path(meta["target_directory"])
 
 
-def build(servers: list[str], cluster: bool = False) -> dict[str, list[str]]:
+def build(servers: list[str], cluster: bool = False, single: bool = True) -> dict[str, list[str]]:
     """Builds what is needed; returns each server's command line (and, for the cluster
-    scenario, "ferrio-cluster": the ferrio node on the Redis adapter)."""
+    scenario, "ferrio-cluster": the ferrio node on the Redis adapter). `single`: the
+    one-server scenarios run too."""
     run(["cargo", "build", "--release", "-p", "ferrio-cli"], cwd=ROOT)
     cmds = {}
     if cluster and "ferrio" in servers:
         run(["cargo", "build", "--release", "-p", "ferrio-cli", "--example", "cluster_bench_server"],
             cwd=ROOT)
         cmds["ferrio-cluster"] = [str(target_dir() / "release" / "examples" / "cluster_bench_server")]
+    if not single:  # the cluster scenario alone: Node's server is the only other one it needs
+        servers = [s for s in servers if s == "node"]
     if "ferrio" in servers:
         run(["cargo", "build", "--release", "-p", "ferrio", "--example", "bench_server"], cwd=ROOT)
         cmds["ferrio"] = [str(target_dir() / "release" / "examples" / "bench_server")]
@@ -731,7 +734,7 @@ def main() -> None:
         log(f"wrote {out} from {opts.render}")
         return
 
-    cmds = build(servers, cluster=bool(pairs))
+    cmds = build(servers, cluster=bool(pairs), single=bool(scenarios))
     bench = target_dir() / "release" / "ferrio"
     started = time.monotonic()
     info = {"quick": opts.quick, "runs": runs, "machine": machine(), "versions": versions(),
