@@ -353,6 +353,7 @@ def cluster_metrics(report: dict) -> tuple[float | None, float | None, float | N
 def cluster_section(results: dict, title: str, args: list[str]) -> list[str]:
     """The cluster table, with its markers, from results["cluster"] (pair -> runs)."""
     runs_by_pair = results.get("cluster", {})
+    receivers = args[args.index("-c") + 1] if "-c" in args else "?"
     L = ["<!-- cluster:begin -->", "## Cluster (issue 14)", "", f"### {title}", "",
          f"`ferrio bench {' '.join(args)} --url NODE1,NODE2 --pid NODE1_PID,NODE2_PID`", "",
          "Two nodes on one `redis-server` (the classic Redis adapter: ferrio's `ferrio-redis`, "
@@ -363,7 +364,7 @@ def cluster_section(results: dict, title: str, args: list[str]) -> list[str]:
          "and to the second's through Redis. *Nodes* is both nodes' CPU time over the measured "
          "window (from `/proc/PID/stat`), *Redis* is redis-server's over the whole generator run "
          "(`/proc/PID/task/*/schedstat`) divided by the deliveries scheduled in the warm-up and "
-         "the window; both per 1 000 deliveries (one per receiver, 1 000 per broadcast here). "
+         f"the window; both per 1 000 deliveries (one per receiver: {receivers} per broadcast here). "
          "Latency and loss as above, over both nodes' receivers.", "",
          "| nodes | runs | nodes CPU µs / 1 000 deliveries | Redis CPU µs / 1 000 deliveries "
          "| total | p50 | p99 | lost / expected | failed conns | other load CPU 0 / 1 |",
@@ -407,7 +408,7 @@ def write_cluster(path: Path, results: dict, title: str, args: list[str], info: 
     """Puts the cluster section into `path`: in place of the one between the markers, or at the
     end; a file that does not exist yet gets a heading and the run's details first."""
     section = cluster_section(results, title, args)
-    section[2:2] = [f"Made by `{info['command']}` on {info['date']}; load average before / after: "
+    section[3:3] = [f"Made by `{info['command']}` on {info['date']}; load average before / after: "
                     f"{info['load_before']} / {info['load_after']}"
                     + (f" — {info['note']}" if info["note"] else "") + ".", ""]
     text = path.read_text() if path.exists() else "# Benchmarks\n"
