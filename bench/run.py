@@ -14,6 +14,14 @@ from /proc. Servers are interleaved within each run (the order rotates from
 run to run) so that a slow patch of the machine hits all of them alike; the
 medians of the runs go into BENCHMARKS.md at the repository root.
 
+The `cluster` scenario is of another shape: two nodes on one redis-server
+(the classic Redis adapter), 500 receivers on each, broadcasts sent from the
+first node, for the pairs ferrio+ferrio, node+node and ferrio+node. Both
+nodes and redis-server run on CPU 0, the generator on CPU 1. Its table goes
+into a section of its own in the same Markdown file, between the markers
+`<!-- cluster:begin -->` and `<!-- cluster:end -->`; `--scenarios cluster`
+alone replaces just that section and leaves the rest of the file as it is.
+
     bench/run.py                # full run (~25 minutes on 2 cores), writes BENCHMARKS.md
     bench/run.py --quick        # smoke run (~2-3 minutes), writes target/bench/QUICK.md
     bench/run.py --runs 5 --servers ferrio,node --scenarios echo,idle
@@ -24,8 +32,10 @@ medians of the runs go into BENCHMARKS.md at the repository root.
 each server afresh, server on CPU 0 and generator on CPU 1, and writes its table
 into the "Maximum sustainable rate" section of BENCHMARKS.md, leaving the rest of
 the file as it was; a full run keeps that section in turn.
+    bench/run.py --scenarios cluster   # only the cluster table (~3 minutes)
 
-Needs: cargo, node + npm, taskset (util-linux), Linux /proc, 2+ CPUs.
+Needs: cargo, node + npm, taskset (util-linux), Linux /proc, 2+ CPUs, and
+redis-server for the cluster scenario.
 Raw results of every run go to target/bench/results.json.
 """
 
@@ -86,6 +96,15 @@ PROBES = {
 PROBE_SERVERS = ["ferrio", "node", "socketioxide"]
 PROBE_HEADING = "## Maximum sustainable rate"
 RAW_LINE = "Raw reports of every run"
+# The cluster scenario: two nodes on one Redis, the receivers spread over both (connection i on
+# node i mod 2), the sender (connection 0) on the first node.
+CLUSTER_FULL = (["broadcast", "-c", "1000", "-r", "30", "-w", "2", "-d", "10"],
+                "Cluster: 2 nodes on one Redis, 500 receivers on each, 30 broadcasts/s sent from the first")
+CLUSTER_QUICK = (["broadcast", "-c", "200", "-r", "20", "-w", "0.5", "-d", "2"],
+                 "Cluster: 2 nodes on one Redis, 100 receivers on each, 20 broadcasts/s")
+# pair -> (first node, second node), each "ferrio" or "node".
+CLUSTER_PAIRS = {"ferrio+ferrio": ("ferrio", "ferrio"), "node+node": ("node", "node"),
+                 "ferrio+node": ("ferrio", "node")}
 
 SERVERS = ["ferrio", "node", "socketioxide", "socketioxide-nodelay", "floor"]
 # Niceness of the server and the generator (`--nice`): ahead of other work on a shared machine.
@@ -129,14 +148,22 @@ def target_dir() -> Path:
     return Path(meta["target_directory"])
 
 
-def build(servers: list[str]) -> dict[str, list[str]]:
-    """Builds what is needed; returns each server's command line."""
+def build(servers: list[str], cluster: bool = False, single: bool = True) -> dict[str, list[str]]:
+    """Builds what is needed; returns each server's command line (and, for the cluster
+    scenario, "ferrio-cluster": the ferrio node on the Redis adapter). `single`: the
+    one-server scenarios run too."""
     run(["cargo", "build", "--release", "-p", "ferrio-cli"], cwd=ROOT)
     cmds = {}
+    if cluster and "ferrio" in servers:
+        run(["cargo", "build", "--release", "-p", "ferrio-cli", "--example", "cluster_bench_server"],
+            cwd=ROOT)
+        cmds["ferrio-cluster"] = [str(target_dir() / "release" / "examples" / "cluster_bench_server")]
+    if not single:  # the cluster scenario alone: Node's server is the only other one it needs
+        servers = [s for s in servers if s == "node"]
     if "ferrio" in servers:
         run(["cargo", "build", "--release", "-p", "ferrio", "--example", "bench_server"], cwd=ROOT)
         cmds["ferrio"] = [str(target_dir() / "release" / "examples" / "bench_server")]
-    if "node" in servers:
+    if "node" in servers:  # also the Node cluster node (REDIS_URL set)
         node = BENCH / "node"
         stamp = node / "node_modules" / ".package-lock.json"
         if not stamp.exists() or stamp.stat().st_mtime < (node / "package-lock.json").stat().st_mtime:
@@ -245,6 +272,173 @@ def measure(server_cmd: list[str], bench: Path, args: list[str], server_env: dic
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def task_ns(pid: int) -> int:
+    """Nanoseconds on a CPU of every thread of a process (/proc/PID/task/*/schedstat): finer
+    than the clock ticks of /proc/PID/stat, for a process as lightly loaded as redis-server."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that just exited
+    return total
+
+
+def start_pinned(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([*NICE, "taskset", "-c", "0", *cmd], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure_cluster(pair: tuple[str, str], cmds: dict[str, list[str]], bench: Path,
+                    args: list[str]) -> dict:
+    """A redis-server and two nodes on it, all on CPU 0; `ferrio bench` on CPU 1 with the
+    receivers spread over both nodes and the sender on the first.
+
+    The generator reads both nodes' CPU time over its measured window (`--pid A,B`).
+    redis-server's is read here over the whole generator run (connecting, warm-up, window,
+    drain) and divided by the deliveries scheduled in the warm-up and the window: while the
+    connections open it has nothing to do (a socket's own room stays on its node).
+    """
+    procs = []
+    try:
+        redis_port = free_port()
+        redis = start_pinned(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no"], dict(os.environ))
+        procs.append(redis)
+        wait_listening(redis_port, redis)
+        ports, nodes = [], []
+        for kind in pair:
+            port = free_port()
+            env = dict(os.environ, PORT=str(port), RUST_LOG="warn",
+                       REDIS_URL=f"redis://127.0.0.1:{redis_port}")
+            node = start_pinned(cmds["ferrio-cluster" if kind == "ferrio" else "node"], env)
+            procs.append(node)
+            wait_listening(port, node)
+            ports.append(port)
+            nodes.append(node)
+        time.sleep(0.5)  # subscribed, settled
+        urls = ",".join(f"http://127.0.0.1:{p}" for p in ports)
+        pids = ",".join(str(n.pid) for n in nodes)
+        cmd = [*NICE, "taskset", "-c", "1", str(bench), "bench", *args, "--url", urls,
+               "--pid", pids, "--source-addrs", SOURCES, "--json", "--quiet"]
+        busy0 = cpu_busy_ticks()
+        servers0 = sum(process_ticks(p.pid) for p in procs)
+        redis0 = task_ns(redis.pid)
+        gen0, wall0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, timeout=300).stdout
+        busy1 = cpu_busy_ticks()
+        servers1 = sum(process_ticks(p.pid) for p in procs)
+        redis1 = task_ns(redis.pid)
+        gen1, wall = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic() - wall0
+        report = json.loads(out)
+        hz = os.sysconf("SC_CLK_TCK")
+        gen_s = (gen1.ru_utime + gen1.ru_stime) - (gen0.ru_utime + gen0.ru_stime)
+        other0 = (busy1["cpu0"] - busy0["cpu0"] - (servers1 - servers0)) / hz
+        other1 = (busy1["cpu1"] - busy0["cpu1"]) / hz - gen_s
+        report["other_load"] = {"cpu0_pct": round(max(0.0, other0) / wall * 100, 1),
+                                "cpu1_pct": round(max(0.0, other1) / wall * 100, 1)}
+        msgs = report.get("messages") or {}
+        scheduled = msgs.get("expected", 0) * (msgs.get("warmup_s", 0) + msgs.get("duration_s", 0)) \
+            / max(msgs.get("duration_s", 0), 1e-9)
+        report["redis"] = {"cpu_us": (redis1 - redis0) / 1000,
+                           "cpu_us_per_delivery": (redis1 - redis0) / 1000 / scheduled if scheduled else None}
+        return report
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+def cluster_metrics(report: dict) -> tuple[float | None, float | None, float | None]:
+    """Server CPU µs per 1 000 deliveries: both nodes, redis-server, and the sum."""
+    nodes = (report.get("server") or {}).get("cpu_us_per_delivery")
+    redis = (report.get("redis") or {}).get("cpu_us_per_delivery")
+    nodes = None if nodes is None else nodes * 1000
+    redis = None if redis is None else redis * 1000
+    total = None if nodes is None or redis is None else nodes + redis
+    return nodes, redis, total
+
+
+def cluster_section(results: dict, title: str, args: list[str]) -> list[str]:
+    """The cluster table, with its markers, from results["cluster"] (pair -> runs)."""
+    runs_by_pair = results.get("cluster", {})
+    receivers = args[args.index("-c") + 1] if "-c" in args else "?"
+    L = ["<!-- cluster:begin -->", "## Cluster (issue 14)", "", f"### {title}", "",
+         f"`ferrio bench {' '.join(args)} --url NODE1,NODE2 --pid NODE1_PID,NODE2_PID`", "",
+         "Two nodes on one `redis-server` (the classic Redis adapter: ferrio's `ferrio-redis`, "
+         "crates/cli/examples/cluster_bench_server.rs; Node's `@socket.io/redis-adapter` 8.3 on "
+         "ioredis, bench/node/server.js with `REDIS_URL`), both nodes and redis-server on CPU 0, "
+         "the generator on CPU 1. Receiver i connects to node i mod 2; the sender (receiver 0) "
+         "is on the first node, so every broadcast goes to the first node's receivers directly "
+         "and to the second's through Redis. *Nodes* is both nodes' CPU time over the measured "
+         "window (from `/proc/PID/stat`), *Redis* is redis-server's over the whole generator run "
+         "(`/proc/PID/task/*/schedstat`) divided by the deliveries scheduled in the warm-up and "
+         f"the window; both per 1 000 deliveries (one per receiver: {receivers} per broadcast here). "
+         "Latency and loss as above, over both nodes' receivers.", "",
+         "| nodes | runs | nodes CPU µs / 1 000 deliveries | Redis CPU µs / 1 000 deliveries "
+         "| total | p50 | p99 | lost / expected | failed conns | other load CPU 0 / 1 |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    summary = {}
+    for pair in CLUSTER_PAIRS:
+        runs = runs_by_pair.get(pair, [])
+        if not runs:
+            continue
+        metrics = [cluster_metrics(r) for r in runs]
+        msgs = [r.get("messages") or {} for r in runs]
+        t = {"nodes": median([m[0] for m in metrics]), "redis": median([m[1] for m in metrics]),
+             "total": median([m[2] for m in metrics]),
+             "p50": median([m["latency"]["p50_us"] / 1000 for m in msgs if m]),
+             "p99": median([m["latency"]["p99_us"] / 1000 for m in msgs if m]),
+             "lost": sum(m.get("lost", 0) for m in msgs),
+             "expected": sum(m.get("expected", 0) for m in msgs),
+             "failed": sum(r["connect"]["failed"] + r["disconnects"] for r in runs),
+             "other0": median([r.get("other_load", {}).get("cpu0_pct") for r in runs]),
+             "other1": median([r.get("other_load", {}).get("cpu1_pct") for r in runs])}
+        summary[pair] = t
+        lat = lambda x: "–" if x is None else f"{x:.2f} ms"
+        L.append(f"| {pair} | {len(runs)} | {fmt(t['nodes'])} | {fmt(t['redis'])} | {fmt(t['total'])} "
+                 f"| {lat(t['p50'])} | {lat(t['p99'])} | {t['lost']} / {t['expected']} | {t['failed']} "
+                 f"| {other(t['other0'])} / {other(t['other1'])} |")
+    ours, theirs = summary.get("ferrio+ferrio"), summary.get("node+node")
+    if ours and theirs:
+        v = None if ours["total"] is None or not theirs["total"] else ours["total"] / theirs["total"]
+        L += ["", f"ferrio+ferrio ÷ node+node: CPU (nodes + Redis) {ratio(ours['total'], theirs['total'])}, "
+                  f"nodes only {ratio(ours['nodes'], theirs['nodes'])}, "
+                  f"p99 {ratio(ours['p99'], theirs['p99'])}.", "",
+              "| goal (issue 14) | measured | met |", "|---|---|---|",
+              f"| cluster: CPU (both nodes + Redis) ≤ 0.6× Node+Node's | {ratio_text(v)} "
+              f"| {'yes' if v is not None and v <= 0.6 else '**no**'} |",
+              f"| cluster: nothing lost | {ours['lost']} | {'yes' if ours['lost'] == 0 else '**no**'} |"]
+    L.append("<!-- cluster:end -->")
+    return L
+
+
+def write_cluster(path: Path, results: dict, title: str, args: list[str], info: dict) -> None:
+    """Puts the cluster section into `path`: in place of the one between the markers, or at the
+    end; a file that does not exist yet gets a heading and the run's details first."""
+    section = cluster_section(results, title, args)
+    section[3:3] = [f"Made by `{info['command']}` on {info['date']}; load average before / after: "
+                    f"{info['load_before']} / {info['load_after']}"
+                    + (f" — {info['note']}" if info["note"] else "") + ".", ""]
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin, end = "<!-- cluster:begin -->", "<!-- cluster:end -->"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
+        text = head + "\n".join(section) + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
+    path.write_text(text)
 
 
 def busy(report: dict) -> float:
@@ -653,7 +847,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small numbers, one run: a smoke test")
     ap.add_argument("--runs", type=int, help="interleaved runs per scenario (default 3, quick 1)")
     ap.add_argument("--servers", help="comma-separated subset of: " + ",".join(SERVERS))
-    ap.add_argument("--scenarios", help="comma-separated subset of: " + ",".join(FULL))
+    ap.add_argument("--scenarios", help="comma-separated subset of: " + ",".join([*FULL, "cluster"]))
     ap.add_argument("--out", type=Path, help="markdown output (default BENCHMARKS.md, quick: target/bench/QUICK.md)")
     ap.add_argument("--nice", type=int, default=-10,
                     help="niceness of the servers and the generator (default -10: ahead of other "
@@ -691,9 +885,14 @@ def main() -> None:
         return
 
     scenarios = QUICK if opts.quick else FULL
+    cluster_args, cluster_title = CLUSTER_QUICK if opts.quick else CLUSTER_FULL
+    do_cluster = True
     if opts.scenarios:
-        scenarios = {k: scenarios[k] for k in opts.scenarios.split(",")}
+        wanted = opts.scenarios.split(",")
+        do_cluster = "cluster" in wanted
+        scenarios = {k: scenarios[k] for k in wanted if k != "cluster"}
     servers = [s for s in SERVERS if s in (opts.servers or ",".join(SERVERS)).split(",")]
+    pairs = [p for p, kinds in CLUSTER_PAIRS.items() if set(kinds) <= set(servers)] if do_cluster else []
     runs = opts.runs or (1 if opts.quick else 3)
     out = opts.out or (target_dir() / "bench" / "QUICK.md" if opts.quick else ROOT / "BENCHMARKS.md")
 
@@ -701,12 +900,15 @@ def main() -> None:
         saved = json.loads(opts.render.read_text())
         info, results = saved["info"], saved["results"]
         scenarios = {k: v for k, v in scenarios.items() if k in results}
-        servers = [s for s in servers if any(s in r for r in results.values())]
-        write_markdown(out, summarize(results, scenarios, servers), scenarios, servers, info)
+        servers = [s for s in servers if any(s in r for k, r in results.items() if k != "cluster")]
+        if scenarios:
+            write_markdown(out, summarize(results, scenarios, servers), scenarios, servers, info)
+        if results.get("cluster"):
+            write_cluster(out, results, cluster_title, cluster_args, info)
         log(f"wrote {out} from {opts.render}")
         return
 
-    cmds = build(servers)
+    cmds = build(servers, cluster=bool(pairs), single=bool(scenarios))
     bench = target_dir() / "release" / "ferrio"
     started = time.monotonic()
     info = {"quick": opts.quick, "runs": runs, "machine": machine(), "versions": versions(),
@@ -748,14 +950,51 @@ def main() -> None:
                     + (f", p99 {msgs['latency']['p99_us'] / 1000:.2f} ms, lost {msgs['lost']}" if msgs else "")
                     + f", failed {rep['connect']['failed']}, disconnects {rep['disconnects']}")
 
+    for r in range(runs if pairs else 0):
+        for pair in pairs[r % len(pairs):] + pairs[:r % len(pairs)]:
+            rep = None
+            for attempt in range(1, opts.attempts + 1):
+                log(f"[run {r + 1}/{runs}] cluster on {pair}" + (f" (attempt {attempt})" if attempt > 1 else ""))
+                try:
+                    got = measure_cluster(CLUSTER_PAIRS[pair], cmds, bench, cluster_args)
+                except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as e:
+                    log(f"  failed: {e}")
+                    time.sleep(2)
+                    continue
+                got["attempt"] = attempt
+                if rep is None or busy(got) < busy(rep):
+                    rep = got
+                if busy(got) <= opts.max_other_load:
+                    break
+                log(f"  other work kept CPU 0 / CPU 1 busy {got['other_load']['cpu0_pct']} % / "
+                    f"{got['other_load']['cpu1_pct']} %: measuring again")
+                time.sleep(3)
+            if rep is None:
+                continue
+            results.setdefault("cluster", {}).setdefault(pair, []).append(rep)
+            nodes, redis, total = cluster_metrics(rep)
+            msgs = rep.get("messages") or {}
+            log(f"  cpu µs/1000 nodes {fmt(nodes)} + redis {fmt(redis)} = {fmt(total)}"
+                + (f", p99 {msgs['latency']['p99_us'] / 1000:.2f} ms, lost {msgs['lost']}" if msgs else "")
+                + f", failed {rep['connect']['failed']}, disconnects {rep['disconnects']}")
+
     info["load_after"] = loadavg()
     info["minutes"] = (time.monotonic() - started) / 60
     raw = target_dir() / "bench" / "results.json"
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps({"info": info, "results": results}, indent=1))
-    table = summarize(results, scenarios, servers)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_markdown(out, table, scenarios, servers, info)
+    if scenarios:
+        # The other tables are written afresh; a cluster section of an earlier run stays.
+        kept = out.read_text() if out.exists() and not pairs else ""
+        table = summarize(results, scenarios, servers)
+        write_markdown(out, table, scenarios, servers, info)
+        if "<!-- cluster:begin -->" in kept and "<!-- cluster:end -->" in kept:
+            section = kept.split("<!-- cluster:begin -->", 1)[1].split("<!-- cluster:end -->", 1)[0]
+            out.write_text(out.read_text().rstrip("\n") + "\n\n<!-- cluster:begin -->" + section
+                           + "<!-- cluster:end -->\n")
+    if pairs:
+        write_cluster(out, results, cluster_title, cluster_args, info)
     log(f"wrote {out} and {raw}")
     print(out.read_text())
 

@@ -6,12 +6,25 @@
 //                  the sender included;
 //   "join"      -> join the room named by the first argument;
 //   "room"      -> with [room, payload]: emit "room" with the payload to that room.
+// With REDIS_URL set (redis://host:port), a cluster node: the classic
+// @socket.io/redis-adapter on ioredis (bench/run.py --scenarios cluster), so
+// "broadcast" reaches every socket of every node.
+import { once } from "node:events";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 const port = Number(process.env.PORT || 3000);
 const httpServer = createServer();
 const io = new Server(httpServer);
+
+if (process.env.REDIS_URL) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { Redis } = await import("ioredis");
+  const pubClient = new Redis(process.env.REDIS_URL);
+  const subClient = pubClient.duplicate();
+  await Promise.all([once(pubClient, "ready"), once(subClient, "ready")]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -83,14 +83,84 @@ async fn every_scenario_against_the_bench_server() {
     assert_eq!(rooms["messages"]["expected"].as_u64().unwrap(), 10 * sent);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probe_steps_up_by_half_and_stops_at_the_cap() {
+/// A bench server of its own on a free port; returns it and the port.
+async fn start_server() -> (ferrio::SocketIo, u16) {
     let io = ferrio::SocketIo::new();
     handlers::install(&io);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = io.clone();
     tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+    (io, port)
+}
+
+/// `--url` repeated (a cluster's nodes): connection i goes to URL i mod n,
+/// and `--pid` repeated sums the processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_spread_over_several_urls() {
+    let (one, port_one) = start_server().await;
+    let (two, port_two) = start_server().await;
+    let pid = std::process::id().to_string();
+    let run = tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_ferrio"))
+            .args([
+                "bench",
+                "idle",
+                "-c",
+                "5",
+                "--warmup",
+                "0",
+                "--duration",
+                "3",
+            ])
+            .args(["--url", &format!("http://127.0.0.1:{port_one}")])
+            .args(["--url", &format!("http://127.0.0.1:{port_two}")])
+            .args(["--pid", &format!("{pid},{pid}"), "--json", "--quiet"])
+            .output()
+            .expect("run ferrio bench");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("a JSON report")
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let counts = (
+            one.sockets().local_sockets().len(),
+            two.sockets().local_sockets().len(),
+        );
+        if counts == (3, 2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connections per server: {counts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let report = run.await.unwrap();
+    assert_eq!(report["connect"]["ok"], 5, "{report}");
+    let url = report["url"].as_str().unwrap();
+    assert!(url.contains(&port_one.to_string()) && url.contains(&port_two.to_string()));
+    // This process counted twice: at least twice one reading of it.
+    let single = std::fs::read_to_string("/proc/self/status").unwrap();
+    let rss_kib: u64 = single
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(
+        report["server"]["rss_end_kib"].as_u64().unwrap() > rss_kib * 3 / 2,
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_steps_up_by_half_and_stops_at_the_cap() {
+    let (_io, port) = start_server().await;
 
     let report = tokio::task::spawn_blocking(move || {
         bench(

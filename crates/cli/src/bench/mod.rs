@@ -68,9 +68,12 @@ pub(crate) struct Args {
     /// The scenario to run.
     #[arg(value_enum)]
     scenario: Scenario,
-    /// The server, as `http://host:port` (or `ws://host:port`).
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    url: String,
+    /// The server, as `http://host:port` (or `ws://host:port`). Repeat it (or
+    /// separate with commas) for the nodes of a cluster: connection `i` goes
+    /// to URL `i mod n`, so the first connection (the sender of `broadcast`)
+    /// is on the first URL.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:3000")]
+    url: Vec<String>,
     /// The Socket.IO path on the server.
     #[arg(long, default_value = "/socket.io/")]
     path: String,
@@ -120,9 +123,10 @@ pub(crate) struct Args {
     #[arg(long, value_name = "RATE")]
     probe_max: Option<f64>,
     /// The server's process id: report its CPU time per message and memory per
-    /// connection, from /proc.
-    #[arg(long)]
-    pid: Option<u32>,
+    /// connection, from /proc. Repeat it (or separate with commas) to report
+    /// the sum over several processes (a cluster's nodes and its Redis).
+    #[arg(long, value_delimiter = ',')]
+    pid: Vec<u32>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -133,7 +137,11 @@ pub(crate) struct Args {
 
 /// Runs the benchmark on a single-threaded runtime and prints the report.
 pub(crate) fn run(args: Args) -> Result<(), String> {
-    let target = target(&args)?;
+    let targets = args
+        .url
+        .iter()
+        .map(|url| target(url, &args))
+        .collect::<Result<Vec<_>, _>>()?;
     for (name, value) in [
         ("--duration", args.duration),
         ("--warmup", args.warmup),
@@ -153,7 +161,7 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
         let stats = Rc::new(Stats::new());
         let progress = (!args.quiet)
             .then(|| tokio::task::spawn_local(progress(stats.clone(), args.scenario.name())));
-        let report = scenario::run(&args, target, stats).await;
+        let report = scenario::run(&args, targets, stats).await;
         if let Some(progress) = progress {
             progress.abort();
             if std::io::stderr().is_terminal() {
@@ -173,11 +181,11 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Resolves `--url` and `--path` into where to connect.
-fn target(args: &Args) -> Result<conn::DialPlan, String> {
+/// Resolves one `--url` and `--path` into where to connect.
+fn target(url: &str, args: &Args) -> Result<conn::DialPlan, String> {
     let rest = ["http://", "ws://"]
         .iter()
-        .find_map(|scheme| args.url.strip_prefix(scheme))
+        .find_map(|scheme| url.strip_prefix(scheme))
         .ok_or("--url must start with http:// or ws:// (TLS is not supported)")?;
     let authority = rest.split('/').next().unwrap_or(rest);
     let with_port = if authority.contains(':') && !authority.ends_with(']') {

@@ -20,7 +20,6 @@
 
 use std::time::Duration;
 
-
 use super::Args;
 use super::conn::Conn;
 use super::procfs::Sample;

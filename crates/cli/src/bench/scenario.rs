@@ -22,14 +22,28 @@ fn secs_ns(s: f64) -> u64 {
     (s * 1e9) as u64
 }
 
-/// Reads the server's `/proc` entries, if a pid was given.
-fn probe(pid: Option<u32>) -> Result<Option<Sample>, String> {
-    pid.map(|pid| procfs::sample(pid).map_err(|e| format!("cannot read the server's /proc: {e}")))
-        .transpose()
+/// Reads the servers' `/proc` entries, summed, if pids were given.
+fn probe(pids: &[u32]) -> Result<Option<Sample>, String> {
+    let mut sum: Option<Sample> = None;
+    for &pid in pids {
+        let s = procfs::sample(pid).map_err(|e| format!("cannot read the server's /proc: {e}"))?;
+        let total = sum.get_or_insert(Sample {
+            cpu_us: 0,
+            rss_kib: 0,
+        });
+        total.cpu_us += s.cpu_us;
+        total.rss_kib += s.rss_kib;
+    }
+    Ok(sum)
 }
 
-pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Result<Report, String> {
-    let base = probe(args.pid)?;
+/// Runs the scenario; connection `i` goes to `targets[i % targets.len()]`.
+pub(crate) async fn run(
+    args: &Args,
+    targets: Vec<DialPlan>,
+    stats: Rc<Stats>,
+) -> Result<Report, String> {
+    let base = probe(&args.pid)?;
     let rooms = if args.scenario == Scenario::Rooms {
         if args.rooms == 0 {
             return Err("--rooms must be at least 1".into());
@@ -39,8 +53,8 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
         0
     };
     stats.phase.set("connecting");
-    let (conns, connect) = connect_all(args, target, rooms, &stats).await;
-    let connected = probe(args.pid)?;
+    let (conns, connect) = connect_all(args, targets, rooms, &stats).await;
+    let connected = probe(&args.pid)?;
     if conns.is_empty() {
         let reasons: Vec<_> = connect.errors.keys().cloned().collect();
         return Err(format!(
@@ -58,10 +72,10 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
         Scenario::Idle => {
             stats.phase.set("warm-up");
             tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;
-            measured.0 = probe(args.pid)?;
+            measured.0 = probe(&args.pid)?;
             stats.phase.set("holding");
             tokio::time::sleep(Duration::from_secs_f64(args.duration)).await;
-            measured.1 = probe(args.pid)?;
+            measured.1 = probe(&args.pid)?;
             held_s = Some(args.duration);
         }
         Scenario::Echo | Scenario::Broadcast | Scenario::Rooms if args.probe => {
@@ -76,7 +90,7 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
     stats.stopping.set(true);
     drop(conns);
 
-    let server = match (args.pid, base, connected, measured) {
+    let server = match (args.pid.first().copied(), base, connected, measured) {
         (Some(pid), Some(base), Some(connected), (Some(before), Some(after))) => {
             let n = connect.ok.max(1) as f64;
             let cpu_us = after.cpu_us.saturating_sub(before.cpu_us);
@@ -99,7 +113,7 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
     };
     Ok(Report {
         scenario: args.scenario.name(),
-        url: args.url.clone(),
+        url: args.url.join(","),
         connect,
         messages,
         probe: probed,
@@ -115,16 +129,17 @@ pub(crate) async fn run(args: &Args, target: DialPlan, stats: Rc<Stats>) -> Resu
 /// ones with their index.
 async fn connect_all(
     args: &Args,
-    target: DialPlan,
+    targets: Vec<DialPlan>,
     rooms: usize,
     stats: &Rc<Stats>,
 ) -> (Vec<(usize, Conn)>, ConnectReport) {
-    let target = Rc::new(target);
+    let targets: Vec<Rc<DialPlan>> = targets.into_iter().map(Rc::new).collect();
     let gate = Rc::new(Semaphore::new(args.concurrency.max(1)));
     let start = Instant::now();
     let handles: Vec<_> = (0..args.connections)
         .map(|i| {
-            let (target, gate, stats) = (target.clone(), gate.clone(), stats.clone());
+            let target = targets[i % targets.len()].clone();
+            let (gate, stats) = (gate.clone(), stats.clone());
             tokio::task::spawn_local(async move {
                 let _permit = gate.acquire().await.expect("the gate is never closed");
                 let began = Instant::now();
@@ -262,14 +277,14 @@ pub(crate) async fn send_messages(
     };
     stats.phase.set("warm-up");
     pacer.run_until(stats, window_start, &mut send).await;
-    let (before, me_before, began) = (probe(args.pid)?, myself()?, Instant::now());
+    let (before, me_before, began) = (probe(&args.pid)?, myself()?, Instant::now());
     let machine_before = procfs::machine_busy_us().unwrap_or_default();
     stats.phase.set("measuring");
     pacer.run_until(stats, end, &mut send).await;
     // The window ends when the last message due in it is sent, or at its end.
     let wait = end.saturating_sub(stats.now_ns());
     tokio::time::sleep(Duration::from_nanos(wait)).await;
-    let (at_end, me_end, seconds) = (probe(args.pid)?, myself()?, began.elapsed().as_secs_f64());
+    let (at_end, me_end, seconds) = (probe(&args.pid)?, myself()?, began.elapsed().as_secs_f64());
     let machine_us = procfs::machine_busy_us()
         .unwrap_or_default()
         .saturating_sub(machine_before);
@@ -279,7 +294,7 @@ pub(crate) async fn send_messages(
     while stats.delivered.get() < stats.expected.get() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let after = probe(args.pid)?;
+    let after = probe(&args.pid)?;
     let (expected, delivered) = (stats.expected.get(), stats.delivered.get());
     let messages = MessageReport {
         rate: load.rate,

@@ -26,8 +26,13 @@
 //! member table updated on each join, rename and disconnect: the `online` and
 //! `rooms` lists cost the size of one channel and the number of channels, not
 //! a `fetch_sockets` over every socket on each event (a connect or disconnect
-//! flood would make that O(N) per event). A clustered server would keep the
-//! table in its shared store.
+//! flood would make that O(N) per event).
+//!
+//! In a cluster (`ferrio serve --redis`), messages, notices and typing reach
+//! every member of a channel on every server, through the adapter. The
+//! member table, the history and the message ids stay per process: `online`
+//! and `rooms` list this server's users and go to this server's sockets only
+//! (`local`), so one server's list never overwrites another's on a page.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -216,7 +221,7 @@ impl Chat {
         self.announce_join(socket, before, &nickname, &room);
         tracing::debug!(socket = %socket.id(), %nickname, %room, "joined");
         let online = self.announce_online(nsp, &room);
-        let _ = nsp.emit("rooms", &self.rooms());
+        let _ = nsp.local().emit("rooms", &self.rooms());
         let history: Vec<Message> = self
             .lock_history()
             .get(&room)
@@ -318,7 +323,7 @@ impl Chat {
         let _ = nsp.to(room).emit("typing", &typing);
         notice(nsp.to(room), format!("{} left #{room}", me.nickname), room);
         self.announce_online(nsp, room);
-        let _ = nsp.emit("rooms", &self.rooms());
+        let _ = nsp.local().emit("rooms", &self.rooms());
     }
 
     /// A member whose connection dropped is back with its session (connection
@@ -389,6 +394,7 @@ impl Chat {
             .collect();
         let _ = nsp
             .to(room)
+            .local()
             .emit("online", &json!({ "room": room, "users": users }));
         users
     }

@@ -10,12 +10,13 @@
 //! under `/socket.io/` and passes the rest to [`pages::Pages`].
 
 mod chat;
+mod cluster;
 mod pages;
 
 use std::path::PathBuf;
 
 use ferrio::engine::{Cors, Origins};
-use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
+use ferrio::{RecoveryConfig, SocketIoConfig};
 use tower_layer::Layer;
 
 /// Where npm installs the official browser client, in this source tree.
@@ -45,6 +46,8 @@ pub(crate) struct Args {
     /// `/socket.io/socket.io.js` (installed by `npm ci --prefix crates/cli/web`).
     #[arg(long, env = "FERRIO_CLIENT_DIR", default_value = DEFAULT_CLIENT_DIR)]
     client_dir: PathBuf,
+    #[command(flatten)]
+    cluster: cluster::ClusterArgs,
 }
 
 /// Runs the chat server until Ctrl-C or SIGTERM.
@@ -64,7 +67,7 @@ pub(crate) async fn run(args: Args) -> std::io::Result<()> {
     if let Some(cors) = cors(&args.cors_origins) {
         config = config.with_engine(|engine| engine.cors(cors));
     }
-    let io = SocketIo::with_config(config);
+    let io = args.cluster.server(config).await?;
     chat::Chat::attach(&io);
 
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
