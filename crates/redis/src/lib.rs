@@ -56,6 +56,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 mod classic;
+mod cluster;
 mod config;
 mod driver;
 mod emitter;
