@@ -65,9 +65,10 @@ mod factory;
 mod outbox;
 mod sharded;
 mod shared;
+mod streams;
 mod view;
 
-pub use config::{RedisAdapterConfig, SubscriptionMode};
+pub use config::{RedisAdapterConfig, StreamsOptions, SubscriptionMode};
 pub use emitter::{Emitter, EmitterError};
 pub use error::RedisError;
 pub use factory::RedisAdapter;
