@@ -156,4 +156,38 @@ mod tests {
             assert!(decode(bad).is_err(), "{bad:?}");
         }
     }
+
+    /// Random and corrupted blobs: an error or a session, never a panic.
+    mod never_panic {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn on_random_blobs(bytes in prop::collection::vec(any::<u8>(), 0..128), b64 in any::<bool>()) {
+                let blob = if b64 { STANDARD.encode(&bytes).into_bytes() } else { bytes };
+                let _ = decode(&blob);
+            }
+
+            #[test]
+            fn on_mutated_blobs(cut in any::<prop::sample::Index>(),
+                                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)) {
+                let session = SessionToPersist::new(
+                    SocketId::parse("DNowDcU4TKdVliqEAAAA").unwrap(),
+                    SocketId::parse("1SU2z3_UnNV7Erc_AAAB").unwrap(),
+                    vec![Room::from("r1")],
+                    json!({"user": "u1", "n": [1, 2.5]}),
+                );
+                let mut raw = STANDARD.decode(encode(&session).unwrap()).unwrap();
+                for (at, value) in flips {
+                    let i = at.index(raw.len());
+                    raw[i] = value;
+                }
+                raw.truncate(cut.index(raw.len() + 1));
+                let _ = decode(STANDARD.encode(&raw).as_bytes());
+            }
+        }
+    }
 }
