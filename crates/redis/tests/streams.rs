@@ -498,7 +498,7 @@ async fn refusals_give_a_fresh_session() {
     assert_eq!(auth[0], json!({"pid": pid, "offset": "abc", "token": "t"}));
     let state = js_state(&mut js, "m").await;
     assert_eq!(state["recovered"], json!(false));
-    assert_eq!(session_keys(&client, 1).await, [key.clone()], "not taken");
+    assert_eq!(session_keys(&client, 1).await, [key], "not taken");
 
     // Trimmed: far more entries than MAXLEN ~ 10 keeps.
     for i in 0..500 {

@@ -177,8 +177,10 @@ mod tests {
     /// msgpack of `data`, as Node wrote it.
     #[test]
     fn a_binary_broadcast_entry_is_nodes() {
-        let mut opts = WireOpts::default();
-        opts.rooms = vec!["r1".into()];
+        let opts = WireOpts {
+            rooms: vec!["r1".into()],
+            ..WireOpts::default()
+        };
         let data = object(vec![
             (
                 "packet",

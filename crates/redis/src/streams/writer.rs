@@ -234,7 +234,10 @@ mod tests {
         }
     }
 
-    fn record(log: &Arc<Mutex<Vec<(usize, Option<String>)>>>, i: usize) -> Then {
+    /// What ran: `(message, entry id)`.
+    type Log = Arc<Mutex<Vec<(usize, Option<String>)>>>;
+
+    fn record(log: &Log, i: usize) -> Then {
         let log = log.clone();
         Box::new(move |id| lock(&log).push((i, id)))
     }
