@@ -312,6 +312,10 @@ impl Connection for Client {
         Client::on_message(&self, message);
     }
 
+    fn on_upgrade(&self) {
+        Client::on_upgrade(self);
+    }
+
     fn on_close(&self, reason: CloseReason) {
         Client::on_close(self, reason);
     }
