@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::adapter::{Gap, MissedPacket, RestoredSession};
 use crate::io::IoInner;
-use crate::namespace::Namespace;
+use crate::namespace::{Lookup, Namespace};
 use crate::outbound::{Encoded, frames_of};
 use crate::socket::{Identity, ProtocolError, run_inline};
 use crate::{ConnectError, DisconnectReason, Handshake, Socket, SocketId};
@@ -276,14 +276,37 @@ impl Client {
             tracing::debug!(sid = %self.session.id(), nsp = %name, "second CONNECT to a namespace");
             return self.force_close();
         }
-        let Some(namespace) = self
+        let lookup = self
             .io
             .registry
-            .lookup(&name, auth.as_ref().unwrap_or(&Value::Null))
-        else {
-            let error = ConnectError::new("Invalid namespace");
-            return self.send_connect_error(&name, &error);
-        };
+            .lookup(&name, auth.as_ref().unwrap_or(&Value::Null));
+        match lookup {
+            Lookup::Found(namespace) => self.connect_to(namespace, name, auth),
+            Lookup::Missing => {
+                self.send_connect_error(&name, &ConnectError::new("Invalid namespace"))
+            }
+            Lookup::Pending(lookup) => {
+                // Packets for the namespace wait meanwhile, as for middleware.
+                self.connecting().open(&name);
+                let client = self.clone();
+                run_inline(Box::pin(async move {
+                    match lookup.await {
+                        Some(namespace) => client.connect_to(namespace, name, auth),
+                        None => {
+                            client.connecting().remove(&name);
+                            client
+                                .send_connect_error(&name, &ConnectError::new("Invalid namespace"));
+                        }
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Connects to the namespace a CONNECT named: a new socket, or one that
+    /// takes back its session (connection state recovery), then the
+    /// middleware.
+    fn connect_to(self: &Arc<Self>, namespace: Namespace, name: String, auth: Option<Value>) {
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
         let Some(recovery) = self.io.config.connection_state_recovery else {
