@@ -9,7 +9,7 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use ferrio_engine::{CloseReason, Message, Session};
-use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{DecodeError, Decoder, Packet, PacketKind, Payload};
 use serde_json::Value;
 
 use crate::adapter::{Gap, MissedPacket, RestoredSession};
@@ -142,6 +142,11 @@ impl Client {
         match decoded {
             Ok(Some((packet, size))) => self.on_packet(packet, size),
             Ok(None) => {}
+            // Node's parser takes an ACK without an id, and its socket
+            // ignores it ("bad ack"): the connection goes on.
+            Err(DecodeError::MissingAckId) => {
+                tracing::debug!(sid = %self.session.id(), "ack without an id: ignored");
+            }
             Err(error) => self.decode_error(&error.to_string()),
         }
     }
