@@ -65,6 +65,29 @@ impl Peer {
         WsClient::open(self.addr(), url.into_client_request().unwrap()).await
     }
 
+    /// One HTTP request on a new connection: the status and body.
+    async fn http(&self, method: &str, query: &str, body: &str) -> (u16, String) {
+        use http_body_util::{BodyExt, Full};
+        let stream = tokio::net::TcpStream::connect(self.addr()).await.unwrap();
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+        tokio::spawn(conn);
+        let request = http::Request::builder()
+            .method(method)
+            .uri(format!("/socket.io/?EIO=4&transport=polling{query}"))
+            .header("host", self.addr().to_string())
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(Full::new(bytes::Bytes::from(body.to_owned())))
+            .unwrap();
+        let response = tokio::time::timeout(TIMEOUT, sender.send_request(request))
+            .await
+            .expect("an HTTP answer in time")
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// A new session with a socket on `/`.
     async fn connected(&self) -> WsClient {
         let mut client = self.ws().await;
@@ -230,6 +253,36 @@ async fn an_invalid_state_is_a_forced_close(peer: &mut Peer) {
     until_closed(&mut client).await;
 }
 
+/// D2: over long-polling with no GET waiting, an invalid state is a
+/// "forced server close" (Node's `Client.close()`: the transport's close
+/// waits for the next GET, and the sockets are closed meanwhile).
+async fn an_invalid_state_over_idle_polling_is_a_forced_server_close(peer: &mut Peer) {
+    let (status, open) = peer.http("GET", "", "").await;
+    assert_eq!(status, 200, "{}", peer.name());
+    let open: Value = serde_json::from_str(open.strip_prefix('0').unwrap()).unwrap();
+    let sid = format!("&sid={}", open["sid"].as_str().unwrap());
+    assert_eq!(
+        peer.http("POST", &sid, "40").await.1,
+        "ok",
+        "{}",
+        peer.name()
+    );
+    let (_, reply) = peer.http("GET", &sid, "").await;
+    assert!(reply.starts_with("40{"), "{}: {reply}", peer.name());
+    assert_eq!(
+        peer.http("POST", &sid, "40").await.1,
+        "ok",
+        "{}",
+        peer.name()
+    );
+    assert_eq!(
+        peer.logs(3).await,
+        ended("forced server close"),
+        "{}",
+        peer.name()
+    );
+}
+
 /// D2: an ACK without an id is ignored; the connection goes on.
 async fn an_ack_without_an_id_is_ignored(peer: &mut Peer) {
     let mut client = peer.connected().await;
@@ -381,6 +434,7 @@ parity!(
     on_any_sees_refused_events,
     a_decode_error_is_an_error_event_then_forced_close,
     an_invalid_state_is_a_forced_close,
+    an_invalid_state_over_idle_polling_is_a_forced_server_close,
     an_ack_without_an_id_is_ignored,
     a_last_emit_in_disconnecting_goes_out,
     a_refused_socket_leaves_the_rooms_its_middleware_joined,
