@@ -470,7 +470,9 @@ impl Socket {
             .push(Arc::new(middleware));
     }
 
-    /// Listens to errors from per-event middleware.
+    /// Listens to errors (Node's `error` event): those of per-event
+    /// middleware, and a packet the client sent that the parser refused
+    /// (then the connection closes right after, "forced close").
     pub fn on_error(
         &self,
         listener: impl Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync + 'static,
