@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio::adapter::{
     Adapter, AdapterContext, AdapterError, BoxFuture, BroadcastOptions, MemoryAdapter,
-    MissedPacket, RestoredSession, ServerSideResponses, SessionToPersist,
+    MissedPacket, RestoredSession, RoomObserver, ServerSideResponses, SessionToPersist,
 };
 use ferrio::{AckResponses, RemoteSocket, Room, SocketId};
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
@@ -256,6 +256,10 @@ impl StreamsAdapter {
 }
 
 impl Adapter for StreamsAdapter {
+    fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        self.core.local.observe_rooms(observer)
+    }
+
     fn init(&self) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(async move {
             let channels = vec![self.core.main.clone(), self.core.own.clone()];
