@@ -14,9 +14,11 @@
 //! The cluster contract (`server-count`, `fetch-sockets`, …: see
 //! `handlers::on_cluster_events`) holds on one node with the memory adapter.
 //! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
-//! `classic`, the default, or `sharded` with `REDIS_SUBSCRIPTION_MODE`
-//! `dynamic` (default), `static` or `dynamic-private`; `REDIS_KEY`, default
-//! `socket.io`).
+//! `classic`, the default, `sharded` with `REDIS_SUBSCRIPTION_MODE`
+//! `dynamic` (default), `static` or `dynamic-private`, or `streams` (the
+//! streams adapter, which recovers sessions across the cluster; stream
+//! `REDIS_STREAM_NAME`, default `socket.io`, capped at `REDIS_STREAM_MAXLEN`,
+//! default 10 000); `REDIS_KEY`, default `socket.io`).
 //!
 //! `RECOVERY=1` turns connection state recovery on (max disconnection 30 s,
 //! middleware skipped on recovery); the `state` event (with ack) answers
@@ -83,17 +85,30 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
             };
             config = config.sharded(mode);
         }
+        Ok("streams") => {
+            let mut streams = ferrio_redis::StreamsOptions::default();
+            if let Ok(name) = std::env::var("REDIS_STREAM_NAME") {
+                streams = streams.stream_name(name);
+            }
+            if let Some(max_len) = std::env::var("REDIS_STREAM_MAXLEN")
+                .ok()
+                .and_then(|n| n.parse().ok())
+            {
+                streams = streams.max_len(max_len);
+            }
+            config = config.streams(streams);
+        }
         Ok(other) => {
             return Err(std::io::Error::other(format!(
-                "REDIS_ADAPTER={other}: expected classic or sharded"
+                "REDIS_ADAPTER={other}: expected classic, sharded or streams"
             )));
         }
     }
-    let sharded = config.sharded;
+    let (sharded, streams) = (config.sharded, config.streams.is_some());
     let redis = ferrio_redis::RedisAdapter::connect(&url, config)
         .await
         .map_err(std::io::Error::other)?;
-    tracing::info!(%url, ?sharded, "joining the Redis cluster");
+    tracing::info!(%url, ?sharded, streams, "joining the Redis cluster");
     Ok(Arc::new(redis))
     // ------------------------------------------------------------------
 }
