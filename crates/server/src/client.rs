@@ -8,7 +8,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
 
-use ferrio_engine::{CloseReason, Message, Session};
+use ferrio_engine::{CloseReason, Message, Protocol, Session};
 use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
 use serde_json::Value;
 
@@ -17,6 +17,7 @@ use crate::io::IoInner;
 use crate::namespace::Namespace;
 use crate::outbound::{Encoded, frames_of};
 use crate::socket::{Identity, run_inline};
+use crate::v2;
 use crate::{ConnectError, DisconnectReason, Handshake, Socket, SocketId};
 
 /// Sized for the idle connection: most clients join one namespace and send no
@@ -64,7 +65,18 @@ impl Client {
             connect_timer: Mutex::new(None),
         });
         client.start_connect_timeout();
+        if client.is_v2() {
+            // A Socket.IO v2 client is in the main namespace from the start,
+            // without a CONNECT of its own; as in Node, with an empty auth.
+            client.connect("/".to_owned(), Some(Value::Object(Default::default())));
+        }
         client
+    }
+
+    /// Whether the client speaks Socket.IO v2 (over Engine.IO v3, with
+    /// [`allow_eio3`](crate::SocketIoConfig::allow_eio3)).
+    fn is_v2(&self) -> bool {
+        self.session.protocol() == Protocol::V3
     }
 
     /// The server's options.
@@ -194,6 +206,10 @@ impl Client {
     /// A decoded packet; `size` is what it took on the wire, attachments included.
     fn on_packet(self: &Arc<Self>, packet: Packet<Payload>, size: usize) {
         if packet.kind == PacketKind::Connect {
+            if self.is_v2() {
+                let (name, auth) = v2::connect_target(&packet.nsp);
+                return self.connect(name, Some(auth));
+            }
             let auth = match packet.data {
                 Some(Payload::Json(v)) => Some(v),
                 _ => None,
@@ -250,13 +266,20 @@ impl Client {
             .registry
             .lookup(&name, auth.as_ref().unwrap_or(&Value::Null))
         else {
-            let error = ConnectError::new("Invalid namespace");
-            return self.send_connect_error(&name, &error);
+            // An object even for a v2 client, as Node sends it.
+            let error = ConnectError::new("Invalid namespace").to_json();
+            return self.send_connect_error(&name, error);
         };
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
         let Some(recovery) = self.io.config.connection_state_recovery else {
-            let socket = Socket::new(namespace.clone(), self.clone(), handshake);
+            // A v2 client's socket in the main namespace has the Engine.IO
+            // session's id, as in Node (the client assumes it).
+            let id = match self.is_v2() && name == "/" {
+                true => self.session.id(),
+                false => SocketId::random(),
+            };
+            let socket = Socket::new(namespace.clone(), self.clone(), handshake, id);
             return self.admit(namespace, socket, None);
         };
         let Some((pid, offset)) = auth.as_ref().and_then(recovery_keys) else {
@@ -348,7 +371,11 @@ impl Client {
                     if resume.is_some() {
                         namespace.adapter().del_all(socket.id());
                     }
-                    client.send_connect_error(&name, &error);
+                    let payload = match client.is_v2() {
+                        true => v2::connect_error(error),
+                        false => error.to_json(),
+                    };
+                    client.send_connect_error(&name, payload);
                     return;
                 }
             }
@@ -452,13 +479,17 @@ impl Client {
     /// connection state recovery is on.
     fn send_connect_reply(&self, socket: &Socket, name: &str) {
         let reply = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
-            None => serde_json::json!({ "sid": socket.id().as_str() }),
+            // A v2 client's CONNECT reply is bare: it knows its id already.
+            _ if self.is_v2() => None,
+            Some(pid) => {
+                Some(serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }))
+            }
+            None => Some(serde_json::json!({ "sid": socket.id().as_str() })),
         };
         let packet = Packet::new(
             PacketKind::Connect,
             name.to_owned(),
-            Some(Payload::Json(reply)),
+            reply.map(Payload::Json),
         );
         let _ = self.session.send_all(frames_of(packet));
         tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
@@ -516,11 +547,11 @@ impl Client {
         }
     }
 
-    fn send_connect_error(&self, nsp: &str, error: &ConnectError) {
+    fn send_connect_error(&self, nsp: &str, payload: Value) {
         let packet = Packet::new(
             PacketKind::ConnectError,
             ferrio_proto::socketio::packet_namespace(nsp),
-            Some(Payload::Json(error.to_json())),
+            Some(Payload::Json(payload)),
         );
         let _ = self.session.send_all(frames_of(packet));
     }
