@@ -272,7 +272,15 @@ impl Client {
         };
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
-        let Some(recovery) = self.io.config.connection_state_recovery else {
+        // A v2 client cannot restore a session (it never sends one): its
+        // sockets take the plain path, keep their v2 ids, and get no offsets
+        // appended to their events.
+        let recovery = self
+            .io
+            .config
+            .connection_state_recovery
+            .filter(|_| !self.is_v2());
+        let Some(recovery) = recovery else {
             // A v2 client's socket in the main namespace has the Engine.IO
             // session's id, as in Node (the client assumes it).
             let id = match self.is_v2() && name == "/" {

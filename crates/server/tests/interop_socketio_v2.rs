@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ferrio::engine::{Cors, EngineConfig};
-use ferrio::{SocketIo, SocketIoConfig};
+use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
 use tokio::sync::oneshot;
 
 struct Server {
@@ -32,19 +32,22 @@ struct Server {
 
 impl Server {
     /// The conformance server's options, with a roomier ping timeout (the
-    /// tests share two cores), and `allow_eio3` as asked.
-    async fn start(allow_eio3: bool) -> Self {
+    /// tests share two cores), `allow_eio3` and connection state recovery
+    /// as asked.
+    async fn start(allow_eio3: bool, recovery: bool) -> Self {
         let engine = EngineConfig::default()
             .path("/socket.io/")
             .ping_interval(Duration::from_millis(300))
             .ping_timeout(Duration::from_millis(1000))
             .cors(Cors::default());
-        let io = SocketIo::with_config(
-            SocketIoConfig::default()
-                .engine(engine)
-                .allow_eio3(allow_eio3)
-                .connect_timeout(Duration::from_millis(1000)),
-        );
+        let mut config = SocketIoConfig::default()
+            .engine(engine)
+            .allow_eio3(allow_eio3)
+            .connect_timeout(Duration::from_millis(1000));
+        if recovery {
+            config = config.connection_state_recovery(RecoveryConfig::default());
+        }
+        let io = SocketIo::with_config(config);
         handlers::install(&io);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -108,9 +111,9 @@ async fn run_client(
     .unwrap()
 }
 
-async fn run_mode(mode: &'static str) {
+async fn run_mode(mode: &'static str, recovery: bool) {
     node::ensure_npm_deps();
-    let server = Server::start(true).await;
+    let server = Server::start(true, recovery).await;
     let output = run_client(server.addr, mode, "all").await;
     output.assert_ok();
     assert_eq!(
@@ -124,17 +127,17 @@ async fn run_mode(mode: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_v2_over_websocket() {
-    run_mode("websocket").await;
+    run_mode("websocket", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_v2_over_polling() {
-    run_mode("polling").await;
+    run_mode("polling", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_v2_upgrading_from_polling() {
-    run_mode("upgrade").await;
+    run_mode("upgrade", false).await;
 }
 
 /// Without `allow_eio3` (the default), a v2 client is refused at its
@@ -142,7 +145,7 @@ async fn socket_io_client_v2_upgrading_from_polling() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_v2_is_refused_without_allow_eio3() {
     node::ensure_npm_deps();
-    let server = Server::start(false).await;
+    let server = Server::start(false, false).await;
     for mode in ["polling", "websocket"] {
         let output = run_client(server.addr, mode, "refused").await;
         output.assert_ok();
@@ -150,4 +153,12 @@ async fn socket_io_client_v2_is_refused_without_allow_eio3() {
         assert_eq!(server.io.engine().session_count(), 0);
     }
     server.shutdown().await;
+}
+
+/// With connection state recovery on, a v2 client (which never restores a
+/// session) is served as without it: its socket of `/` keeps the Engine.IO
+/// session's id, and its CONNECT reply stays bare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_io_client_v2_with_connection_state_recovery_on() {
+    run_mode("websocket", true).await;
 }
