@@ -23,6 +23,9 @@
 //! `RECOVERY=1` turns connection state recovery on (max disconnection 30 s,
 //! middleware skipped on recovery); the `state` event (with ack) answers
 //! `{"id", "recovered", "rooms"}` either way.
+//!
+//! `ALLOW_EIO3=1` lets Socket.IO v2 clients (Engine.IO v3) in, on both
+//! paths (`allow_eio3`).
 
 mod handlers;
 
@@ -138,11 +141,13 @@ async fn main() -> std::io::Result<()> {
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         config = config.connection_state_recovery(recovery());
     }
+    let allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    config = config.allow_eio3(allow_eio3);
     let io = SocketIo::with_adapter(config, adapters().await?);
     handlers::install(&io);
     // Counted by the other servers from here on (subscribed).
     io.sockets().ready().await.map_err(std::io::Error::other)?;
-    let echo = Engine::new(engine_config("/engine.io/"), Echo);
+    let echo = Engine::new(engine_config("/engine.io/").allow_eio3(allow_eio3), Echo);
     let service = tower_layer::Layer::layer(&io.layer(), echo.clone());
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
