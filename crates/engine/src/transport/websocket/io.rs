@@ -598,7 +598,7 @@ mod tests {
         }
         let big = "deflate me ".repeat(200);
         let mut inflater = Inflater::new(true);
-        let mut read_frame = async |client: &mut TcpStream| {
+        let read_frame = async |client: &mut TcpStream| {
             let head = read_exactly(client, 2).await;
             let len = match head[1] {
                 126 => {
