@@ -1203,7 +1203,7 @@ const BOMB_INFLATED: usize = 256 << 20;
 /// Connections that each send one bomb.
 const BOMB_CONNECTIONS: usize = 40;
 /// Each bomb is inflated up to `max_payload` (1 MB) and refused there; the
-/// compressed frame and one zlib state (about 40 KiB) per connection stay a
+/// compressed frame and one zlib state (about 50 KiB) per connection stay a
 /// few MiB. Without the bound, the inflated copies (40 × 256 MiB) would hit
 /// the child's 4 GiB address-space cap.
 const BOMB_BOUND: u64 = 64 * MIB;
