@@ -111,6 +111,8 @@ pub struct Reader {
     inflater: Option<Box<Inflater>>,
     /// A close frame or an error ended the stream: later bytes are ignored.
     done: bool,
+    /// It reads a server's frames (unmasked), on a client.
+    reads_server: bool,
 }
 
 impl Reader {
@@ -123,6 +125,16 @@ impl Reader {
             message: None,
             inflater: None,
             done: false,
+            reads_server: false,
+        }
+    }
+
+    /// A reader of a server's frames, for a client: unmasked, else as
+    /// [`new`](Self::new).
+    pub fn for_client(max_message: usize) -> Self {
+        Self {
+            reads_server: true,
+            ..Self::new(max_message)
         }
     }
 
@@ -263,7 +275,11 @@ impl Reader {
             return Err(ReadError::Protocol("reserved bits set"));
         }
         let fin = b0 & 0x80 != 0;
-        if b1 & 0x80 == 0 {
+        let masked = b1 & 0x80 != 0;
+        if masked && self.reads_server {
+            return Err(ReadError::Protocol("server frame masked"));
+        }
+        if !masked && !self.reads_server {
             return Err(ReadError::Protocol("client frame not masked"));
         }
         let header_len = header_len(buf);
@@ -299,8 +315,11 @@ impl Reader {
                 return Err(ReadError::TooBig(self.max_message));
             }
         }
+        // Unmasked (a server's frame): a key of zeros leaves the bytes alone.
         let mut key = [0u8; 4];
-        key.copy_from_slice(&buf[header_len - 4..header_len]);
+        if masked {
+            key.copy_from_slice(&buf[header_len - 4..header_len]);
+        }
         Ok(Some(FrameHead {
             fin,
             compressed,
@@ -390,11 +409,14 @@ struct Fragmented {
 /// The length of the header that starts `buf`: 2 until its second byte, which
 /// tells the size of the length field, is there.
 fn header_len(buf: &[u8]) -> usize {
-    match buf.get(1).map(|b| b & 0x7F) {
-        None => 2,
-        Some(126) => 2 + 2 + 4,
-        Some(127) => 2 + 8 + 4,
-        Some(_) => 2 + 4,
+    let Some(b1) = buf.get(1) else {
+        return 2;
+    };
+    let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+    match b1 & 0x7F {
+        126 => 2 + 2 + mask,
+        127 => 2 + 8 + mask,
+        _ => 2 + mask,
     }
 }
 
@@ -687,6 +709,38 @@ mod tests {
         let (_, r) = read_all(&mut reader, &[&client_frame(0xC1, &bomb)]);
         assert_eq!(r, Err(ReadError::TooBig(64 * 1024)));
         assert_eq!(ReadError::TooBig(1).close_code(), 1009);
+    }
+
+    #[test]
+    fn a_client_reads_unmasked_server_frames() {
+        let mut wire = Vec::new();
+        crate::websocket::encode_frame(Opcode::Text, b"hello", &mut wire);
+        crate::websocket::encode_frame(Opcode::Binary, &[7; 300], &mut wire);
+        let mut compressed = Vec::new();
+        crate::websocket::deflate::Deflater::new(6, 15, true)
+            .compress(&[b'z'; 5000], &mut compressed);
+        wire.extend_from_slice(
+            crate::websocket::compressed_header(Opcode::Binary, compressed.len()).as_bytes(),
+        );
+        wire.extend_from_slice(&compressed);
+        for cut in [0, 1, 3, 8, wire.len() - 1] {
+            let mut reader = Reader::for_client(10_000).inflate(Inflater::new(true));
+            let (got, r) = read_all(&mut reader, &[&wire[..cut], &wire[cut..]]);
+            assert_eq!(r, Ok(()));
+            assert_eq!(
+                got,
+                [
+                    WsMessage::Text("hello".into()),
+                    WsMessage::Binary(vec![7; 300].into()),
+                    WsMessage::Binary(vec![b'z'; 5000].into()),
+                ],
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            read_all(&mut Reader::for_client(100), &[&client_frame(0x81, b"x")]).1,
+            Err(ReadError::Protocol("server frame masked"))
+        );
     }
 
     #[test]
