@@ -3,9 +3,10 @@
 // the peer ferrio-client's tests run against (crates/client/tests).
 //
 //   node interop/socketio/server.mjs [--port 0] [--host 127.0.0.1]
-//        [--ping-interval 25000] [--ping-timeout 20000] [--recovery]
+//        [--ping-interval 25000] [--ping-timeout 20000] [--recovery] [--per-message-deflate]
 //
-// --recovery turns on connection state recovery (`connectionStateRecovery`).
+// --recovery turns on connection state recovery (`connectionStateRecovery`);
+// --per-message-deflate turns on `perMessageDeflate` (threshold 1024 bytes).
 //
 // Namespaces `/` and `/admin` behave the same; `/private` refuses every
 // connection whose auth is not {"token":"letmein"}, with an error whose data is
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     "ping-interval": { type: "string", default: "25000" },
     "ping-timeout": { type: "string", default: "20000" },
     recovery: { type: "boolean", default: false },
+    "per-message-deflate": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -63,6 +65,8 @@ const io = new Server(httpServer, {
   pingTimeout: Number(args["ping-timeout"]),
   cors: { origin: true, credentials: true },
   ...(args.recovery ? { connectionStateRecovery: {} } : {}),
+  // Node's own default threshold (1024 bytes) for `true`.
+  ...(args["per-message-deflate"] ? { perMessageDeflate: true } : {}),
 });
 
 function setup(socket) {

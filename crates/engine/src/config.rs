@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use ferrio_proto::websocket::deflate::DeflateConfig;
+
 /// The two transports a session can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -65,6 +67,14 @@ pub struct EngineConfig {
     /// attacker can reflect into them is a BREACH-style oracle (Node behaves
     /// the same): turn compression off for such apps. Default 1024 bytes.
     pub http_compression_threshold: Option<usize>,
+    /// permessage-deflate (RFC 7692) on WebSocket connections, when the client
+    /// offers it: messages of at least its threshold are compressed, and the
+    /// client's compressed messages are inflated within
+    /// [`max_payload`](Self::max_payload). Each connection that compresses
+    /// with context takeover holds a zlib state (about 370 KiB to compress,
+    /// 50 KiB to inflate), made at its first compressed message. Default
+    /// `None` (off), as in Node.
+    pub per_message_deflate: Option<DeflateConfig>,
     /// A check on every handshake and upgrade request. Default none.
     pub allow_request: Option<RequestCheck>,
     /// Bytes that may wait in one session's outbox before a send fails with
@@ -129,6 +139,7 @@ impl Default for EngineConfig {
             cors: None,
             cookie: None,
             http_compression_threshold: Some(1024),
+            per_message_deflate: None,
             allow_request: None,
             max_buffered_bytes: 8 << 20,
             max_total_buffered_bytes: 1 << 30,
@@ -158,6 +169,7 @@ impl std::fmt::Debug for EngineConfig {
                 "http_compression_threshold",
                 &self.http_compression_threshold,
             )
+            .field("per_message_deflate", &self.per_message_deflate)
             .field(
                 "allow_request",
                 &self.allow_request.as_ref().map(|_| "<check>"),
@@ -235,6 +247,13 @@ impl EngineConfig {
     /// (default `Some(1024)`; `None` turns compression off).
     pub fn http_compression_threshold(mut self, threshold: Option<usize>) -> Self {
         self.http_compression_threshold = threshold;
+        self
+    }
+    /// Sets [`per_message_deflate`](Self::per_message_deflate) (default
+    /// `None`: off; `Some(DeflateConfig::default())` is Node's
+    /// `perMessageDeflate: true`, threshold 1024 bytes).
+    pub fn per_message_deflate(mut self, deflate: Option<DeflateConfig>) -> Self {
+        self.per_message_deflate = deflate;
         self
     }
     /// Sets [`allow_request`](Self::allow_request).

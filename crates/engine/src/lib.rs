@@ -69,12 +69,12 @@ mod text;
 mod tls;
 mod transport;
 
-pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKind};
+pub use config::{Cookie, Cors, DeflateConfig, EngineConfig, Origins, RequestCheck, TransportKind};
 pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
-pub use session::{ConnectInfo, OutPacket, Protocol, Session};
+pub use session::{ConnectInfo, Deflated, OutPacket, Protocol, Session};
 pub use sid::Sid;
 pub use text::Text;
 #[cfg(feature = "tls")]
@@ -87,3 +87,9 @@ pub use tokio_rustls::rustls;
 /// example (`examples/ws_echo.rs`), not part of the API.
 #[doc(hidden)]
 pub use transport::websocket::echo as websocket_echo;
+/// The echo with permessage-deflate, for the Autobahn example; not part of
+/// the API.
+#[doc(hidden)]
+pub use transport::websocket::{
+    echo_deflate as websocket_echo_deflate, negotiate as websocket_negotiate,
+};

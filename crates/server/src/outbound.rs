@@ -40,6 +40,8 @@ impl Encoded {
         let text = match &self.text {
             OutPacket::Text(t) => t.len(),
             OutPacket::Binary(b) => b.len(),
+            // Made by the engine as it sends, never here.
+            OutPacket::Deflated(_) => 0,
         };
         text + attachments
     }
@@ -49,7 +51,7 @@ impl Encoded {
     pub(crate) fn text(&self) -> &str {
         match &self.text {
             OutPacket::Text(t) => t,
-            OutPacket::Binary(_) => "",
+            OutPacket::Binary(_) | OutPacket::Deflated(_) => "",
         }
     }
 
@@ -73,6 +75,7 @@ impl Encoded {
             packet = match frame {
                 OutPacket::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
                 OutPacket::Binary(b) => decoder.feed_binary(b).ok()?,
+                OutPacket::Deflated(_) => return None,
             };
         }
         let packet = packet?;

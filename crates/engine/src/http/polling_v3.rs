@@ -38,6 +38,8 @@ pub(super) fn encode(
             (OutPacket::Binary(bytes), true) => {
                 encode_binary_payload_binary_v3(data_of(bytes), &mut out);
             }
+            // Compressed only for a WebSocket that agreed on permessage-deflate.
+            (OutPacket::Deflated(_), _) => {}
         }
     }
     match (last.is_empty(), binary) {

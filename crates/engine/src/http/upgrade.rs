@@ -74,7 +74,8 @@ pub(crate) fn upgrade<B>(
             Accepted::New(Box::new((info, slot)))
         }
     };
-    websocket::spawn(shared, on_upgrade, accepted);
+    let deflate = websocket::negotiate(shared.config.per_message_deflate.as_ref(), req.headers());
+    websocket::spawn(shared, on_upgrade, accepted, deflate.as_ref().map(|d| d.0));
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -83,6 +84,9 @@ pub(crate) fn upgrade<B>(
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     if let Ok(accept) = HeaderValue::from_str(&accept) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some((_, answer)) = deflate {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, answer);
     }
     Ok(response)
 }

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
 pub use info::ConnectInfo;
-pub use out_packet::OutPacket;
+pub use out_packet::{Deflated, OutPacket};
 pub use protocol::Protocol;
 pub(crate) use state::{State, Upgrade};
 
@@ -127,6 +127,13 @@ impl Session {
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
     pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
+        self.send_with(frame, true)
+    }
+
+    /// [`send`](Self::send), compressed or not: with `compress` false, a
+    /// WebSocket that agreed on permessage-deflate sends the frame as it is
+    /// (Socket.IO's `compress(false)`).
+    pub fn send_with(&self, frame: OutPacket, compress: bool) -> Result<(), SendError> {
         let frame = match self.protocol {
             Protocol::V4 => frame,
             _ => with_type_byte(frame),
@@ -139,6 +146,7 @@ impl Session {
         if frame.len() > limit {
             return Err(SendError::Full);
         }
+        let frame = state.prepare(frame, compress);
         let sent = state.write_now(std::slice::from_ref(&frame));
         let queued = match sent {
             WriteNow::Written | WriteNow::Partial => Ok(()),
@@ -185,15 +193,26 @@ impl Session {
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
     pub fn send_all(&self, frames: impl IntoIterator<Item = OutPacket>) -> Result<(), SendError> {
+        self.send_all_with(frames, true)
+    }
+
+    /// [`send_all`](Self::send_all), compressed or not: with `compress`
+    /// false, a WebSocket that agreed on permessage-deflate sends the frames
+    /// as they are (Socket.IO's `compress(false)`).
+    pub fn send_all_with(
+        &self,
+        frames: impl IntoIterator<Item = OutPacket>,
+        compress: bool,
+    ) -> Result<(), SendError> {
         let mut frames = frames.into_iter();
         let (first, second) = (frames.next(), frames.next());
         let frames: Vec<OutPacket> = match (first, second) {
             (None, _) => return Ok(()),
             // One frame, the usual case: no list to allocate.
-            (Some(only), None) => return self.send(only),
+            (Some(only), None) => return self.send_with(only, compress),
             (Some(first), Some(second)) => [first, second].into_iter().chain(frames).collect(),
         };
-        let frames = match self.protocol {
+        let mut frames = match self.protocol {
             Protocol::V4 => frames,
             _ => frames.into_iter().map(with_type_byte).collect(),
         };
@@ -204,6 +223,9 @@ impl Session {
         }
         if frames.iter().map(OutPacket::len).sum::<usize>() > limit {
             return Err(SendError::Full);
+        }
+        for frame in &mut frames {
+            *frame = state.prepare(std::mem::replace(frame, OutPacket::NOOP), compress);
         }
         let sent = state.write_now(&frames);
         let queued = match sent {

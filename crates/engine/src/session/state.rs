@@ -67,6 +67,16 @@ impl State {
         )
     }
 
+    /// `frame` as it goes to the client: compressed for a WebSocket that
+    /// agreed on permessage-deflate, when it is large enough and `compress`
+    /// allows it; else as it is.
+    pub(crate) fn prepare(&mut self, frame: OutPacket, compress: bool) -> OutPacket {
+        match &mut self.carrier {
+            Carrier::WebSocket(wire) => wire.prepare(frame, compress),
+            Carrier::Polling(_) => frame,
+        }
+    }
+
     /// Writes `frames`, back to back, if the carrier's socket takes them now.
     pub(crate) fn write_now(&mut self, frames: &[OutPacket]) -> WriteNow {
         if self.closed.is_some() {

@@ -11,15 +11,18 @@
 //! buffer at all. The Autobahn suite (`tests/autobahn.rs`) checks the framing.
 
 mod connection;
+mod deflate;
 mod echo;
 mod io;
 mod writer;
 
 use std::sync::Arc;
 
+use ferrio_proto::websocket::deflate::DeflateParams;
 use hyper::upgrade::OnUpgrade;
 
-pub use echo::echo;
+pub use deflate::negotiate;
+pub use echo::{echo, echo_deflate};
 pub(crate) use io::RawTcp;
 pub(crate) use writer::Writer;
 
@@ -31,8 +34,18 @@ use crate::session::ConnectInfo;
 
 /// Runs an accepted WebSocket in a task of its own, once hyper hands over
 /// the connection.
-pub(crate) fn spawn(shared: &Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
-    tokio::spawn(connection::run(shared.clone(), on_upgrade, accepted));
+pub(crate) fn spawn(
+    shared: &Arc<EngineCore>,
+    on_upgrade: OnUpgrade,
+    accepted: Accepted,
+    deflate: Option<DeflateParams>,
+) {
+    tokio::spawn(connection::run(
+        shared.clone(),
+        on_upgrade,
+        accepted,
+        deflate,
+    ));
 }
 
 /// What an accepted WebSocket carries.
