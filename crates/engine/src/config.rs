@@ -28,9 +28,7 @@ impl TransportKind {
     }
 }
 
-/// A check run on every handshake and upgrade request; `Err(message)` refuses it
-/// with HTTP 403 and `{"code":4,"message":message}`.
-pub type RequestCheck = Arc<dyn Fn(&http::request::Parts) -> Result<(), String> + Send + Sync>;
+use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck};
 
 /// Engine.IO server options. Defaults are the reference server's.
 #[derive(Clone)]
@@ -61,8 +59,28 @@ pub struct EngineConfig {
     /// attacker can reflect into them is a BREACH-style oracle (Node behaves
     /// the same): turn compression off for such apps. Default 1024 bytes.
     pub http_compression_threshold: Option<usize>,
-    /// A check on every handshake and upgrade request. Default none.
+    /// A check on every request that opens a session (one without a `sid`;
+    /// the requests of an open session, its upgrade included, are not
+    /// checked, as in Node). Default none.
     pub allow_request: Option<RequestCheck>,
+    /// Makes the id of each new session from its handshake request, as Node's
+    /// `generateId`. An id must be 20 characters of `A-Z a-z 0-9 - _` (the
+    /// shape of ferrio's own) and not be in use: a handshake whose id is not
+    /// is refused with 400 `{"code":3,"message":"Bad request"}`. Default
+    /// none: 15 random bytes in URL-safe base64.
+    pub generate_id: Option<IdGenerator>,
+    /// Called with the headers of the response to each handshake (the first
+    /// poll's answer, or the WebSocket's `101`), before they are sent, as
+    /// Node's `initial_headers` event. Default none.
+    pub initial_headers: Option<HeadersHook>,
+    /// Called with the headers of every response the engine gives a request
+    /// it served (not the refusals), after
+    /// [`initial_headers`](Self::initial_headers), as Node's `headers`
+    /// event. Default none.
+    pub headers: Option<HeadersHook>,
+    /// Told of every refused request with its code, message and context, as
+    /// Node's `connection_error` event. Default none.
+    pub connection_error: Option<ConnectionErrorHook>,
     /// Bytes that may wait in one session's outbox before a send fails with
     /// [`SendError::Full`](crate::SendError::Full). Default 8 MiB.
     pub max_buffered_bytes: usize,
@@ -125,6 +143,10 @@ impl Default for EngineConfig {
             cookie: None,
             http_compression_threshold: Some(1024),
             allow_request: None,
+            generate_id: None,
+            initial_headers: None,
+            headers: None,
+            connection_error: None,
             max_buffered_bytes: 8 << 20,
             max_total_buffered_bytes: 1 << 30,
             max_sessions: 100_000,
@@ -155,6 +177,16 @@ impl std::fmt::Debug for EngineConfig {
             .field(
                 "allow_request",
                 &self.allow_request.as_ref().map(|_| "<check>"),
+            )
+            .field("generate_id", &self.generate_id.as_ref().map(|_| "<fn>"))
+            .field(
+                "initial_headers",
+                &self.initial_headers.as_ref().map(|_| "<fn>"),
+            )
+            .field("headers", &self.headers.as_ref().map(|_| "<fn>"))
+            .field(
+                "connection_error",
+                &self.connection_error.as_ref().map(|_| "<fn>"),
             )
             .field("max_buffered_bytes", &self.max_buffered_bytes)
             .field("max_total_buffered_bytes", &self.max_total_buffered_bytes)
@@ -225,12 +257,76 @@ impl EngineConfig {
         self.http_compression_threshold = threshold;
         self
     }
-    /// Sets [`allow_request`](Self::allow_request).
+    /// Sets [`allow_request`](Self::allow_request) (default none) to a
+    /// check that answers at once.
     pub fn allow_request(
         mut self,
         check: impl Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
     ) -> Self {
-        self.allow_request = Some(Arc::new(check));
+        self.allow_request = Some(Arc::new(move |parts| -> CheckFuture {
+            Box::pin(std::future::ready(check(parts)))
+        }));
+        self
+    }
+    /// Sets [`allow_request`](Self::allow_request) (default none) to a check
+    /// that may wait: it reads what it needs of the request, then returns a
+    /// future.
+    ///
+    /// ```
+    /// # use ferrio_engine::EngineConfig;
+    /// let config = EngineConfig::default().allow_request_async(|req| {
+    ///     let token = req.headers.get("x-token").cloned();
+    ///     async move {
+    ///         // A database lookup would go here.
+    ///         match token {
+    ///             Some(_) => Ok(()),
+    ///             None => Err("no token".to_owned()),
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn allow_request_async<F>(
+        mut self,
+        check: impl Fn(&http::request::Parts) -> F + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.allow_request = Some(Arc::new(move |parts| -> CheckFuture {
+            Box::pin(check(parts))
+        }));
+        self
+    }
+    /// Sets [`generate_id`](Self::generate_id) (default none: random ids).
+    pub fn generate_id(
+        mut self,
+        generate: impl Fn(&http::request::Parts) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.generate_id = Some(Arc::new(generate));
+        self
+    }
+    /// Sets [`initial_headers`](Self::initial_headers) (default none).
+    pub fn initial_headers(
+        mut self,
+        hook: impl Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.initial_headers = Some(Arc::new(hook));
+        self
+    }
+    /// Sets [`headers`](Self::headers) (default none).
+    pub fn headers(
+        mut self,
+        hook: impl Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.headers = Some(Arc::new(hook));
+        self
+    }
+    /// Sets [`connection_error`](Self::connection_error) (default none).
+    pub fn connection_error(
+        mut self,
+        hook: impl Fn(&crate::ConnectionError<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.connection_error = Some(Arc::new(hook));
         self
     }
     /// Sets [`max_buffered_bytes`](Self::max_buffered_bytes).

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ferrio_proto::engine::{RECORD_SEPARATOR, decode_payload, encode_payload_binary};
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response};
+use http::Response;
+use http::request::Parts;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::{Body, EngineError, RequestBody, compress, refused_session};
 use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::{Upgrade, info::connect_info};
-use crate::{CloseReason, OutPacket, Session, TransportKind};
+use crate::{CloseReason, OutPacket, Session, Sid, TransportKind};
 
 /// Answers a poll: parks until the session has frames, then returns them all.
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
@@ -50,6 +51,9 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
                     payload.push(RECORD_SEPARATOR);
                 }
                 payload.push(last);
+                drop(state);
+                // A buffered server close is taken: the session is gone.
+                session.forget();
                 break payload;
             }
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
@@ -83,7 +87,8 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
 }
 
 /// Marks the end of a poll; a poll dropped before it was answered means the
-/// client went away, which ends the session.
+/// client went away, which ends the session with "transport error" (Node's
+/// "poll connection closed prematurely").
 struct PollGuard<'a> {
     session: &'a Arc<Session>,
     answered: bool,
@@ -95,7 +100,7 @@ impl Drop for PollGuard<'_> {
             polling.poll_active = false;
         }
         if !self.answered {
-            self.session.close_with(CloseReason::TransportClose);
+            self.session.close_with(CloseReason::TransportError);
         }
     }
 }
@@ -145,12 +150,13 @@ fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
 /// Opens a long-polling session and answers its first poll (the open
 /// packet), within the handshake limits: the handshake counts as pending
 /// until the client comes back.
-pub(crate) async fn handshake<B: RequestBody>(
+pub(crate) async fn handshake(
     shared: &Arc<EngineCore>,
-    req: Request<B>,
+    req: &Parts,
+    sid: Sid,
 ) -> Result<Response<Body>, EngineError> {
     let (config, limits) = (&shared.config, &shared.limits);
-    let info = connect_info(&req);
+    let info = connect_info(req);
     let share = shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
     limits
         .reserve_pending(config.max_pending_handshakes, share)
@@ -166,7 +172,10 @@ pub(crate) async fn handshake<B: RequestBody>(
             limits.cancel_pending(share);
             refused_session(refused)
         })?;
-    let session = shared.open_session(info, TransportKind::Polling);
+    let Some(session) = shared.open_session(sid, info, TransportKind::Polling) else {
+        limits.cancel_pending(share);
+        return Err(EngineError::BadRequest);
+    };
     drop(slot);
     limits.add_pending(session.id(), share);
     if session.is_closed() {
@@ -174,7 +183,7 @@ pub(crate) async fn handshake<B: RequestBody>(
         // its close no longer unmarks it, so do it here.
         limits.answered(session.id());
     }
-    let mut response = get(session.clone(), req.headers()).await;
+    let mut response = get(session.clone(), &req.headers).await;
     if let Some(cookie) = &config.cookie {
         if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
             response.headers_mut().insert(header::SET_COOKIE, v);
@@ -184,14 +193,19 @@ pub(crate) async fn handshake<B: RequestBody>(
 }
 
 /// Takes a payload of packets from the client and answers `ok`.
-pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>) -> Response<Body> {
-    // v4 payloads are text; a binary content type is a v3 client.
-    if req
-        .headers()
+pub(crate) async fn post<B: RequestBody>(
+    session: Arc<Session>,
+    headers: &HeaderMap,
+    body: B,
+) -> Response<Body> {
+    // v4 payloads are text; a binary content type is a v3 client. Node
+    // ends the session ("invalid content") and answers an empty 400.
+    if headers
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"))
+        .is_some_and(|v| v.as_bytes() == b"application/octet-stream")
     {
-        return EngineError::BadRequest.into_response();
+        session.close_with(CloseReason::TransportError);
+        return super::plain(http::StatusCode::BAD_REQUEST, "");
     }
     let overlapping = {
         let mut state = session.lock();
@@ -208,7 +222,7 @@ pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>)
         session: &session,
         received: false,
     };
-    let body = Limited::new(req.into_body(), limit).collect().await;
+    let body = Limited::new(body, limit).collect().await;
     let body = match body {
         Ok(body) => {
             drop(guard.received());

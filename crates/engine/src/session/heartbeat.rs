@@ -132,9 +132,14 @@ mod tests {
             uri: "/engine.io/".parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
-        let session = engine.shared.open_session(info, TransportKind::Polling);
+        let session = engine
+            .shared
+            .open_session(crate::Sid::random(), info, TransportKind::Polling)
+            .unwrap();
         session.lock().take_outbox();
         session
     }

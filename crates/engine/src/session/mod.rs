@@ -17,12 +17,16 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
-pub use info::ConnectInfo;
+pub use info::{ConnectInfo, Secure};
 pub use out_packet::OutPacket;
 pub(crate) use state::{State, Upgrade};
 
 use crate::engine::EngineCore;
 use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKind};
+
+/// How long a server close of a long-polling session waits for the client's
+/// next poll (Node's `closeTimeout`): 30 s.
+pub(crate) const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A client's Engine.IO session, whichever transport carries it.
 ///
@@ -255,25 +259,63 @@ impl Session {
 
     /// Ends the session with a reason: frames already queued are still written,
     /// then the transport closes and the handler's `on_close` runs, once.
+    ///
+    /// A server close ([`CloseReason::ForcedClose`]) of a long-polling
+    /// session with no poll parked is buffered, as Node buffers it: the
+    /// session stays known until the client's next poll, which gets what is
+    /// queued and the close packet, or for [`CLOSE_TIMEOUT`] at most.
     pub fn close_with(&self, reason: CloseReason) {
-        {
+        let buffered = {
             let mut state = self.lock();
             if state.closed.is_some() {
                 return;
             }
             state.closed = Some(reason);
-        }
+            reason == CloseReason::ForcedClose
+                && state.upgrade == Upgrade::None
+                && state.polling().is_some_and(|polling| !polling.poll_active)
+        };
         self.ended.store(true, Ordering::Release);
-        tracing::debug!(sid = %self.sid, %reason, "session closed");
+        tracing::debug!(sid = %self.sid, %reason, buffered, "session closed");
         self.writer.notify_one();
         self.heartbeat.notify_one();
-        let removed = self.shared.remove(self.sid);
+        let known = if buffered {
+            self.linger()
+        } else {
+            self.shared.remove(self.sid).is_some()
+        };
         // Taken after `closed` is set, so that `set_connection` cannot store
         // one after this.
         let connection = self.slot().take();
-        if let (Some(_session), Some(connection)) = (removed, connection) {
+        if let (true, Some(connection)) = (known, connection) {
             connection.on_close(reason);
         }
+    }
+
+    /// Keeps a closed long-polling session in the table until its client's
+    /// next poll takes the close ([`forget`](Self::forget)), or for
+    /// [`CLOSE_TIMEOUT`]; whether it was in the table.
+    fn linger(&self) -> bool {
+        if self.shared.get(self.sid).is_none() {
+            return false;
+        }
+        let (Ok(runtime), Some(me)) = (tokio::runtime::Handle::try_current(), self.me.upgrade())
+        else {
+            return self.shared.remove(self.sid).is_some();
+        };
+        let me = Arc::downgrade(&me);
+        drop(runtime.spawn(async move {
+            tokio::time::sleep(CLOSE_TIMEOUT).await;
+            if let Some(session) = me.upgrade() {
+                session.forget();
+            }
+        }));
+        true
+    }
+
+    /// Takes a closed session out of the table, if it is still there.
+    pub(crate) fn forget(&self) {
+        self.shared.remove_session(self);
     }
 
     /// Closes a session that holds too much of the engine-wide budget
@@ -335,12 +377,12 @@ impl Session {
             }
             Packet::Pong(_) => self.on_pong(),
             Packet::Close => return Err(CloseReason::TransportClose),
-            Packet::Noop => {}
-            // v4 clients never ping (outside an upgrade probe), and never send
-            // open or upgrade on an established transport.
-            Packet::Ping(_) | Packet::Open(_) | Packet::Upgrade => {
-                return Err(CloseReason::ParseError);
-            }
+            // As in Node: open and upgrade on an established transport are
+            // ignored.
+            Packet::Noop | Packet::Open(_) | Packet::Upgrade => {}
+            // v4 clients never ping (outside an upgrade probe): Node's
+            // "invalid heartbeat direction".
+            Packet::Ping(_) => return Err(CloseReason::TransportError),
         }
         Ok(())
     }

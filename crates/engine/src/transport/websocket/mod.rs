@@ -23,7 +23,7 @@ pub use echo::echo;
 pub(crate) use io::RawTcp;
 pub(crate) use writer::Writer;
 
-use crate::Session;
+use crate::{Session, Sid};
 use crate::conn::Counted;
 use crate::engine::EngineCore;
 use crate::limits::SessionSlot;
@@ -39,9 +39,11 @@ pub(crate) fn spawn(shared: &Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: A
 pub(crate) enum Accepted {
     /// A new session, with the place reserved for it (`max_sessions`).
     /// Boxed whole: the connection's task keeps its argument for its life.
-    New(Box<(ConnectInfo, SessionSlot)>),
+    New(Box<(Sid, ConnectInfo, SessionSlot)>),
     /// An upgrade of this polling session.
     Upgrade(Arc<Session>),
+    /// A WebSocket for a session that cannot take it: closed once open.
+    Refused,
 }
 
 /// A served connection gives the WebSocket task its TCP socket, for the
