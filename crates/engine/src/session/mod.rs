@@ -329,6 +329,12 @@ impl Session {
         {
             let mut state = self.lock();
             if state.closed.is_some() {
+                // A buffered server close, still in the table (see
+                // `close_with`): it gives its frames up, and its client's
+                // next poll finds the session gone.
+                state.discard_outbox();
+                drop(state);
+                self.forget();
                 return;
             }
             state.closed = Some(reason);
