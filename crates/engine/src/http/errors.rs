@@ -54,7 +54,10 @@ impl EngineError {
             Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.into()),
             other => {
                 let code = other.code().unwrap_or(3);
-                (StatusCode::BAD_REQUEST, crate::hooks::message_of(code).into())
+                (
+                    StatusCode::BAD_REQUEST,
+                    crate::hooks::message_of(code).into(),
+                )
             }
         };
         let mut response = Response::new(Full::new(Bytes::from(message.into_owned())));
@@ -153,7 +156,10 @@ mod tests {
             (EngineError::UnknownSid, "Session ID unknown"),
             (EngineError::Forbidden("no token".into()), "no token"),
             (EngineError::Forbidden(String::new()), "Forbidden"),
-            (EngineError::UnsupportedProtocolVersion, "Unsupported protocol version"),
+            (
+                EngineError::UnsupportedProtocolVersion,
+                "Unsupported protocol version",
+            ),
         ] {
             let r = error.into_upgrade_response();
             assert_eq!(r.status(), StatusCode::BAD_REQUEST);

@@ -216,7 +216,9 @@ async fn resume<B: RequestBody>(
                 _ => Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "")),
             }
         }
-        TransportKind::WebSocket => upgrade::upgrade(shared, parts, upgrade::Target::Session(session)),
+        TransportKind::WebSocket => {
+            upgrade::upgrade(shared, parts, upgrade::Target::Session(session))
+        }
     }
 }
 
@@ -263,7 +265,10 @@ fn new_sid(shared: &EngineCore, parts: &Parts) -> Result<Sid, EngineError> {
     match Sid::parse(&id) {
         Some(sid) if shared.get(sid).is_none() => Ok(sid),
         _ => {
-            tracing::debug!(id, "generated session id refused: not 20 URL-safe characters, or in use");
+            tracing::debug!(
+                id,
+                "generated session id refused: not 20 URL-safe characters, or in use"
+            );
             Err(EngineError::BadRequest)
         }
     }

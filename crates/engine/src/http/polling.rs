@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{RECORD_SEPARATOR, decode_payload, encode_payload_binary};
-use http::header::{self, HeaderMap, HeaderValue};
 use http::Response;
+use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 

@@ -23,11 +23,11 @@ pub use echo::echo;
 pub(crate) use io::RawTcp;
 pub(crate) use writer::Writer;
 
-use crate::{Session, Sid};
 use crate::conn::Counted;
 use crate::engine::EngineCore;
 use crate::limits::SessionSlot;
 use crate::session::ConnectInfo;
+use crate::{Session, Sid};
 
 /// Runs an accepted WebSocket in a task of its own, once hyper hands over
 /// the connection.
