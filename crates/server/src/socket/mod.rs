@@ -462,15 +462,16 @@ impl Socket {
         Ok(())
     }
 
-    /// Whether a volatile packet is dropped; tells outgoing listeners otherwise.
+    /// Whether a volatile packet is dropped: as in Node (D18), when the
+    /// transport cannot take it now (over long-polling, no GET parked; over
+    /// WebSocket, frames still waiting). Outgoing listeners are told of the
+    /// packet first, dropped or not, as Node tells them.
     fn skips(&self, encoded: &Encoded, volatile: bool) -> bool {
-        if volatile && !self.client.session.is_drained() {
-            return true;
-        }
         if self.has_outgoing_listeners.load(Ordering::Acquire) {
             self.notify_outgoing(encoded);
         }
-        false
+        let session = &self.client.session;
+        volatile && !(session.is_writable() && session.is_drained())
     }
 
     /// Delivers a broadcast's frames; a client whose queue is full is
