@@ -285,3 +285,36 @@ async fn a_buffered_close_is_forgotten_after_30_s() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(server.engine.session_count(), 0);
 }
+
+/// Node compresses a poll's answer when any of its packets asks for it;
+/// `compress: false` on every packet leaves it plain.
+#[tokio::test]
+async fn compress_false_on_every_frame_leaves_the_answer_plain() {
+    let server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let url = post_url(&server, &sid);
+    let session = server
+        .engine
+        .session(ferrio_engine::Sid::parse(&sid).unwrap())
+        .unwrap();
+    let big = "x".repeat(4096);
+    let gzip = [("accept-encoding", "gzip, deflate")];
+    session
+        .send_with(ferrio_engine::OutPacket::message(&big), false)
+        .unwrap();
+    let plain = server.request_with("GET", &url, "", &gzip).await;
+    assert!(!plain.headers.contains_key("content-encoding"));
+    assert_eq!(plain.text(), format!("4{big}"));
+    // One frame that may be compressed: the whole answer is.
+    session
+        .send_with(ferrio_engine::OutPacket::message(&big), false)
+        .unwrap();
+    session.send_text("small").unwrap();
+    let compressed = server.request_with("GET", &url, "", &gzip).await;
+    assert_eq!(compressed.headers["content-encoding"], "gzip");
+    // Deflate when the client prefers it (q-values, as Node's `accepts`).
+    session.send_text(&big).unwrap();
+    let deflate = [("accept-encoding", "gzip;q=0.5, deflate")];
+    let reply = server.request_with("GET", &url, "", &deflate).await;
+    assert_eq!(reply.headers["content-encoding"], "deflate");
+}

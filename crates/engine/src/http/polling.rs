@@ -34,12 +34,12 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
         session: &session,
         answered: false,
     };
-    let payload = loop {
+    let (payload, compress) = loop {
         let writable = session.writer.notified();
         {
             let mut state = session.lock();
             if let Some(reason) = state.closed {
-                let frames = state.take_outbox();
+                let (frames, compress) = state.take_poll_answer();
                 // A client that closed is answered with a noop, as the reference does.
                 let last = if reason == CloseReason::TransportClose {
                     b'6'
@@ -54,20 +54,26 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
                 drop(state);
                 // A buffered server close is taken: the session is gone.
                 session.forget();
-                break payload;
+                break (payload, compress);
             }
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
-                break encode([OutPacket::NOOP]);
+                break (encode([OutPacket::NOOP]), true);
             }
             if !state.outbox.is_empty() && state.polling().is_none_or(|polling| polling.hold == 0) {
-                break encode(state.take_outbox());
+                let (frames, compress) = state.take_poll_answer();
+                break (encode(frames), compress);
             }
         }
         writable.await;
     };
     guard.answered = true;
     drop(guard);
-    let threshold = session.shared.config.http_compression_threshold;
+    // Node compresses an answer when one of its packets asked for it.
+    let threshold = session
+        .shared
+        .config
+        .http_compression_threshold
+        .filter(|_| compress);
     let Ok((payload, encoding)) = compress::compress(payload, request, threshold).await else {
         // Its frames are lost: the session cannot go on.
         session.close_with(CloseReason::TransportError);

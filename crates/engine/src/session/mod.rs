@@ -108,6 +108,13 @@ impl Session {
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
     pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
+        self.send_with(frame, true)
+    }
+
+    /// [`send`](Self::send), saying whether the frame may be compressed:
+    /// a long-polling answer whose frames all said no is not compressed
+    /// (Node's `compress: false`).
+    pub fn send_with(&self, frame: OutPacket, compress: bool) -> Result<(), SendError> {
         let limit = self.shared.config.max_buffered_bytes;
         let mut state = self.lock();
         if state.closed.is_some() {
@@ -123,6 +130,9 @@ impl Session {
                 state.push(frame, Some(limit))
             }
         };
+        if compress && queued.is_ok() {
+            state.wants_compression();
+        }
         drop(state);
         self.after_write(sent, queued)
     }
@@ -162,12 +172,22 @@ impl Session {
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
     pub fn send_all(&self, frames: impl IntoIterator<Item = OutPacket>) -> Result<(), SendError> {
+        self.send_all_with(frames, true)
+    }
+
+    /// [`send_all`](Self::send_all), saying whether the frames may be
+    /// compressed (see [`send_with`](Self::send_with)).
+    pub fn send_all_with(
+        &self,
+        frames: impl IntoIterator<Item = OutPacket>,
+        compress: bool,
+    ) -> Result<(), SendError> {
         let mut frames = frames.into_iter();
         let (first, second) = (frames.next(), frames.next());
         let frames: Vec<OutPacket> = match (first, second) {
             (None, _) => return Ok(()),
             // One frame, the usual case: no list to allocate.
-            (Some(only), None) => return self.send(only),
+            (Some(only), None) => return self.send_with(only, compress),
             (Some(first), Some(second)) => [first, second].into_iter().chain(frames).collect(),
         };
         let limit = self.shared.config.max_buffered_bytes;
@@ -185,6 +205,9 @@ impl Session {
                 state.push_all(frames, limit)
             }
         };
+        if compress && queued.is_ok() {
+            state.wants_compression();
+        }
         drop(state);
         self.after_write(sent, queued)
     }
@@ -261,7 +284,10 @@ impl Session {
 
     /// Queues a control frame (ping, noop, probe): never refused for size.
     pub(crate) fn push_control(&self, frame: OutPacket) {
-        if self.lock().push(frame, None).is_ok() {
+        let mut state = self.lock();
+        if state.push(frame, None).is_ok() {
+            state.wants_compression();
+            drop(state);
             self.writer.notify_one();
         }
     }
