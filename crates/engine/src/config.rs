@@ -441,7 +441,8 @@ impl Cors {
     }
 }
 
-/// The session cookie set on the handshake response.
+/// The session cookie set on the handshake response, written as Node's
+/// `cookie.serialize` writes it (the same attributes, in the same order).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Cookie {
@@ -451,14 +452,26 @@ pub struct Cookie {
     pub path: String,
     /// Whether the cookie is `HttpOnly`. Default `true`.
     pub http_only: bool,
-    /// The `SameSite` attribute (`Strict`, `Lax` or `None`; browsers only
-    /// accept `None` with [`secure`](Self::secure)). Default `Lax`.
+    /// The `SameSite` attribute, `Strict`, `Lax` or `None` in any case
+    /// (browsers only accept `None` with [`secure`](Self::secure)); any
+    /// other value leaves the attribute out. Default `Lax`.
     pub same_site: String,
     /// Whether the cookie is `Secure`: browsers then send it over HTTPS only,
     /// so the session id never travels in clear. Default `false`, as in Node
     /// (a plain-HTTP deployment would otherwise lose the cookie); set it when
     /// serving over TLS.
     pub secure: bool,
+    /// The `Domain` attribute. Default `None`.
+    pub domain: Option<String>,
+    /// The `Max-Age` attribute, in seconds. Default `None` (a session cookie).
+    pub max_age: Option<i64>,
+    /// The `Expires` attribute. Default `None`.
+    pub expires: Option<std::time::SystemTime>,
+    /// Whether the cookie is `Partitioned` (CHIPS). Default `false`.
+    pub partitioned: bool,
+    /// The `Priority` attribute, `Low`, `Medium` or `High` in any case; any
+    /// other value leaves it out. Default `None`.
+    pub priority: Option<String>,
 }
 
 impl Default for Cookie {
@@ -469,6 +482,11 @@ impl Default for Cookie {
             http_only: true,
             same_site: "Lax".into(),
             secure: false,
+            domain: None,
+            max_age: None,
+            expires: None,
+            partitioned: false,
+            priority: None,
         }
     }
 }
@@ -499,17 +517,69 @@ impl Cookie {
         self.secure = secure;
         self
     }
+    /// Sets [`domain`](Self::domain) (default none).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+    /// Sets [`max_age`](Self::max_age) in seconds (default none).
+    pub fn max_age(mut self, seconds: i64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+    /// Sets [`expires`](Self::expires) (default none).
+    pub fn expires(mut self, at: std::time::SystemTime) -> Self {
+        self.expires = Some(at);
+        self
+    }
+    /// Sets [`partitioned`](Self::partitioned) (default `false`).
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.partitioned = partitioned;
+        self
+    }
+    /// Sets [`priority`](Self::priority) (default none).
+    pub fn priority(mut self, priority: impl Into<String>) -> Self {
+        self.priority = Some(priority.into());
+        self
+    }
 
     pub(crate) fn header_value(&self, sid: &str) -> String {
-        let mut v = format!("{}={}; Path={}", self.name, sid, self.path);
+        use std::fmt::Write;
+        let mut v = format!("{}={}", self.name, sid);
+        if let Some(max_age) = self.max_age {
+            let _ = write!(v, "; Max-Age={max_age}");
+        }
+        if let Some(domain) = &self.domain {
+            let _ = write!(v, "; Domain={domain}");
+        }
+        if !self.path.is_empty() {
+            let _ = write!(v, "; Path={}", self.path);
+        }
+        if let Some(expires) = self.expires {
+            let _ = write!(v, "; Expires={}", httpdate::fmt_http_date(expires));
+        }
         if self.http_only {
             v.push_str("; HttpOnly");
         }
         if self.secure {
             v.push_str("; Secure");
         }
-        v.push_str("; SameSite=");
-        v.push_str(&self.same_site);
+        if self.partitioned {
+            v.push_str("; Partitioned");
+        }
+        let priority = self.priority.as_deref().map(str::to_ascii_lowercase);
+        match priority.as_deref() {
+            Some("low") => v.push_str("; Priority=Low"),
+            Some("medium") => v.push_str("; Priority=Medium"),
+            Some("high") => v.push_str("; Priority=High"),
+            _ => {}
+        }
+        match self.same_site.to_ascii_lowercase().as_str() {
+            "lax" => v.push_str("; SameSite=Lax"),
+            "strict" => v.push_str("; SameSite=Strict"),
+            "none" => v.push_str("; SameSite=None"),
+            _ => {}
+        }
         v
     }
 }
@@ -533,6 +603,29 @@ mod tests {
         assert_eq!(
             cookie.header_value("abc"),
             "sticky=abc; Path=/app; Secure; SameSite=None"
+        );
+    }
+
+    /// What Node's `cookie.serialize` (0.7) writes for the same options:
+    /// `serialize("io", "abc", {maxAge: 3600, domain: "example.com", path:
+    /// "/", expires: new Date(1796182489000), httpOnly: true, secure: true,
+    /// partitioned: true, priority: "high", sameSite: "strict"})`.
+    #[test]
+    fn every_cookie_option_in_nodes_order() {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(1_796_182_489_000);
+        let cookie = Cookie::default()
+            .max_age(3600)
+            .domain("example.com")
+            .expires(at)
+            .secure(true)
+            .partitioned(true)
+            .priority("high")
+            .same_site("strict");
+        assert_eq!(
+            cookie.header_value("abc"),
+            "io=abc; Max-Age=3600; Domain=example.com; Path=/; \
+             Expires=Wed, 02 Dec 2026 03:34:49 GMT; HttpOnly; Secure; Partitioned; \
+             Priority=High; SameSite=Strict"
         );
     }
     #[test]
