@@ -370,29 +370,33 @@ impl EngineConfig {
 
 /// Which origins may make cross-origin requests.
 ///
-/// Only [`List`](Self::List) refuses anything: a request whose `Origin`
-/// header names another origin gets `403` and
-/// `{"code":4,"message":"Origin not allowed"}`, on the handshake, on every
-/// polling request and on the WebSocket upgrade (which browsers do not submit
-/// to CORS, so this is what stops cross-site WebSocket hijacking). Requests
-/// without an `Origin` header (non-browser clients, same-origin GETs) are
-/// served. Without [`EngineConfig::cors`] no origin is checked: set a `List`,
-/// or check `Origin` in [`allow_request`](EngineConfig::allow_request), when
-/// sessions are authenticated with cookies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Only [`List`](Self::List) and [`Predicate`](Self::Predicate) refuse
+/// anything: a request whose `Origin` header names another origin gets `403`
+/// and `{"code":4,"message":"Origin not allowed"}`, on the handshake, on
+/// every polling request and on the WebSocket upgrade (which browsers do not
+/// submit to CORS, so this is what stops cross-site WebSocket hijacking).
+/// Requests without an `Origin` header (non-browser clients, same-origin
+/// GETs) are served. Without [`EngineConfig::cors`] no origin is checked: set
+/// a `List`, or check `Origin` in [`allow_request`](EngineConfig::allow_request),
+/// when sessions are authenticated with cookies.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum Origins {
-    /// Any origin may read responses that carry no credentials:
-    /// `Access-Control-Allow-Origin: *`. With [`Cors::credentials`] set,
-    /// `Access-Control-Allow-Credentials` is still not sent (a credentialed
-    /// request then fails in the browser, as it does with Node's `cors` and
-    /// `origin: "*"`): an arbitrary site must not read credentialed answers.
-    /// Use [`List`](Self::List), or [`Mirror`](Self::Mirror) knowingly.
+    /// Any origin may read responses: `Access-Control-Allow-Origin: *`. With
+    /// [`Cors::credentials`] set, `Access-Control-Allow-Credentials: true` is
+    /// sent too, as Node's `cors` sends it; browsers refuse a credentialed
+    /// answer with `*`, so no site can read one. Use [`List`](Self::List),
+    /// or [`Mirror`](Self::Mirror) knowingly, for credentialed requests.
     Any,
     /// Only these exact origins, e.g. `https://example.com`; the request's
     /// origin is echoed when listed, and a request from any other origin is
     /// refused with 403 (see [`Origins`]).
     List(Vec<String>),
+    /// The origins this function accepts (a regular expression's
+    /// `is_match`, say), as Node's `cors` with a `RegExp` or function
+    /// `origin`: the request's origin is echoed when accepted, and a request
+    /// from any other origin is refused with 403 (see [`Origins`]).
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
     /// Echoes whatever origin the request names, with
     /// `Access-Control-Allow-Credentials: true` when [`Cors::credentials`] is
     /// set (Node's `cors` with `origin: true`). Every site on the web can then
@@ -400,6 +404,39 @@ pub enum Origins {
     /// that authenticate with something other than cookies.
     Mirror,
 }
+
+impl Origins {
+    /// Origins accepted by a function (see [`Predicate`](Self::Predicate)).
+    pub fn predicate(accepts: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self::Predicate(Arc::new(accepts))
+    }
+}
+
+impl std::fmt::Debug for Origins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("Any"),
+            Self::List(list) => f.debug_tuple("List").field(list).finish(),
+            Self::Predicate(_) => f.write_str("Predicate(<fn>)"),
+            Self::Mirror => f.write_str("Mirror"),
+        }
+    }
+}
+
+/// Equal when of the same kind with the same list; two predicates are equal
+/// when they are the same function.
+impl PartialEq for Origins {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Any, Self::Any) | (Self::Mirror, Self::Mirror) => true,
+            (Self::List(a), Self::List(b)) => a == b,
+            (Self::Predicate(a), Self::Predicate(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Origins {}
 
 /// Cross-origin resource sharing, as the `cors` options of the reference server.
 #[derive(Debug, Clone)]
@@ -411,6 +448,16 @@ pub struct Cors {
     pub credentials: bool,
     /// Methods allowed in a preflight answer. Default `GET,HEAD,PUT,PATCH,POST,DELETE`.
     pub methods: String,
+    /// Headers allowed in a preflight answer (`allowedHeaders`). Default
+    /// `None`: the request's `Access-Control-Request-Headers` are echoed.
+    pub allowed_headers: Option<String>,
+    /// `Access-Control-Expose-Headers` (`exposedHeaders`). Default `None`.
+    pub exposed_headers: Option<String>,
+    /// `Access-Control-Max-Age` of a preflight answer, in seconds
+    /// (`maxAge`). Default `None`.
+    pub max_age: Option<u64>,
+    /// The status of a preflight answer (`optionsSuccessStatus`). Default 204.
+    pub options_success_status: u16,
 }
 
 impl Default for Cors {
@@ -419,24 +466,48 @@ impl Default for Cors {
             origins: Origins::Any,
             credentials: false,
             methods: "GET,HEAD,PUT,PATCH,POST,DELETE".into(),
+            allowed_headers: None,
+            exposed_headers: None,
+            max_age: None,
+            options_success_status: 204,
         }
     }
 }
 
 impl Cors {
-    /// Sets [`origins`](Self::origins).
+    /// Sets [`origins`](Self::origins) (default [`Origins::Any`]).
     pub fn origins(mut self, origins: Origins) -> Self {
         self.origins = origins;
         self
     }
-    /// Sets [`credentials`](Self::credentials).
+    /// Sets [`credentials`](Self::credentials) (default `false`).
     pub fn credentials(mut self, credentials: bool) -> Self {
         self.credentials = credentials;
         self
     }
-    /// Sets [`methods`](Self::methods).
+    /// Sets [`methods`](Self::methods) (default `GET,HEAD,PUT,PATCH,POST,DELETE`).
     pub fn methods(mut self, methods: impl Into<String>) -> Self {
         self.methods = methods.into();
+        self
+    }
+    /// Sets [`allowed_headers`](Self::allowed_headers) (default none: echoed).
+    pub fn allowed_headers(mut self, headers: impl Into<String>) -> Self {
+        self.allowed_headers = Some(headers.into());
+        self
+    }
+    /// Sets [`exposed_headers`](Self::exposed_headers) (default none).
+    pub fn exposed_headers(mut self, headers: impl Into<String>) -> Self {
+        self.exposed_headers = Some(headers.into());
+        self
+    }
+    /// Sets [`max_age`](Self::max_age) in seconds (default none).
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+    /// Sets [`options_success_status`](Self::options_success_status) (default 204).
+    pub fn options_success_status(mut self, status: u16) -> Self {
+        self.options_success_status = status;
         self
     }
 }

@@ -95,8 +95,8 @@ pub(crate) async fn route<B: RequestBody>(
         _ => false,
     };
     let is_ws = upgrade::is_upgrade_request(&parts.headers);
-    let mut response = if parts.method == Method::OPTIONS && config.cors.is_some() {
-        cors::preflight(&parts.headers)
+    let mut response = if let (&Method::OPTIONS, Some(cors)) = (&parts.method, &config.cors) {
+        cors::preflight(cors, &parts.headers)
     } else if refused {
         tracing::debug!(origin = ?origin, "request from an origin not allowed");
         let error = EngineError::Forbidden("Origin not allowed".into());
