@@ -342,6 +342,31 @@ mod tests {
         assert_eq!(info.headers().get_all("x-big").iter().count(), 1);
     }
 
+    /// Every session keeps one, behind an `Arc`: with the `Arc`'s counts it
+    /// must stay in the allocator's 128-byte class (it was 96 bytes before
+    /// the extensions and the TLS mark; `issued` went from a `SystemTime`
+    /// to milliseconds to make room).
+    #[test]
+    fn connect_info_stays_small() {
+        let size = std::mem::size_of::<ConnectInfo>();
+        eprintln!("size_of::<ConnectInfo>() = {size}");
+        assert!(size + 16 <= 120, "ConnectInfo is {size} bytes");
+    }
+
+    #[test]
+    fn engine_marks_are_not_kept_in_the_extensions() {
+        let mut req = http::Request::new(());
+        req.extensions_mut()
+            .insert(SocketAddr::from(([127, 0, 0, 1], 9)));
+        req.extensions_mut().insert(Secure);
+        let (parts, ()) = req.into_parts();
+        let info = connect_info(&parts);
+        assert!(info.secure());
+        assert_eq!(info.remote_addr().map(|a| a.port()), Some(9));
+        assert!(info.extensions().is_empty());
+        assert!(info.issued_ms() > 0);
+    }
+
     #[test]
     fn path_and_query_split() {
         let info = info("/socket.io/?EIO=4&transport=websocket&t", &[]);
