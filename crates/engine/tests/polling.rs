@@ -258,9 +258,12 @@ async fn a_server_close_waits_for_the_next_poll() {
     session.close();
     assert_eq!(server.next_close().await, CloseReason::ForcedClose);
     assert!(session.send_text("too late").is_err());
+    // As Node: what was queued first, then a noop and the close.
     let poll = server.request("GET", &url, "").await;
     assert_eq!(poll.status, StatusCode::OK);
-    assert_eq!(poll.text(), "4last words\x1e1");
+    assert_eq!(poll.text(), "4last words");
+    let poll = server.request("GET", &url, "").await;
+    assert_eq!(poll.text(), "6\x1e1");
     // Then the session is gone.
     assert_eq!(server.engine.session_count(), 0);
     let after = server.request("GET", &url, "").await;

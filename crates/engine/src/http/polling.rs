@@ -34,23 +34,34 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
         session: &session,
         answered: false,
     };
+    // Whether the session was closed before this poll came: a buffered
+    // server close (see `Session::close_with`).
+    let mut first = true;
     let (payload, compress) = loop {
         let writable = session.writer.notified();
         {
             let mut state = session.lock();
+            let buffered = std::mem::replace(&mut first, false);
             if let Some(reason) = state.closed {
+                if buffered && !state.outbox.is_empty() {
+                    // As Node: what was queued goes first, alone; the close
+                    // waits for the next poll.
+                    let (frames, compress) = state.take_poll_answer();
+                    break (encode(frames), compress);
+                }
                 let (frames, compress) = state.take_poll_answer();
-                // A client that closed is answered with a noop, as the reference does.
-                let last = if reason == CloseReason::TransportClose {
-                    b'6'
-                } else {
-                    b'1'
+                // A client that closed is answered with a noop, as the
+                // reference does; so is a buffered close, before its `1`.
+                let last: &[u8] = match reason {
+                    CloseReason::TransportClose => b"6",
+                    _ if buffered => b"6\x1e1",
+                    _ => b"1",
                 };
                 let mut payload = encode(frames);
                 if !payload.is_empty() {
                     payload.push(RECORD_SEPARATOR);
                 }
-                payload.push(last);
+                payload.extend_from_slice(last);
                 drop(state);
                 // A buffered server close is taken: the session is gone.
                 session.forget();
