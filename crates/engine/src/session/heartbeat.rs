@@ -101,7 +101,7 @@ pub(super) async fn run_for_polling(session: Arc<Session>) {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     use bytes::Bytes;
     use ferrio_proto::engine::Packet;
