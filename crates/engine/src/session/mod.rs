@@ -312,13 +312,16 @@ impl Session {
         };
         self.ended.store(true, Ordering::Release);
         tracing::debug!(sid = %self.sid, %reason, buffered, "session closed");
-        self.writer.notify_one();
-        self.heartbeat.notify_one();
+        // Out of the table (or lingering) before the writer wakes: a poll
+        // that answers the close forgets the session, which must not make
+        // this close look like someone else's.
         let known = if buffered {
             self.linger()
         } else {
             self.shared.remove(self.sid).is_some()
         };
+        self.writer.notify_one();
+        self.heartbeat.notify_one();
         // Taken after `closed` is set, so that `set_connection` cannot store
         // one after this.
         let connection = self.slot().take();
@@ -377,9 +380,11 @@ impl Session {
         }
         self.ended.store(true, Ordering::Release);
         tracing::debug!(sid = %self.sid, "session closed: over the engine's buffer budget");
+        // Removed before the writer wakes (see `close_with`).
+        let removed = self.shared.remove(self.sid);
         self.writer.notify_one();
         self.heartbeat.notify_one();
-        let Some(session) = self.shared.remove(self.sid) else {
+        let Some(session) = removed else {
             return;
         };
         let finish = move || {
