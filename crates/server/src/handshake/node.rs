@@ -250,9 +250,15 @@ mod tests {
             UNIX_EPOCH + Duration::from_millis(1_796_182_489_028)
         );
         assert_eq!(
-            handshake.address(),
+            handshake.remote_addr(),
             Some("[::ffff:127.0.0.1]:0".parse().unwrap())
         );
+        assert_eq!(
+            handshake.address(),
+            Some("::ffff:127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(handshake.issued(), 1_796_182_489_028);
+        assert!(!handshake.xdomain() && !handshake.secure());
         assert_eq!(handshake.url(), "/socket.io/?EIO=4&transport=websocket");
         assert_eq!(
             handshake.query_param("transport").as_deref(),
