@@ -231,12 +231,18 @@ impl Suite {
             "49[\"a\"]",
             "4a",
             "4-1",
-            "0{}",
-            "5",
             "2probe",
         ] {
             self.offend(bad, true, vec![M::text(bad)]).await;
         }
+        // Open and upgrade packets on an established transport are ignored,
+        // as Node ignores them (issue 16, D3): the connection goes on.
+        let mut tolerated = self.server.ws().await;
+        tolerated.connect("/").await;
+        for ignored in ["0{}", "5"] {
+            tolerated.ws.send(M::text(ignored)).await.unwrap();
+        }
+        assert!(tolerated.round_trip("/", 7).await.is_empty(), "still served");
         self.check("invalid packet types").await;
     }
 
