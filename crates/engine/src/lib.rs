@@ -59,6 +59,7 @@ mod conn;
 mod engine;
 mod error;
 mod handler;
+mod hooks;
 mod http;
 mod limits;
 mod serve;
@@ -69,12 +70,15 @@ mod text;
 mod tls;
 mod transport;
 
-pub use config::{Cookie, Cors, DeflateConfig, EngineConfig, Origins, RequestCheck, TransportKind};
+pub use config::{Cookie, Cors, DeflateConfig, EngineConfig, Origins, TransportKind};
 pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
+pub use hooks::{
+    CheckFuture, ConnectionError, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck,
+};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
-pub use session::{ConnectInfo, Deflated, OutPacket, Protocol, Session};
+pub use session::{ConnectInfo, Deflated, OutPacket, Protocol, Secure, Session};
 pub use sid::Sid;
 pub use text::Text;
 #[cfg(feature = "tls")]

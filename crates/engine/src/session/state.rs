@@ -144,6 +144,23 @@ impl State {
         Ok(())
     }
 
+    /// A frame that may be compressed was queued: the long-polling answer
+    /// that takes it is compressed (over the threshold).
+    pub(crate) fn wants_compression(&mut self) {
+        if let Some(polling) = self.polling() {
+            polling.compress = true;
+        }
+    }
+
+    /// Takes the outbox of a long-polling session, and whether a frame in
+    /// it asked for compression.
+    pub(crate) fn take_poll_answer(&mut self) -> (VecDeque<OutPacket>, bool) {
+        let compress = self
+            .polling()
+            .is_some_and(|polling| std::mem::take(&mut polling.compress));
+        (self.take_outbox(), compress)
+    }
+
     /// Whether nothing waits to be written, here or in the connection's task.
     pub(crate) fn is_drained(&self) -> bool {
         self.outbox.is_empty()

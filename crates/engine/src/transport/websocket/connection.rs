@@ -99,10 +99,16 @@ async fn open(
     };
     let (session, upgraded) = match accepted {
         Accepted::New(new) => {
-            let (info, _slot) = *new;
-            let session = shared.open_session(info, TransportKind::WebSocket);
+            let (sid, info, _slot) = *new;
+            let session = shared.open_session(sid, info, TransportKind::WebSocket)?;
             session.lock().carrier = Carrier::WebSocket(writer(shared, &io, deflate.as_ref()));
             (session, false)
+        }
+        Accepted::Refused => {
+            // As Node's `websocket.close()`: a close frame without a code.
+            let deadline = Instant::now() + shared.config.upgrade_timeout;
+            close_stream(&mut io, End::Close(None), deadline).await;
+            return None;
         }
         Accepted::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
@@ -211,10 +217,12 @@ fn handle_pending(
     }
 }
 
-/// Ends the session of a client that broke the WebSocket protocol.
+/// Ends the session of a client that broke the WebSocket protocol (a bad
+/// frame, text that is not UTF-8, a message over `max_payload`): as in Node,
+/// where `ws` reports these as errors, with "transport error".
 fn protocol_error(session: &Session, error: ReadError) -> End {
     tracing::debug!(sid = %session.id(), %error, "invalid websocket frame");
-    session.close_with(CloseReason::ParseError);
+    session.close_with(CloseReason::TransportError);
     End::Close(Some(error.close_code()))
 }
 
@@ -405,6 +413,9 @@ fn on_incoming(
             Ok(())
         }
         WsMessage::Text(text) => match decode_text(&text) {
+            // Node's WebSocket transport ignores a close packet: only the
+            // WebSocket's own close (or the ping timeout) ends the session.
+            Ok(Packet::Close) => Ok(()),
             Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
@@ -452,7 +463,7 @@ fn io_close_reason(error: &io::Error) -> CloseReason {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ConnectInfo, Engine, EngineConfig, Handler, Message};
+    use crate::{ConnectInfo, Engine, EngineConfig, Handler, Message, Sid};
 
     struct Nothing;
 
@@ -481,13 +492,15 @@ mod tests {
             uri: "/engine.io/".parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: std::time::SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
         let on_upgrade = hyper::upgrade::on(http::Request::new(()));
         let task = run(
             engine.shared.clone(),
             on_upgrade,
-            Accepted::New(Box::new((info, slot))),
+            Accepted::New(Box::new((Sid::random(), info, slot))),
             None,
         );
         let size = std::mem::size_of_val(&task);

@@ -489,11 +489,14 @@ mod tests {
             uri: "/engine.io/".parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: std::time::SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
         let session = engine
             .shared
-            .open_session(info, crate::TransportKind::WebSocket);
+            .open_session(crate::Sid::random(), info, crate::TransportKind::WebSocket)
+            .unwrap();
         {
             let mut state = session.lock();
             state.carrier = Carrier::WebSocket(Writer::new(Some(without_nagle(server))));

@@ -26,11 +26,11 @@ pub use echo::{echo, echo_deflate};
 pub(crate) use io::RawTcp;
 pub(crate) use writer::Writer;
 
-use crate::Session;
 use crate::conn::Counted;
 use crate::engine::EngineCore;
 use crate::limits::SessionSlot;
 use crate::session::ConnectInfo;
+use crate::{Session, Sid};
 
 /// Runs an accepted WebSocket in a task of its own, once hyper hands over
 /// the connection.
@@ -52,9 +52,11 @@ pub(crate) fn spawn(
 pub(crate) enum Accepted {
     /// A new session, with the place reserved for it (`max_sessions`).
     /// Boxed whole: the connection's task keeps its argument for its life.
-    New(Box<(ConnectInfo, SessionSlot)>),
+    New(Box<(Sid, ConnectInfo, SessionSlot)>),
     /// An upgrade of this polling session.
     Upgrade(Arc<Session>),
+    /// A WebSocket for a session that cannot take it: closed once open.
+    Refused,
 }
 
 /// A served connection gives the WebSocket task its TCP socket, for the
