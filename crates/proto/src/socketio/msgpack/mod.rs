@@ -38,13 +38,18 @@ mod date;
 mod decode;
 mod encode;
 mod error;
+mod packet;
 mod transcode;
 mod writer;
 
 pub use decode::decode;
 pub use encode::{encode, encode_value};
-pub use error::{EncodeError, MsgpackError};
+pub use error::{EncodeError, MsgpackError, PacketError};
+pub use packet::{decode_packet, write_packet};
 pub use writer::Writer;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod packet_tests;
