@@ -9,10 +9,10 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use ferrio_engine::{CloseReason, Message, Session};
-use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Parser, Payload, msgpack};
 use serde_json::Value;
 
-use crate::adapter::{Gap, MissedPacket, RestoredSession};
+use crate::adapter::{Gap, RestoredSession};
 use crate::io::IoInner;
 use crate::namespace::Namespace;
 use crate::outbound::{Encoded, frames_of};
@@ -104,6 +104,9 @@ impl Client {
 
     /// A message from the Engine.IO layer.
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
+        if let Parser::MsgPack = self.io.config.parser {
+            return self.on_msgpack(message);
+        }
         let size = match &message {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) => bytes.len(),
@@ -142,6 +145,22 @@ impl Client {
             Ok(None) => {}
             Err(error) => {
                 tracing::debug!(sid = %self.session.id(), %error, "malformed packet");
+                self.session.close_with(CloseReason::ParseError);
+            }
+        }
+    }
+
+    /// A message of a `socket.io-msgpack-parser` client: each binary message
+    /// is a whole packet. A text message is not one (a client with the
+    /// default parser): the connection is closed, as Node's decoder throws.
+    fn on_msgpack(self: &Arc<Self>, message: Message) {
+        let Message::Binary(bytes) = message else {
+            return self.protocol_error("text message to the msgpack parser");
+        };
+        match msgpack::decode_packet(&bytes, &self.io.config.decoder) {
+            Ok(packet) => self.on_packet(packet, bytes.len()),
+            Err(error) => {
+                tracing::debug!(sid = %self.session.id(), %error, "malformed msgpack packet");
                 self.session.close_with(CloseReason::ParseError);
             }
         }
@@ -315,7 +334,8 @@ impl Client {
     /// at once: they are queued in one go, all or none, never in part.
     fn replay_fits(&self, restored: &mut RestoredSession) -> bool {
         let limit = self.io.config.engine.max_buffered_bytes;
-        let bytes: usize = restored.missed.iter_mut().map(MissedPacket::len).sum();
+        let parser = self.io.config.parser;
+        let bytes: usize = restored.missed.iter_mut().map(|m| m.len(parser)).sum();
         if bytes > limit {
             tracing::debug!(
                 bytes,
@@ -460,7 +480,7 @@ impl Client {
             name.to_owned(),
             Some(Payload::Json(reply)),
         );
-        let _ = self.session.send_all(frames_of(packet));
+        let _ = self.session.send_all(frames_of(packet, self.io.config.parser));
         tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
     }
 
@@ -497,7 +517,7 @@ impl Client {
         let missed: Vec<_> = restored
             .missed
             .into_iter()
-            .map(MissedPacket::into_encoded)
+            .map(|m| m.into_encoded(self.io.config.parser))
             .collect();
         let send = |missed: Vec<Arc<Encoded>>| {
             let frames: Vec<_> = missed.iter().flat_map(|e| e.frames()).collect();
@@ -522,7 +542,7 @@ impl Client {
             ferrio_proto::socketio::packet_namespace(nsp),
             Some(Payload::Json(error.to_json())),
         );
-        let _ = self.session.send_all(frames_of(packet));
+        let _ = self.session.send_all(frames_of(packet, self.io.config.parser));
     }
 
     pub(crate) fn remove_socket(&self, nsp: &str) {
