@@ -480,7 +480,9 @@ impl Client {
             name.to_owned(),
             Some(Payload::Json(reply)),
         );
-        let _ = self.session.send_all(frames_of(packet, self.io.config.parser));
+        let _ = self
+            .session
+            .send_all(frames_of(packet, self.io.config.parser));
         tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
     }
 
@@ -542,7 +544,9 @@ impl Client {
             ferrio_proto::socketio::packet_namespace(nsp),
             Some(Payload::Json(error.to_json())),
         );
-        let _ = self.session.send_all(frames_of(packet, self.io.config.parser));
+        let _ = self
+            .session
+            .send_all(frames_of(packet, self.io.config.parser));
     }
 
     pub(crate) fn remove_socket(&self, nsp: &str) {
