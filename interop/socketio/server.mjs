@@ -4,8 +4,10 @@
 //
 //   node interop/socketio/server.mjs [--port 0] [--host 127.0.0.1]
 //        [--ping-interval 25000] [--ping-timeout 20000] [--recovery]
+//        [--parser default|msgpack]
 //
 // --recovery turns on connection state recovery (`connectionStateRecovery`).
+// --parser msgpack (or PARSER=msgpack) uses socket.io-msgpack-parser.
 //
 // Namespaces `/` and `/admin` behave the same; `/private` refuses every
 // connection whose auth is not {"token":"letmein"}, with an error whose data is
@@ -35,6 +37,7 @@
 import http from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,9 +46,15 @@ const { values: args } = parseArgs({
     "ping-interval": { type: "string", default: "25000" },
     "ping-timeout": { type: "string", default: "20000" },
     recovery: { type: "boolean", default: false },
+    parser: { type: "string", default: process.env.PARSER || "default" },
   },
   strict: true,
 });
+
+if (!["default", "msgpack"].includes(args.parser)) {
+  process.stderr.write(`error: bad --parser ${args.parser} (default or msgpack)\n`);
+  process.exit(2);
+}
 
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -63,6 +72,7 @@ const io = new Server(httpServer, {
   pingTimeout: Number(args["ping-timeout"]),
   cors: { origin: true, credentials: true },
   ...(args.recovery ? { connectionStateRecovery: {} } : {}),
+  ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
 });
 
 function setup(socket) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-use ferrio_proto::socketio::DecoderConfig;
+use ferrio_proto::socketio::{DecoderConfig, Parser};
 
 use crate::Certificate;
 
@@ -86,6 +86,12 @@ pub struct ManagerConfig {
     /// which bounds the memory one packet's arguments can take). Default
     /// [`DecoderConfig::default`].
     pub decoder: DecoderConfig,
+    /// The packet format, as socket.io-client's `parser` option:
+    /// [`Parser::Default`] (`socket.io-parser`) or [`Parser::MsgPack`]
+    /// (`socket.io-msgpack-parser`); the server must use the same one.
+    /// [`decoder`](Self::decoder)'s depth and value limits apply to both.
+    /// Default [`Parser::Default`].
+    pub parser: Parser,
     /// Certificates trusted as roots for `https`/`wss`, besides the
     /// platform's (Node's `ca` option): a private CA, or a server's
     /// self-signed certificate. Default none.
@@ -116,6 +122,7 @@ impl Default for ManagerConfig {
             auto_connect: true,
             max_message_size: 64 << 20,
             decoder: DecoderConfig::default(),
+            parser: Parser::Default,
             tls_root_certificates: Vec::new(),
             tls_built_in_roots: true,
             tls_config: None,
@@ -205,6 +212,12 @@ impl ManagerConfig {
     /// Sets [`decoder`](Self::decoder), the Socket.IO decoder's limits.
     pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
         self.decoder = decoder;
+        self
+    }
+
+    /// Sets [`parser`](Self::parser) (default [`Parser::Default`]).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
 
