@@ -21,6 +21,9 @@
 //! `RECOVERY=1` turns connection state recovery on (max disconnection 30 s,
 //! middleware skipped on recovery); the `state` event (with ack) answers
 //! `{"id", "recovered", "rooms"}` either way.
+//!
+//! `PARSER=msgpack` speaks `socket.io-msgpack-parser` instead of the default
+//! parser (`PARSER=default`).
 
 mod handlers;
 
@@ -122,6 +125,9 @@ async fn main() -> std::io::Result<()> {
         .connect_timeout(Duration::from_millis(1000));
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         config = config.connection_state_recovery(recovery());
+    }
+    if let Ok(parser) = std::env::var("PARSER") {
+        config = config.parser(parser.parse().map_err(std::io::Error::other)?);
     }
     let io = SocketIo::with_adapter(config, adapters().await?);
     handlers::install(&io);
