@@ -31,12 +31,12 @@ impl Encoded {
     /// whatever the number of recipients.
     pub(crate) fn new(packet: Packet<Payload>, parser: Parser) -> Self {
         match parser {
-            Parser::MsgPack => Self::msgpack(&packet),
-            _ => Self::text(packet),
+            Parser::MsgPack => Self::encode_msgpack(&packet),
+            _ => Self::encode_text(packet),
         }
     }
 
-    fn text(packet: Packet<Payload>) -> Self {
+    fn encode_text(packet: Packet<Payload>) -> Self {
         let mut text = Vec::new();
         // Raw arguments (an event's, passed on) are copied, not parsed and re-written.
         let attachments = packet.write_message(&mut text);
@@ -49,7 +49,7 @@ impl Encoded {
         }
     }
 
-    fn msgpack(packet: &Packet<Payload>) -> Self {
+    fn encode_msgpack(packet: &Packet<Payload>) -> Self {
         let mut bytes = Vec::new();
         let bytes = match msgpack::write_packet(packet, &mut bytes) {
             Ok(()) => Bytes::from(bytes),
@@ -156,7 +156,30 @@ pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_e
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn with_the_msgpack_parser_a_packet_is_one_binary_frame() {
+        let data = event_data("img", vec![Payload::Binary(Bytes::from_static(&[1, 2]))]);
+        let encoded = Encoded::new(
+            Packet::new(PacketKind::Event, "/", Some(data)),
+            Parser::MsgPack,
+        );
+        let expected: &[u8] = b"\x83\xa4type\x02\xa4data\x92\xa3img\xc4\x02\x01\x02\xa3nsp\xa1/";
+        assert_eq!(encoded.len(), expected.len());
+        assert_eq!(
+            encoded.frames().collect::<Vec<_>>(),
+            [OutPacket::Binary(Bytes::from_static(expected))]
+        );
+        // Outgoing listeners read it back.
+        let (name, args) = encoded.event().unwrap();
+        assert_eq!(name, "img");
+        assert_eq!(args, [Payload::Binary(Bytes::from_static(&[1, 2]))]);
+        let ack = Packet::new(PacketKind::Ack, "/", Some(json!([1]).into())).with_id(1);
+        assert!(Encoded::new(ack, Parser::MsgPack).event().is_none());
+    }
 
     #[test]
     fn binary_events_become_a_text_frame_and_attachments() {
