@@ -11,6 +11,11 @@
 //! [`DecoderConfig`](super::DecoderConfig), as a Node server would pass it on
 //! (a `Date` becomes its ISO string, NaN becomes `null`, ...).
 //!
+//! [`write_packet`] and [`decode_packet`] are the packets of
+//! `socket.io-msgpack-parser` 3.0.2 ([`Parser::MsgPack`](super::Parser::MsgPack)),
+//! one map per packet; for the values ferrio writes (JSON and buffers) its
+//! notepack.io 2.2 writes the same bytes as 3.0.1.
+//!
 //! ```
 //! use bytes::Bytes;
 //! use ferrio_proto::socketio::{DecoderConfig, Payload, msgpack};
