@@ -106,14 +106,19 @@ CLUSTER_QUICK = (["broadcast", "-c", "200", "-r", "20", "-w", "0.5", "-d", "2"],
 CLUSTER_PAIRS = {"ferrio+ferrio": ("ferrio", "ferrio"), "node+node": ("node", "node"),
                  "ferrio+node": ("ferrio", "node")}
 
-SERVERS = ["ferrio", "node", "socketioxide", "socketioxide-nodelay", "floor"]
+SERVERS = ["ferrio", "node", "socketioxide", "socketioxide-nodelay", "floor",
+           "ferrio-recovery", "node-recovery"]
+# Connection state recovery on (`RECOVERY=1`): the same binaries, compared with themselves
+# and with each other in a section of their own (issue 15's goal), not with the peers.
+RECOVERY_ROWS = {"ferrio-recovery": "ferrio", "node-recovery": "node"}
 # Niceness of the server and the generator (`--nice`): ahead of other work on a shared machine.
 NICE = ["nice", "-n", "-10"]
 PEERS = ["node", "socketioxide"]
 # Reference rows, not peers: ferrio's ratio to them is shown, but no goal is set against them.
 REFERENCES = ["floor", "socketioxide-nodelay"]
 # Extra environment of a server's process.
-SERVER_ENV = {"socketioxide-nodelay": {"TCP_NODELAY": "1"}}
+SERVER_ENV = {"socketioxide-nodelay": {"TCP_NODELAY": "1"},
+              **{row: {"RECOVERY": "1"} for row in RECOVERY_ROWS}}
 REFERENCE_ROWS = (
     "**Reference rows.** `floor` and `socketioxide-nodelay` are not peers: no goal is set "
     "against them, and they are there to explain the others' figures. `floor` (bench/floor) is a "
@@ -160,15 +165,17 @@ def build(servers: list[str], cluster: bool = False, single: bool = True) -> dic
         cmds["ferrio-cluster"] = [str(target_dir() / "release" / "examples" / "cluster_bench_server")]
     if not single:  # the cluster scenario alone: Node's server is the only other one it needs
         servers = [s for s in servers if s == "node"]
-    if "ferrio" in servers:
+    if "ferrio" in servers or "ferrio-recovery" in servers:
         run(["cargo", "build", "--release", "-p", "ferrio", "--example", "bench_server"], cwd=ROOT)
         cmds["ferrio"] = [str(target_dir() / "release" / "examples" / "bench_server")]
-    if "node" in servers:  # also the Node cluster node (REDIS_URL set)
+        cmds["ferrio-recovery"] = cmds["ferrio"]
+    if "node" in servers or "node-recovery" in servers:  # also the Node cluster node (REDIS_URL set)
         node = BENCH / "node"
         stamp = node / "node_modules" / ".package-lock.json"
         if not stamp.exists() or stamp.stat().st_mtime < (node / "package-lock.json").stat().st_mtime:
             run(["npm", "ci", "--no-audit", "--no-fund"], cwd=node)
         cmds["node"] = ["node", str(node / "server.js")]
+        cmds["node-recovery"] = cmds["node"]
     sxd = [s for s in ("socketioxide", "socketioxide-nodelay") if s in servers]
     if sxd:
         binary = build_project("socketioxide")
@@ -632,6 +639,7 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
                      f"p99 {ratio(ours['p99_ms'], table[name][r]['p99_ms'])}" for r in refs]
             L.append("")
             L.append("Reference rows: " + "; ".join(parts) + ".")
+    L.extend(recovery_lines(table, scenarios, servers))
     goals = goal_lines(table, servers) if not info["quick"] else []
     if goals:
         L.append("")
@@ -651,6 +659,33 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
     text = "\n".join(L) + "\n"
     kept = probe_section(path.read_text()) if path.exists() else None
     path.write_text(splice_probe_section(text, kept) if kept else text)
+
+
+def recovery_lines(table: dict, scenarios: dict, servers: list[str]) -> list[str]:
+    """The cost of connection state recovery: each server with it on against itself with it
+    off, and ferrio against Node with it on in both (issue 15: at most +15 % CPU over off,
+    at most 0.6× Node's CPU)."""
+    rows = [r for r, base in RECOVERY_ROWS.items() if r in servers and base in servers]
+    if not rows:
+        return []
+    both = "ferrio-recovery" in servers and "node-recovery" in servers
+    L = ["", "## Connection state recovery on", "",
+         "The same servers with `connectionStateRecovery` on (`RECOVERY=1`: ferrio's "
+         "`RecoveryConfig::default()`, Node's `connectionStateRecovery: {}`), against themselves "
+         "with it off. Recovery logs every broadcast packet and stamps it with an offset; "
+         "acknowledged echoes are not logged (as in Node).", ""]
+    head = ["scenario"] + [f"{r} ÷ {RECOVERY_ROWS[r]}" for r in rows]
+    head += ["ferrio-recovery ÷ node-recovery"] if both else []
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    for name, (_, per, title) in scenarios.items():
+        row = [title] + [ratio(table[name][r]["metric"], table[name][RECOVERY_ROWS[r]]["metric"])
+                         for r in rows]
+        if both:
+            row.append(ratio(table[name]["ferrio-recovery"]["metric"],
+                             table[name]["node-recovery"]["metric"]))
+        L.append("| " + " | ".join(row) + " |")
+    return L
 
 
 def probe_section(text: str) -> str | None:

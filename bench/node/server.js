@@ -15,7 +15,12 @@ import { Server } from "socket.io";
 
 const port = Number(process.env.PORT || 3000);
 const httpServer = createServer();
-const io = new Server(httpServer);
+// RECOVERY=1: connection state recovery on, with its defaults (bench/run.py's
+// "node-recovery" row).
+const io = new Server(
+  httpServer,
+  process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {},
+);
 
 if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::task::AbortHandle;
 
 use crate::RedisError;
 
@@ -70,12 +71,23 @@ pub(crate) trait Driver: Send + Sync + 'static {
 
 /// The fred implementation: one publisher client and one subscriber client,
 /// each reconnecting on its own; the subscriber subscribes again to every
-/// channel and pattern after a reconnection.
+/// channel, pattern and shard channel after a reconnection
+/// ([`crate::resubscribe`]).
 pub(crate) struct FredDriver {
     publisher: Client,
     /// `None` for a driver that only publishes (the emitter).
     subscriber: Option<SubscriberClient>,
+    /// The task restoring the subscriptions after a reconnection.
+    resubscriber: Option<AbortHandle>,
     lagged: Arc<AtomicU64>,
+}
+
+impl Drop for FredDriver {
+    fn drop(&mut self) {
+        if let Some(task) = &self.resubscriber {
+            task.abort();
+        }
+    }
 }
 
 /// Capacity of fred's fan-out of incoming messages (its default of 32 drops
@@ -103,6 +115,7 @@ impl FredDriver {
         Ok(Self {
             publisher,
             subscriber: None,
+            resubscriber: None,
             lagged: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -120,7 +133,7 @@ impl FredDriver {
         publisher.init().await.map_err(driver_error)?;
         let mut rx = subscriber.message_rx();
         subscriber.init().await.map_err(driver_error)?;
-        let _resubscribe = subscriber.manage_subscriptions();
+        let resubscriber = crate::resubscribe::spawn(subscriber.clone());
         let lagged = Arc::new(AtomicU64::new(0));
         let lag_count = lagged.clone();
         tokio::spawn(async move {
@@ -147,6 +160,7 @@ impl FredDriver {
         Ok(Self {
             publisher,
             subscriber: Some(subscriber),
+            resubscriber: Some(resubscriber),
             lagged,
         })
     }

@@ -62,6 +62,7 @@ mod emitter;
 mod error;
 mod factory;
 mod outbox;
+mod resubscribe;
 mod sharded;
 mod shared;
 mod view;

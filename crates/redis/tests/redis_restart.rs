@@ -30,11 +30,6 @@ async fn a_redis_restart_during_traffic() {
     .await;
 }
 
-// Known regression, issue 14: it passes at 3433f55 (the ferrio-redis merge)
-// and fails from ac9fb0d (the connection-state-recovery merge) on: after the
-// restart, Node's broadcasts no longer reach F's client (sharded dynamic; the
-// classic test above passes). Run it with `--ignored` while fixing it.
-#[ignore = "known regression since the recovery merge: N -> F not back after a Redis restart (sharded)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_during_traffic_sharded() {
     restart_during_traffic(

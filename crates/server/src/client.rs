@@ -9,14 +9,14 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use ferrio_engine::{CloseReason, Message, Session};
-use ferrio_proto::socketio::{Decoder, Packet, PacketKind, Parser, Payload, msgpack};
+use ferrio_proto::socketio::{DecodeError, Decoder, Packet, PacketKind, Parser, Payload, msgpack};
 use serde_json::Value;
 
 use crate::adapter::{Gap, RestoredSession};
 use crate::io::IoInner;
-use crate::namespace::Namespace;
+use crate::namespace::{Lookup, Namespace};
 use crate::outbound::{Encoded, frames_of};
-use crate::socket::{Identity, run_inline};
+use crate::socket::{Identity, ProtocolError, run_inline};
 use crate::{ConnectError, DisconnectReason, Handshake, Socket, SocketId};
 
 /// Sized for the idle connection: most clients join one namespace and send no
@@ -94,9 +94,11 @@ impl Client {
         let task = tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             let Some(client) = weak.upgrade() else { return };
-            if !client.joined.load(Ordering::Acquire) && client.connecting().is_empty() {
+            // As Node: whatever middleware is still running (it finds the
+            // connection closed when it ends).
+            if !client.joined.load(Ordering::Acquire) {
                 tracing::debug!(sid = %client.session.id(), "no namespace joined in time");
-                client.session.close();
+                client.force_close();
             }
         });
         *self.connect_timer.lock() = Some(task.abort_handle());
@@ -143,27 +145,57 @@ impl Client {
         match decoded {
             Ok(Some((packet, size))) => self.on_packet(packet, size),
             Ok(None) => {}
-            Err(error) => {
-                tracing::debug!(sid = %self.session.id(), %error, "malformed packet");
-                self.session.close_with(CloseReason::ParseError);
+            // Node's parser takes an ACK without an id, and its socket
+            // ignores it ("bad ack"): the connection goes on.
+            Err(DecodeError::MissingAckId) => {
+                tracing::debug!(sid = %self.session.id(), "ack without an id: ignored");
             }
+            Err(error) => self.decode_error(&error.to_string()),
         }
     }
 
     /// A message of a `socket.io-msgpack-parser` client: each binary message
-    /// is a whole packet. A text message is not one (a client with the
-    /// default parser): the connection is closed, as Node's decoder throws.
+    /// is a whole packet. What the parser refuses is a decode error, as in
+    /// Node: a text message (a client of the default parser; Node's decoder
+    /// throws "invalid packet type" on it) included.
     fn on_msgpack(self: &Arc<Self>, message: Message) {
         let Message::Binary(bytes) = message else {
-            return self.protocol_error("text message to the msgpack parser");
+            return self.decode_error("invalid packet type: a text message to the msgpack parser");
         };
         match msgpack::decode_packet(&bytes, &self.io.config.decoder) {
             Ok(packet) => self.on_packet(packet, bytes.len()),
-            Err(error) => {
-                tracing::debug!(sid = %self.session.id(), %error, "malformed msgpack packet");
-                self.session.close_with(CloseReason::ParseError);
+            // As with the default parser: Node's socket ignores it ("bad ack").
+            Err(msgpack::PacketError::MissingAckId) => {
+                tracing::debug!(sid = %self.session.id(), "ack without an id: ignored");
             }
+            Err(error) => self.decode_error(&error.to_string()),
         }
+    }
+
+    /// A packet the parser refused: as Node's `Client.onerror`, every socket
+    /// gets an `error` event, then the connection closes ("forced close").
+    fn decode_error(&self, message: &str) {
+        tracing::debug!(sid = %self.session.id(), message, "malformed packet; closing");
+        let sockets = self.sockets().list.clone();
+        for socket in &sockets {
+            socket.on_connection_error(message);
+        }
+        self.session.close();
+    }
+
+    /// Closes the connection for a packet that makes no sense now (or the
+    /// connect timeout), as Node's `Client.close()`: its sockets leave with
+    /// "forced close" when the transport can tell the client at once (a
+    /// WebSocket, or a GET waiting), else with "forced server close".
+    fn force_close(&self) {
+        let reason = if self.session.is_writable() {
+            DisconnectReason::ForcedClose
+        } else {
+            DisconnectReason::ForcedServerClose
+        };
+        tracing::debug!(sid = %self.session.id(), %reason, "closing the connection");
+        self.end_sockets(reason);
+        self.session.close();
     }
 
     /// Starts the task that closes the connection when a binary packet's
@@ -247,31 +279,60 @@ impl Client {
         }
         match self.socket(&packet.nsp) {
             Some(socket) => {
-                if socket.on_packet(packet).is_err() {
-                    self.protocol_error("invalid packet for the namespace");
+                if let Err(error) = socket.on_packet(packet) {
+                    self.protocol_error(error);
                 }
             }
-            None => self.protocol_error("packet for a namespace not joined"),
+            None => {
+                tracing::debug!(sid = %self.session.id(), "packet for a namespace not joined");
+                self.force_close();
+            }
         }
     }
 
-    fn protocol_error(&self, why: &str) {
-        tracing::debug!(sid = %self.session.id(), why, "closing the connection");
-        self.session.close_with(CloseReason::ParseError);
+    fn protocol_error(&self, error: ProtocolError) {
+        match error {
+            ProtocolError::Malformed(message) => self.decode_error(message),
+            ProtocolError::InvalidState => self.force_close(),
+        }
     }
 
     fn connect(self: &Arc<Self>, name: String, auth: Option<Value>) {
         if self.socket(&name).is_some() || self.connecting().get_mut(&name).is_some() {
-            return self.protocol_error("second CONNECT to a joined namespace");
+            tracing::debug!(sid = %self.session.id(), nsp = %name, "second CONNECT to a namespace");
+            return self.force_close();
         }
-        let Some(namespace) = self
+        let lookup = self
             .io
             .registry
-            .lookup(&name, auth.as_ref().unwrap_or(&Value::Null))
-        else {
-            let error = ConnectError::new("Invalid namespace");
-            return self.send_connect_error(&name, &error);
-        };
+            .lookup(&name, auth.as_ref().unwrap_or(&Value::Null));
+        match lookup {
+            Lookup::Found(namespace) => self.connect_to(namespace, name, auth),
+            Lookup::Missing => {
+                self.send_connect_error(&name, &ConnectError::new("Invalid namespace"))
+            }
+            Lookup::Pending(lookup) => {
+                // Packets for the namespace wait meanwhile, as for middleware.
+                self.connecting().open(&name);
+                let client = self.clone();
+                run_inline(Box::pin(async move {
+                    match lookup.await {
+                        Some(namespace) => client.connect_to(namespace, name, auth),
+                        None => {
+                            client.connecting().remove(&name);
+                            client
+                                .send_connect_error(&name, &ConnectError::new("Invalid namespace"));
+                        }
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Connects to the namespace a CONNECT named: a new socket, or one that
+    /// takes back its session (connection state recovery), then the
+    /// middleware.
+    fn connect_to(self: &Arc<Self>, namespace: Namespace, name: String, auth: Option<Value>) {
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
         let Some(recovery) = self.io.config.connection_state_recovery else {
@@ -365,9 +426,9 @@ impl Client {
             for mw in middleware {
                 if let Err(error) = mw(socket.clone()).await {
                     client.connecting().remove(&name);
-                    if resume.is_some() {
-                        namespace.adapter().del_all(socket.id());
-                    }
+                    // Rooms it joined (or took back) are left, and it joins
+                    // none later: Node's `socket._cleanup()`.
+                    socket.cleanup();
                     client.send_connect_error(&name, &error);
                     return;
                 }
@@ -384,9 +445,7 @@ impl Client {
     ) {
         if self.session.is_closed() {
             self.connecting().remove(namespace.name());
-            if resume.is_some() {
-                namespace.adapter().del_all(socket.id());
-            }
+            socket.cleanup();
             return;
         }
         let name = namespace.name().to_owned();
@@ -401,23 +460,27 @@ impl Client {
         namespace
             .adapter()
             .add_all(socket.id(), &[socket.id().as_str().into()]);
-        match resume {
-            None => socket.set_connected(),
-            Some(restored) => {
-                if self.resume(&socket, restored).is_err() {
-                    tracing::debug!(socket = %socket.id(), "missed packets left the log meanwhile; closing");
-                    namespace.remove_socket(socket.id());
-                    namespace.adapter().del_all(socket.id());
-                    self.connecting().remove(&name);
-                    return self.session.close();
-                }
-            }
+        let resumed = resume.is_some();
+        if let Some(restored) = resume
+            && self.resume(&socket, restored).is_err()
+        {
+            tracing::debug!(socket = %socket.id(), "missed packets left the log meanwhile; closing");
+            namespace.remove_socket(socket.id());
+            socket.cleanup();
+            self.connecting().remove(&name);
+            return self.session.close();
         }
         if !self.join_list(&socket, &name) {
             return;
         }
         self.stop_connect_timer();
         self.send_connect_reply(&socket, &name);
+        // Only now: an event broadcast from another thread reaches the
+        // socket once it is connected, so never before the CONNECT reply. (A
+        // restored socket got its missed packets first, as in Node.)
+        if !resumed {
+            socket.set_connected();
+        }
         let handlers = namespace.listeners().connection.read().clone();
         for handler in handlers {
             run_inline(handler(socket.clone()));
@@ -446,6 +509,8 @@ impl Client {
         if let Some(reason) = sockets.closed {
             drop(sockets);
             self.connecting().remove(name);
+            // Connected just to be ended the usual way (no listener yet).
+            socket.set_connected();
             socket.on_close(reason);
             return false;
         }
@@ -504,8 +569,8 @@ impl Client {
                 }
             };
             for packet in waiting.packets {
-                if socket.on_packet(packet).is_err() {
-                    return self.protocol_error("invalid packet for the namespace");
+                if let Err(error) = socket.on_packet(packet) {
+                    return self.protocol_error(error);
                 }
             }
         }
@@ -587,17 +652,31 @@ impl Client {
         }
     }
 
+    /// The connection moved to WebSocket: every socket's upgrade listeners
+    /// are told.
+    pub(crate) fn on_upgrade(&self) {
+        let sockets = self.sockets().list.clone();
+        for socket in &sockets {
+            socket.on_transport_upgrade();
+        }
+    }
+
     /// The Engine.IO connection ended.
     pub(crate) fn on_close(&self, reason: CloseReason) {
-        let reason = DisconnectReason::from(reason);
-        let sockets = {
+        self.end_sockets(DisconnectReason::from(reason));
+    }
+
+    /// Ends every socket with `reason` (the first reason given wins), and
+    /// lets no socket join after.
+    fn end_sockets(&self, reason: DisconnectReason) {
+        let (reason, sockets) = {
             let mut sockets = self.sockets();
-            sockets.closed = Some(reason);
+            let reason = *sockets.closed.get_or_insert(reason);
             let mut list = std::mem::take(&mut sockets.list);
             // A socket whose connection handlers still run is ended by
             // `finish_connect` once they have.
             list.retain(|s| !s.opening.load(Ordering::Acquire));
-            list
+            (reason, list)
         };
         self.connecting().clear();
         *self.decoder.lock() = None;
@@ -701,6 +780,7 @@ impl Connecting {
         }
     }
 
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

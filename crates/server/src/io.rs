@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use ferrio_engine::{CloseReason, Connection, Engine, Handler, Message, Session};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::adapter::{AdapterFactory, MemoryAdapterFactory, ServerSideResponses};
 use crate::client::Client;
@@ -20,6 +21,26 @@ pub(crate) struct IoInner {
     pub registry: Registry,
     engine: OnceLock<Engine>,
     client_files: Option<Arc<ClientFiles>>,
+    /// Set by [`SocketIo::close`]: every `serve` stops accepting.
+    closing: watch::Sender<bool>,
+    /// How many `serve` calls still hold their listener.
+    serving: watch::Sender<usize>,
+}
+
+/// One `serve` that holds its listener; counted in `serving` until dropped.
+struct Serving(Arc<IoInner>);
+
+impl Serving {
+    fn new(inner: &Arc<IoInner>) -> Self {
+        inner.serving.send_modify(|n| *n += 1);
+        Self(inner.clone())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.serving.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 /// A Socket.IO server. Cheap to clone; every clone is the same server.
@@ -80,6 +101,8 @@ impl SocketIo {
                 .clone()
                 .map(|dir| Arc::new(ClientFiles::new(dir, &config.engine.path))),
             config,
+            closing: watch::Sender::new(false),
+            serving: watch::Sender::new(0),
         });
         let engine = Engine::new(
             inner.config.engine.clone(),
@@ -122,6 +145,41 @@ impl SocketIo {
         self.inner
             .registry
             .dynamic(Matcher::Predicate(Arc::new(accepts)), "<dynamic>")
+    }
+
+    /// A dynamic namespace decided by an async function of the name and the
+    /// auth payload (Node's `io.of((name, auth, next) => …)`), which may
+    /// consult a database. `Ok(true)` accepts the name; `Ok(false)` or an
+    /// error refuses it, as in Node, where the next dynamic namespace is
+    /// then asked, and the client gets CONNECT_ERROR "Invalid namespace" when
+    /// none accepts (the error is logged at debug level). Packets the client
+    /// sends to that namespace meanwhile wait, as they do for middleware.
+    pub fn of_async_fn<F, Fut, E>(&self, accepts: F) -> Namespace
+    where
+        F: Fn(String, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<bool, E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let accepts: crate::namespace::AsyncPredicate = Arc::new(move |name, auth| {
+            let decided = accepts(name.clone(), auth);
+            Box::pin(async move {
+                decided.await.unwrap_or_else(|error| {
+                    tracing::debug!(nsp = %name, %error, "dynamic namespace function failed");
+                    false
+                })
+            })
+        });
+        self.inner
+            .registry
+            .dynamic(Matcher::Async(accepts), "<dynamic>")
+    }
+
+    /// Runs `hook` with each namespace made from now on, static or a
+    /// dynamic child, the main one excepted (Node's `io.on("new_namespace")`).
+    /// It runs on the stack of whoever made the namespace (an [`of`](Self::of)
+    /// call, a client's CONNECT), outside the server's locks.
+    pub fn on_new_namespace(&self, hook: impl Fn(&Namespace) + Send + Sync + 'static) {
+        self.inner.registry.on_new_namespace(Arc::new(hook));
     }
 
     /// The main namespace, `/`.
@@ -182,19 +240,38 @@ impl SocketIo {
         self.sockets().broadcast()
     }
 
-    /// Closes every connection ("server shutting down") and refuses new
-    /// ones, at once; the future then waits for every namespace's adapter to
-    /// close (a cluster adapter unsubscribes), as Node's `io.close()`.
-    /// Dropping the future skips that wait only.
+    /// Sends a `message` event to every socket of the main namespace (Node's
+    /// `io.send(…)`).
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.sockets().send(data)
+    }
+
+    /// The sockets of the main namespace, on every server of the cluster
+    /// (Node's `io.fetchSockets()`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, EmitError> {
+        self.sockets().fetch_sockets().await
+    }
+
+    /// Closes the server, as Node's `io.close()`: at once, every connection
+    /// is closed ("server shutting down"), new ones are refused, and every
+    /// [`serve`](Self::serve) (`serve_with_config`, `serve_tls`) stops
+    /// accepting. The future resolves once every namespace's adapter has
+    /// closed (a cluster adapter unsubscribes) and every such listener is
+    /// dropped: a new TCP connection is then refused. (A server mounted with
+    /// [`layer`](Self::layer) refuses Socket.IO requests; the application's
+    /// own listener is its to stop.) Dropping the future skips the wait only.
     pub fn close(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.inner.closing.send_replace(true);
         self.engine().shutdown();
         let adapters: Vec<_> = self
             .namespaces()
             .iter()
             .map(|n| n.adapter().clone())
             .collect();
+        let mut serving = self.inner.serving.subscribe();
         async move {
             futures_util::future::join_all(adapters.iter().map(|a| a.close())).await;
+            let _ = serving.wait_for(|n| *n == 0).await;
         }
     }
 
@@ -250,8 +327,19 @@ impl SocketIo {
         // are answered by the layer, everything else by the engine.
         let engine = self.engine().clone();
         let service = tower_layer::Layer::layer(&self.layer(), engine.clone());
-        ferrio_engine::serve_with_config(listener, service, config, shutdown, move || {
-            engine.shutdown()
+        // Counted until the listener is dropped (or this future is).
+        let serving = Serving::new(&self.inner);
+        let mut closing = self.inner.closing.subscribe();
+        let stop = async move {
+            tokio::pin!(shutdown);
+            tokio::select! {
+                () = &mut shutdown => {}
+                _ = closing.wait_for(|closing| *closing) => {}
+            }
+        };
+        ferrio_engine::serve_with_config(listener, service, config, stop, move || {
+            engine.shutdown();
+            drop(serving);
         })
         .await
     }
@@ -311,6 +399,10 @@ impl Handler for IoHandler {
 impl Connection for Client {
     fn on_message(self: Arc<Self>, message: Message) {
         Client::on_message(&self, message);
+    }
+
+    fn on_upgrade(&self) {
+        Client::on_upgrade(self);
     }
 
     fn on_close(&self, reason: CloseReason) {

@@ -83,7 +83,9 @@ pub use rooms::{IntoRooms, Room};
 pub use service::{SocketIoLayer, SocketIoService};
 pub use socket::{ListenerId, Socket, SocketEmitter};
 
-/// An error from per-event middleware, passed to the socket's error listeners.
+/// An error passed to the socket's error listeners ([`Socket::on_error`]):
+/// one from per-event middleware, or the parser's message for a packet it
+/// refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct MiddlewareError {

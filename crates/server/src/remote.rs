@@ -75,6 +75,14 @@ impl RemoteSocket {
         self.namespace.to(self.id).emit(event, data)
     }
 
+    /// Targets it with a time limit for acknowledgements:
+    /// `socket.timeout(d).emit_with_ack(…)` on a fetched socket, as Node's
+    /// `remoteSocket.timeout(ms).emitWithAck(…)` (its answer is in the
+    /// [`AckResponses`](crate::AckResponses), wherever it is connected).
+    pub fn timeout(&self, timeout: std::time::Duration) -> crate::BroadcastOperator {
+        self.namespace.to(self.id).timeout(timeout)
+    }
+
     /// Makes it join rooms.
     pub async fn join(&self, rooms: impl IntoRooms) -> Result<(), EmitError> {
         self.namespace.to(self.id).sockets_join(rooms).await

@@ -292,9 +292,16 @@ async fn per_event_middleware_stops_events_and_reports_to_on_error() {
     c.emit("/", Some(2), "open", &[]).await;
     // The refused event gets no ack: the next frame is the second one's.
     assert_eq!(c.recv_text().await, r#"432["ok"]"#);
+    // Catch-all listeners run first, as in Node, and see the refused event.
     assert_eq!(
         log.drain(),
-        ["error:forbidden", "mw2:open", "any:open", "ran:open"]
+        [
+            "any:secret",
+            "error:forbidden",
+            "any:open",
+            "mw2:open",
+            "ran:open"
+        ]
     );
     c.round_trip("/", 3).await;
 }

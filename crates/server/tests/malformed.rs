@@ -8,7 +8,7 @@
 //!
 //! The cases run one after the other in one test, so that the memory measure
 //! sees this suite alone. `protocol_errors.rs` checks, rule by rule, that each
-//! Socket.IO protocol violation closes the offender with "parse error".
+//! Socket.IO protocol violation closes the offender ("forced close", as Node).
 
 mod support;
 

@@ -144,7 +144,7 @@ fn malformed() -> Vec<(&'static str, Frame)> {
 }
 
 /// Each malformed message closes its connection: the socket on it leaves with
-/// "parse error" (as for a malformed text packet), nothing panics, and a
+/// "forced close" (as for a malformed text packet, and in Node), nothing panics, and a
 /// client on another connection keeps its acked round trips, before, between
 /// and after; new clients still join.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,10 +164,16 @@ async fn malformed_msgpack_closes_that_connection_and_nothing_else() {
         bad.expect_closed().await;
         let (gone, reason) = left.next().await;
         assert_eq!(gone, sid, "{case}: another socket left");
-        assert_eq!(reason, DisconnectReason::ParseError, "{case}");
+        assert_eq!(reason, DisconnectReason::ForcedClose, "{case}");
         n += 1;
         round_trip(&mut healthy, n, n).await;
     }
+    // An ACK without an id is ignored, as Node's socket ignores it ("bad ack").
+    healthy
+        .send_binary(&packet(json!({"type": 3, "nsp": "/", "data": [1]})))
+        .await;
+    n += 1;
+    round_trip(&mut healthy, n, n).await;
     let mut late = ws(server.addr).await;
     join(&mut late).await;
     round_trip(&mut late, 7, 7).await;
@@ -176,6 +182,41 @@ async fn malformed_msgpack_closes_that_connection_and_nothing_else() {
         2,
         "only the good ones are left"
     );
+    server.shutdown().await;
+}
+
+/// The reason a socket leaves on malformed msgpack is the one socket.io 4.8
+/// with the msgpack parser gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_msgpack_ends_the_socket_with_nodes_reason() {
+    let (mut node, node_addr) = node_server(Parser::MsgPack);
+    let (server, mut left) = server().await;
+    for (case, frame) in malformed().into_iter().take(4) {
+        let Frame::Binary(bytes) = frame else {
+            continue;
+        };
+        let mut on_node = ws(node_addr).await;
+        let sid = join(&mut on_node).await;
+        on_node.send_binary(&bytes).await;
+        on_node.expect_closed().await;
+        let line = tokio::task::block_in_place(|| node.wait_for_event("disconnect", TIMEOUT));
+        assert_eq!(
+            node::json_field(&line, "id"),
+            Some(sid.as_str()),
+            "{case}: {line}"
+        );
+        let node_reason = node::json_field(&line, "reason")
+            .unwrap_or_default()
+            .to_owned();
+
+        let mut on_ferrio = ws(server.addr).await;
+        join(&mut on_ferrio).await;
+        on_ferrio.send_binary(&bytes).await;
+        on_ferrio.expect_closed().await;
+        let (_, reason) = left.next().await;
+        assert_eq!(reason.to_string(), node_reason, "{case}");
+    }
+    node.kill();
     server.shutdown().await;
 }
 

@@ -1,6 +1,9 @@
 //! Every decoder and protocol rule of §6.1–6.3: a violation closes that one
-//! client's connection ("parse error" for its sockets), and nothing else; another
-//! client keeps exchanging messages.
+//! client's connection, and nothing else; another client keeps exchanging
+//! messages. Its sockets leave with "forced close", as in Node, where a packet
+//! the Socket.IO parser refuses, or one that makes no sense in the client's
+//! state, closes the connection that way ("parse error" is for Engine.IO-level
+//! garbage).
 
 mod support;
 
@@ -58,7 +61,7 @@ async fn setup() -> Setup {
 
 impl Setup {
     /// A new client joins `join`, sends `frames`, and must be disconnected with
-    /// no answer; its sockets leave with "parse error"; the good client is
+    /// no answer; its sockets leave with "forced close"; the good client is
     /// unaffected.
     async fn offend(&mut self, case: &str, join: &[&str], frames: Vec<Out>) {
         let mut bad = self.server.ws().await;
@@ -78,7 +81,7 @@ impl Setup {
         let mut left = Vec::new();
         for _ in &sockets {
             let (id, nsp, reason) = self.reasons.next().await;
-            assert_eq!(reason, DisconnectReason::ParseError, "{case}");
+            assert_eq!(reason, DisconnectReason::ForcedClose, "{case}");
             left.push((id, nsp));
         }
         left.sort();
@@ -345,7 +348,7 @@ async fn a_packet_for_a_namespace_not_joined_closes_the_connection() {
     assert_eq!(bad.next_frame().await, None);
     assert_eq!(
         s.reasons.next().await,
-        (main, "/".into(), DisconnectReason::ParseError)
+        (main, "/".into(), DisconnectReason::ForcedClose)
     );
     s.round += 1;
     s.good.round_trip("/admin", s.round).await;
@@ -366,7 +369,7 @@ async fn a_decode_error_over_long_polling_closes_that_session_only() {
     let (left, nsp, reason) = s.reasons.next().await;
     assert_eq!(
         (left, nsp.as_ref(), reason),
-        (id, "/", DisconnectReason::ParseError)
+        (id, "/", DisconnectReason::ForcedClose)
     );
     // The session is gone: a poll is refused or told to close.
     let reply = server.poll(&client).await;

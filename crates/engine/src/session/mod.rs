@@ -227,6 +227,15 @@ impl Session {
         self.connection.lock()
     }
 
+    /// Whether a frame sent now can go to the client at once: always over
+    /// WebSocket; over long-polling while a GET is waiting for it. (The
+    /// Socket.IO layer words a forced close as Node does with it.)
+    pub fn is_writable(&self) -> bool {
+        self.lock()
+            .polling()
+            .is_none_or(|polling| polling.poll_active)
+    }
+
     /// Whether nothing waits in the outbox: the client has everything sent so far
     /// (as far as the transport's writer knows).
     pub fn is_drained(&self) -> bool {

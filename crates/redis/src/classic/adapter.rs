@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio::adapter::{
     Adapter, AdapterContext, AdapterError, BoxFuture, BroadcastOptions, MemoryAdapter,
-    ServerSideAck, ServerSideResponses,
+    RoomObserver, ServerSideAck, ServerSideResponses,
 };
 use ferrio::{AckResponses, ClusterAckCollector, RemoteSocket, Room, SocketDetails, SocketId};
 use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
@@ -420,6 +420,10 @@ impl ClassicAdapter {
 }
 
 impl Adapter for ClassicAdapter {
+    fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        self.local.observe_rooms(observer)
+    }
+
     fn init(&self) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(async move {
             let driver = &self.shared.driver;

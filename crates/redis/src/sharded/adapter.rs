@@ -384,6 +384,10 @@ impl ShardedAdapter {
 }
 
 impl Adapter for ShardedAdapter {
+    fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        self.local.observe_rooms(observer)
+    }
+
     fn init(&self) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(async move {
             self.shared

@@ -47,10 +47,14 @@ impl Membership {
 /// What a change did to a room (see [`RoomObserver`](super::RoomObserver)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RoomChange {
-    /// The room got its first member.
+    /// The room got its first member (told before that member's `Joined`).
     Created,
-    /// The room lost its last member.
+    /// The room lost its last member (told after that member's `Left`).
     Deleted,
+    /// A socket joined the room it was not in.
+    Joined(SocketId),
+    /// A socket left a room it was in.
+    Left(SocketId),
 }
 
 /// Told of each room a change creates or deletes; `None` when no one listens,
@@ -59,33 +63,38 @@ pub(crate) type Tell<'a> = Option<&'a mut dyn FnMut(RoomChange, &Room)>;
 
 impl Rooms {
     /// Adds a socket to rooms.
-    pub(super) fn add(&mut self, id: SocketId, rooms: &[Room], mut tell: Tell<'_>) {
-        // Named rooms this adds that had no named member: created unless they
-        // are the own room of another socket in it (checked once `membership`
-        // no longer borrows the sockets). Only gathered when someone listens.
-        let mut new_named: Vec<&Room> = Vec::new();
+    pub(super) fn add(&mut self, id: SocketId, rooms: &[Room], tell: Tell<'_>) {
+        // What this does, in Node's order, gathered only when someone
+        // listens; a named room's creation is checked once `membership` no
+        // longer borrows the sockets (it is not created when it is the own
+        // room of another socket in it).
+        let listening = tell.is_some();
+        let mut told: Vec<(RoomChange, &Room)> = Vec::new();
         let membership = self.sockets.entry(id).or_default();
         for room in rooms {
             if **room == *id.as_str() {
                 if !membership.own {
                     membership.own = true;
-                    if let Some(tell) = tell.as_mut()
-                        && !self.members.contains_key(room)
-                    {
-                        tell(RoomChange::Created, room);
+                    if listening {
+                        if !self.members.contains_key(room) {
+                            told.push((RoomChange::Created, room));
+                        }
+                        told.push((RoomChange::Joined(id), room));
                     }
                 }
             } else {
                 let members = match self.members.entry(room.clone()) {
                     Entry::Occupied(members) => members.into_mut(),
                     Entry::Vacant(vacant) => {
-                        if tell.is_some() {
-                            new_named.push(room);
+                        if listening {
+                            told.push((RoomChange::Created, room));
                         }
                         vacant.insert(HashSet::default())
                     }
                 };
-                members.insert(id);
+                if members.insert(id) && listening {
+                    told.push((RoomChange::Joined(id), room));
+                }
                 membership
                     .named
                     .get_or_insert_with(Default::default)
@@ -96,10 +105,12 @@ impl Rooms {
             self.sockets.remove(&id);
         }
         if let Some(tell) = tell {
-            for room in new_named {
-                if self.owner(room).is_none() {
-                    tell(RoomChange::Created, room);
+            for (change, room) in told {
+                let own = **room == *id.as_str();
+                if change == RoomChange::Created && !own && self.owner(room).is_some() {
+                    continue;
                 }
+                tell(change, room);
             }
         }
     }
@@ -109,8 +120,9 @@ impl Rooms {
         let Some(membership) = self.sockets.get_mut(&id) else {
             return;
         };
-        let mut deleted = false;
+        let (mut left, mut deleted) = (false, false);
         if **room == *id.as_str() {
+            left = membership.own;
             deleted = membership.own && !self.members.contains_key(room);
             membership.own = false;
         } else {
@@ -121,7 +133,7 @@ impl Rooms {
                 }
             }
             if let Some(members) = self.members.get_mut(room) {
-                members.remove(&id);
+                left = members.remove(&id);
                 if members.is_empty() {
                     self.members.remove(room);
                     deleted = true;
@@ -131,11 +143,13 @@ impl Rooms {
         if membership.is_empty() {
             self.sockets.remove(&id);
         }
-        if deleted
-            && let Some(tell) = tell
-            && self.owner(room).is_none()
-        {
-            tell(RoomChange::Deleted, room);
+        if let Some(tell) = tell {
+            if left {
+                tell(RoomChange::Left(id), room);
+            }
+            if deleted && self.owner(room).is_none() {
+                tell(RoomChange::Deleted, room);
+            }
         }
     }
 
@@ -146,18 +160,25 @@ impl Rooms {
         };
         if membership.own
             && let Some(tell) = tell.as_mut()
-            && !self.members.contains_key(id.as_str())
         {
-            tell(RoomChange::Deleted, &Room::from(id.as_str()));
+            let own = Room::from(id.as_str());
+            tell(RoomChange::Left(id), &own);
+            if !self.members.contains_key(id.as_str()) {
+                tell(RoomChange::Deleted, &own);
+            }
         }
         for room in membership.named.into_iter().flat_map(|named| *named) {
             if let Some(members) = self.members.get_mut(&room) {
-                members.remove(&id);
-                if members.is_empty() {
+                let left = members.remove(&id);
+                let empty = members.is_empty();
+                if empty {
                     self.members.remove(&room);
-                    if let Some(tell) = tell.as_mut()
-                        && self.owner(&room).is_none()
-                    {
+                }
+                if let Some(tell) = tell.as_mut() {
+                    if left {
+                        tell(RoomChange::Left(id), &room);
+                    }
+                    if empty && self.owner(&room).is_none() {
                         tell(RoomChange::Deleted, &room);
                     }
                 }
@@ -315,10 +336,10 @@ mod tests {
     fn changes(rooms: &mut Rooms, f: impl FnOnce(&mut Rooms, Tell<'_>)) -> Vec<String> {
         let mut seen = Vec::new();
         let mut tell = |change: RoomChange, room: &Room| {
-            let sign = if change == RoomChange::Created {
-                '+'
-            } else {
-                '-'
+            let sign = match change {
+                RoomChange::Created => '+',
+                RoomChange::Deleted => '-',
+                RoomChange::Joined(_) | RoomChange::Left(_) => return,
             };
             seen.push(format!("{sign}{room}"));
         };
@@ -374,5 +395,59 @@ mod tests {
         assert!(changes(&mut rooms, |r, t| r.remove_all(a, t)).is_empty());
         assert_eq!(changes(&mut rooms, |r, t| r.remove_all(b, t)), [minus_a]);
         assert!(rooms.all().is_empty());
+    }
+
+    /// Runs `f` on the rooms and returns every change it told, joins and
+    /// leaves included (`j:room:id`, `l:room:id`).
+    fn all_changes(rooms: &mut Rooms, f: impl FnOnce(&mut Rooms, Tell<'_>)) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut tell = |change: RoomChange, room: &Room| {
+            seen.push(match change {
+                RoomChange::Created => format!("+{room}"),
+                RoomChange::Deleted => format!("-{room}"),
+                RoomChange::Joined(id) => format!("j:{room}:{id}"),
+                RoomChange::Left(id) => format!("l:{room}:{id}"),
+            });
+        };
+        f(rooms, Some(&mut tell));
+        seen
+    }
+
+    #[test]
+    fn joins_and_leaves_are_told_in_nodes_order_once_each() {
+        let mut rooms = Rooms::default();
+        let (a, b) = (SocketId::random(), SocketId::random());
+        let x = room("x");
+        let two = [own(a), x.clone()];
+        assert_eq!(
+            all_changes(&mut rooms, |r, t| r.add(a, &two, t)),
+            [
+                format!("+{a}"),
+                format!("j:{a}:{a}"),
+                "+x".to_owned(),
+                format!("j:x:{a}")
+            ]
+        );
+        // Already in: nothing.
+        assert!(all_changes(&mut rooms, |r, t| r.add(a, &two, t)).is_empty());
+        assert_eq!(
+            all_changes(&mut rooms, |r, t| r.add(b, std::slice::from_ref(&x), t)),
+            [format!("j:x:{b}")]
+        );
+        assert_eq!(
+            all_changes(&mut rooms, |r, t| r.remove(b, &x, t)),
+            [format!("l:x:{b}")]
+        );
+        assert!(all_changes(&mut rooms, |r, t| r.remove(b, &x, t)).is_empty());
+        let mut gone = all_changes(&mut rooms, |r, t| r.remove_all(a, t));
+        gone.sort();
+        let mut expected = vec![
+            format!("l:{a}:{a}"),
+            format!("-{a}"),
+            format!("l:x:{a}"),
+            "-x".to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(gone, expected);
     }
 }

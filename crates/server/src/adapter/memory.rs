@@ -1,5 +1,5 @@
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
 use std::time::Duration;
@@ -33,7 +33,9 @@ use crate::{AckResponses, RemoteSocket, Room, Socket, SocketDetails, SocketId};
 pub struct MemoryAdapter {
     host: Weak<dyn AdapterHost>,
     rooms: RwLock<Rooms>,
-    observer: OnceLock<Arc<dyn RoomObserver>>,
+    /// Told of room changes; usually none, and then a change costs one read
+    /// of this list.
+    observers: RwLock<Vec<Arc<dyn RoomObserver>>>,
     /// The recovery store; `None` when recovery is off, which then costs a
     /// broadcast one branch.
     log: Option<Arc<PacketLog>>,
@@ -45,7 +47,7 @@ impl std::fmt::Debug for MemoryAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryAdapter")
             .field("rooms", &self.read().all().len())
-            .field("observed", &self.observer.get().is_some())
+            .field("observers", &self.observers.read().len())
             .finish_non_exhaustive()
     }
 }
@@ -56,7 +58,7 @@ impl MemoryAdapter {
         Self {
             host: ctx.host.clone(),
             rooms: RwLock::new(Rooms::default()),
-            observer: OnceLock::new(),
+            observers: RwLock::default(),
             log: ctx
                 .recovery
                 .map(|config| Arc::new(PacketLog::new(config, ctx.parser))),
@@ -64,10 +66,12 @@ impl MemoryAdapter {
         }
     }
 
-    /// Tells `observer` from now on when a room is created or deleted; `false`
-    /// (and nothing changes) if an observer was set already.
+    /// Tells `observer` from now on when a room is created or deleted, and
+    /// when a socket joins or leaves one; after the observers added before.
+    /// Always `true`: this adapter tells any number of them.
     pub fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
-        self.observer.set(observer).is_ok()
+        self.observers.write().push(observer);
+        true
     }
 
     fn read(&self) -> parking_lot::RwLockReadGuard<'_, Rooms> {
@@ -82,16 +86,21 @@ impl MemoryAdapter {
     /// created and deleted.
     fn change(&self, f: impl FnOnce(&mut Rooms, Option<&mut dyn FnMut(RoomChange, &Room)>)) {
         let mut rooms = self.write();
-        match self.observer.get() {
-            None => f(&mut rooms, None),
-            Some(observer) => {
-                let mut tell = |change: RoomChange, room: &Room| match change {
+        let observers = self.observers.read();
+        if observers.is_empty() {
+            return f(&mut rooms, None);
+        }
+        let mut tell = |change: RoomChange, room: &Room| {
+            for observer in observers.iter() {
+                match change {
                     RoomChange::Created => observer.room_created(room),
                     RoomChange::Deleted => observer.room_deleted(room),
-                };
-                f(&mut rooms, Some(&mut tell));
+                    RoomChange::Joined(id) => observer.room_joined(room, id),
+                    RoomChange::Left(id) => observer.room_left(room, id),
+                }
             }
-        }
+        };
+        f(&mut rooms, Some(&mut tell));
     }
 
     /// The local sockets the options select; each once, whatever rooms it is in.
@@ -280,6 +289,10 @@ impl MemoryAdapter {
 }
 
 impl Adapter for MemoryAdapter {
+    fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        MemoryAdapter::observe_rooms(self, observer)
+    }
+
     fn add_all(&self, id: SocketId, rooms: &[Room]) {
         self.change(|r, tell| r.add(id, rooms, tell));
     }

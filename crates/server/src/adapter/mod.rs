@@ -95,6 +95,16 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// Tells `observer` of this node's room changes from now on: rooms
+    /// created and deleted, sockets joining and leaving them (Node's
+    /// `adapter.on("create-room" | "delete-room" | "join-room" | "leave-room")`).
+    /// Whether this adapter tells observers; default `false`. The in-memory
+    /// adapter does, and so do adapters built around one that pass this on.
+    fn observe_rooms(&self, observer: Arc<dyn RoomObserver>) -> bool {
+        let _ = observer;
+        false
+    }
+
     /// Adds a socket to rooms.
     fn add_all(&self, id: SocketId, rooms: &[Room]);
     /// Removes a socket from one room.

@@ -19,7 +19,7 @@ use futures_util::future::Shared;
 use serde::Serialize;
 
 use parent::ChildLink;
-pub(crate) use registry::{Matcher, Registry, Settings};
+pub(crate) use registry::{AsyncPredicate, Lookup, Matcher, Registry, Settings};
 
 use crate::adapter::{
     Adapter, AdapterContext, AdapterError, AdapterFactory, AdapterHost, BoxFuture, ServerSideAck,
@@ -269,6 +269,18 @@ impl Namespace {
     /// Emits to every socket of the namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.broadcast().emit(event, data)
+    }
+
+    /// Sends a `message` event to every socket of the namespace (Node's
+    /// `nsp.send(…)`).
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.emit("message", data)
+    }
+
+    /// The sockets of the namespace, on every server of the cluster (Node's
+    /// `nsp.fetchSockets()`).
+    pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, EmitError> {
+        self.broadcast().fetch_sockets().await
     }
 }
 

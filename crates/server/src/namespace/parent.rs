@@ -63,7 +63,14 @@ impl ChildLink {
         let same = siblings.get(child.name()).is_some_and(|c| c.ptr_eq(child));
         if same && self.users.load(Ordering::Acquire) == 0 {
             siblings.remove(child.name());
+            drop(siblings);
             tracing::debug!(nsp = child.name(), "empty dynamic namespace removed");
+            // As Node: the removed child's adapter is closed (a cluster
+            // adapter unsubscribes).
+            let adapter = child.adapter().clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                drop(runtime.spawn(async move { adapter.close().await }));
+            }
         }
     }
 }

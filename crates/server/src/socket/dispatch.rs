@@ -10,7 +10,16 @@ use crate::outbound::{ack_args, split_event};
 use crate::{AckSender, DisconnectReason, Event};
 
 /// What the client did wrong, when a packet must close its connection.
-pub(crate) struct ProtocolError;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProtocolError {
+    /// A packet Node's parser refuses (`42[]`, …): Node tells each socket
+    /// (`error` event), then closes ("forced close").
+    Malformed(&'static str),
+    /// A packet that makes no sense now (a second CONNECT, a CONNECT_ERROR
+    /// from the client): Node closes ("forced close", or "forced server
+    /// close" when its close waits for the transport).
+    InvalidState,
+}
 
 impl Socket {
     /// Handles one packet addressed to this socket's namespace.
@@ -20,17 +29,21 @@ impl Socket {
     ) -> Result<(), ProtocolError> {
         match packet.kind {
             PacketKind::Event | PacketKind::BinaryEvent => {
-                let (name, args) = split_event(packet.data).ok_or(ProtocolError)?;
+                let (name, args) =
+                    split_event(packet.data).ok_or(ProtocolError::Malformed("invalid payload"))?;
                 self.on_event(name, args, packet.id);
             }
-            PacketKind::Ack | PacketKind::BinaryAck => {
-                let id = packet.id.ok_or(ProtocolError)?;
-                self.resolve_ack(id, ack_args(packet.data).into());
-            }
+            PacketKind::Ack | PacketKind::BinaryAck => match packet.id {
+                Some(id) => self.resolve_ack(id, ack_args(packet.data).into()),
+                // Node: "bad ack", ignored.
+                None => tracing::debug!(socket = %self.id, "ack without an id: ignored"),
+            },
             PacketKind::Disconnect => self.on_close(DisconnectReason::ClientNamespaceDisconnect),
             // A second CONNECT is caught by the client; CONNECT_ERROR only goes
             // from server to client.
-            PacketKind::Connect | PacketKind::ConnectError => return Err(ProtocolError),
+            PacketKind::Connect | PacketKind::ConnectError => {
+                return Err(ProtocolError::InvalidState);
+            }
         }
         Ok(())
     }
@@ -39,6 +52,11 @@ impl Socket {
         let ack = id.map(|id| AckSender::new(self.clone(), id));
         let event = Event::new(name, args.into(), ack);
         let (middleware, errors, any) = self.handlers().pre_event();
+        // As Node: catch-all listeners first, so they see the events the
+        // per-event middleware then refuses.
+        for (_, listener) in &any {
+            listener(self, &event);
+        }
         for mw in &middleware {
             if let Err(error) = mw(self, &event) {
                 for listener in &errors {
@@ -46,9 +64,6 @@ impl Socket {
                 }
                 return;
             }
-        }
-        for (_, listener) in &any {
-            listener(self, &event);
         }
         let (others, last) = self.handlers().take_event_handlers(event.name());
         // The last handler takes the event itself: no copy in the usual case.
@@ -59,17 +74,26 @@ impl Socket {
         run_inline(last(self.clone(), event));
     }
 
-    /// Leaves the namespace: `disconnecting` listeners (rooms still known),
-    /// then the rooms, the registries and pending acks, then `disconnect` listeners.
+    /// Tells the socket's error listeners of an error on its connection
+    /// (Node's reserved `error` event), as for a packet the parser refused.
+    pub(crate) fn on_connection_error(self: &Arc<Self>, message: &str) {
+        let errors = self.handlers().errors();
+        let error = crate::MiddlewareError::new(message);
+        for listener in &errors {
+            listener(self, &error);
+        }
+    }
+
+    /// Leaves the namespace: `disconnecting` listeners (rooms still known,
+    /// still connected: a last emit goes out), then the rooms, the registries
+    /// and pending acks, then `disconnect` listeners.
     pub(crate) fn on_close(self: &Socket, reason: DisconnectReason) {
-        if !self
-            .connected
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
+        if !self.start_disconnecting() {
             return;
         }
         tracing::debug!(socket = %self.id, nsp = self.namespace.name(), %reason, "socket disconnected");
         let Some(me) = self.namespace.get_socket(self.id) else {
+            self.cleanup();
             return;
         };
         let disconnecting = self.handlers().disconnecting();
@@ -90,7 +114,7 @@ impl Socket {
             )),
             _ => None,
         };
-        adapter.del_all(self.id);
+        self.cleanup();
         self.namespace.remove_socket(self.id);
         self.client.remove_socket(self.namespace.name());
         if let Some(session) = session {

@@ -29,6 +29,9 @@ pub(crate) type EventMiddleware =
 /// A listener of per-event middleware errors.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync>;
 
+/// A listener of the connection's upgrade to WebSocket.
+pub(crate) type UpgradeHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
+
 /// Identifies one registered listener, to remove it with `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(pub(crate) u64);
@@ -65,6 +68,7 @@ pub(crate) struct RareListeners {
     pub errors: Vec<ErrorHandler>,
     pub disconnecting: Vec<CloseHandler>,
     pub disconnect: Vec<CloseHandler>,
+    pub upgrade: Vec<UpgradeHandler>,
 }
 
 /// What runs before an event's handlers: per-event middleware, its error
@@ -98,9 +102,48 @@ impl Handlers {
         self.events.retain(|e| e.name != name);
     }
 
+    /// The ids of an event's handlers, in the order they run.
+    pub(crate) fn event_listeners(&self, name: &str) -> Vec<ListenerId> {
+        self.events
+            .iter()
+            .filter(|e| e.name == name)
+            .map(|e| e.id)
+            .collect()
+    }
+
+    /// The events that have handlers, each once, in the order of their
+    /// first handler.
+    pub(crate) fn event_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for e in &self.events {
+            if !names.iter().any(|n| *n == e.name) {
+                names.push(e.name.to_string());
+            }
+        }
+        names
+    }
+
+    /// Removes the event handlers and the `error`, `disconnecting`,
+    /// `disconnect` and upgrade listeners (Node's `removeAllListeners()`);
+    /// catch-all listeners and per-event middleware stay.
+    pub(crate) fn remove_all(&mut self) {
+        self.events = Vec::new();
+        if let Some(o) = self.others.as_deref_mut() {
+            o.errors = Vec::new();
+            o.disconnecting = Vec::new();
+            o.disconnect = Vec::new();
+            o.upgrade = Vec::new();
+        }
+    }
+
     /// The listeners other than event handlers, allocated on first use.
     pub(crate) fn others_mut(&mut self) -> &mut RareListeners {
         self.others.get_or_insert_with(Default::default)
+    }
+
+    /// The listeners other than event handlers, to change, if any was ever added.
+    pub(crate) fn others_if_any_mut(&mut self) -> Option<&mut RareListeners> {
+        self.others.as_deref_mut()
     }
 
     /// The listeners other than event handlers, if any was ever added.
@@ -116,6 +159,11 @@ impl Handlers {
         }
     }
 
+    /// Copies of the error listeners.
+    pub(crate) fn errors(&self) -> Vec<ErrorHandler> {
+        self.others().map(|o| o.errors.clone()).unwrap_or_default()
+    }
+
     /// Copies of the `disconnecting` handlers.
     pub(crate) fn disconnecting(&self) -> Vec<CloseHandler> {
         self.others()
@@ -129,6 +177,11 @@ impl Handlers {
             .as_mut()
             .map(|o| std::mem::take(&mut o.disconnect))
             .unwrap_or_default()
+    }
+
+    /// Copies of the upgrade listeners.
+    pub(crate) fn upgrade(&self) -> Vec<UpgradeHandler> {
+        self.others().map(|o| o.upgrade.clone()).unwrap_or_default()
     }
 
     /// Whether an outgoing-event listener is registered.

@@ -7,7 +7,7 @@ mod handlers;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -17,6 +17,7 @@ use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use dispatch::ProtocolError;
 pub use emitter::SocketEmitter;
 pub use handlers::ListenerId;
 pub(crate) use handlers::{Handlers, poll_inline, run_inline};
@@ -34,7 +35,8 @@ use crate::{
 /// Shared as `Arc<Socket>`; every method takes `&self`.
 pub struct Socket {
     id: SocketId,
-    connected: AtomicBool,
+    /// Where the socket is in its life: one of the `state` constants.
+    state: AtomicU8,
     /// Set until its connection handlers have run up to their first
     /// `.await`: a connection that closes meanwhile leaves the socket's end
     /// to `finish_connect`, so no listener those handlers register is missed.
@@ -96,6 +98,18 @@ pub(crate) enum Delivery {
     Skipped,
 }
 
+/// The states of a socket, in order (see [`Socket::connected`]).
+mod state {
+    /// Made for a CONNECT; its middleware may still run.
+    pub(super) const NEW: u8 = 0;
+    /// Connected to its namespace.
+    pub(super) const CONNECTED: u8 = 1;
+    /// Its `disconnecting` listeners run: still connected, as in Node.
+    pub(super) const DISCONNECTING: u8 = 2;
+    /// Gone: out of its rooms, and `join` does nothing any more.
+    pub(super) const CLOSED: u8 = 3;
+}
+
 /// The data of a socket none was set on: `{}`, as `socket.data` in Node.
 fn empty_data() -> serde_json::Value {
     serde_json::Value::Object(serde_json::Map::new())
@@ -149,7 +163,7 @@ impl Socket {
     ) -> Arc<Self> {
         Arc::new(Self {
             id,
-            connected: AtomicBool::new(false),
+            state: AtomicU8::new(state::NEW),
             opening: AtomicBool::new(true),
             has_outgoing_listeners: AtomicBool::new(false),
             namespace,
@@ -194,13 +208,51 @@ impl Socket {
         self.client.session.transport()
     }
 
-    /// Whether the socket is still connected to its namespace.
+    /// Whether the socket is still connected to its namespace. As in Node,
+    /// it still is while its `disconnecting` listeners run, so they may send
+    /// the client a last event.
     pub fn connected(&self) -> bool {
-        self.connected.load(Ordering::Acquire)
+        matches!(
+            self.state.load(Ordering::Acquire),
+            state::CONNECTED | state::DISCONNECTING
+        )
     }
 
+    /// Marks a new socket connected (not one that was ended meanwhile).
     pub(crate) fn set_connected(&self) {
-        self.connected.store(true, Ordering::Release);
+        let _ = self.state.compare_exchange(
+            state::NEW,
+            state::CONNECTED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Starts the socket's end: whether it was connected (and no end had
+    /// started), so that it ends once.
+    pub(crate) fn start_disconnecting(&self) -> bool {
+        self.state
+            .compare_exchange(
+                state::CONNECTED,
+                state::DISCONNECTING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Whether the socket is ended (or refused): then `join` does nothing.
+    fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) == state::CLOSED
+    }
+
+    /// Ends the socket for good: out of its rooms, and no `join` after this
+    /// adds it to one (Node's `_cleanup`). For a socket whose connection
+    /// middleware refused it, or whose connection closed before it was
+    /// connected, and at the end of [`on_close`](Self::on_close).
+    pub(crate) fn cleanup(&self) {
+        self.state.store(state::CLOSED, Ordering::Release);
+        self.namespace.adapter().del_all(self.id);
     }
 
     pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
@@ -271,15 +323,70 @@ impl Socket {
         found
     }
 
-    /// Listens to every incoming event, before its own handlers run.
+    /// The ids of an event's handlers, in the order they run (Node's
+    /// `listeners(event)`).
+    pub fn listeners(&self, event: &str) -> Vec<ListenerId> {
+        self.handlers().event_listeners(event)
+    }
+
+    /// The events that have handlers, each once (Node's `eventNames()`, for
+    /// the events added with [`on`](Self::on) and [`once`](Self::once)).
+    pub fn event_names(&self) -> Vec<String> {
+        self.handlers().event_names()
+    }
+
+    /// Removes every event handler and the `error`, `disconnecting`,
+    /// `disconnect` and upgrade listeners (Node's `removeAllListeners()`).
+    /// The catch-all listeners (`on_any`, `on_any_outgoing`) and per-event
+    /// middleware stay, as in Node.
+    pub fn remove_all_listeners(&self) {
+        self.handlers().remove_all();
+    }
+
+    /// Listens to every incoming event, before its own handlers run (and
+    /// before per-event middleware, as in Node: it sees the events that
+    /// middleware refuses too).
     pub fn on_any(
         &self,
         listener: impl Fn(&Arc<Socket>, &Event) + Send + Sync + 'static,
     ) -> ListenerId {
+        self.add_any(false, Arc::new(listener))
+    }
+
+    /// [`on_any`](Self::on_any), the listener put before the others (Node's
+    /// `prependAny`).
+    pub fn prepend_any(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &Event) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.add_any(true, Arc::new(listener))
+    }
+
+    fn add_any(&self, first: bool, listener: handlers::AnyHandler) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();
-        handlers.others_mut().any.push((id, Arc::new(listener)));
+        let any = &mut handlers.others_mut().any;
+        any.insert(if first { 0 } else { any.len() }, (id, listener));
         id
+    }
+
+    /// The catch-all listeners of incoming events, in the order they run
+    /// (Node's `listenersAny()`).
+    pub fn listeners_any(&self) -> Vec<ListenerId> {
+        let handlers = self.handlers();
+        let any = handlers
+            .others()
+            .map(|o| o.any.as_slice())
+            .unwrap_or_default();
+        any.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Removes every catch-all listener of incoming events (Node's
+    /// `offAny()`; one goes with [`off_listener`](Self::off_listener)).
+    pub fn off_any(&self) {
+        if let Some(o) = self.handlers().others_if_any_mut() {
+            o.any = Vec::new();
+        }
     }
 
     /// Listens to every outgoing event, broadcasts reaching this socket included.
@@ -287,14 +394,65 @@ impl Socket {
         &self,
         listener: impl Fn(&Arc<Socket>, &str, &Args) + Send + Sync + 'static,
     ) -> ListenerId {
+        self.add_any_outgoing(false, Arc::new(listener))
+    }
+
+    /// [`on_any_outgoing`](Self::on_any_outgoing), the listener put before
+    /// the others (Node's `prependAnyOutgoing`).
+    pub fn prepend_any_outgoing(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &str, &Args) + Send + Sync + 'static,
+    ) -> ListenerId {
+        self.add_any_outgoing(true, Arc::new(listener))
+    }
+
+    fn add_any_outgoing(&self, first: bool, listener: handlers::AnyOutgoingHandler) -> ListenerId {
         let mut handlers = self.handlers();
         let id = handlers.next_id();
-        handlers
-            .others_mut()
-            .any_outgoing
-            .push((id, Arc::new(listener)));
+        let any = &mut handlers.others_mut().any_outgoing;
+        any.insert(if first { 0 } else { any.len() }, (id, listener));
         self.has_outgoing_listeners.store(true, Ordering::Release);
         id
+    }
+
+    /// The catch-all listeners of outgoing events, in the order they run
+    /// (Node's `listenersAnyOutgoing()`).
+    pub fn listeners_any_outgoing(&self) -> Vec<ListenerId> {
+        let handlers = self.handlers();
+        let any = handlers
+            .others()
+            .map(|o| o.any_outgoing.as_slice())
+            .unwrap_or_default();
+        any.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Removes every catch-all listener of outgoing events (Node's
+    /// `offAnyOutgoing()`).
+    pub fn off_any_outgoing(&self) {
+        let mut handlers = self.handlers();
+        if let Some(o) = handlers.others_if_any_mut() {
+            o.any_outgoing = Vec::new();
+        }
+        self.has_outgoing_listeners
+            .store(handlers.has_outgoing(), Ordering::Release);
+    }
+
+    /// Runs when the client's connection moves from long-polling to
+    /// WebSocket (Node's `socket.conn.on("upgrade")`); [`transport`](Self::transport)
+    /// is then [`TransportKind::WebSocket`].
+    pub fn on_upgrade(&self, listener: impl Fn(&Arc<Socket>) + Send + Sync + 'static) {
+        self.handlers()
+            .others_mut()
+            .upgrade
+            .push(Arc::new(listener));
+    }
+
+    /// Tells the upgrade listeners the connection moved to WebSocket.
+    pub(crate) fn on_transport_upgrade(self: &Arc<Self>) {
+        let listeners = self.handlers().upgrade();
+        for listener in &listeners {
+            listener(self);
+        }
     }
 
     /// Adds per-event middleware: it sees every incoming event before any
@@ -312,7 +470,9 @@ impl Socket {
             .push(Arc::new(middleware));
     }
 
-    /// Listens to errors from per-event middleware.
+    /// Listens to errors (Node's `error` event): those of per-event
+    /// middleware, and a packet the client sent that the parser refused
+    /// (then the connection closes right after, "forced close").
     pub fn on_error(
         &self,
         listener: impl Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync + 'static,
@@ -353,6 +513,13 @@ impl Socket {
     /// message is not silently dropped.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.emitter().emit(event, data)
+    }
+
+    /// Sends a `message` event (Node's `socket.send(…)`): the client's
+    /// `message` listeners get it. A client's `send` arrives likewise, as an
+    /// event named `message` for [`on`](Self::on).
+    pub fn send<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), EmitError> {
+        self.emit("message", data)
     }
 
     /// Sends an event whose arguments are already payloads (binary kept), as
@@ -608,10 +775,25 @@ impl Socket {
     // ---- rooms and broadcast ----
 
     /// Joins rooms: `socket.join("a")`, `socket.join(["a", "b"])`.
+    ///
+    /// Does nothing once the socket has left its namespace (as Node, whose
+    /// `join` becomes a no-op then): an async handler that joins after the
+    /// client is gone leaves no stale room behind. Rooms joined in
+    /// connection middleware that then refuses the socket are left again.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.namespace
-            .adapter()
-            .add_all(self.id, &rooms.into_rooms());
+        if self.is_closed() {
+            return;
+        }
+        let rooms = rooms.into_rooms();
+        let adapter = self.namespace.adapter();
+        adapter.add_all(self.id, &rooms);
+        // Ended meanwhile on another thread, after its rooms were left:
+        // leave these too.
+        if self.is_closed() {
+            for room in &rooms {
+                adapter.del(self.id, room);
+            }
+        }
     }
 
     /// Leaves rooms.
@@ -706,7 +888,8 @@ impl Socket {
     }
 
     pub(crate) fn leave_by_server(&self) {
-        if !self.connected() {
+        // Not while its `disconnecting` listeners run: it is leaving already.
+        if self.state.load(Ordering::Acquire) != state::CONNECTED {
             return;
         }
         let packet = Packet::new(PacketKind::Disconnect, self.namespace.packet_name(), None);
