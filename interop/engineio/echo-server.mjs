@@ -51,6 +51,8 @@ const engine = attach(httpServer, {
   maxHttpBufferSize: 1e6,
   // Any origin: the request's Origin is reflected (works with credentials too).
   cors: { origin: true, credentials: true },
+  // ALLOW_EIO3=1 lets Engine.IO v3 clients in.
+  allowEIO3: process.env.ALLOW_EIO3 === "1",
 });
 
 engine.on("connection", (socket) => {

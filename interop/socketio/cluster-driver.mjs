@@ -9,8 +9,11 @@
 //    "answer":<value>}   answer: what this socket acks `question` with (absent: never acks)
 //   {"cmd":"emit","name":"a","event":"e","args":[...],"id":N}   id present: with an ack (5 s timeout)
 //   {"cmd":"close","name":"a"}
+//   {"cmd":"drop","name":"a"}     closes the transport (socket.io.engine.close()): a recoverable loss
+//   {"cmd":"reconnect","name":"a","url":"http://…"}   connects again (to url when given: another
+//                                 node), offering the session's pid and last offset
 // Output:
-//   {"event":"connect","name":"a","id":"<sid>"}
+//   {"event":"connect","name":"a","id":"<sid>","recovered":bool}
 //   {"event":"recv","name":"a","ev":"e","args":[...]}     every event received
 //   {"event":"ack","id":N,"args":[...]} or {"event":"ack","id":N,"error":"..."}
 //   {"event":"disconnect","name":"a","reason":"..."}, {"event":"connect_error","name":"a","message":"..."}
@@ -57,7 +60,9 @@ function connect(c) {
     forceNew: true,
   });
   sockets.set(c.name, socket);
-  socket.on("connect", () => print({ event: "connect", name: c.name, id: socket.id }));
+  socket.on("connect", () =>
+    print({ event: "connect", name: c.name, id: socket.id, recovered: socket.recovered }),
+  );
   socket.on("connect_error", (e) => print({ event: "connect_error", name: c.name, message: String(e.message) }));
   socket.on("disconnect", (reason) => print({ event: "disconnect", name: c.name, reason }));
   socket.onAny((ev, ...args) => {
@@ -87,6 +92,14 @@ function run(c) {
     }
     case "close":
       socket?.close();
+      return;
+    case "drop":
+      socket?.io.engine.close();
+      return;
+    case "reconnect":
+      // The manager opens each new Engine.IO connection to its `uri`.
+      if (c.url) socket.io.uri = c.url;
+      socket.connect();
       return;
     default:
       print({ event: "bad-command", cmd: c.cmd });

@@ -4,11 +4,14 @@
 // and its cluster contract (issue 14, item 5), so that every cluster test can
 // run with any mix of Node and ferrio nodes.
 //
-//   REDIS_URL=redis://127.0.0.1:6379 [REDIS_KEY=socket.io] [REDIS_ADAPTER=classic|sharded]
+//   REDIS_URL=redis://127.0.0.1:6379 [REDIS_KEY=socket.io] [REDIS_ADAPTER=classic|sharded|streams]
 //   [REDIS_SUBSCRIPTION_MODE=dynamic|static|dynamic-private] [REDIS_REQUESTS_TIMEOUT=5000]
-//   [REDIS_SPECIFIC_RESPONSE_CHANNEL=1] [RECOVERY=1] [PARSER=msgpack] [PORT=0]
+//   [REDIS_SPECIFIC_RESPONSE_CHANNEL=1] [REDIS_STREAM_NAME=socket.io] [REDIS_STREAM_MAXLEN=10000]
+//   [RECOVERY=1] [RECOVERY_MAX_DISCONNECTION_MS=30000] [PARSER=msgpack] [PORT=0]
 //   node interop/socketio/cluster-server.mjs
 //
+// REDIS_ADAPTER=streams uses @socket.io/redis-streams-adapter 0.3.1 (channel
+// prefix REDIS_KEY), the adapter that restores sessions across the cluster.
 // RECOVERY=1 turns connection state recovery on (maxDisconnectionDuration 30 s,
 // skipMiddlewares true), as the conformance example does; with the classic or
 // sharded Redis adapter Node does not restore sessions (only the streams
@@ -49,6 +52,7 @@ import { Server } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
 import { Redis } from "ioredis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 
 const env = process.env;
 const redisUrl = env.REDIS_URL;
@@ -108,7 +112,13 @@ pub.on("error", (e) => print({ event: "redis-error", message: String(e.message) 
 sub.on("error", (e) => print({ event: "redis-error", message: String(e.message) }));
 
 const adapter =
-  kind === "sharded"
+  kind === "streams"
+    ? createStreamsAdapter(pub, {
+        channelPrefix: key,
+        streamName: env.REDIS_STREAM_NAME || "socket.io",
+        maxLen: Number(env.REDIS_STREAM_MAXLEN || "10000"),
+      })
+    : kind === "sharded"
     ? createShardedAdapter(pub, sub, {
         channelPrefix: key,
         subscriptionMode: env.REDIS_SUBSCRIPTION_MODE || "dynamic",
@@ -134,7 +144,12 @@ const io = new Server(httpServer, {
   adapter,
   ...(env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
   ...(env.RECOVERY === "1"
-    ? { connectionStateRecovery: { maxDisconnectionDuration: 30000, skipMiddlewares: true } }
+    ? {
+        connectionStateRecovery: {
+          maxDisconnectionDuration: Number(env.RECOVERY_MAX_DISCONNECTION_MS || "30000"),
+          skipMiddlewares: true,
+        },
+      }
     : {}),
 });
 

@@ -6,6 +6,7 @@
 //
 //   node interop/socketio/reference-server.mjs [--port 0] [--host 127.0.0.1]
 //        [--ping-interval 300] [--ping-timeout 200] [--recovery]
+//   ALLOW_EIO3=1 lets Socket.IO v2 clients in (allowEIO3).
 //
 // path /socket.io/, connectTimeout 1000 ms, maxHttpBufferSize 1e6, CORS for any origin.
 // --recovery, or RECOVERY=1 in the environment, turns connection state recovery on
@@ -64,6 +65,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   cors: { origin: true, credentials: true },
   ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
+  allowEIO3: process.env.ALLOW_EIO3 === "1",
   ...(args.recovery || process.env.RECOVERY === "1"
     ? { connectionStateRecovery: { maxDisconnectionDuration: 30000, skipMiddlewares: true } }
     : {}),

@@ -221,3 +221,8 @@ async fn chat_across_two_processes_with_the_classic_adapter() {
 async fn chat_across_two_processes_with_the_sharded_adapter() {
     two_servers_share_a_channel(&["--adapter", "sharded", "--redis-key", "chat"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_across_two_processes_with_the_streams_adapter() {
+    two_servers_share_a_channel(&["--adapter", "streams", "--redis-key", "chat"]).await;
+}

@@ -50,6 +50,10 @@ pub struct EngineConfig {
     pub transports: Vec<TransportKind>,
     /// Whether a polling session may upgrade to WebSocket. Default `true`.
     pub allow_upgrades: bool,
+    /// Whether Engine.IO v3 clients (`EIO=3`: engine.io-client 3.x, the
+    /// Socket.IO v2 clients) may open sessions; when off they are refused
+    /// with 400 and code 5, as Node does. Default `false`.
+    pub allow_eio3: bool,
     /// Cross-origin requests; off unless set. Default `None`.
     pub cors: Option<Cors>,
     /// A cookie naming the session, for load-balancer stickiness. Default `None`.
@@ -121,6 +125,7 @@ impl Default for EngineConfig {
             max_payload: 1_000_000,
             transports: vec![TransportKind::Polling, TransportKind::WebSocket],
             allow_upgrades: true,
+            allow_eio3: false,
             cors: None,
             cookie: None,
             http_compression_threshold: Some(1024),
@@ -146,6 +151,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_payload", &self.max_payload)
             .field("transports", &self.transports)
             .field("allow_upgrades", &self.allow_upgrades)
+            .field("allow_eio3", &self.allow_eio3)
             .field("cors", &self.cors)
             .field("cookie", &self.cookie)
             .field(
@@ -209,6 +215,12 @@ impl EngineConfig {
         self.allow_upgrades = allow;
         self
     }
+    /// Sets [`allow_eio3`](Self::allow_eio3): whether Engine.IO v3 clients
+    /// may connect. Default `false`.
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.allow_eio3 = allow;
+        self
+    }
     /// Sets [`cors`](Self::cors).
     pub fn cors(mut self, cors: Cors) -> Self {
         self.cors = Some(cors);
@@ -265,6 +277,12 @@ impl EngineConfig {
     pub fn max_pending_handshakes_per_address(mut self, max: Option<usize>) -> Self {
         self.max_pending_handshakes_per_address = max;
         self
+    }
+
+    /// How long a v3 session lives without a ping from its client: the
+    /// interval plus the timeout, as in Node.
+    pub(crate) fn v3_ping_deadline(&self) -> Duration {
+        self.ping_interval.saturating_add(self.ping_timeout)
     }
 
     pub(crate) fn allows(&self, transport: TransportKind) -> bool {

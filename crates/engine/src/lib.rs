@@ -74,7 +74,7 @@ pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
-pub use session::{ConnectInfo, OutPacket, Session};
+pub use session::{ConnectInfo, OutPacket, Protocol, Session};
 pub use sid::Sid;
 pub use text::Text;
 #[cfg(feature = "tls")]

@@ -17,6 +17,104 @@ pub enum SubscriptionMode {
     DynamicPrivate,
 }
 
+/// Options of the streams adapter, with the names and defaults of
+/// `createAdapter(redis, opts)` in `@socket.io/redis-streams-adapter` 0.3.
+/// Its pub/sub channels take [`RedisAdapterConfig::key`] as their prefix
+/// (Node's `channelPrefix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamsOptions {
+    /// The stream's name (Node's `streamName`). Default `"socket.io"`.
+    pub stream_name: String,
+    /// How many streams the namespaces are spread over (Node's
+    /// `streamCount`): with more than one, a namespace's stream is
+    /// `{stream_name}-{hashCode(nsp) % stream_count}`. Default 1.
+    pub stream_count: u32,
+    /// The stream's approximate length cap (`XADD MAXLEN ~`, Node's
+    /// `maxLen`): an offset older than the trimmed part cannot be recovered.
+    /// Default 10 000.
+    pub max_len: u64,
+    /// How many entries one `XREAD` returns at most (Node's `readCount`).
+    /// Default 100.
+    pub read_count: u64,
+    /// How long one `XREAD` blocks (Node's `blockTimeInMs`). Default 5 s.
+    pub block_time: std::time::Duration,
+    /// The prefix of the session keys (Node's `sessionKeyPrefix`). Default
+    /// `"sio:session:"`.
+    pub session_key_prefix: String,
+    /// Whether stream entries are always JSON, binary or not (Node's
+    /// `onlyPlaintext`). Default `false`.
+    pub only_plaintext: bool,
+    /// Whether requests and responses use sharded pub/sub (SPUBLISH,
+    /// SSUBSCRIBE; Node's `useShardedPubSub`). Default `false`.
+    pub use_sharded_pub_sub: bool,
+}
+
+impl Default for StreamsOptions {
+    fn default() -> Self {
+        Self {
+            stream_name: "socket.io".to_owned(),
+            stream_count: 1,
+            max_len: 10_000,
+            read_count: 100,
+            block_time: std::time::Duration::from_secs(5),
+            session_key_prefix: "sio:session:".to_owned(),
+            only_plaintext: false,
+            use_sharded_pub_sub: false,
+        }
+    }
+}
+
+impl StreamsOptions {
+    /// The stream's name. Default `"socket.io"`.
+    pub fn stream_name(mut self, name: impl Into<String>) -> Self {
+        self.stream_name = name.into();
+        self
+    }
+
+    /// How many streams. Default 1.
+    pub fn stream_count(mut self, n: u32) -> Self {
+        self.stream_count = n.max(1);
+        self
+    }
+
+    /// The stream's approximate length cap. Default 10 000.
+    pub fn max_len(mut self, n: u64) -> Self {
+        self.max_len = n;
+        self
+    }
+
+    /// Entries per `XREAD`. Default 100.
+    pub fn read_count(mut self, n: u64) -> Self {
+        self.read_count = n.max(1);
+        self
+    }
+
+    /// How long one `XREAD` blocks. Default 5 s.
+    pub fn block_time(mut self, time: std::time::Duration) -> Self {
+        self.block_time = time;
+        self
+    }
+
+    /// The prefix of the session keys. Default `"sio:session:"`.
+    pub fn session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.session_key_prefix = prefix.into();
+        self
+    }
+
+    /// Stream entries always JSON. Default `false`.
+    pub fn only_plaintext(mut self, yes: bool) -> Self {
+        self.only_plaintext = yes;
+        self
+    }
+
+    /// Sharded pub/sub for requests and responses. Default `false`.
+    pub fn use_sharded_pub_sub(mut self, yes: bool) -> Self {
+        self.use_sharded_pub_sub = yes;
+        self
+    }
+}
+
 /// Options of the classic Redis adapter, as `createAdapter(pub, sub, opts)`
 /// takes them in `@socket.io/redis-adapter`, plus ferrio's own limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +143,12 @@ pub struct RedisAdapterConfig {
     /// sharded adapter (`createShardedAdapter`, Redis ≥ 7, SSUBSCRIBE), whose
     /// channel prefix is [`key`](Self::key). Default `None`.
     pub sharded: Option<SubscriptionMode>,
+    /// `Some(options)`: the streams adapter
+    /// (`@socket.io/redis-streams-adapter` 0.3, XADD/XREAD, cluster-wide
+    /// connection state recovery), whose channel prefix is
+    /// [`key`](Self::key). It wins over [`sharded`](Self::sharded). Default
+    /// `None`.
+    pub streams: Option<StreamsOptions>,
 }
 
 impl Default for RedisAdapterConfig {
@@ -56,6 +160,7 @@ impl Default for RedisAdapterConfig {
             max_queued_bytes: 64 << 20,
             max_relayed_ack_broadcasts: 1_000,
             sharded: None,
+            streams: None,
         }
     }
 }
@@ -91,6 +196,14 @@ impl RedisAdapterConfig {
     /// classic adapter.
     pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
         self.sharded = Some(mode);
+        self
+    }
+
+    /// Use the streams adapter with these options (Node's
+    /// `@socket.io/redis-streams-adapter` 0.3); the key is its
+    /// `channelPrefix`. Default: the classic adapter.
+    pub fn streams(mut self, options: StreamsOptions) -> Self {
+        self.streams = Some(options);
         self
     }
 

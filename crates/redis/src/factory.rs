@@ -9,6 +9,7 @@ use crate::driver::{Driver, FredDriver, Sink};
 use crate::outbox::Outbox;
 use crate::sharded::ShardedAdapter;
 use crate::shared::{Router, Shared};
+use crate::streams::{StreamsAdapter, StreamsShared};
 use crate::{RedisAdapterConfig, RedisError};
 
 /// The classic Redis adapter, wire-compatible with Node's
@@ -39,12 +40,20 @@ impl RedisAdapter {
         let sink: Sink = Arc::new(move |incoming| routed.dispatch(incoming));
         let driver: Arc<dyn Driver> = Arc::new(FredDriver::connect(url, sink).await?);
         let outbox = Outbox::new(driver.clone(), config.max_queued_bytes);
+        let streams = config.streams.clone().map(|options| {
+            Arc::new(StreamsShared::new(
+                options,
+                driver.clone(),
+                config.max_queued_bytes,
+            ))
+        });
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
                 driver,
                 outbox,
                 router,
+                streams,
             }),
         })
     }
@@ -58,11 +67,16 @@ impl RedisAdapter {
     /// was full).
     pub fn dropped_publishes(&self) -> u64 {
         self.shared.outbox.dropped()
+            + self
+                .shared
+                .streams
+                .as_ref()
+                .map_or(0, |s| s.writer.dropped())
     }
 
-    /// Publishes waiting to be written to Redis.
+    /// Publishes waiting to be written to Redis (stream appends included).
     pub fn queued_publishes(&self) -> usize {
-        self.shared.outbox.len()
+        self.shared.outbox.len() + self.shared.streams.as_ref().map_or(0, |s| s.writer.len())
     }
 
     /// Incoming messages lost because this process fell behind reading them.
@@ -73,6 +87,13 @@ impl RedisAdapter {
 
 impl AdapterFactory for RedisAdapter {
     fn create(&self, ctx: AdapterContext) -> Arc<dyn Adapter> {
+        if let Some(streams) = &self.shared.streams {
+            let adapter = Arc::new_cyclic(|me| {
+                StreamsAdapter::new(ctx, self.shared.clone(), streams.clone(), me.clone())
+            });
+            self.shared.router.add(adapter.clone());
+            return adapter;
+        }
         match self.shared.config.sharded {
             None => {
                 let adapter = Arc::new(ClassicAdapter::new(ctx, self.shared.clone()));

@@ -56,6 +56,7 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 mod classic;
+mod cluster;
 mod config;
 mod driver;
 mod emitter;
@@ -65,9 +66,10 @@ mod outbox;
 mod resubscribe;
 mod sharded;
 mod shared;
+mod streams;
 mod view;
 
-pub use config::{RedisAdapterConfig, SubscriptionMode};
+pub use config::{RedisAdapterConfig, StreamsOptions, SubscriptionMode};
 pub use emitter::{Emitter, EmitterError};
 pub use error::RedisError;
 pub use factory::RedisAdapter;

@@ -7,9 +7,10 @@ use crate::RedisAdapterConfig;
 use bytes::Bytes;
 
 use crate::classic::ClassicAdapter;
-use crate::driver::{Driver, Incoming};
+use crate::driver::{Driver, Incoming, StreamEntry};
 use crate::outbox::Outbox;
 use crate::sharded::ShardedAdapter;
+use crate::streams::{StreamsAdapter, StreamsShared};
 
 /// The shared state of a factory.
 pub(crate) struct Shared {
@@ -17,6 +18,8 @@ pub(crate) struct Shared {
     pub driver: Arc<dyn Driver>,
     pub outbox: Outbox,
     pub router: Arc<Router>,
+    /// The streams adapter's queue and readers, when it is the one in use.
+    pub streams: Option<Arc<StreamsShared>>,
 }
 
 /// A namespace adapter that takes messages from Redis.
@@ -25,6 +28,8 @@ pub(crate) trait Routed: Send + Sync + 'static {
     fn uid(&self) -> &str;
     /// A message on some channel (it ignores those not its own).
     fn on_message(&self, channel: &str, payload: &Bytes);
+    /// An entry of a stream (only the streams adapter reads them).
+    fn on_entry(&self, _entry: &StreamEntry) {}
 }
 
 impl Routed for ClassicAdapter {
@@ -44,6 +49,20 @@ impl Routed for ShardedAdapter {
 
     fn on_message(&self, channel: &str, payload: &Bytes) {
         ShardedAdapter::on_message(self, channel, payload);
+    }
+}
+
+impl Routed for StreamsAdapter {
+    fn uid(&self) -> &str {
+        StreamsAdapter::uid(self)
+    }
+
+    fn on_message(&self, channel: &str, payload: &Bytes) {
+        StreamsAdapter::on_message(self, channel, payload);
+    }
+
+    fn on_entry(&self, entry: &StreamEntry) {
+        StreamsAdapter::on_entry(self, entry);
     }
 }
 
@@ -67,17 +86,26 @@ impl Router {
         adapters.retain(|(u, a)| u != uid && a.strong_count() > 0);
     }
 
-    /// One message from Redis.
-    pub(crate) fn dispatch(&self, incoming: Incoming) {
-        let adapters: Vec<Arc<dyn Routed>> = self
-            .adapters
+    fn adapters(&self) -> Vec<Arc<dyn Routed>> {
+        self.adapters
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter_map(|(_, a)| a.upgrade())
-            .collect();
-        for adapter in adapters {
+            .collect()
+    }
+
+    /// One message from Redis.
+    pub(crate) fn dispatch(&self, incoming: Incoming) {
+        for adapter in self.adapters() {
             adapter.on_message(&incoming.channel, &incoming.payload);
+        }
+    }
+
+    /// One entry of a stream.
+    pub(crate) fn dispatch_entry(&self, entry: &StreamEntry) {
+        for adapter in self.adapters() {
+            adapter.on_entry(entry);
         }
     }
 }

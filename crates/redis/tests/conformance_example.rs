@@ -113,3 +113,8 @@ async fn the_conformance_example_joins_a_sharded_node_cluster() {
     ])
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conformance_example_joins_a_streams_node_cluster() {
+    cluster_with(&[("REDIS_ADAPTER", "streams"), ("REDIS_KEY", "streams")]).await;
+}

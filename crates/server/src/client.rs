@@ -8,7 +8,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use tokio::time::Instant;
 
-use ferrio_engine::{CloseReason, Message, Session};
+use ferrio_engine::{CloseReason, Message, Protocol, Session};
 use ferrio_proto::socketio::{DecodeError, Decoder, Packet, PacketKind, Parser, Payload, msgpack};
 use serde_json::Value;
 
@@ -17,6 +17,7 @@ use crate::io::IoInner;
 use crate::namespace::{Lookup, Namespace};
 use crate::outbound::{Encoded, frames_of};
 use crate::socket::{Identity, ProtocolError, run_inline};
+use crate::v2;
 use crate::{ConnectError, DisconnectReason, Handshake, Socket, SocketId};
 
 /// Sized for the idle connection: most clients join one namespace and send no
@@ -64,7 +65,18 @@ impl Client {
             connect_timer: Mutex::new(None),
         });
         client.start_connect_timeout();
+        if client.is_v2() {
+            // A Socket.IO v2 client is in the main namespace from the start,
+            // without a CONNECT of its own; as in Node, with an empty auth.
+            client.connect("/".to_owned(), Some(Value::Object(Default::default())));
+        }
         client
+    }
+
+    /// Whether the client speaks Socket.IO v2 (over Engine.IO v3, with
+    /// [`allow_eio3`](crate::SocketIoConfig::allow_eio3)).
+    fn is_v2(&self) -> bool {
+        self.session.protocol() == Protocol::V3
     }
 
     /// The server's options.
@@ -245,6 +257,10 @@ impl Client {
     /// A decoded packet; `size` is what it took on the wire, attachments included.
     fn on_packet(self: &Arc<Self>, packet: Packet<Payload>, size: usize) {
         if packet.kind == PacketKind::Connect {
+            if self.is_v2() {
+                let (name, auth) = v2::connect_target(&packet.nsp);
+                return self.connect(name, Some(auth));
+            }
             let auth = match packet.data {
                 Some(Payload::Json(v)) => Some(v),
                 _ => None,
@@ -308,9 +324,7 @@ impl Client {
             .lookup(&name, auth.as_ref().unwrap_or(&Value::Null));
         match lookup {
             Lookup::Found(namespace) => self.connect_to(namespace, name, auth),
-            Lookup::Missing => {
-                self.send_connect_error(&name, &ConnectError::new("Invalid namespace"))
-            }
+            Lookup::Missing => self.send_invalid_namespace(&name),
             Lookup::Pending(lookup) => {
                 // Packets for the namespace wait meanwhile, as for middleware.
                 self.connecting().open(&name);
@@ -320,13 +334,19 @@ impl Client {
                         Some(namespace) => client.connect_to(namespace, name, auth),
                         None => {
                             client.connecting().remove(&name);
-                            client
-                                .send_connect_error(&name, &ConnectError::new("Invalid namespace"));
+                            client.send_invalid_namespace(&name);
                         }
                     }
                 }));
             }
         }
+    }
+
+    /// The CONNECT_ERROR for a namespace that does not exist: an object,
+    /// for a v2 client too, as Node sends it.
+    fn send_invalid_namespace(&self, name: &str) {
+        let error = ConnectError::new("Invalid namespace").to_json();
+        self.send_connect_error(name, error);
     }
 
     /// Connects to the namespace a CONNECT named: a new socket, or one that
@@ -335,8 +355,22 @@ impl Client {
     fn connect_to(self: &Arc<Self>, namespace: Namespace, name: String, auth: Option<Value>) {
         // Kept as text: the tree goes when this returns.
         let handshake = Handshake::new(self.session.info(), auth.as_ref());
-        let Some(recovery) = self.io.config.connection_state_recovery else {
-            let socket = Socket::new(namespace.clone(), self.clone(), handshake);
+        // A v2 client cannot restore a session (it never sends one): its
+        // sockets take the plain path, keep their v2 ids, and get no offsets
+        // appended to their events.
+        let recovery = self
+            .io
+            .config
+            .connection_state_recovery
+            .filter(|_| !self.is_v2());
+        let Some(recovery) = recovery else {
+            // A v2 client's socket in the main namespace has the Engine.IO
+            // session's id, as in Node (the client assumes it).
+            let id = match self.is_v2() && name == "/" {
+                true => self.session.id(),
+                false => SocketId::random(),
+            };
+            let socket = Socket::new(namespace.clone(), self.clone(), handshake, id);
             return self.admit(namespace, socket, None);
         };
         let Some((pid, offset)) = auth.as_ref().and_then(recovery_keys) else {
@@ -429,7 +463,11 @@ impl Client {
                     // Rooms it joined (or took back) are left, and it joins
                     // none later: Node's `socket._cleanup()`.
                     socket.cleanup();
-                    client.send_connect_error(&name, &error);
+                    let payload = match client.is_v2() {
+                        true => v2::connect_error(error),
+                        false => error.to_json(),
+                    };
+                    client.send_connect_error(&name, payload);
                     return;
                 }
             }
@@ -537,13 +575,17 @@ impl Client {
     /// connection state recovery is on.
     fn send_connect_reply(&self, socket: &Socket, name: &str) {
         let reply = match socket.pid() {
-            Some(pid) => serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }),
-            None => serde_json::json!({ "sid": socket.id().as_str() }),
+            // A v2 client's CONNECT reply is bare: it knows its id already.
+            _ if self.is_v2() => None,
+            Some(pid) => {
+                Some(serde_json::json!({ "sid": socket.id().as_str(), "pid": pid.as_str() }))
+            }
+            None => Some(serde_json::json!({ "sid": socket.id().as_str() })),
         };
         let packet = Packet::new(
             PacketKind::Connect,
             name.to_owned(),
-            Some(Payload::Json(reply)),
+            reply.map(Payload::Json),
         );
         let _ = self
             .session
@@ -603,11 +645,11 @@ impl Client {
         }
     }
 
-    fn send_connect_error(&self, nsp: &str, error: &ConnectError) {
+    fn send_connect_error(&self, nsp: &str, payload: Value) {
         let packet = Packet::new(
             PacketKind::ConnectError,
             ferrio_proto::socketio::packet_namespace(nsp),
-            Some(Payload::Json(error.to_json())),
+            Some(Payload::Json(payload)),
         );
         let _ = self
             .session

@@ -104,6 +104,13 @@ impl SocketIoConfig {
         self.engine = f(self.engine);
         self
     }
+    /// Lets Socket.IO v2 clients (Engine.IO v3) connect: sets the engine's
+    /// [`allow_eio3`](EngineConfig::allow_eio3). Default `false`, as in
+    /// Node; the README lists what of v2 is supported.
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.engine.allow_eio3 = allow;
+        self
+    }
     /// Sets [`connect_timeout`](Self::connect_timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;

@@ -61,6 +61,7 @@ mod rooms;
 mod serve_client;
 mod service;
 mod socket;
+mod v2;
 
 pub use ack::{AckError, AckResponses};
 pub use cluster_acks::{ClusterAckCollector, RemoteAck};

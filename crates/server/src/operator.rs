@@ -93,11 +93,14 @@ impl BroadcastOperator {
     /// Sends an event to every targeted socket. The packet is encoded once.
     ///
     /// Delivery to this server's sockets is done when this returns; a cluster
-    /// adapter finishes forwarding in the background.
+    /// adapter finishes forwarding in the background. (An adapter that needs
+    /// the broker's answer first, as the Redis streams adapter needs its
+    /// entry id for the offset, delivers after this returns, in emit order.)
     ///
     /// A packet larger than a client's outbox
     /// ([`max_buffered_bytes`](ferrio_engine::EngineConfig::max_buffered_bytes))
-    /// is sent to no one: [`EmitError::TooLarge`].
+    /// is sent to no one: [`EmitError::TooLarge`] (logged instead when the
+    /// delivery comes after the return).
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
         let packet = self.packet(event, data)?;
         self.send(packet)

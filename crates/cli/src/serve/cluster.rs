@@ -3,7 +3,7 @@
 //! with Node's `@socket.io/redis-adapter`).
 
 use ferrio::{SocketIo, SocketIoConfig};
-use ferrio_redis::{RedisAdapter, RedisAdapterConfig, SubscriptionMode};
+use ferrio_redis::{RedisAdapter, RedisAdapterConfig, StreamsOptions, SubscriptionMode};
 
 /// The cluster options of `ferrio serve`.
 #[derive(Debug, clap::Args)]
@@ -14,9 +14,11 @@ pub(crate) struct ClusterArgs {
     /// one process.
     #[arg(long, env = "FERRIO_REDIS")]
     redis: Option<String>,
-    /// Which Redis adapter: `classic` (Node's `createAdapter`, PUBLISH) or
+    /// Which Redis adapter: `classic` (Node's `createAdapter`, PUBLISH),
     /// `sharded` (Node's `createShardedAdapter`, Redis ≥ 7, SPUBLISH, dynamic
-    /// subscriptions). Default `classic`.
+    /// subscriptions) or `streams` (`@socket.io/redis-streams-adapter`: a
+    /// page recovers its session on any server of the cluster). Default
+    /// `classic`.
     #[arg(
         long,
         env = "FERRIO_ADAPTER",
@@ -43,6 +45,8 @@ pub(crate) enum AdapterKind {
     Classic,
     /// `createShardedAdapter` (subscription mode `dynamic`): SPUBLISH/SSUBSCRIBE.
     Sharded,
+    /// `@socket.io/redis-streams-adapter` 0.3: XADD/XREAD, sessions in Redis.
+    Streams,
 }
 
 impl ClusterArgs {
@@ -54,8 +58,10 @@ impl ClusterArgs {
             return Ok(SocketIo::with_config(config));
         };
         let mut options = RedisAdapterConfig::default().key(self.redis_key.as_str());
-        if self.adapter == AdapterKind::Sharded {
-            options = options.sharded(SubscriptionMode::Dynamic);
+        match self.adapter {
+            AdapterKind::Classic => {}
+            AdapterKind::Sharded => options = options.sharded(SubscriptionMode::Dynamic),
+            AdapterKind::Streams => options = options.streams(StreamsOptions::default()),
         }
         let adapter = RedisAdapter::connect(url, options)
             .await

@@ -6,6 +6,7 @@ mod compress;
 mod cors;
 mod errors;
 mod polling;
+mod polling_v3;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -175,8 +176,10 @@ async fn handshake<B: RequestBody>(
     if req.method() != Method::GET {
         return Err(EngineError::BadHandshakeMethod);
     }
-    if query_param(req.uri().query().unwrap_or(""), "EIO") != Some("4") {
-        return Err(EngineError::UnsupportedProtocolVersion);
+    match query_param(req.uri().query().unwrap_or(""), "EIO") {
+        Some("4") => {}
+        Some("3") if shared.config.allow_eio3 => {}
+        _ => return Err(EngineError::UnsupportedProtocolVersion),
     }
     let (parts, body) = req.into_parts();
     check_request(shared, &parts)?;

@@ -9,11 +9,11 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
-use super::{Body, EngineError, RequestBody, compress, refused_session};
+use super::{Body, EngineError, RequestBody, compress, polling_v3, refused_session};
 use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::{Upgrade, info::connect_info};
-use crate::{CloseReason, OutPacket, Session, TransportKind};
+use crate::{CloseReason, OutPacket, Protocol, Session, TransportKind};
 
 /// Answers a poll: parks until the session has frames, then returns them all.
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
@@ -33,7 +33,7 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
         session: &session,
         answered: false,
     };
-    let payload = loop {
+    let (payload, content_type) = loop {
         let writable = session.writer.notified();
         {
             let mut state = session.lock();
@@ -41,22 +41,17 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
                 let frames = state.take_outbox();
                 // A client that closed is answered with a noop, as the reference does.
                 let last = if reason == CloseReason::TransportClose {
-                    b'6'
+                    "6"
                 } else {
-                    b'1'
+                    "1"
                 };
-                let mut payload = encode(frames);
-                if !payload.is_empty() {
-                    payload.push(RECORD_SEPARATOR);
-                }
-                payload.push(last);
-                break payload;
+                break answer(&session, frames, Some(last));
             }
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
-                break encode([OutPacket::NOOP]);
+                break answer(&session, [OutPacket::NOOP], None);
             }
             if !state.outbox.is_empty() && state.polling().is_none_or(|polling| polling.hold == 0) {
-                break encode(state.take_outbox());
+                break answer(&session, state.take_outbox(), None);
             }
         }
         writable.await;
@@ -71,10 +66,7 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
     };
     let mut response = Response::new(Full::new(Bytes::from(payload)));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(encoding) = encoding {
         headers.insert(header::CONTENT_ENCODING, encoding);
@@ -126,6 +118,29 @@ impl Drop for PostGuard<'_> {
             self.session.close_with(CloseReason::TransportError);
         }
     }
+}
+
+/// A poll's answer and its content type: the frames, then the control
+/// packet that ends the session, if any.
+fn answer(
+    session: &Session,
+    frames: impl IntoIterator<Item = OutPacket>,
+    last: Option<&'static str>,
+) -> (Vec<u8>, HeaderValue) {
+    if session.protocol() != Protocol::V4 {
+        return polling_v3::encode(frames, last, session.base64);
+    }
+    let mut payload = encode(frames);
+    if let Some(last) = last {
+        if !payload.is_empty() {
+            payload.push(RECORD_SEPARATOR);
+        }
+        payload.extend_from_slice(last.as_bytes());
+    }
+    (
+        payload,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    )
 }
 
 fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
@@ -186,11 +201,8 @@ pub(crate) async fn handshake<B: RequestBody>(
 /// Takes a payload of packets from the client and answers `ok`.
 pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>) -> Response<Body> {
     // v4 payloads are text; a binary content type is a v3 client.
-    if req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"))
-    {
+    let binary = polling_v3::is_binary(req.headers());
+    if binary && session.protocol() == Protocol::V4 {
         return EngineError::BadRequest.into_response();
     }
     let overlapping = {
@@ -226,7 +238,7 @@ pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>)
             return EngineError::BadRequest.into_response();
         }
     };
-    let outcome = deliver(&session, &body);
+    let outcome = deliver(&session, &body, binary);
     let release = {
         let mut state = session.lock();
         let held = state.polling().is_some_and(|polling| {
@@ -254,7 +266,7 @@ pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>)
 
 /// Hands every packet of a payload to the session, holding the outbox so the
 /// frames they cause leave together in the next poll.
-fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
+fn deliver(session: &Arc<Session>, body: &Bytes, binary: bool) -> Result<(), CloseReason> {
     if let Some(polling) = session.lock().polling() {
         polling.hold += 1;
     }
@@ -262,6 +274,9 @@ fn deliver(session: &Arc<Session>, body: &Bytes) -> Result<(), CloseReason> {
     let Some(connection) = session.connection() else {
         return Ok(());
     };
+    if session.protocol() != Protocol::V4 {
+        return polling_v3::deliver(session, &connection, body, binary);
+    }
     for packet in decode_payload(body) {
         let packet = packet.map_err(|_| CloseReason::ParseError)?;
         session.on_packet(&connection, packet, body)?;

@@ -1,6 +1,8 @@
 //! The v4 heartbeat: ping every `ping_interval` from the handshake on, restart
 //! the interval after each pong, and close a session whose ping goes unanswered
-//! for `ping_timeout`.
+//! for `ping_timeout`. A v3 session is pinged by its client instead: it
+//! always awaits one, and times out `ping_interval + ping_timeout` after the
+//! last (or after the handshake).
 //!
 //! The timing lives in the session's state and is stepped by whichever task
 //! owns the transport: a small task of its own while the session is on
@@ -31,6 +33,16 @@ impl Timing {
         }
     }
 
+    /// The timing of a v3 session, which the client pings: no ping is ever
+    /// due from the server (a pong is always awaited), and the session times
+    /// out at `now + deadline` unless a ping moves it.
+    pub(crate) fn awaiting_ping(now: Instant, deadline: std::time::Duration) -> Self {
+        Self {
+            ping_due: now + deadline,
+            pong_due: Some(now + deadline),
+        }
+    }
+
     /// The next instant at which [`Session::heartbeat_step`] has work.
     pub(crate) fn next_wake(&self) -> Instant {
         self.pong_due.unwrap_or(self.ping_due)
@@ -38,6 +50,11 @@ impl Timing {
 }
 
 impl State {
+    /// A v3 client pinged: its session lives `deadline` more.
+    pub(crate) fn on_client_ping(&mut self, now: Instant, deadline: std::time::Duration) {
+        self.heartbeat = Timing::awaiting_ping(now, deadline);
+    }
+
     /// A pong arrived: stop waiting and restart the interval.
     pub(crate) fn on_pong(&mut self, now: Instant, interval: std::time::Duration) -> bool {
         if self.heartbeat.pong_due.take().is_some() {
@@ -128,8 +145,12 @@ mod tests {
     }
 
     fn open(engine: &Engine) -> Arc<Session> {
+        open_at(engine, "/engine.io/")
+    }
+
+    fn open_at(engine: &Engine, uri: &str) -> Arc<Session> {
         let info = ConnectInfo {
-            uri: "/engine.io/".parse().unwrap(),
+            uri: uri.parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
             issued: SystemTime::now(),
@@ -195,5 +216,43 @@ mod tests {
             .unwrap();
         advance(15_100).await;
         assert_eq!(pings(&session), 1, "the interval runs from the handshake");
+    }
+
+    /// v3: the server never pings; a client ping is answered with a pong and
+    /// moves the deadline to interval + timeout (45 s) from it.
+    #[tokio::test(start_paused = true)]
+    async fn a_v3_session_is_pinged_by_its_client_and_times_out_without_pings() {
+        let closes = Closes::default();
+        let engine = Engine::new(EngineConfig::default().allow_eio3(true), closes.clone());
+        let session = open_at(&engine, "/engine.io/?EIO=3&transport=polling");
+        assert_eq!(session.protocol(), crate::Protocol::V3);
+
+        advance(30_000).await;
+        assert_eq!(pings(&session), 0, "the server does not ping a v3 client");
+        let connection = session.connection().expect("open");
+        session
+            .on_packet(&connection, Packet::Ping(""), &Bytes::new())
+            .unwrap();
+        let pong = OutPacket::PONG;
+        assert_eq!(
+            session.lock().take_outbox().iter().collect::<Vec<_>>(),
+            [&pong]
+        );
+
+        // 45 s after the ping at 30 s: closed at 75 s, not before.
+        advance(44_900).await;
+        assert!(!session.is_closed());
+        advance(200).await;
+        assert!(session.is_closed());
+        assert_eq!(*closes.0.lock().unwrap(), [CloseReason::PingTimeout]);
+    }
+
+    /// Without `allow_eio3`, a session is v4 whatever its query says (the
+    /// HTTP front end refuses such handshakes before).
+    #[tokio::test(start_paused = true)]
+    async fn without_allow_eio3_every_session_is_v4() {
+        let engine = Engine::new(EngineConfig::default(), Closes::default());
+        let session = open_at(&engine, "/engine.io/?EIO=3&transport=polling");
+        assert_eq!(session.protocol(), crate::Protocol::V4);
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod cork;
 pub(crate) mod heartbeat;
 pub(crate) mod info;
 mod out_packet;
+pub(crate) mod protocol;
 mod state;
 
 use std::ops::{Deref, DerefMut};
@@ -12,13 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
-use ferrio_proto::engine::Packet;
+use ferrio_proto::engine::{BINARY_MESSAGE_TYPE, Packet, decode_binary, decode_binary_v3};
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
 pub use info::ConnectInfo;
 pub use out_packet::OutPacket;
+pub use protocol::Protocol;
 pub(crate) use state::{State, Upgrade};
 
 use crate::engine::EngineCore;
@@ -48,6 +50,11 @@ pub struct Session {
     /// message read after it is not delivered. An atomic, read once per
     /// message without a lock.
     ended: AtomicBool,
+    /// The Engine.IO revision the client speaks, from its handshake.
+    protocol: Protocol,
+    /// A v3 client that takes binary messages in polling payloads only as
+    /// base64 text (`b64` in its handshake).
+    pub(crate) base64: bool,
     /// The session itself, for a cork to hold ([`cork::hold`]) when a send
     /// through a plain reference corks it.
     me: Weak<Session>,
@@ -60,8 +67,16 @@ impl Session {
         info: ConnectInfo,
         transport: TransportKind,
     ) -> Arc<Self> {
-        let timing =
-            heartbeat::Timing::new(tokio::time::Instant::now(), shared.config.ping_interval);
+        let query = info.query().unwrap_or("");
+        let (protocol, base64) = match shared.config.allow_eio3 {
+            true => (Protocol::of_query(query), protocol::wants_base64(query)),
+            false => (Protocol::V4, false),
+        };
+        let now = tokio::time::Instant::now();
+        let timing = match protocol {
+            Protocol::V4 => heartbeat::Timing::new(now, shared.config.ping_interval),
+            _ => heartbeat::Timing::awaiting_ping(now, shared.config.v3_ping_deadline()),
+        };
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             sid,
@@ -72,12 +87,20 @@ impl Session {
             heartbeat: Notify::new(),
             connection: Mutex::new(None),
             ended: AtomicBool::new(false),
+            protocol,
+            base64,
         })
     }
 
     /// The session id (`sid`), unique among open sessions.
     pub fn id(&self) -> Sid {
         self.sid
+    }
+
+    /// The Engine.IO revision the client speaks (v3 only with
+    /// [`allow_eio3`](crate::EngineConfig::allow_eio3)).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// What the handshake request said about the client.
@@ -104,6 +127,10 @@ impl Session {
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
     pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
+        let frame = match self.protocol {
+            Protocol::V4 => frame,
+            _ => with_type_byte(frame),
+        };
         let limit = self.shared.config.max_buffered_bytes;
         let mut state = self.lock();
         if state.closed.is_some() {
@@ -165,6 +192,10 @@ impl Session {
             // One frame, the usual case: no list to allocate.
             (Some(only), None) => return self.send(only),
             (Some(first), Some(second)) => [first, second].into_iter().chain(frames).collect(),
+        };
+        let frames = match self.protocol {
+            Protocol::V4 => frames,
+            _ => frames.into_iter().map(with_type_byte).collect(),
         };
         let limit = self.shared.config.max_buffered_bytes;
         let mut state = self.lock();
@@ -342,16 +373,32 @@ impl Session {
                 };
                 self.deliver(connection, Message::Binary(bytes));
             }
-            Packet::Pong(_) => self.on_pong(),
+            Packet::Pong(_) if self.protocol == Protocol::V4 => self.on_pong(),
+            Packet::Ping(_) if self.protocol == Protocol::V3 => self.on_client_ping(),
             Packet::Close => return Err(CloseReason::TransportClose),
             Packet::Noop => {}
-            // v4 clients never ping (outside an upgrade probe), and never send
-            // open or upgrade on an established transport.
-            Packet::Ping(_) | Packet::Open(_) | Packet::Upgrade => {
+            // v4 clients never ping (outside an upgrade probe), v3 clients
+            // never pong, and neither sends open or upgrade on an
+            // established transport.
+            Packet::Ping(_) | Packet::Pong(_) | Packet::Open(_) | Packet::Upgrade => {
                 return Err(CloseReason::ParseError);
             }
         }
         Ok(())
+    }
+
+    /// Handles a WebSocket binary frame: a binary message, whose v3 form
+    /// starts with its type byte.
+    pub(crate) fn on_binary_frame(
+        self: &Arc<Self>,
+        connection: &Arc<dyn Connection>,
+        frame: &Bytes,
+    ) -> Result<(), CloseReason> {
+        let packet = match self.protocol {
+            Protocol::V4 => decode_binary(frame),
+            _ => decode_binary_v3(frame).map_err(|_| CloseReason::ParseError)?,
+        };
+        self.on_packet(connection, packet, frame)
     }
 
     /// Handles a text frame that holds one message packet (`4` and the text), as
@@ -387,6 +434,16 @@ impl Session {
         }
     }
 
+    /// A v3 client's ping: answered with a pong, and the session's deadline
+    /// moves to `ping_interval + ping_timeout` from now.
+    fn on_client_ping(&self) {
+        let deadline = self.shared.config.v3_ping_deadline();
+        self.lock()
+            .on_client_ping(tokio::time::Instant::now(), deadline);
+        self.push_control(OutPacket::PONG);
+        self.heartbeat.notify_one();
+    }
+
     /// Wakes the long-polling heartbeat task, so it notices an upgrade at once.
     pub(crate) fn wake_heartbeat(&self) {
         self.heartbeat.notify_one();
@@ -398,6 +455,20 @@ impl Session {
         if self.transport() == TransportKind::Polling {
             tokio::spawn(heartbeat::run_for_polling(self.clone()));
         }
+    }
+}
+
+/// A binary message in its v3 form: the type byte `4`, then the data (one
+/// copy per v3 frame; v4 frames never come here).
+fn with_type_byte(frame: OutPacket) -> OutPacket {
+    match frame {
+        OutPacket::Binary(bytes) => {
+            let mut framed = Vec::with_capacity(1 + bytes.len());
+            framed.push(BINARY_MESSAGE_TYPE);
+            framed.extend_from_slice(&bytes);
+            OutPacket::Binary(Bytes::from(framed))
+        }
+        text => text,
     }
 }
 

@@ -13,6 +13,7 @@ pub enum OutPacket {
 
 impl OutPacket {
     pub(crate) const PING: OutPacket = OutPacket::Text(Text::from_static("2"));
+    pub(crate) const PONG: OutPacket = OutPacket::Text(Text::from_static("3"));
     pub(crate) const NOOP: OutPacket = OutPacket::Text(Text::from_static("6"));
 
     /// A text message packet: `4` followed by `data`.

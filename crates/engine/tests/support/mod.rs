@@ -196,6 +196,16 @@ impl Server {
         self.try_websocket(query).await.expect("websocket accepted")
     }
 
+    /// Opens a WebSocket to the engine with exactly this query (no `EIO=4`).
+    pub async fn websocket_with(&self, query: &str) -> WebSocketStream<TcpStream> {
+        let stream = TcpStream::connect(self.addr).await.unwrap();
+        let url = format!("ws://{}/engine.io/?{query}", self.addr);
+        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .expect("websocket accepted");
+        ws
+    }
+
     pub async fn try_websocket(
         &self,
         query: &str,

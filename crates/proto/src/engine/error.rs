@@ -16,4 +16,11 @@ pub enum DecodeError {
     /// A text payload or packet was not valid UTF-8.
     #[error("payload is not valid UTF-8")]
     InvalidUtf8,
+    /// A v3 payload's packet length was missing, malformed or longer than
+    /// what follows it.
+    #[error("invalid packet length in v3 payload")]
+    InvalidLength,
+    /// A v3 binary packet was of another type than message.
+    #[error("v3 binary packet of a type other than message")]
+    InvalidBinaryType,
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferrio::adapter::{
     Adapter, AdapterContext, AdapterError, BoxFuture, BroadcastOptions, MemoryAdapter,
-    RoomObserver, ServerSideAck, ServerSideResponses,
+    RestoredSession, RoomObserver, ServerSideAck, ServerSideResponses, SessionToPersist,
 };
 use ferrio::{AckResponses, ClusterAckCollector, RemoteSocket, Room, SocketDetails, SocketId};
 use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
@@ -687,6 +687,22 @@ impl Adapter for ClassicAdapter {
 
     fn server_count(&self) -> BoxFuture<'_, Result<usize, AdapterError>> {
         Box::pin(async move { self.numsub(self.deadline()).await })
+    }
+
+    /// Node's classic adapter keeps no sessions; ferrio keeps them in this
+    /// process, so a client that comes back to this node recovers.
+    fn persist_session(&self, session: SessionToPersist) -> BoxFuture<'_, ()> {
+        self.local.persist_session_local(session);
+        Box::pin(async {})
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let restored = self.local.restore_session_local(&pid, &offset);
+        Box::pin(async { Ok(restored) })
     }
 }
 

@@ -2,6 +2,5 @@
 //! 8.x, Redis ≥ 7).
 
 mod adapter;
-pub(crate) mod wire;
 
 pub(crate) use adapter::ShardedAdapter;

@@ -35,10 +35,19 @@ impl FerrioNode {
     /// Starts one on `redis_url` with these options, the conformance handlers
     /// installed and `/` and `/admin` subscribed before it returns.
     pub async fn start_with(redis_url: &str, config: RedisAdapterConfig) -> Self {
+        Self::start_full(redis_url, config, SocketIoConfig::default()).await
+    }
+
+    /// [`start_with`](Self::start_with) these server options too.
+    pub async fn start_full(
+        redis_url: &str,
+        config: RedisAdapterConfig,
+        io_config: SocketIoConfig,
+    ) -> Self {
         let redis = RedisAdapter::connect(redis_url, config)
             .await
             .expect("Redis reachable");
-        let io = SocketIo::with_adapter(SocketIoConfig::default(), redis.clone());
+        let io = SocketIo::with_adapter(io_config, redis.clone());
         handlers::install(&io);
         io.sockets().ready().await.expect("/ subscribed");
         io.of("/admin").ready().await.expect("/admin subscribed");

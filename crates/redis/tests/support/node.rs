@@ -122,6 +122,52 @@ impl OfficialClients {
         connected["id"].as_str().expect("id").to_owned()
     }
 
+    /// Connects socket `name` to `url`'s namespace `/` with `auth`; returns
+    /// its id and whether it recovered a session (`None`: refused with
+    /// `connect_error`).
+    pub async fn connect_auth(
+        &mut self,
+        name: &str,
+        url: &str,
+        auth: Value,
+    ) -> Option<(String, bool)> {
+        self.proc
+            .send(json!({"cmd": "connect", "name": name, "url": url, "nsp": "/", "auth": auth}))
+            .await;
+        self.connected(name).await
+    }
+
+    async fn connected(&mut self, name: &str) -> Option<(String, bool)> {
+        let connected = self
+            .proc
+            .wait_for(|v| {
+                v["name"] == name && (v["event"] == "connect" || v["event"] == "connect_error")
+            })
+            .await;
+        (connected["event"] == "connect").then(|| {
+            (
+                connected["id"].as_str().unwrap_or_default().to_owned(),
+                connected["recovered"] == json!(true),
+            )
+        })
+    }
+
+    /// Closes socket `name`'s transport (a recoverable loss) and waits for
+    /// its `disconnect`.
+    pub async fn drop_transport(&mut self, name: &str) -> String {
+        self.proc.send(json!({"cmd": "drop", "name": name})).await;
+        self.disconnected(name).await
+    }
+
+    /// Connects socket `name` again (to `url`: another node), offering its
+    /// session; returns its id and whether it recovered.
+    pub async fn reconnect(&mut self, name: &str, url: &str) -> Option<(String, bool)> {
+        self.proc
+            .send(json!({"cmd": "reconnect", "name": name, "url": url}))
+            .await;
+        self.connected(name).await
+    }
+
     /// Emits without an ack.
     pub async fn emit(&mut self, name: &str, event: &str, args: Value) {
         self.proc

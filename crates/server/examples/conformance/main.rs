@@ -14,13 +14,18 @@
 //! The cluster contract (`server-count`, `fetch-sockets`, …: see
 //! `handlers::on_cluster_events`) holds on one node with the memory adapter.
 //! With `REDIS_URL` set, the server joins a Redis cluster (`REDIS_ADAPTER`:
-//! `classic`, the default, or `sharded` with `REDIS_SUBSCRIPTION_MODE`
-//! `dynamic` (default), `static` or `dynamic-private`; `REDIS_KEY`, default
-//! `socket.io`).
+//! `classic`, the default, `sharded` with `REDIS_SUBSCRIPTION_MODE`
+//! `dynamic` (default), `static` or `dynamic-private`, or `streams` (the
+//! streams adapter, which recovers sessions across the cluster; stream
+//! `REDIS_STREAM_NAME`, default `socket.io`, capped at `REDIS_STREAM_MAXLEN`,
+//! default 10 000); `REDIS_KEY`, default `socket.io`).
 //!
 //! `RECOVERY=1` turns connection state recovery on (max disconnection 30 s,
 //! middleware skipped on recovery); the `state` event (with ack) answers
 //! `{"id", "recovered", "rooms"}` either way.
+//!
+//! `ALLOW_EIO3=1` lets Socket.IO v2 clients (Engine.IO v3) in, on both
+//! paths (`allow_eio3`).
 //!
 //! `PARSER=msgpack` speaks `socket.io-msgpack-parser` instead of the default
 //! parser (`PARSER=default`).
@@ -86,17 +91,30 @@ async fn adapters() -> std::io::Result<Arc<dyn AdapterFactory>> {
             };
             config = config.sharded(mode);
         }
+        Ok("streams") => {
+            let mut streams = ferrio_redis::StreamsOptions::default();
+            if let Ok(name) = std::env::var("REDIS_STREAM_NAME") {
+                streams = streams.stream_name(name);
+            }
+            if let Some(max_len) = std::env::var("REDIS_STREAM_MAXLEN")
+                .ok()
+                .and_then(|n| n.parse().ok())
+            {
+                streams = streams.max_len(max_len);
+            }
+            config = config.streams(streams);
+        }
         Ok(other) => {
             return Err(std::io::Error::other(format!(
-                "REDIS_ADAPTER={other}: expected classic or sharded"
+                "REDIS_ADAPTER={other}: expected classic, sharded or streams"
             )));
         }
     }
-    let sharded = config.sharded;
+    let (sharded, streams) = (config.sharded, config.streams.is_some());
     let redis = ferrio_redis::RedisAdapter::connect(&url, config)
         .await
         .map_err(std::io::Error::other)?;
-    tracing::info!(%url, ?sharded, "joining the Redis cluster");
+    tracing::info!(%url, ?sharded, streams, "joining the Redis cluster");
     Ok(Arc::new(redis))
     // ------------------------------------------------------------------
 }
@@ -129,11 +147,13 @@ async fn main() -> std::io::Result<()> {
     if let Ok(parser) = std::env::var("PARSER") {
         config = config.parser(parser.parse().map_err(std::io::Error::other)?);
     }
+    let allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
+    config = config.allow_eio3(allow_eio3);
     let io = SocketIo::with_adapter(config, adapters().await?);
     handlers::install(&io);
     // Counted by the other servers from here on (subscribed).
     io.sockets().ready().await.map_err(std::io::Error::other)?;
-    let echo = Engine::new(engine_config("/engine.io/"), Echo);
+    let echo = Engine::new(engine_config("/engine.io/").allow_eio3(allow_eio3), Echo);
     let service = tower_layer::Layer::layer(&io.layer(), echo.clone());
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

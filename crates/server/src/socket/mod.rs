@@ -120,14 +120,9 @@ impl Socket {
         namespace: Namespace,
         client: Arc<Client>,
         handshake: Handshake,
+        id: SocketId,
     ) -> Arc<Self> {
-        Self::build(
-            namespace,
-            client,
-            handshake,
-            SocketId::random(),
-            OnceLock::new(),
-        )
+        Self::build(namespace, client, handshake, id, OnceLock::new())
     }
 
     /// A socket with recovery on: a fresh session, or a restored one.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio_proto::engine::{Packet, decode_binary, decode_text};
+use ferrio_proto::engine::{Packet, decode_text};
 use ferrio_proto::websocket::{Opcode, ReadError, Reader, WsMessage, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
@@ -372,7 +372,7 @@ fn on_incoming(
             Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
-        WsMessage::Binary(bytes) => session.on_packet(connection, decode_binary(&bytes), &bytes),
+        WsMessage::Binary(bytes) => session.on_binary_frame(connection, &bytes),
         WsMessage::Ping(payload) => {
             send_pong(session, &payload);
             Ok(())

@@ -1,7 +1,11 @@
-//! The `ClusterAdapter` message format that the sharded adapter
-//! (`createShardedAdapter`) sends (memo §2.5): an envelope
-//! `{type, data?, uid, nsp}` in that key order, JSON, or notepack msgpack of
-//! the whole envelope when `data` holds binary.
+//! The `ClusterAdapter` message format (memo §2.5), which the sharded adapter
+//! (`createShardedAdapter`) and the streams adapter
+//! (`@socket.io/redis-streams-adapter` 0.3) both speak: an envelope
+//! `{type, data?, uid, nsp}` in that key order. The sharded adapter sends it as
+//! JSON, or notepack msgpack of the whole envelope when `data` holds binary;
+//! the streams adapter's pub/sub messages are always msgpack, and its stream
+//! entries carry the same `data` in a field of their own
+//! ([`crate::streams`]).
 
 use bytes::Bytes;
 use ferrio_proto::socketio::Payload;
@@ -79,7 +83,19 @@ pub(crate) fn object(entries: Vec<(&str, Payload)>) -> Payload {
     )
 }
 
-/// The envelope, encoded: JSON, or msgpack when `data` has binary.
+/// `{type, data?, uid, nsp}`, in that order.
+fn envelope(kind: u64, data: Option<Payload>, uid: &str, nsp: &str) -> Payload {
+    let mut entries = vec![("type".to_owned(), Payload::Json(json!(kind)))];
+    if let Some(data) = data {
+        entries.push(("data".to_owned(), data));
+    }
+    entries.push(("uid".to_owned(), Payload::Json(json!(uid))));
+    entries.push(("nsp".to_owned(), Payload::Json(json!(nsp))));
+    Payload::Object(entries)
+}
+
+/// The envelope, encoded as the sharded adapter does: JSON, or msgpack when
+/// `data` has binary.
 pub(crate) fn encode(
     kind: u64,
     data: Option<Payload>,
@@ -87,19 +103,29 @@ pub(crate) fn encode(
     nsp: &str,
 ) -> Result<Bytes, EncodeError> {
     let binary = data.as_ref().is_some_and(Payload::has_binary);
-    let mut entries = vec![("type".to_owned(), Payload::Json(json!(kind)))];
-    if let Some(data) = data {
-        entries.push(("data".to_owned(), data));
-    }
-    entries.push(("uid".to_owned(), Payload::Json(json!(uid))));
-    entries.push(("nsp".to_owned(), Payload::Json(json!(nsp))));
-    let envelope = Payload::Object(entries);
+    let envelope = envelope(kind, data, uid, nsp);
     if binary {
-        let mut w = Writer::new();
-        w.payload(&envelope)?;
-        return Ok(Bytes::from(w.into_vec()));
+        return msgpack_bytes(&envelope);
     }
     Ok(json_bytes(&envelope.to_value().unwrap_or(Value::Null)))
+}
+
+/// The envelope as msgpack, always: the streams adapter's pub/sub messages.
+pub(crate) fn encode_msgpack(
+    kind: u64,
+    data: Option<Payload>,
+    uid: &str,
+    nsp: &str,
+) -> Result<Bytes, EncodeError> {
+    msgpack_bytes(&envelope(kind, data, uid, nsp))
+}
+
+/// A payload as msgpack (the bytes notepack.io and @msgpack/msgpack both
+/// write for the values ferrio sends).
+pub(crate) fn msgpack_bytes(payload: &Payload) -> Result<Bytes, EncodeError> {
+    let mut w = Writer::new();
+    w.payload(payload)?;
+    Ok(Bytes::from(w.into_vec()))
 }
 
 /// A message of the ClusterAdapter family.
@@ -167,7 +193,6 @@ pub(crate) struct Envelope {
 
 /// Decodes an envelope (JSON if it starts with `{`, msgpack otherwise).
 pub(crate) fn decode(bytes: &Bytes) -> Result<Envelope, WireError> {
-    use crate::classic::wire::Response;
     let mut m = into_entries(decode_any(bytes)?).ok_or(WireError::Shape("message is not a map"))?;
     let kind = take(&mut m, "type")
         .as_ref()
@@ -179,7 +204,14 @@ pub(crate) fn decode(bytes: &Bytes) -> Result<Envelope, WireError> {
     let nsp = take(&mut m, "nsp")
         .and_then(string)
         .ok_or(WireError::Shape("message without a nsp"))?;
-    let mut d = match take(&mut m, "data") {
+    let message = decode_message(kind, take(&mut m, "data"))?;
+    Ok(Envelope { uid, nsp, message })
+}
+
+/// Reads the `data` of a message of type `kind`.
+pub(crate) fn decode_message(kind: u64, data: Option<Payload>) -> Result<Message, WireError> {
+    use crate::classic::wire::Response;
+    let mut d = match data {
         Some(data) => into_entries(data).ok_or(WireError::Shape("data is not a map"))?,
         None => Vec::new(),
     };
@@ -254,7 +286,7 @@ pub(crate) fn decode(bytes: &Bytes) -> Result<Envelope, WireError> {
         },
         _ => return Err(WireError::Shape("unknown message type")),
     };
-    Ok(Envelope { uid, nsp, message })
+    Ok(message)
 }
 
 #[cfg(test)]
