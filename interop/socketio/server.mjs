@@ -3,10 +3,11 @@
 // the peer ferrio-client's tests run against (crates/client/tests).
 //
 //   node interop/socketio/server.mjs [--port 0] [--host 127.0.0.1]
-//        [--ping-interval 25000] [--ping-timeout 20000] [--recovery]
+//        [--ping-interval 25000] [--ping-timeout 20000] [--recovery] [--per-message-deflate]
 //        [--parser default|msgpack]
 //
-// --recovery turns on connection state recovery (`connectionStateRecovery`).
+// --recovery turns on connection state recovery (`connectionStateRecovery`);
+// --per-message-deflate turns on `perMessageDeflate` (threshold 1024 bytes);
 // --parser msgpack (or PARSER=msgpack) uses socket.io-msgpack-parser.
 //
 // Namespaces `/` and `/admin` behave the same; `/private` refuses every
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     "ping-timeout": { type: "string", default: "20000" },
     recovery: { type: "boolean", default: false },
     parser: { type: "string", default: process.env.PARSER || "default" },
+    "per-message-deflate": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -73,6 +75,8 @@ const io = new Server(httpServer, {
   cors: { origin: true, credentials: true },
   ...(args.recovery ? { connectionStateRecovery: {} } : {}),
   ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
+  // Node's own default threshold (1024 bytes) for `true`.
+  ...(args["per-message-deflate"] ? { perMessageDeflate: true } : {}),
 });
 
 function setup(socket) {

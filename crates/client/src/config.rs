@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use ferrio_proto::socketio::{DecoderConfig, Parser};
+use ferrio_proto::websocket::deflate::DeflateConfig;
 
 use crate::Certificate;
 
@@ -80,6 +81,11 @@ pub struct ManagerConfig {
     /// The largest WebSocket message or polling response accepted from the
     /// server, in bytes. Default 64 MiB.
     pub max_message_size: usize,
+    /// permessage-deflate offered on WebSockets (as Node's client, over `ws`,
+    /// offers it): when the server agrees, its compressed messages are
+    /// inflated, within `max_message_size`. The client sends its own
+    /// uncompressed. Default `None` (not offered).
+    pub per_message_deflate: Option<DeflateConfig>,
     /// Limits on the Socket.IO packets the server sends: attachments per
     /// packet, JSON nesting depth, and JSON values per packet
     /// ([`max_json_values`](DecoderConfig::max_json_values), default 10 000,
@@ -121,6 +127,7 @@ impl Default for ManagerConfig {
             timeout: Duration::from_millis(20_000),
             auto_connect: true,
             max_message_size: 64 << 20,
+            per_message_deflate: None,
             decoder: DecoderConfig::default(),
             parser: Parser::Default,
             tls_root_certificates: Vec::new(),
@@ -224,6 +231,13 @@ impl ManagerConfig {
     /// Sets [`max_message_size`](Self::max_message_size).
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`per_message_deflate`](Self::per_message_deflate) (default
+    /// `None`: not offered).
+    pub fn per_message_deflate(mut self, deflate: Option<DeflateConfig>) -> Self {
+        self.per_message_deflate = deflate;
         self
     }
 

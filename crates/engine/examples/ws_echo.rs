@@ -7,8 +7,9 @@
 //! Engine.IO protocol on top: every text and binary message comes back as it
 //! came. The payload limit is 64 MiB rather than the engine's 1 MB default, as
 //! the suite's 9.* cases echo messages of up to 16 MiB. permessage-deflate is
-//! not offered (ferrio does not support it), so the suite's 12.* and 13.*
-//! cases do not apply.
+//! accepted as the engine accepts it (`EngineConfig::per_message_deflate`),
+//! with a threshold of 0 so that every echoed message is compressed: the
+//! suite's 12.* and 13.* cases check it.
 //!
 //! ```text
 //! PORT=9001 cargo run --release -p ferrio-engine --example ws_echo
@@ -24,6 +25,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use ferrio_engine::DeflateConfig;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -62,8 +64,19 @@ fn upgrade(mut req: Request<Incoming>) -> Response<Full<Bytes>> {
         return response;
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(ferrio_engine::websocket_echo(on_upgrade, MAX_PAYLOAD));
-    Response::builder()
+    let config = DeflateConfig::default().threshold(0);
+    let deflate = ferrio_engine::websocket_negotiate(Some(&config), req.headers());
+    let (params, answer) = deflate.unzip();
+    tokio::spawn(ferrio_engine::websocket_echo_deflate(
+        on_upgrade,
+        MAX_PAYLOAD,
+        params.map(|p| (p, config)),
+    ));
+    let mut response = Response::builder();
+    if let Some(answer) = answer {
+        response = response.header(header::SEC_WEBSOCKET_EXTENSIONS, answer);
+    }
+    response
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "Upgrade")
         .header(header::UPGRADE, "websocket")

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use ferrio_proto::websocket::deflate::DeflateConfig;
+
 /// The two transports a session can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -28,9 +30,7 @@ impl TransportKind {
     }
 }
 
-/// A check run on every handshake and upgrade request; `Err(message)` refuses it
-/// with HTTP 403 and `{"code":4,"message":message}`.
-pub type RequestCheck = Arc<dyn Fn(&http::request::Parts) -> Result<(), String> + Send + Sync>;
+use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck};
 
 /// Engine.IO server options. Defaults are the reference server's.
 #[derive(Clone)]
@@ -65,8 +65,36 @@ pub struct EngineConfig {
     /// attacker can reflect into them is a BREACH-style oracle (Node behaves
     /// the same): turn compression off for such apps. Default 1024 bytes.
     pub http_compression_threshold: Option<usize>,
-    /// A check on every handshake and upgrade request. Default none.
+    /// permessage-deflate (RFC 7692) on WebSocket connections, when the client
+    /// offers it: messages of at least its threshold are compressed, and the
+    /// client's compressed messages are inflated within
+    /// [`max_payload`](Self::max_payload). Each connection that compresses
+    /// with context takeover holds a zlib state (about 370 KiB to compress,
+    /// 50 KiB to inflate), made at its first compressed message. Default
+    /// `None` (off), as in Node.
+    pub per_message_deflate: Option<DeflateConfig>,
+    /// A check on every request that opens a session (one without a `sid`;
+    /// the requests of an open session, its upgrade included, are not
+    /// checked, as in Node). Default none.
     pub allow_request: Option<RequestCheck>,
+    /// Makes the id of each new session from its handshake request, as Node's
+    /// `generateId`. An id must be 20 characters of `A-Z a-z 0-9 - _` (the
+    /// shape of ferrio's own) and not be in use: a handshake whose id is not
+    /// is refused with 400 `{"code":3,"message":"Bad request"}`. Default
+    /// none: 15 random bytes in URL-safe base64.
+    pub generate_id: Option<IdGenerator>,
+    /// Called with the headers of the response to each handshake (the first
+    /// poll's answer, or the WebSocket's `101`), before they are sent, as
+    /// Node's `initial_headers` event. Default none.
+    pub initial_headers: Option<HeadersHook>,
+    /// Called with the headers of every response the engine gives a request
+    /// it served (not the refusals), after
+    /// [`initial_headers`](Self::initial_headers), as Node's `headers`
+    /// event. Default none.
+    pub headers: Option<HeadersHook>,
+    /// Told of every refused request with its code, message and context, as
+    /// Node's `connection_error` event. Default none.
+    pub connection_error: Option<ConnectionErrorHook>,
     /// Bytes that may wait in one session's outbox before a send fails with
     /// [`SendError::Full`](crate::SendError::Full). Default 8 MiB.
     pub max_buffered_bytes: usize,
@@ -129,7 +157,12 @@ impl Default for EngineConfig {
             cors: None,
             cookie: None,
             http_compression_threshold: Some(1024),
+            per_message_deflate: None,
             allow_request: None,
+            generate_id: None,
+            initial_headers: None,
+            headers: None,
+            connection_error: None,
             max_buffered_bytes: 8 << 20,
             max_total_buffered_bytes: 1 << 30,
             max_sessions: 100_000,
@@ -158,9 +191,20 @@ impl std::fmt::Debug for EngineConfig {
                 "http_compression_threshold",
                 &self.http_compression_threshold,
             )
+            .field("per_message_deflate", &self.per_message_deflate)
             .field(
                 "allow_request",
                 &self.allow_request.as_ref().map(|_| "<check>"),
+            )
+            .field("generate_id", &self.generate_id.as_ref().map(|_| "<fn>"))
+            .field(
+                "initial_headers",
+                &self.initial_headers.as_ref().map(|_| "<fn>"),
+            )
+            .field("headers", &self.headers.as_ref().map(|_| "<fn>"))
+            .field(
+                "connection_error",
+                &self.connection_error.as_ref().map(|_| "<fn>"),
             )
             .field("max_buffered_bytes", &self.max_buffered_bytes)
             .field("max_total_buffered_bytes", &self.max_total_buffered_bytes)
@@ -237,12 +281,83 @@ impl EngineConfig {
         self.http_compression_threshold = threshold;
         self
     }
-    /// Sets [`allow_request`](Self::allow_request).
+    /// Sets [`per_message_deflate`](Self::per_message_deflate) (default
+    /// `None`: off; `Some(DeflateConfig::default())` is Node's
+    /// `perMessageDeflate: true`, threshold 1024 bytes).
+    pub fn per_message_deflate(mut self, deflate: Option<DeflateConfig>) -> Self {
+        self.per_message_deflate = deflate;
+        self
+    }
+    /// Sets [`allow_request`](Self::allow_request) (default none) to a
+    /// check that answers at once.
     pub fn allow_request(
         mut self,
         check: impl Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
     ) -> Self {
-        self.allow_request = Some(Arc::new(check));
+        self.allow_request = Some(Arc::new(move |parts| -> CheckFuture {
+            Box::pin(std::future::ready(check(parts)))
+        }));
+        self
+    }
+    /// Sets [`allow_request`](Self::allow_request) (default none) to a check
+    /// that may wait: it reads what it needs of the request, then returns a
+    /// future.
+    ///
+    /// ```
+    /// # use ferrio_engine::EngineConfig;
+    /// let config = EngineConfig::default().allow_request_async(|req| {
+    ///     let token = req.headers.get("x-token").cloned();
+    ///     async move {
+    ///         // A database lookup would go here.
+    ///         match token {
+    ///             Some(_) => Ok(()),
+    ///             None => Err("no token".to_owned()),
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn allow_request_async<F>(
+        mut self,
+        check: impl Fn(&http::request::Parts) -> F + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.allow_request = Some(Arc::new(move |parts| -> CheckFuture {
+            Box::pin(check(parts))
+        }));
+        self
+    }
+    /// Sets [`generate_id`](Self::generate_id) (default none: random ids).
+    pub fn generate_id(
+        mut self,
+        generate: impl Fn(&http::request::Parts) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.generate_id = Some(Arc::new(generate));
+        self
+    }
+    /// Sets [`initial_headers`](Self::initial_headers) (default none).
+    pub fn initial_headers(
+        mut self,
+        hook: impl Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.initial_headers = Some(Arc::new(hook));
+        self
+    }
+    /// Sets [`headers`](Self::headers) (default none).
+    pub fn headers(
+        mut self,
+        hook: impl Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.headers = Some(Arc::new(hook));
+        self
+    }
+    /// Sets [`connection_error`](Self::connection_error) (default none).
+    pub fn connection_error(
+        mut self,
+        hook: impl Fn(&crate::ConnectionError<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.connection_error = Some(Arc::new(hook));
         self
     }
     /// Sets [`max_buffered_bytes`](Self::max_buffered_bytes).
@@ -292,29 +407,33 @@ impl EngineConfig {
 
 /// Which origins may make cross-origin requests.
 ///
-/// Only [`List`](Self::List) refuses anything: a request whose `Origin`
-/// header names another origin gets `403` and
-/// `{"code":4,"message":"Origin not allowed"}`, on the handshake, on every
-/// polling request and on the WebSocket upgrade (which browsers do not submit
-/// to CORS, so this is what stops cross-site WebSocket hijacking). Requests
-/// without an `Origin` header (non-browser clients, same-origin GETs) are
-/// served. Without [`EngineConfig::cors`] no origin is checked: set a `List`,
-/// or check `Origin` in [`allow_request`](EngineConfig::allow_request), when
-/// sessions are authenticated with cookies.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Only [`List`](Self::List) and [`Predicate`](Self::Predicate) refuse
+/// anything: a request whose `Origin` header names another origin gets `403`
+/// and `{"code":4,"message":"Origin not allowed"}`, on the handshake, on
+/// every polling request and on the WebSocket upgrade (which browsers do not
+/// submit to CORS, so this is what stops cross-site WebSocket hijacking).
+/// Requests without an `Origin` header (non-browser clients, same-origin
+/// GETs) are served. Without [`EngineConfig::cors`] no origin is checked: set
+/// a `List`, or check `Origin` in [`allow_request`](EngineConfig::allow_request),
+/// when sessions are authenticated with cookies.
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum Origins {
-    /// Any origin may read responses that carry no credentials:
-    /// `Access-Control-Allow-Origin: *`. With [`Cors::credentials`] set,
-    /// `Access-Control-Allow-Credentials` is still not sent (a credentialed
-    /// request then fails in the browser, as it does with Node's `cors` and
-    /// `origin: "*"`): an arbitrary site must not read credentialed answers.
-    /// Use [`List`](Self::List), or [`Mirror`](Self::Mirror) knowingly.
+    /// Any origin may read responses: `Access-Control-Allow-Origin: *`. With
+    /// [`Cors::credentials`] set, `Access-Control-Allow-Credentials: true` is
+    /// sent too, as Node's `cors` sends it; browsers refuse a credentialed
+    /// answer with `*`, so no site can read one. Use [`List`](Self::List),
+    /// or [`Mirror`](Self::Mirror) knowingly, for credentialed requests.
     Any,
     /// Only these exact origins, e.g. `https://example.com`; the request's
     /// origin is echoed when listed, and a request from any other origin is
     /// refused with 403 (see [`Origins`]).
     List(Vec<String>),
+    /// The origins this function accepts (a regular expression's
+    /// `is_match`, say), as Node's `cors` with a `RegExp` or function
+    /// `origin`: the request's origin is echoed when accepted, and a request
+    /// from any other origin is refused with 403 (see [`Origins`]).
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
     /// Echoes whatever origin the request names, with
     /// `Access-Control-Allow-Credentials: true` when [`Cors::credentials`] is
     /// set (Node's `cors` with `origin: true`). Every site on the web can then
@@ -322,6 +441,39 @@ pub enum Origins {
     /// that authenticate with something other than cookies.
     Mirror,
 }
+
+impl Origins {
+    /// Origins accepted by a function (see [`Predicate`](Self::Predicate)).
+    pub fn predicate(accepts: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self::Predicate(Arc::new(accepts))
+    }
+}
+
+impl std::fmt::Debug for Origins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("Any"),
+            Self::List(list) => f.debug_tuple("List").field(list).finish(),
+            Self::Predicate(_) => f.write_str("Predicate(<fn>)"),
+            Self::Mirror => f.write_str("Mirror"),
+        }
+    }
+}
+
+/// Equal when of the same kind with the same list; two predicates are equal
+/// when they are the same function.
+impl PartialEq for Origins {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Any, Self::Any) | (Self::Mirror, Self::Mirror) => true,
+            (Self::List(a), Self::List(b)) => a == b,
+            (Self::Predicate(a), Self::Predicate(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Origins {}
 
 /// Cross-origin resource sharing, as the `cors` options of the reference server.
 #[derive(Debug, Clone)]
@@ -333,6 +485,16 @@ pub struct Cors {
     pub credentials: bool,
     /// Methods allowed in a preflight answer. Default `GET,HEAD,PUT,PATCH,POST,DELETE`.
     pub methods: String,
+    /// Headers allowed in a preflight answer (`allowedHeaders`). Default
+    /// `None`: the request's `Access-Control-Request-Headers` are echoed.
+    pub allowed_headers: Option<String>,
+    /// `Access-Control-Expose-Headers` (`exposedHeaders`). Default `None`.
+    pub exposed_headers: Option<String>,
+    /// `Access-Control-Max-Age` of a preflight answer, in seconds
+    /// (`maxAge`). Default `None`.
+    pub max_age: Option<u64>,
+    /// The status of a preflight answer (`optionsSuccessStatus`). Default 204.
+    pub options_success_status: u16,
 }
 
 impl Default for Cors {
@@ -341,29 +503,54 @@ impl Default for Cors {
             origins: Origins::Any,
             credentials: false,
             methods: "GET,HEAD,PUT,PATCH,POST,DELETE".into(),
+            allowed_headers: None,
+            exposed_headers: None,
+            max_age: None,
+            options_success_status: 204,
         }
     }
 }
 
 impl Cors {
-    /// Sets [`origins`](Self::origins).
+    /// Sets [`origins`](Self::origins) (default [`Origins::Any`]).
     pub fn origins(mut self, origins: Origins) -> Self {
         self.origins = origins;
         self
     }
-    /// Sets [`credentials`](Self::credentials).
+    /// Sets [`credentials`](Self::credentials) (default `false`).
     pub fn credentials(mut self, credentials: bool) -> Self {
         self.credentials = credentials;
         self
     }
-    /// Sets [`methods`](Self::methods).
+    /// Sets [`methods`](Self::methods) (default `GET,HEAD,PUT,PATCH,POST,DELETE`).
     pub fn methods(mut self, methods: impl Into<String>) -> Self {
         self.methods = methods.into();
         self
     }
+    /// Sets [`allowed_headers`](Self::allowed_headers) (default none: echoed).
+    pub fn allowed_headers(mut self, headers: impl Into<String>) -> Self {
+        self.allowed_headers = Some(headers.into());
+        self
+    }
+    /// Sets [`exposed_headers`](Self::exposed_headers) (default none).
+    pub fn exposed_headers(mut self, headers: impl Into<String>) -> Self {
+        self.exposed_headers = Some(headers.into());
+        self
+    }
+    /// Sets [`max_age`](Self::max_age) in seconds (default none).
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+    /// Sets [`options_success_status`](Self::options_success_status) (default 204).
+    pub fn options_success_status(mut self, status: u16) -> Self {
+        self.options_success_status = status;
+        self
+    }
 }
 
-/// The session cookie set on the handshake response.
+/// The session cookie set on the handshake response, written as Node's
+/// `cookie.serialize` writes it (the same attributes, in the same order).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Cookie {
@@ -373,14 +560,26 @@ pub struct Cookie {
     pub path: String,
     /// Whether the cookie is `HttpOnly`. Default `true`.
     pub http_only: bool,
-    /// The `SameSite` attribute (`Strict`, `Lax` or `None`; browsers only
-    /// accept `None` with [`secure`](Self::secure)). Default `Lax`.
+    /// The `SameSite` attribute, `Strict`, `Lax` or `None` in any case
+    /// (browsers only accept `None` with [`secure`](Self::secure)); any
+    /// other value leaves the attribute out. Default `Lax`.
     pub same_site: String,
     /// Whether the cookie is `Secure`: browsers then send it over HTTPS only,
     /// so the session id never travels in clear. Default `false`, as in Node
     /// (a plain-HTTP deployment would otherwise lose the cookie); set it when
     /// serving over TLS.
     pub secure: bool,
+    /// The `Domain` attribute. Default `None`.
+    pub domain: Option<String>,
+    /// The `Max-Age` attribute, in seconds. Default `None` (a session cookie).
+    pub max_age: Option<i64>,
+    /// The `Expires` attribute. Default `None`.
+    pub expires: Option<std::time::SystemTime>,
+    /// Whether the cookie is `Partitioned` (CHIPS). Default `false`.
+    pub partitioned: bool,
+    /// The `Priority` attribute, `Low`, `Medium` or `High` in any case; any
+    /// other value leaves it out. Default `None`.
+    pub priority: Option<String>,
 }
 
 impl Default for Cookie {
@@ -391,6 +590,11 @@ impl Default for Cookie {
             http_only: true,
             same_site: "Lax".into(),
             secure: false,
+            domain: None,
+            max_age: None,
+            expires: None,
+            partitioned: false,
+            priority: None,
         }
     }
 }
@@ -421,17 +625,69 @@ impl Cookie {
         self.secure = secure;
         self
     }
+    /// Sets [`domain`](Self::domain) (default none).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+    /// Sets [`max_age`](Self::max_age) in seconds (default none).
+    pub fn max_age(mut self, seconds: i64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+    /// Sets [`expires`](Self::expires) (default none).
+    pub fn expires(mut self, at: std::time::SystemTime) -> Self {
+        self.expires = Some(at);
+        self
+    }
+    /// Sets [`partitioned`](Self::partitioned) (default `false`).
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.partitioned = partitioned;
+        self
+    }
+    /// Sets [`priority`](Self::priority) (default none).
+    pub fn priority(mut self, priority: impl Into<String>) -> Self {
+        self.priority = Some(priority.into());
+        self
+    }
 
     pub(crate) fn header_value(&self, sid: &str) -> String {
-        let mut v = format!("{}={}; Path={}", self.name, sid, self.path);
+        use std::fmt::Write;
+        let mut v = format!("{}={}", self.name, sid);
+        if let Some(max_age) = self.max_age {
+            let _ = write!(v, "; Max-Age={max_age}");
+        }
+        if let Some(domain) = &self.domain {
+            let _ = write!(v, "; Domain={domain}");
+        }
+        if !self.path.is_empty() {
+            let _ = write!(v, "; Path={}", self.path);
+        }
+        if let Some(expires) = self.expires {
+            let _ = write!(v, "; Expires={}", httpdate::fmt_http_date(expires));
+        }
         if self.http_only {
             v.push_str("; HttpOnly");
         }
         if self.secure {
             v.push_str("; Secure");
         }
-        v.push_str("; SameSite=");
-        v.push_str(&self.same_site);
+        if self.partitioned {
+            v.push_str("; Partitioned");
+        }
+        let priority = self.priority.as_deref().map(str::to_ascii_lowercase);
+        match priority.as_deref() {
+            Some("low") => v.push_str("; Priority=Low"),
+            Some("medium") => v.push_str("; Priority=Medium"),
+            Some("high") => v.push_str("; Priority=High"),
+            _ => {}
+        }
+        match self.same_site.to_ascii_lowercase().as_str() {
+            "lax" => v.push_str("; SameSite=Lax"),
+            "strict" => v.push_str("; SameSite=Strict"),
+            "none" => v.push_str("; SameSite=None"),
+            _ => {}
+        }
         v
     }
 }
@@ -455,6 +711,29 @@ mod tests {
         assert_eq!(
             cookie.header_value("abc"),
             "sticky=abc; Path=/app; Secure; SameSite=None"
+        );
+    }
+
+    /// What Node's `cookie.serialize` (0.7) writes for the same options:
+    /// `serialize("io", "abc", {maxAge: 3600, domain: "example.com", path:
+    /// "/", expires: new Date(1796182489000), httpOnly: true, secure: true,
+    /// partitioned: true, priority: "high", sameSite: "strict"})`.
+    #[test]
+    fn every_cookie_option_in_nodes_order() {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(1_796_182_489_000);
+        let cookie = Cookie::default()
+            .max_age(3600)
+            .domain("example.com")
+            .expires(at)
+            .secure(true)
+            .partitioned(true)
+            .priority("high")
+            .same_site("strict");
+        assert_eq!(
+            cookie.header_value("abc"),
+            "io=abc; Max-Age=3600; Domain=example.com; Path=/; \
+             Expires=Wed, 02 Dec 2026 03:34:49 GMT; HttpOnly; Secure; Partitioned; \
+             Priority=High; SameSite=Strict"
         );
     }
     #[test]

@@ -82,6 +82,22 @@ impl EngineCore {
         self.table().get(&sid).cloned()
     }
 
+    /// Removes `session` from the table, if the entry of its id is this
+    /// session (not a later one with the same id).
+    pub(crate) fn remove_session(&self, session: &Session) {
+        let sid = session.id();
+        let removed = {
+            let mut table = self.table();
+            match table.get(&sid) {
+                Some(entry) if std::ptr::eq(Arc::as_ptr(entry), session) => table.remove(&sid),
+                _ => None,
+            }
+        };
+        if removed.is_some() {
+            self.limits.closed(sid);
+        }
+    }
+
     pub(crate) fn remove(&self, sid: Sid) -> Option<Arc<Session>> {
         let removed = self.table().remove(&sid);
         if removed.is_some() {
@@ -114,13 +130,15 @@ impl EngineCore {
     }
 
     /// Opens a session: queues its open packet, registers it, starts its
-    /// heartbeat, and keeps the connection the handler answers with.
+    /// heartbeat, and keeps the connection the handler answers with. `None`
+    /// when a session with this id is open already (an application's
+    /// [`generate_id`](EngineConfig::generate_id) gave an id twice).
     pub(crate) fn open_session(
         self: &Arc<Self>,
+        sid: Sid,
         info: ConnectInfo,
         transport: TransportKind,
-    ) -> Arc<Session> {
-        let sid = Sid::random();
+    ) -> Option<Arc<Session>> {
         let address = self
             .share(info.remote_addr, self.config.max_sessions_per_address)
             .map(|(key, _)| key);
@@ -144,13 +162,20 @@ impl EngineCore {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(OutPacket::Text(open.into()));
+        {
+            let mut table = self.table();
+            if table.contains_key(&sid) {
+                tracing::debug!(%sid, "session id in use: handshake dropped");
+                return None;
+            }
+            table.insert(sid, session.clone());
+        }
         self.limits.opened(sid, address);
-        self.table().insert(sid, session.clone());
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         session.start_heartbeat();
         let connection = self.handler.on_open(&session);
         session.set_connection(connection);
-        session
+        Some(session)
     }
 }
 

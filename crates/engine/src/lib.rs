@@ -59,6 +59,7 @@ mod conn;
 mod engine;
 mod error;
 mod handler;
+mod hooks;
 mod http;
 mod limits;
 mod serve;
@@ -69,12 +70,15 @@ mod text;
 mod tls;
 mod transport;
 
-pub use config::{Cookie, Cors, EngineConfig, Origins, RequestCheck, TransportKind};
+pub use config::{Cookie, Cors, DeflateConfig, EngineConfig, Origins, TransportKind};
 pub use engine::Engine;
 pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
+pub use hooks::{
+    CheckFuture, ConnectionError, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck,
+};
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
-pub use session::{ConnectInfo, OutPacket, Protocol, Session};
+pub use session::{ConnectInfo, Deflated, OutPacket, Protocol, Secure, Session};
 pub use sid::Sid;
 pub use text::Text;
 #[cfg(feature = "tls")]
@@ -87,3 +91,9 @@ pub use tokio_rustls::rustls;
 /// example (`examples/ws_echo.rs`), not part of the API.
 #[doc(hidden)]
 pub use transport::websocket::echo as websocket_echo;
+/// The echo with permessage-deflate, for the Autobahn example; not part of
+/// the API.
+#[doc(hidden)]
+pub use transport::websocket::{
+    echo_deflate as websocket_echo_deflate, negotiate as websocket_negotiate,
+};

@@ -207,7 +207,11 @@ where
     )
     .await
     {
-        let service = with_request_timeout(service.clone(), addr, config.request_timeout);
+        #[cfg(feature = "tls")]
+        let secure = config.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let secure = false;
+        let service = with_request_timeout(service.clone(), addr, secure, config.request_timeout);
         spawn_connection(&http, &config, stream, addr, service, stopped.clone());
     }
     drop(listener);
@@ -261,11 +265,13 @@ async fn accept(
 }
 
 /// `service` for one connection from `addr`: each request carries the peer's
-/// address in its extensions, and one whose body takes longer than
+/// address in its extensions (and the [`Secure`](crate::Secure) mark when
+/// the connection is TLS), and one whose body takes longer than
 /// `request_timeout` is answered 408.
 fn with_request_timeout<S, B>(
     service: S,
     addr: SocketAddr,
+    secure: bool,
     request_timeout: Duration,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
@@ -285,6 +291,9 @@ where
 {
     service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(addr);
+        if secure {
+            req.extensions_mut().insert(crate::Secure);
+        }
         let mut service = service.clone();
         async move {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;

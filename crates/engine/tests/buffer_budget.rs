@@ -102,7 +102,32 @@ async fn the_count_follows_the_outboxes() {
     a.close();
     drop(a);
     assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    // A server close with no poll parked waits for the client's next poll
+    // (as Node's does), its frames still counted; that poll takes them.
+    assert_eq!(server.engine.buffered_bytes(), 10 * KIB);
+    server.request("GET", &url, "").await;
+    let last = server.request("GET", &url, "").await;
+    assert_eq!(last.text(), "6\x1e1", "the close packet last");
     // The closed session's frames are gone once nothing holds it.
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(server.engine.buffered_bytes(), 0);
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+/// A server close waiting for its client's last poll still answers to the
+/// budget: over it, its frames are dropped and the session forgotten.
+#[tokio::test]
+async fn a_buffered_close_gives_its_frames_up_over_the_budget() {
+    let config = EngineConfig::default().max_total_buffered_bytes(256 * KIB);
+    let mut server = Server::start(config).await;
+    let a = silent_session(&mut server).await;
+    a.send(binary(200 * KIB)).unwrap();
+    a.close();
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    assert_eq!(server.engine.session_count(), 1, "waits for the last poll");
+    let b = silent_session(&mut server).await;
+    b.send(binary(100 * KIB)).unwrap();
+    assert_eq!(server.engine.session_count(), 1, "the closed one is gone");
+    assert_eq!(server.engine.buffered_bytes(), 100 * KIB);
+    assert!(!b.is_closed());
 }

@@ -370,11 +370,9 @@ async fn any_origin_with_credentials_never_echoes_the_origin() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.headers["access-control-allow-origin"], "*");
-    assert!(
-        !reply
-            .headers
-            .contains_key("access-control-allow-credentials")
-    );
+    // As Node's `cors` sends it; browsers refuse credentials with `*`, so
+    // no site reads a credentialed answer (the origin is never echoed).
+    assert_eq!(reply.headers["access-control-allow-credentials"], "true");
 }
 
 /// A polling handshake from `source` (a loopback address): its status.
@@ -433,4 +431,298 @@ async fn one_address_cannot_take_every_handshake_or_session() {
     assert_eq!(accepted, 10, "127.0.0.1 gets its share and no more");
     // Its sessions are all taken too: WebSocket handshakes are refused.
     assert_eq!(handshake_from(&server, "127.0.0.1", "websocket").await, 503);
+}
+
+/// A raw HTTP/1.1 exchange: `request` is written as it is, the answer read
+/// until the server closes or 2 s pass.
+async fn raw_exchange(server: &Server, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn ws_request(server: &Server, query: &str) -> String {
+    format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        server.url(query),
+        server.addr
+    )
+}
+
+/// Node's `abortUpgrade`: a refused WebSocket gets `400 Bad Request`, the
+/// message as text/html, and the connection closed; even a forbidden one
+/// (D16).
+#[tokio::test]
+async fn refused_websockets_get_nodes_plain_400() {
+    let config = EngineConfig::default().allow_request(|_| Err("no token".into()));
+    let server = Server::start(config).await;
+    let answer = raw_exchange(
+        &server,
+        &ws_request(&server, "transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA"),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("content-type: text/html\r\n"), "{answer}");
+    assert!(lower.contains("connection: close\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nSession ID unknown"), "{answer}");
+    let answer = raw_exchange(&server, &ws_request(&server, "transport=websocket")).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("\r\n\r\nno token"), "{answer}");
+}
+
+/// Node asks `allowRequest` only for requests that open a session: not for
+/// the polls, payloads or upgrade of an open one (D12).
+#[tokio::test]
+async fn allow_request_is_asked_only_without_a_sid() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let config = EngineConfig::default().allow_request(move |_| {
+        // Only the first request of all is allowed: a one-time token.
+        match counter.fetch_add(1, Ordering::SeqCst) {
+            0 => Ok(()),
+            _ => Err("token used".into()),
+        }
+    });
+    let mut server = Server::start(config).await;
+    let sid = server.polling_handshake().await;
+    let url = server.url(&format!("transport=polling&sid={sid}"));
+    assert_eq!(server.request("POST", &url, "4hi").await.text(), "ok");
+    assert_eq!(server.request("GET", &url, "").await.text(), "4hi");
+    let mut ws = server
+        .websocket(&format!("transport=websocket&sid={sid}"))
+        .await;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message as M;
+    ws.send(M::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    ws.send(M::text("5")).await.unwrap();
+    assert!(matches!(server.next_event().await, support::Event::Open(_)));
+    assert!(matches!(
+        server.next_event().await,
+        support::Event::Message(..)
+    ));
+    assert!(matches!(
+        server.next_event().await,
+        support::Event::Upgrade(_)
+    ));
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+}
+
+/// Node runs `allowRequest` before the protocol check: a request that fails
+/// both is refused by the check (D13).
+#[tokio::test]
+async fn allow_request_runs_before_the_protocol_check() {
+    let config = EngineConfig::default().allow_request(|_| Err("no".into()));
+    let server = Server::start(config).await;
+    assert_eq!(
+        error_of(&server, "GET", "EIO=3&transport=polling").await,
+        (StatusCode::FORBIDDEN, r#"{"code":4,"message":"no"}"#.into())
+    );
+}
+
+#[tokio::test]
+async fn allow_request_may_wait() {
+    let config = EngineConfig::default().allow_request_async(|parts| {
+        let allowed = parts.uri.query().unwrap_or("").contains("token=ok");
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if allowed {
+                Ok(())
+            } else {
+                Err("no token".into())
+            }
+        }
+    });
+    let server = Server::start(config).await;
+    assert_eq!(
+        error_of(&server, "GET", "EIO=4&transport=polling").await,
+        (
+            StatusCode::FORBIDDEN,
+            r#"{"code":4,"message":"no token"}"#.into()
+        )
+    );
+    assert_eq!(
+        error_of(&server, "GET", "EIO=4&transport=polling&token=ok")
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+/// Node's `connection_error` event: every refused request, with its code,
+/// message and context.
+#[tokio::test]
+async fn connection_errors_are_reported_with_code_message_and_context() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let config = EngineConfig::default()
+        .allow_request(
+            |parts| match parts.uri.query().unwrap_or("").contains("deny") {
+                true => Err("denied".into()),
+                false => Ok(()),
+            },
+        )
+        .connection_error(move |e| {
+            log.lock().unwrap().push((
+                e.code,
+                e.message,
+                e.context.to_string(),
+                e.request.method.to_string(),
+            ));
+        });
+    let server = Server::start(config).await;
+    error_of(&server, "GET", "EIO=4&transport=pigeon").await;
+    error_of(
+        &server,
+        "GET",
+        "EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA",
+    )
+    .await;
+    error_of(&server, "PUT", "EIO=4&transport=polling").await;
+    error_of(&server, "GET", "EIO=4&transport=polling&deny").await;
+    error_of(&server, "GET", "EIO=3&transport=polling").await;
+    let _ = server
+        .try_websocket("transport=websocket&sid=AAAAAAAAAAAAAAAAAAAB")
+        .await;
+    // Served requests are not reported.
+    server.polling_handshake().await;
+    let seen = seen.lock().unwrap().clone();
+    let s = |v: &str| v.to_owned();
+    assert_eq!(
+        seen,
+        [
+            (
+                0,
+                "Transport unknown",
+                s(r#"{"transport":"pigeon"}"#),
+                s("GET")
+            ),
+            (
+                1,
+                "Session ID unknown",
+                s(r#"{"sid":"AAAAAAAAAAAAAAAAAAAA"}"#),
+                s("GET")
+            ),
+            (
+                2,
+                "Bad handshake method",
+                s(r#"{"method":"PUT"}"#),
+                s("PUT")
+            ),
+            (4, "Forbidden", s(r#"{"message":"denied"}"#), s("GET")),
+            (
+                5,
+                "Unsupported protocol version",
+                s(r#"{"protocol":"3"}"#),
+                s("GET")
+            ),
+            (
+                1,
+                "Session ID unknown",
+                s(r#"{"sid":"AAAAAAAAAAAAAAAAAAAB"}"#),
+                s("GET")
+            ),
+        ]
+    );
+}
+
+/// Node's `initial_headers` (the handshake's answer only) and `headers`
+/// (every answer to a served request) events.
+#[tokio::test]
+async fn initial_headers_and_headers_hooks() {
+    let config = EngineConfig::default()
+        .initial_headers(|headers, _| {
+            headers.insert("x-initial", "1".parse().unwrap());
+        })
+        .headers(|headers, req| {
+            let value = req.method.as_str().parse().unwrap();
+            headers.insert("x-every", value);
+        });
+    let server = Server::start(config).await;
+    let handshake = server
+        .request("GET", &server.url("transport=polling"), "")
+        .await;
+    assert_eq!(handshake.headers["x-initial"], "1");
+    assert_eq!(handshake.headers["x-every"], "GET");
+    let json: serde_json::Value = serde_json::from_str(&handshake.text()[1..]).unwrap();
+    let url = server.url(&format!(
+        "transport=polling&sid={}",
+        json["sid"].as_str().unwrap()
+    ));
+    let post = server.request("POST", &url, "4x").await;
+    assert!(!post.headers.contains_key("x-initial"));
+    assert_eq!(post.headers["x-every"], "POST");
+    // The WebSocket handshake's 101 too.
+    let answer = raw_exchange(&server, &ws_request(&server, "transport=websocket")).await;
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("x-initial: 1\r\n"), "{answer}");
+    assert!(lower.contains("x-every: get\r\n"), "{answer}");
+    // Not on refusals.
+    let refused = server
+        .request("GET", &server.url("transport=pigeon"), "")
+        .await;
+    assert!(!refused.headers.contains_key("x-every"));
+}
+
+/// Node's `generateId`: the application names sessions. An id that is not
+/// 20 URL-safe characters, or that is in use, refuses the handshake.
+#[tokio::test]
+async fn generate_id_names_sessions_and_is_checked() {
+    let config = EngineConfig::default().generate_id(|parts| {
+        let query = parts.uri.query().unwrap_or("");
+        let wanted = query.split('&').find_map(|p| p.strip_prefix("want="));
+        wanted.unwrap_or("not valid!").to_owned()
+    });
+    let server = Server::start(config).await;
+    let id = "custom-id_0123456789";
+    let reply = server
+        .request(
+            "GET",
+            &server.url(&format!("transport=polling&want={id}")),
+            "",
+        )
+        .await;
+    assert!(
+        reply.text().contains(&format!(r#""sid":"{id}""#)),
+        "{}",
+        reply.text()
+    );
+    // In use.
+    assert_eq!(
+        error_of(
+            &server,
+            "GET",
+            &format!("EIO=4&transport=polling&want={id}")
+        )
+        .await,
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"code":3,"message":"Bad request"}"#.into()
+        )
+    );
+    // Not the shape of an id.
+    assert_eq!(
+        error_of(&server, "GET", "EIO=4&transport=polling").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Over WebSocket too.
+    let mut ws = server
+        .websocket("transport=websocket&want=another-id_012345678")
+        .await;
+    let open = ws_next_text(&mut ws).await;
+    assert!(open.contains(r#""sid":"another-id_012345678""#), "{open}");
+    assert_eq!(server.engine.session_count(), 2);
 }

@@ -80,6 +80,7 @@ async fn a_second_concurrent_poll_destroys_the_session() {
 }
 
 #[tokio::test]
+/// Node: "poll connection closed prematurely", a transport error (D3).
 async fn a_poll_cancelled_by_the_client_destroys_the_session() {
     let mut server = Server::start(EngineConfig::default()).await;
     let sid = server.polling_handshake().await;
@@ -91,7 +92,7 @@ async fn a_poll_cancelled_by_the_client_destroys_the_session() {
             .await
             .is_err()
     );
-    assert_eq!(server.next_close().await, CloseReason::TransportClose);
+    assert_eq!(server.next_close().await, CloseReason::TransportError);
     assert_eq!(server.engine.session_count(), 0);
 }
 
@@ -107,11 +108,62 @@ async fn an_invalid_payload_destroys_the_session() {
 }
 
 #[tokio::test]
-async fn a_client_ping_is_a_protocol_error() {
+/// Node: "invalid heartbeat direction", a transport error (D3).
+async fn a_client_ping_is_a_transport_error() {
     let mut server = Server::start(EngineConfig::default()).await;
     let sid = server.polling_handshake().await;
     server.request("POST", &post_url(&server, &sid), "2").await;
-    assert_eq!(server.next_close().await, CloseReason::ParseError);
+    assert_eq!(server.next_close().await, CloseReason::TransportError);
+}
+
+/// Node ignores open and upgrade packets on an established transport (D3).
+#[tokio::test]
+async fn open_and_upgrade_packets_are_ignored() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let url = post_url(&server, &sid);
+    let reply = server.request("POST", &url, "0\x1e5\x1e4still here").await;
+    assert_eq!(reply.text(), "ok");
+    let poll = server.request("GET", &url, "").await;
+    assert_eq!(poll.text(), "4still here");
+    assert_eq!(server.engine.session_count(), 1);
+    while let Ok(event) = server.events.try_recv() {
+        assert!(!matches!(event, Event::Close(..)), "{event:?}");
+    }
+}
+
+/// Node: a binary content type on a v4 POST is "invalid content": an empty
+/// 400, and the session ends with "transport error" (D3).
+#[tokio::test]
+async fn a_binary_post_ends_the_session() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let reply = server
+        .request_with(
+            "POST",
+            &post_url(&server, &sid),
+            "4hello",
+            &[("content-type", "application/octet-stream")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.text(), "");
+    assert_eq!(server.next_close().await, CloseReason::TransportError);
+}
+
+/// Node's polling transport answers any method but GET and POST with an
+/// empty 500, and keeps the session (D15).
+#[tokio::test]
+async fn other_methods_get_an_empty_500() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let reply = server.request("PUT", &post_url(&server, &sid), "").await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.text(), "");
+    assert_eq!(server.engine.session_count(), 1);
+    while let Ok(event) = server.events.try_recv() {
+        assert!(!matches!(event, Event::Close(..)), "{event:?}");
+    }
 }
 
 #[tokio::test]
@@ -188,4 +240,84 @@ async fn large_poll_responses_are_compressed_when_accepted() {
         .read_to_string(&mut plain)
         .unwrap();
     assert_eq!(plain, message);
+}
+
+/// Node buffers a server close while no poll is parked: the client's next
+/// poll gets what was queued and the close packet, where it used to get
+/// "Session ID unknown" (D17).
+#[tokio::test]
+async fn a_server_close_waits_for_the_next_poll() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let url = post_url(&server, &sid);
+    let session = server
+        .engine
+        .session(ferrio_engine::Sid::parse(&sid).unwrap())
+        .unwrap();
+    session.send_text("last words").unwrap();
+    session.close();
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    assert!(session.send_text("too late").is_err());
+    // As Node: what was queued first, then a noop and the close.
+    let poll = server.request("GET", &url, "").await;
+    assert_eq!(poll.status, StatusCode::OK);
+    assert_eq!(poll.text(), "4last words");
+    let poll = server.request("GET", &url, "").await;
+    assert_eq!(poll.text(), "6\x1e1");
+    // Then the session is gone.
+    assert_eq!(server.engine.session_count(), 0);
+    let after = server.request("GET", &url, "").await;
+    assert_eq!(after.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
+}
+
+/// A buffered close waits 30 s at most (Node's `closeTimeout`).
+#[tokio::test(start_paused = true)]
+async fn a_buffered_close_is_forgotten_after_30_s() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let session = server
+        .engine
+        .session(ferrio_engine::Sid::parse(&sid).unwrap())
+        .unwrap();
+    session.close();
+    drop(session);
+    assert_eq!(server.next_close().await, CloseReason::ForcedClose);
+    assert_eq!(server.engine.session_count(), 1);
+    tokio::time::sleep(Duration::from_secs(29)).await;
+    assert_eq!(server.engine.session_count(), 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+/// Node compresses a poll's answer when any of its packets asks for it;
+/// `compress: false` on every packet leaves it plain.
+#[tokio::test]
+async fn compress_false_on_every_frame_leaves_the_answer_plain() {
+    let server = Server::start(EngineConfig::default()).await;
+    let sid = server.polling_handshake().await;
+    let url = post_url(&server, &sid);
+    let session = server
+        .engine
+        .session(ferrio_engine::Sid::parse(&sid).unwrap())
+        .unwrap();
+    let big = "x".repeat(4096);
+    let gzip = [("accept-encoding", "gzip, deflate")];
+    session
+        .send_with(ferrio_engine::OutPacket::message(&big), false)
+        .unwrap();
+    let plain = server.request_with("GET", &url, "", &gzip).await;
+    assert!(!plain.headers.contains_key("content-encoding"));
+    assert_eq!(plain.text(), format!("4{big}"));
+    // One frame that may be compressed: the whole answer is.
+    session
+        .send_with(ferrio_engine::OutPacket::message(&big), false)
+        .unwrap();
+    session.send_text("small").unwrap();
+    let compressed = server.request_with("GET", &url, "", &gzip).await;
+    assert_eq!(compressed.headers["content-encoding"], "gzip");
+    // Deflate when the client prefers it (q-values, as Node's `accepts`).
+    session.send_text(&big).unwrap();
+    let deflate = [("accept-encoding", "gzip;q=0.5, deflate")];
+    let reply = server.request_with("GET", &url, "", &deflate).await;
+    assert_eq!(reply.headers["content-encoding"], "deflate");
 }

@@ -118,12 +118,13 @@ async fn websocket_pings_get_pongs() {
 }
 
 #[tokio::test]
+/// Node: "invalid heartbeat direction", a transport error (D3).
 async fn a_client_ping_closes_the_session() {
     let mut server = Server::start(EngineConfig::default()).await;
     let mut ws = server.websocket("transport=websocket").await;
     ws_next_text(&mut ws).await;
     ws.send(M::text("2")).await.unwrap();
-    assert_eq!(server.next_close().await, CloseReason::ParseError);
+    assert_eq!(server.next_close().await, CloseReason::TransportError);
     assert!(ws_next(&mut ws).await.is_none() || ws_next(&mut ws).await.is_none());
 }
 
@@ -148,7 +149,53 @@ async fn messages_over_max_payload_close_the_session() {
     ws.send(M::text(format!("4{}", "x".repeat(200))))
         .await
         .unwrap();
-    assert_eq!(server.next_close().await, CloseReason::ParseError);
+    assert_eq!(server.next_close().await, CloseReason::TransportError);
+    // Close code 1009, as `ws` sends it.
+    assert!(matches!(ws_next(&mut ws).await, Some(M::Close(Some(f))) if u16::from(f.code) == 1009));
+}
+
+/// Node's WebSocket transport ignores close, open and upgrade packets:
+/// the session goes on (D3).
+#[tokio::test]
+async fn close_open_and_upgrade_packets_over_websocket_are_ignored() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    ws_next_text(&mut ws).await;
+    for packet in ["1", "0", "5", "6"] {
+        ws.send(M::text(packet)).await.unwrap();
+    }
+    ws.send(M::text("4still here")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4still here");
+    assert_eq!(server.engine.session_count(), 1);
+    while let Ok(event) = server.events.try_recv() {
+        assert!(!matches!(event, Event::Close(..)), "{event:?}");
+    }
+}
+
+/// A second WebSocket for a session that already has one: Node accepts it
+/// (101) and then closes it with a bare close frame, and the session is left
+/// alone (D16).
+#[tokio::test]
+async fn a_second_websocket_for_a_websocket_session_is_opened_then_closed() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let mut ws = server.websocket("transport=websocket").await;
+    let open = ws_next_text(&mut ws).await;
+    let json: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
+    let sid = json["sid"].as_str().unwrap();
+    let mut second = server
+        .try_websocket(&format!("transport=websocket&sid={sid}"))
+        .await
+        .expect("101, as in Node");
+    assert!(matches!(
+        ws_next(&mut second).await,
+        Some(M::Close(None)) | None
+    ));
+    ws.send(M::text("4still here")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4still here");
+    assert_eq!(server.engine.session_count(), 1);
+    while let Ok(event) = server.events.try_recv() {
+        assert!(!matches!(event, Event::Close(..)), "{event:?}");
+    }
 }
 
 #[tokio::test]
@@ -217,31 +264,46 @@ async fn upgrade_probe_noop_and_switch() {
     ws.send(M::text("4over-ws")).await.unwrap();
     assert_eq!(ws_next_text(&mut ws).await, "4over-ws");
 
-    // Polling is now refused, and so is a second WebSocket for the sid.
+    // Polling is now refused. A second WebSocket for the sid is accepted
+    // and closed at once, as in Node (D16).
     let refused = server.request("GET", &poll_url, "").await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert_eq!(refused.text(), r#"{"code":3,"message":"Bad request"}"#);
-    assert!(
-        server
-            .try_websocket(&format!("transport=websocket&sid={sid}"))
-            .await
-            .is_err()
-    );
+    let mut second = server
+        .try_websocket(&format!("transport=websocket&sid={sid}"))
+        .await
+        .expect("101, as in Node");
+    assert!(matches!(
+        ws_next(&mut second).await,
+        Some(M::Close(None)) | None
+    ));
     ws.send(M::text("4alive")).await.unwrap();
     assert_eq!(ws_next_text(&mut ws).await, "4alive");
 }
 
 #[tokio::test]
-async fn a_second_probe_socket_is_refused_while_upgrading() {
-    let server = Server::start(EngineConfig::default()).await;
-    let (sid, _ws) = start_upgrade(&server).await;
+/// Node: a WebSocket for a session that is upgrading is accepted and
+/// closed; the upgrade in progress goes on (D16).
+async fn a_second_probe_socket_is_closed_while_upgrading() {
+    let mut server = Server::start(EngineConfig::default()).await;
+    let (sid, mut ws) = start_upgrade(&server).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(
-        server
-            .try_websocket(&format!("transport=websocket&sid={sid}"))
-            .await
-            .is_err()
-    );
+    let mut second = server
+        .try_websocket(&format!("transport=websocket&sid={sid}"))
+        .await
+        .expect("101, as in Node");
+    assert!(matches!(
+        ws_next(&mut second).await,
+        Some(M::Close(None)) | None
+    ));
+    // The first probe socket still upgrades the session.
+    ws.send(M::text("2probe")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "3probe");
+    ws.send(M::text("5")).await.unwrap();
+    assert!(matches!(server.next_event().await, Event::Open(_)));
+    assert!(matches!(server.next_event().await, Event::Upgrade(_)));
+    ws.send(M::text("4upgraded")).await.unwrap();
+    assert_eq!(ws_next_text(&mut ws).await, "4upgraded");
 }
 
 #[tokio::test]

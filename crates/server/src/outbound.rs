@@ -80,6 +80,8 @@ impl Encoded {
         let text = match &self.text {
             OutPacket::Text(t) => t.len(),
             OutPacket::Binary(b) => b.len(),
+            // Made by the engine as it sends, never here.
+            OutPacket::Deflated(_) => 0,
         };
         text + attachments
     }
@@ -89,7 +91,7 @@ impl Encoded {
     pub(crate) fn text(&self) -> &str {
         match &self.text {
             OutPacket::Text(t) => t,
-            OutPacket::Binary(_) => "",
+            OutPacket::Binary(_) | OutPacket::Deflated(_) => "",
         }
     }
 
@@ -115,13 +117,14 @@ impl Encoded {
                     .max_json_values(usize::MAX);
                 msgpack::decode_packet(bytes, &roomy).ok()?
             }
-            OutPacket::Text(_) => {
+            OutPacket::Text(_) | OutPacket::Deflated(_) => {
                 let mut decoder = ferrio_proto::socketio::Decoder::default();
                 let mut packet = None;
                 for frame in self.frames() {
                     packet = match frame {
                         OutPacket::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
                         OutPacket::Binary(b) => decoder.feed_binary(b).ok()?,
+                        OutPacket::Deflated(_) => return None,
                     };
                 }
                 packet?

@@ -938,7 +938,9 @@ async fn handshake_fields() {
     assert_eq!(h.query()["EIO"], "4");
     assert_eq!(h.query()["transport"], "websocket");
     assert_eq!(h.auth(), json!({"token": "t"}));
-    assert_eq!(h.address(), Some(c.local));
+    assert_eq!(h.remote_addr(), Some(c.local));
+    assert_eq!(h.address(), Some(c.local.ip()));
+    assert!(!h.xdomain() && !h.secure());
     assert_eq!(
         h.url(),
         "/socket.io/?EIO=4&transport=websocket&foo=bar%20baz&x=1"

@@ -1194,3 +1194,59 @@ async fn finding_17_large_gzipped_polling_answers() {
     }
     verdict(server, healthy, what, F17_BOUND, vec![]).await;
 }
+
+// ------------------------------------------------------- permessage-deflate
+
+/// What a zip bomb inflates to: 256 MiB of one byte, about 256 KB on the wire
+/// (deflate's best is about 1:1030), under the 1 MB `max_payload`.
+const BOMB_INFLATED: usize = 256 << 20;
+/// Connections that each send one bomb.
+const BOMB_CONNECTIONS: usize = 40;
+/// Each bomb is inflated up to `max_payload` (1 MB) and refused there; the
+/// compressed frame and one zlib state (about 50 KiB) per connection stay a
+/// few MiB. Without the bound, the inflated copies (40 × 256 MiB) would hit
+/// the child's 4 GiB address-space cap.
+const BOMB_BOUND: u64 = 64 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permessage_deflate_zip_bomb_is_refused_at_max_payload() {
+    let what = "permessage-deflate zip bomb, 40 x 256 MiB inflated";
+    let mut options = Options::default();
+    options.knobs.per_message_deflate = true;
+    let (server, healthy, _probe) = setup(options).await;
+    let mut bomb = Vec::new();
+    let mut deflater = ferrio_proto::websocket::deflate::Deflater::new(9, 15, false);
+    assert!(deflater.compress(&vec![b'4'; BOMB_INFLATED], &mut bomb));
+    eprintln!("FIGURE {what}: {} bytes on the wire", bomb.len());
+    assert!(bomb.len() < 1_000_000);
+    // A text frame with RSV1 set: compressed.
+    let frame = raw::frame_bytes(0x41, &bomb);
+    let mut closes = Vec::new();
+    for _ in 0..BOMB_CONNECTIONS {
+        let mut ws = RawWs::connect(
+            &server.plain,
+            None,
+            &["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+        )
+        .await
+        .unwrap();
+        ws.raw(&frame).await.unwrap();
+        closes.push(tokio::spawn(async move {
+            loop {
+                match tokio::time::timeout(CLOSE_LIMIT, ws.read_frame()).await {
+                    Ok(Ok((0x8, payload))) => return payload.get(..2).map(|c| [c[0], c[1]]),
+                    Ok(Ok(_)) => continue,
+                    _ => return None,
+                }
+            }
+        }));
+    }
+    let mut more = Vec::new();
+    for close in closes {
+        let code = close.await.unwrap().map(u16::from_be_bytes);
+        if code != Some(1009) {
+            more.push(format!("closed with {code:?}, not 1009"));
+        }
+    }
+    verdict(server, healthy, what, BOMB_BOUND, more).await;
+}

@@ -224,19 +224,20 @@ impl Suite {
 
     async fn invalid_packet_types(&mut self) {
         // Engine.IO types past 6, Socket.IO types past 6, letters.
-        for bad in [
-            "7",
-            "8x",
-            "47",
-            "49[\"a\"]",
-            "4a",
-            "4-1",
-            "0{}",
-            "5",
-            "2probe",
-        ] {
+        for bad in ["7", "8x", "47", "49[\"a\"]", "4a", "4-1", "2probe"] {
             self.offend(bad, true, vec![M::text(bad)]).await;
         }
+        // Open and upgrade packets on an established transport are ignored,
+        // as Node ignores them (issue 16, D3): the connection goes on.
+        let mut tolerated = self.server.ws().await;
+        tolerated.connect("/").await;
+        for ignored in ["0{}", "5"] {
+            tolerated.ws.send(M::text(ignored)).await.unwrap();
+        }
+        assert!(
+            tolerated.round_trip("/", 7).await.is_empty(),
+            "still served"
+        );
         self.check("invalid packet types").await;
     }
 

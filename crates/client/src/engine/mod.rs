@@ -13,6 +13,7 @@
 //! The Socket.IO layer above sees only text and binary messages and, at the
 //! end, one [`EngineEvent::Closed`] with the reason.
 
+mod deflate;
 mod driver;
 mod packet;
 mod polling;
@@ -57,6 +58,8 @@ pub(crate) struct EngineConfig {
     /// For `https`/`wss`: the rustls configuration, or why it could not be
     /// made (reported when connecting). `None` for `http`/`ws`.
     pub tls: Option<Result<Arc<rustls::ClientConfig>, Error>>,
+    /// permessage-deflate offered on WebSockets, if any.
+    pub per_message_deflate: Option<ferrio_proto::websocket::deflate::DeflateConfig>,
 }
 
 impl EngineConfig {

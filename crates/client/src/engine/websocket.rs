@@ -1,6 +1,7 @@
 //! The WebSocket transport: one Engine.IO packet per frame.
 
 use ferrio_proto::engine::Handshake;
+use ferrio_proto::websocket::deflate::client_offer;
 use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -8,14 +9,16 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::deflate::Inflating;
 use super::packet::{InPacket, decode_frame};
 use super::{CloseReason, EngineConfig, OutPacket, Source, TransportEvent};
 use crate::{Error, TransportKind};
 
-/// A client WebSocket connection.
-pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A client WebSocket connection: tungstenite over the stream that inflates
+/// what the server compressed (permessage-deflate), over TCP or TLS.
+pub(crate) type WsStream = WebSocketStream<Inflating<MaybeTlsStream<TcpStream>>>;
 
 /// Opens a WebSocket to the Engine.IO endpoint, for session `sid` or for a
 /// new one.
@@ -26,28 +29,62 @@ pub(crate) async fn connect(config: &EngineConfig, sid: Option<&str>) -> Result<
         .into_client_request()
         .map_err(|e| Error::config(format!("invalid WebSocket URL {url}: {e}")))?;
     request.headers_mut().extend(config.headers.clone());
+    if let Some(offer) = &config.per_message_deflate
+        && let Ok(value) = http::HeaderValue::from_str(&client_offer(offer))
+    {
+        request
+            .headers_mut()
+            .insert(http::header::SEC_WEBSOCKET_EXTENSIONS, value);
+    }
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
-    let connector = match config.tls()? {
-        Some(tls) => Connector::Rustls(tls),
-        None => Connector::Plain,
-    };
     tracing::trace!(%url, "websocket connect");
-    let (ws, _response) = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(ws_config),
-        false,
-        Some(connector),
-    )
-    .await
-    .map_err(|e| {
+    let error = |e: &dyn std::error::Error| {
         Error::transport(format!(
             "websocket error: {}",
-            crate::error::with_sources(&e)
+            crate::error::with_sources(e)
         ))
-    })?;
+    };
+    let stream = open_stream(config, request.uri())
+        .await
+        .map_err(|e| error(&e))?;
+    let stream = Inflating::new(
+        stream,
+        config.per_message_deflate.clone(),
+        config.max_message_size,
+    );
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config))
+            .await
+            .map_err(|e| error(&e))?;
     Ok(ws)
+}
+
+/// The TCP connection to `uri`'s host, with TLS for `wss`, as
+/// tokio-tungstenite's `connect_async` makes it: the stream the inflating
+/// layer goes on, under tungstenite.
+async fn open_stream(
+    config: &EngineConfig,
+    uri: &http::Uri,
+) -> Result<MaybeTlsStream<TcpStream>, tungstenite::Error> {
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let secure = config.secure;
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = TcpStream::connect((host, port)).await?;
+    let tls = config
+        .tls()
+        .map_err(|e| tungstenite::Error::Io(std::io::Error::other(e.to_string())))?;
+    let Some(tls) = tls else {
+        return Ok(MaybeTlsStream::Plain(tcp));
+    };
+    let name = rustls_pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| tungstenite::Error::Io(std::io::Error::other(e)))?;
+    let tls = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await?;
+    Ok(MaybeTlsStream::Rustls(tls))
 }
 
 /// Opens a new session over WebSocket alone: the first frame is the open packet.

@@ -353,6 +353,7 @@ fn engine_config(target: &ServerUrl, config: &ManagerConfig) -> EngineConfig {
         upgrade: config.upgrade,
         max_message_size: config.max_message_size,
         tls: target.secure.then(|| crate::tls::client_config(config)),
+        per_message_deflate: config.per_message_deflate.clone(),
     }
 }
 

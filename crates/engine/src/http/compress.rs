@@ -35,18 +35,7 @@ impl Encoding {
             .get(ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let accepts = |name: &str| {
-            accepted
-                .split(',')
-                .any(|e| e.split(';').next().is_some_and(|e| e.trim() == name))
-        };
-        if accepts("gzip") {
-            Some(Self::Gzip)
-        } else if accepts("deflate") {
-            Some(Self::Deflate)
-        } else {
-            None
-        }
+        preferred(accepted)
     }
 
     fn header(self) -> HeaderValue {
@@ -75,6 +64,66 @@ impl Encoding {
             Err(_) => (body, None),
         }
     }
+}
+
+/// How well one coding matches an `Accept-Encoding` entry, as the
+/// `negotiator` package ranks it: quality, then exact name over `*`, then
+/// the entry's place in the header.
+#[derive(Debug, Clone, Copy)]
+struct Priority {
+    q: f32,
+    exact: bool,
+    place: usize,
+}
+
+/// The coding Node's `accepts(req).encodings(["gzip", "deflate"])` picks
+/// for this `Accept-Encoding`: the highest quality wins, then an exact name
+/// over `*`, then the one named first in the header, then gzip.
+fn preferred(accept: &str) -> Option<Encoding> {
+    let entries: Vec<(&str, f32, usize)> = accept
+        .split(',')
+        .enumerate()
+        .filter_map(|(place, entry)| {
+            let mut parts = entry.trim().split(';');
+            let name = parts.next()?.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                return None;
+            }
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
+                .next()
+                .unwrap_or(1.0);
+            Some((name, q, place))
+        })
+        .collect();
+    let priority = |coding: &str| {
+        let mut best: Option<Priority> = None;
+        for &(name, q, place) in &entries {
+            let exact = name.eq_ignore_ascii_case(coding);
+            if !exact && name != "*" {
+                continue;
+            }
+            let better = best.is_none_or(|b| (exact, q, place) > (b.exact, b.q, b.place));
+            if better {
+                best = Some(Priority { q, exact, place });
+            }
+        }
+        best.filter(|p| p.q > 0.0)
+    };
+    let candidates = [
+        (Encoding::Gzip, priority("gzip")),
+        (Encoding::Deflate, priority("deflate")),
+    ];
+    candidates
+        .into_iter()
+        .filter_map(|(encoding, p)| Some((encoding, p?)))
+        .min_by(|(_, a), (_, b)| {
+            b.q.total_cmp(&a.q)
+                .then(b.exact.cmp(&a.exact))
+                .then(a.place.cmp(&b.place))
+        })
+        .map(|(encoding, _)| encoding)
 }
 
 /// The compression of a body failed to run (its blocking task was cancelled,
@@ -142,6 +191,26 @@ mod tests {
             compress(vec![1; 4096], &plain, Some(1024)).await.unwrap()
         ));
         assert!(none(compress(vec![1; 4096], &req, None).await.unwrap()));
+    }
+
+    /// The choices of Node's `accepts` (negotiator 0.6) for these headers.
+    #[test]
+    fn the_coding_follows_the_q_values_as_in_node() {
+        let cases = [
+            ("gzip, deflate, br", Some(Encoding::Gzip)),
+            ("deflate, gzip", Some(Encoding::Deflate)),
+            ("gzip;q=0.5, deflate", Some(Encoding::Deflate)),
+            ("gzip;q=0, deflate;q=0.1", Some(Encoding::Deflate)),
+            ("gzip;q=0", None),
+            ("*", Some(Encoding::Gzip)),
+            ("*;q=0.5, deflate", Some(Encoding::Deflate)),
+            ("br, identity", None),
+            ("", None),
+            ("GZIP", Some(Encoding::Gzip)),
+        ];
+        for (accept, expected) in cases {
+            assert_eq!(preferred(accept), expected, "{accept:?}");
+        }
     }
 
     /// Polls `future` once: whether it finished there, on this thread.

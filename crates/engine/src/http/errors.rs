@@ -30,6 +30,50 @@ pub(crate) enum EngineError {
 }
 
 impl EngineError {
+    /// The Engine.IO error code, for the `connection_error` hook; `None`
+    /// for an answer that is not one (413).
+    pub(crate) fn code(&self) -> Option<u8> {
+        Some(match self {
+            Self::UnknownTransport => 0,
+            Self::UnknownSid => 1,
+            Self::BadHandshakeMethod => 2,
+            Self::BadRequest => 3,
+            Self::Forbidden(_) | Self::Unavailable(_) => 4,
+            Self::UnsupportedProtocolVersion => 5,
+            Self::PayloadTooLarge => return None,
+        })
+    }
+
+    /// The answer to a refused WebSocket request, as Node's `abortUpgrade`
+    /// writes it: `400 Bad Request` (whatever the code, `Forbidden`
+    /// included), `Connection: close` and the message as `text/html`.
+    /// A refusal for want of a session slot keeps its 503.
+    pub(crate) fn into_upgrade_response(self) -> Response<Body> {
+        let (status, message): (_, std::borrow::Cow<'_, str>) = match self {
+            Self::Forbidden(m) if !m.is_empty() => (StatusCode::BAD_REQUEST, m.into()),
+            Self::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.into()),
+            other => {
+                let code = other.code().unwrap_or(3);
+                (
+                    StatusCode::BAD_REQUEST,
+                    crate::hooks::message_of(code).into(),
+                )
+            }
+        };
+        let mut response = Response::new(Full::new(Bytes::from(message.into_owned())));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/html"),
+        );
+        response
+    }
+
     pub(crate) fn into_response(self) -> Response<Body> {
         let (status, code, message): (_, u8, std::borrow::Cow<'_, str>) = match self {
             Self::UnknownTransport => (StatusCode::BAD_REQUEST, 0, "Transport unknown".into()),
@@ -102,5 +146,27 @@ mod tests {
             body_of(EngineError::PayloadTooLarge).await.0,
             StatusCode::PAYLOAD_TOO_LARGE
         );
+    }
+
+    /// Node's `abortUpgrade`: 400 and the message as text/html, even for
+    /// a forbidden request.
+    #[tokio::test]
+    async fn websocket_refusals_are_plain_400s() {
+        for (error, message) in [
+            (EngineError::UnknownSid, "Session ID unknown"),
+            (EngineError::Forbidden("no token".into()), "no token"),
+            (EngineError::Forbidden(String::new()), "Forbidden"),
+            (
+                EngineError::UnsupportedProtocolVersion,
+                "Unsupported protocol version",
+            ),
+        ] {
+            let r = error.into_upgrade_response();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+            assert_eq!(r.headers()[header::CONTENT_TYPE], "text/html");
+            assert_eq!(r.headers()[header::CONNECTION], "close");
+            let bytes = r.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(bytes, message.as_bytes());
+        }
     }
 }

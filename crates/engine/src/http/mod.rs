@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 
@@ -88,20 +89,36 @@ pub(crate) async fn route<B: RequestBody>(
     if path != config.path && path != config.path.trim_end_matches('/') {
         return plain(StatusCode::NOT_FOUND, "Not Found");
     }
-    let origin = req.headers().get(header::ORIGIN).cloned();
+    let (mut parts, body) = req.into_parts();
+    let origin = parts.headers.get(header::ORIGIN).cloned();
     let refused = match (&config.cors, &origin) {
         (Some(c), Some(origin)) => !cors::allows(c, origin),
         _ => false,
     };
-    let mut response = if req.method() == Method::OPTIONS && config.cors.is_some() {
-        cors::preflight(req.headers())
+    let is_ws = upgrade::is_upgrade_request(&parts.headers);
+    let mut response = if let (&Method::OPTIONS, Some(cors)) = (&parts.method, &config.cors) {
+        cors::preflight(cors, &parts.headers)
     } else if refused {
         tracing::debug!(origin = ?origin, "request from an origin not allowed");
-        EngineError::Forbidden("Origin not allowed".into()).into_response()
+        let error = EngineError::Forbidden("Origin not allowed".into());
+        report(shared, &parts, &error);
+        // ferrio's own check (Node has none): the same 403 over both
+        // transports, so that a refused cross-site WebSocket is told apart.
+        error.into_response()
     } else {
-        match dispatch(shared, req).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
+        match dispatch(shared, &mut parts, body, is_ws).await {
+            Ok(mut response) => {
+                add_headers(config, &parts, response.headers_mut());
+                response
+            }
+            Err(error) => {
+                report(shared, &parts, &error);
+                if is_ws {
+                    error.into_upgrade_response()
+                } else {
+                    error.into_response()
+                }
+            }
         }
     };
     if let Some(cors) = &config.cors {
@@ -110,35 +127,76 @@ pub(crate) async fn route<B: RequestBody>(
     response
 }
 
+/// Lets the application add headers to a response: `initial_headers` on a
+/// handshake's, then `headers` on every one.
+fn add_headers(config: &crate::EngineConfig, parts: &Parts, headers: &mut http::HeaderMap) {
+    let initial = query_param(parts.uri.query().unwrap_or(""), "sid").is_none();
+    if let (true, Some(hook)) = (initial, &config.initial_headers) {
+        hook(headers, parts);
+    }
+    if let Some(hook) = &config.headers {
+        hook(headers, parts);
+    }
+}
+
+/// Tells the `connection_error` hook of a refused request.
+fn report(shared: &EngineCore, parts: &Parts, error: &EngineError) {
+    let (Some(hook), Some(code)) = (&shared.config.connection_error, error.code()) else {
+        return;
+    };
+    let query = parts.uri.query().unwrap_or("");
+    let param = |name| query_param(query, name).unwrap_or_default();
+    let context = match error {
+        EngineError::UnknownTransport => serde_json::json!({ "transport": param("transport") }),
+        EngineError::UnknownSid => serde_json::json!({ "sid": param("sid") }),
+        EngineError::BadHandshakeMethod => serde_json::json!({ "method": parts.method.as_str() }),
+        EngineError::Forbidden(message) => serde_json::json!({ "message": message }),
+        EngineError::Unavailable(message) => serde_json::json!({ "message": message }),
+        EngineError::UnsupportedProtocolVersion => {
+            serde_json::json!({ "protocol": param("EIO") })
+        }
+        EngineError::BadRequest | EngineError::PayloadTooLarge => serde_json::json!({}),
+    };
+    hook(&crate::ConnectionError {
+        request: parts,
+        code,
+        message: crate::hooks::message_of(code),
+        context,
+    });
+}
+
 async fn dispatch<B: RequestBody>(
     shared: &Arc<EngineCore>,
-    req: Request<B>,
+    parts: &mut Parts,
+    body: B,
+    is_ws: bool,
 ) -> Result<Response<Body>, EngineError> {
-    let query = req.uri().query().unwrap_or("");
+    let query = parts.uri.query().unwrap_or("");
     let transport = query_param(query, "transport")
         .and_then(TransportKind::parse)
         .filter(|t| shared.config.allows(*t))
         .ok_or(EngineError::UnknownTransport)?;
-    let is_ws = upgrade::is_upgrade_request(&req);
-    if (transport == TransportKind::WebSocket) != is_ws {
-        return Err(EngineError::BadRequest);
-    }
     match query_param(query, "sid") {
         Some(sid) => {
             let session = Sid::parse(sid)
                 .and_then(|sid| shared.get(sid))
                 .ok_or(EngineError::UnknownSid)?;
-            resume(shared, session, req, transport).await
+            if (transport == TransportKind::WebSocket) != is_ws {
+                return Err(EngineError::BadRequest);
+            }
+            resume(shared, session, parts, body, transport).await
         }
-        None => handshake(shared, req, transport).await,
+        None => handshake(shared, parts, body, transport, is_ws).await,
     }
 }
 
-/// A request of an open session: a poll, a payload, or its upgrade.
+/// A request of an open session: a poll, a payload, or its upgrade. As in
+/// Node, `allow_request` is not asked again.
 async fn resume<B: RequestBody>(
     shared: &Arc<EngineCore>,
     session: Arc<Session>,
-    req: Request<B>,
+    parts: &mut Parts,
+    body: B,
     transport: TransportKind,
 ) -> Result<Response<Body>, EngineError> {
     // The client came back: its handshake is no longer in progress.
@@ -152,51 +210,70 @@ async fn resume<B: RequestBody>(
             if !on_polling {
                 return Err(EngineError::BadRequest);
             }
-            match *req.method() {
-                Method::GET => Ok(polling::get(session, req.headers()).await),
-                Method::POST => Ok(polling::post(session, req).await),
-                _ => Err(EngineError::BadRequest),
+            match parts.method {
+                Method::GET => Ok(polling::get(session, &parts.headers).await),
+                Method::POST => Ok(polling::post(session, &parts.headers, body).await),
+                // Node's polling transport: 500 with no body, session kept.
+                _ => Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, "")),
             }
         }
         TransportKind::WebSocket => {
-            let (parts, body) = req.into_parts();
-            check_request(shared, &parts)?;
-            let mut req = Request::from_parts(parts, body);
-            upgrade::upgrade(shared, &mut req, Some(session))
+            upgrade::upgrade(shared, parts, upgrade::Target::Session(session))
         }
     }
 }
 
-/// A new session's first request: a polling handshake, or a WebSocket.
+/// A new session's first request: a polling handshake, or a WebSocket. The
+/// checks run in Node's order: method, transport, `allow_request`, then the
+/// protocol version.
 async fn handshake<B: RequestBody>(
     shared: &Arc<EngineCore>,
-    req: Request<B>,
+    parts: &mut Parts,
+    _body: B,
     transport: TransportKind,
+    is_ws: bool,
 ) -> Result<Response<Body>, EngineError> {
-    if req.method() != Method::GET {
+    if parts.method != Method::GET {
         return Err(EngineError::BadHandshakeMethod);
     }
-    match query_param(req.uri().query().unwrap_or(""), "EIO") {
+    if (transport == TransportKind::WebSocket) != is_ws {
+        return Err(EngineError::BadRequest);
+    }
+    if let Some(check) = &shared.config.allow_request {
+        check(parts).await.map_err(EngineError::Forbidden)?;
+    }
+    match query_param(parts.uri.query().unwrap_or(""), "EIO") {
         Some("4") => {}
         Some("3") if shared.config.allow_eio3 => {}
         _ => return Err(EngineError::UnsupportedProtocolVersion),
     }
-    let (parts, body) = req.into_parts();
-    check_request(shared, &parts)?;
     if shared.is_shutting_down() {
         return Err(EngineError::BadRequest);
     }
-    let mut req = Request::from_parts(parts, body);
+    let sid = new_sid(shared, parts)?;
     match transport {
-        TransportKind::Polling => polling::handshake(shared, req).await,
-        TransportKind::WebSocket => upgrade::upgrade(shared, &mut req, None),
+        TransportKind::Polling => polling::handshake(shared, parts, sid).await,
+        TransportKind::WebSocket => upgrade::upgrade(shared, parts, upgrade::Target::New(sid)),
     }
 }
 
-fn check_request(shared: &EngineCore, parts: &http::request::Parts) -> Result<(), EngineError> {
-    match &shared.config.allow_request {
-        Some(check) => check(parts).map_err(EngineError::Forbidden),
-        None => Ok(()),
+/// The id of a new session: the application's
+/// ([`generate_id`](crate::EngineConfig::generate_id)) when it has a
+/// generator and the id is valid and free, else a random one.
+fn new_sid(shared: &EngineCore, parts: &Parts) -> Result<Sid, EngineError> {
+    let Some(generate) = &shared.config.generate_id else {
+        return Ok(Sid::random());
+    };
+    let id = generate(parts);
+    match Sid::parse(&id) {
+        Some(sid) if shared.get(sid).is_none() => Ok(sid),
+        _ => {
+            tracing::debug!(
+                id,
+                "generated session id refused: not 20 URL-safe characters, or in use"
+            );
+            Err(EngineError::BadRequest)
+        }
     }
 }
 

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{RECORD_SEPARATOR, decode_payload, encode_payload_binary};
+use http::Response;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response};
+use http::request::Parts;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
 use super::{Body, EngineError, RequestBody, compress, polling_v3, refused_session};
 use crate::engine::EngineCore;
 use crate::limits::Refused;
 use crate::session::{Upgrade, info::connect_info};
-use crate::{CloseReason, OutPacket, Protocol, Session, TransportKind};
+use crate::{CloseReason, OutPacket, Protocol, Session, Sid, TransportKind};
 
 /// Answers a poll: parks until the session has frames, then returns them all.
 pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<Body> {
@@ -33,32 +34,56 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
         session: &session,
         answered: false,
     };
-    let (payload, content_type) = loop {
+    // Whether the session was closed before this poll came: a buffered
+    // server close (see `Session::close_with`).
+    let mut first = true;
+    let (payload, content_type, compress) = loop {
         let writable = session.writer.notified();
         {
             let mut state = session.lock();
+            let buffered = std::mem::replace(&mut first, false);
             if let Some(reason) = state.closed {
-                let frames = state.take_outbox();
-                // A client that closed is answered with a noop, as the reference does.
-                let last = if reason == CloseReason::TransportClose {
-                    "6"
-                } else {
-                    "1"
+                if buffered && !state.outbox.is_empty() {
+                    // As Node: what was queued goes first, alone; the close
+                    // waits for the next poll.
+                    let (frames, compress) = state.take_poll_answer();
+                    let (payload, content_type) = answer(&session, frames, &[]);
+                    break (payload, content_type, compress);
+                }
+                let (frames, compress) = state.take_poll_answer();
+                // A client that closed is answered with a noop, as the
+                // reference does; so is a buffered close, before its `1`.
+                let last: &[&'static str] = match reason {
+                    CloseReason::TransportClose => &["6"],
+                    _ if buffered => &["6", "1"],
+                    _ => &["1"],
                 };
-                break answer(&session, frames, Some(last));
+                let (payload, content_type) = answer(&session, frames, last);
+                drop(state);
+                // A buffered server close is taken: the session is gone.
+                session.forget();
+                break (payload, content_type, compress);
             }
             if matches!(state.upgrade, Upgrade::Probing | Upgrade::Done) {
-                break answer(&session, [OutPacket::NOOP], None);
+                let (payload, content_type) = answer(&session, [OutPacket::NOOP], &[]);
+                break (payload, content_type, true);
             }
             if !state.outbox.is_empty() && state.polling().is_none_or(|polling| polling.hold == 0) {
-                break answer(&session, state.take_outbox(), None);
+                let (frames, compress) = state.take_poll_answer();
+                let (payload, content_type) = answer(&session, frames, &[]);
+                break (payload, content_type, compress);
             }
         }
         writable.await;
     };
     guard.answered = true;
     drop(guard);
-    let threshold = session.shared.config.http_compression_threshold;
+    // Node compresses an answer when one of its packets asked for it.
+    let threshold = session
+        .shared
+        .config
+        .http_compression_threshold
+        .filter(|_| compress);
     let Ok((payload, encoding)) = compress::compress(payload, request, threshold).await else {
         // Its frames are lost: the session cannot go on.
         session.close_with(CloseReason::TransportError);
@@ -75,7 +100,8 @@ pub(crate) async fn get(session: Arc<Session>, request: &HeaderMap) -> Response<
 }
 
 /// Marks the end of a poll; a poll dropped before it was answered means the
-/// client went away, which ends the session.
+/// client went away, which ends the session with "transport error" (Node's
+/// "poll connection closed prematurely").
 struct PollGuard<'a> {
     session: &'a Arc<Session>,
     answered: bool,
@@ -87,7 +113,7 @@ impl Drop for PollGuard<'_> {
             polling.poll_active = false;
         }
         if !self.answered {
-            self.session.close_with(CloseReason::TransportClose);
+            self.session.close_with(CloseReason::TransportError);
         }
     }
 }
@@ -125,13 +151,13 @@ impl Drop for PostGuard<'_> {
 fn answer(
     session: &Session,
     frames: impl IntoIterator<Item = OutPacket>,
-    last: Option<&'static str>,
+    last: &[&'static str],
 ) -> (Vec<u8>, HeaderValue) {
     if session.protocol() != Protocol::V4 {
         return polling_v3::encode(frames, last, session.base64);
     }
     let mut payload = encode(frames);
-    if let Some(last) = last {
+    for last in last {
         if !payload.is_empty() {
             payload.push(RECORD_SEPARATOR);
         }
@@ -152,6 +178,8 @@ fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
         match frame {
             OutPacket::Text(text) => out.extend_from_slice(text.as_bytes()),
             OutPacket::Binary(bytes) => encode_payload_binary(&bytes, &mut out),
+            // Made for a WebSocket only, which a session never leaves.
+            OutPacket::Deflated(_) => {}
         }
     }
     out
@@ -160,12 +188,13 @@ fn encode(frames: impl IntoIterator<Item = OutPacket>) -> Vec<u8> {
 /// Opens a long-polling session and answers its first poll (the open
 /// packet), within the handshake limits: the handshake counts as pending
 /// until the client comes back.
-pub(crate) async fn handshake<B: RequestBody>(
+pub(crate) async fn handshake(
     shared: &Arc<EngineCore>,
-    req: Request<B>,
+    req: &Parts,
+    sid: Sid,
 ) -> Result<Response<Body>, EngineError> {
     let (config, limits) = (&shared.config, &shared.limits);
-    let info = connect_info(&req);
+    let info = connect_info(req);
     let share = shared.share(info.remote_addr, config.max_pending_handshakes_per_address);
     limits
         .reserve_pending(config.max_pending_handshakes, share)
@@ -181,7 +210,10 @@ pub(crate) async fn handshake<B: RequestBody>(
             limits.cancel_pending(share);
             refused_session(refused)
         })?;
-    let session = shared.open_session(info, TransportKind::Polling);
+    let Some(session) = shared.open_session(sid, info, TransportKind::Polling) else {
+        limits.cancel_pending(share);
+        return Err(EngineError::BadRequest);
+    };
     drop(slot);
     limits.add_pending(session.id(), share);
     if session.is_closed() {
@@ -189,7 +221,7 @@ pub(crate) async fn handshake<B: RequestBody>(
         // its close no longer unmarks it, so do it here.
         limits.answered(session.id());
     }
-    let mut response = get(session.clone(), req.headers()).await;
+    let mut response = get(session.clone(), &req.headers).await;
     if let Some(cookie) = &config.cookie {
         if let Ok(v) = cookie.header_value(session.id().as_str()).parse() {
             response.headers_mut().insert(header::SET_COOKIE, v);
@@ -199,11 +231,22 @@ pub(crate) async fn handshake<B: RequestBody>(
 }
 
 /// Takes a payload of packets from the client and answers `ok`.
-pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>) -> Response<Body> {
-    // v4 payloads are text; a binary content type is a v3 client.
-    let binary = polling_v3::is_binary(req.headers());
-    if binary && session.protocol() == Protocol::V4 {
-        return EngineError::BadRequest.into_response();
+pub(crate) async fn post<B: RequestBody>(
+    session: Arc<Session>,
+    headers: &HeaderMap,
+    body: B,
+) -> Response<Body> {
+    // v4 payloads are text; a binary content type is a v3 client. On a v4
+    // session Node ends the session ("invalid content") and answers an
+    // empty 400.
+    let binary = polling_v3::is_binary(headers);
+    if session.protocol() == Protocol::V4
+        && headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/octet-stream")
+    {
+        session.close_with(CloseReason::TransportError);
+        return super::plain(http::StatusCode::BAD_REQUEST, "");
     }
     let overlapping = {
         let mut state = session.lock();
@@ -220,7 +263,7 @@ pub(crate) async fn post<B: RequestBody>(session: Arc<Session>, req: Request<B>)
         session: &session,
         received: false,
     };
-    let body = Limited::new(req.into_body(), limit).collect().await;
+    let body = Limited::new(body, limit).collect().await;
     let body = match body {
         Ok(body) => {
             drop(guard.received());

@@ -17,15 +17,14 @@ use crate::{CloseReason, Connection, OutPacket, Session};
 /// The content type of a binary payload, both ways.
 const OCTET_STREAM: &str = "application/octet-stream";
 
-/// Encodes a poll's answer; `last` is a control packet (`6`, `1`) that ends
+/// Encodes a poll's answer; `last` are control packets (`6`, `1`) that end
 /// it. Binary messages are queued in their v3 form, type byte first.
 pub(super) fn encode(
     frames: impl IntoIterator<Item = OutPacket>,
-    last: Option<&'static str>,
+    last: &[&'static str],
     base64: bool,
 ) -> (Vec<u8>, HeaderValue) {
     let frames: Vec<OutPacket> = frames.into_iter().collect();
-    let last = last.unwrap_or_default();
     let binary = !base64 && frames.iter().any(|f| matches!(f, OutPacket::Binary(_)));
     let mut out = Vec::new();
     for frame in &frames {
@@ -38,12 +37,16 @@ pub(super) fn encode(
             (OutPacket::Binary(bytes), true) => {
                 encode_binary_payload_binary_v3(data_of(bytes), &mut out);
             }
+            // Compressed only for a WebSocket that agreed on permessage-deflate.
+            (OutPacket::Deflated(_), _) => {}
         }
     }
-    match (last.is_empty(), binary) {
-        (true, _) => {}
-        (false, false) => encode_text_payload_text_v3(last, &mut out),
-        (false, true) => encode_binary_payload_text_v3(last, &mut out),
+    for last in last {
+        if binary {
+            encode_binary_payload_text_v3(last, &mut out);
+        } else {
+            encode_text_payload_text_v3(last, &mut out);
+        }
     }
     let content_type = if binary {
         HeaderValue::from_static(OCTET_STREAM)

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 use tungstenite::handshake::derive_accept_key;
@@ -15,33 +16,45 @@ use super::{Body, EngineError, refused_session};
 use crate::engine::EngineCore;
 use crate::session::{Upgrade, info::connect_info};
 use crate::transport::websocket::{self, Accepted};
-use crate::{Session, TransportKind};
+use crate::{Session, Sid, TransportKind};
 
 /// Whether a request asks for a WebSocket.
-pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
-    req.headers()
+pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
+    headers
         .get(header::UPGRADE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
-/// Accepts a WebSocket: a new session when `session` is `None`, else an upgrade
-/// of that polling session. The connection itself runs in a task of its own.
-pub(crate) fn upgrade<B>(
+/// What a WebSocket request is for.
+pub(crate) enum Target {
+    /// A new session, with this id.
+    New(Sid),
+    /// The upgrade of an open session.
+    Session(Arc<Session>),
+}
+
+/// Accepts a WebSocket: a new session, or an upgrade of a polling session.
+/// The connection itself runs in a task of its own.
+///
+/// A WebSocket for a session that cannot take it (one that is upgrading,
+/// upgraded, or on WebSocket from the start) is accepted and then closed,
+/// the session left alone, as Node does.
+pub(crate) fn upgrade(
     shared: &Arc<EngineCore>,
-    req: &mut Request<B>,
-    session: Option<Arc<Session>>,
+    parts: &mut Parts,
+    target: Target,
 ) -> Result<Response<Body>, EngineError> {
     // RFC 6455 §4.2.1: a GET, with a key of 16 base64-encoded bytes.
-    if req.method() != Method::GET {
+    if parts.method != Method::GET {
         return Err(EngineError::BadRequest);
     }
-    let key = req
-        .headers()
+    let key = parts
+        .headers
         .get(header::SEC_WEBSOCKET_KEY)
         .filter(|key| is_valid_key(key.as_bytes()))
         .ok_or(EngineError::BadRequest)?;
-    if req
-        .headers()
+    if parts
+        .headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(|v| v.as_bytes())
         != Some(b"13")
@@ -49,32 +62,35 @@ pub(crate) fn upgrade<B>(
         return Err(EngineError::BadRequest);
     }
     let accept = derive_accept_key(key.as_bytes());
-    let on_upgrade = req
-        .extensions_mut()
+    let on_upgrade = parts
+        .extensions
         .remove::<OnUpgrade>()
         .ok_or(EngineError::BadRequest)?;
-    let accepted = match session {
-        Some(session) => {
+    let accepted = match target {
+        Target::Session(session) => {
             let mut state = session.lock();
-            if !shared.config.allow_upgrades
-                || state.transport() != TransportKind::Polling
-                || state.upgrade != Upgrade::None
+            if shared.config.allow_upgrades
+                && state.transport() == TransportKind::Polling
+                && state.upgrade == Upgrade::None
             {
-                return Err(EngineError::BadRequest);
+                state.upgrade = Upgrade::Requested;
+                drop(state);
+                Accepted::Upgrade(session)
+            } else {
+                tracing::debug!(sid = %session.id(), "websocket for a session that cannot upgrade: closed once open");
+                Accepted::Refused
             }
-            state.upgrade = Upgrade::Requested;
-            drop(state);
-            Accepted::Upgrade(session)
         }
-        None => {
-            let info = connect_info(req);
+        Target::New(sid) => {
+            let info = connect_info(parts);
             let slot = shared
                 .reserve_session(info.remote_addr)
                 .map_err(refused_session)?;
-            Accepted::New(Box::new((info, slot)))
+            Accepted::New(Box::new((sid, info, slot)))
         }
     };
-    websocket::spawn(shared, on_upgrade, accepted);
+    let deflate = websocket::negotiate(shared.config.per_message_deflate.as_ref(), &parts.headers);
+    websocket::spawn(shared, on_upgrade, accepted, deflate.as_ref().map(|d| d.0));
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -83,6 +99,9 @@ pub(crate) fn upgrade<B>(
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     if let Ok(accept) = HeaderValue::from_str(&accept) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    if let Some((_, answer)) = deflate {
+        headers.insert(header::SEC_WEBSOCKET_EXTENSIONS, answer);
     }
     Ok(response)
 }

@@ -80,6 +80,9 @@ pub(crate) struct Polling {
     pub hold: u32,
     pub poll_active: bool,
     pub post_active: bool,
+    /// A frame in the outbox asked for compression (Node compresses a
+    /// poll's answer when any of its packets did; control packets do).
+    pub compress: bool,
 }
 
 impl Carrier {

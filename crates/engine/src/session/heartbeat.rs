@@ -118,7 +118,7 @@ pub(super) async fn run_for_polling(session: Arc<Session>) {
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
-    use std::time::{Duration, SystemTime};
+    use std::time::Duration;
 
     use bytes::Bytes;
     use ferrio_proto::engine::Packet;
@@ -153,9 +153,14 @@ mod tests {
             uri: uri.parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
-        let session = engine.shared.open_session(info, TransportKind::Polling);
+        let session = engine
+            .shared
+            .open_session(crate::Sid::random(), info, TransportKind::Polling)
+            .unwrap();
         session.lock().take_outbox();
         session
     }

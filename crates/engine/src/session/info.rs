@@ -3,7 +3,8 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 /// What the handshake request told about the client.
 ///
@@ -17,8 +18,21 @@ pub struct ConnectInfo {
     pub(crate) uri: PathAndQuery,
     pub(crate) headers: Headers,
     pub(crate) remote_addr: Option<SocketAddr>,
-    pub(crate) issued: SystemTime,
+    /// Milliseconds since the Unix epoch (Node's `issued`).
+    pub(crate) issued: u64,
+    /// The request's extensions, less what the engine reads itself (the
+    /// address, the TLS mark, hyper's upgrade handle): empty, and no
+    /// allocation, unless a layer before the engine added something.
+    pub(crate) extensions: http::Extensions,
+    pub(crate) secure: bool,
 }
+
+/// Marks a request that came over TLS, for
+/// [`ConnectInfo::secure`]: the standalone listener adds it to the requests
+/// of its TLS connections; under another server, a layer that knows the
+/// connection is encrypted may add it to the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Secure;
 
 impl ConnectInfo {
     /// The request's path and query, as `/socket.io/?EIO=4&transport=polling`.
@@ -70,15 +84,38 @@ impl ConnectInfo {
     }
 
     /// The peer's address, when the server knows it: the standalone listener
-    /// always does; under another server, put a `SocketAddr` in the request's
-    /// extensions.
+    /// always does; under axum, when the app is served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (with this
+    /// crate's `axum` feature); under another server, put a `SocketAddr` in
+    /// the request's extensions.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
     }
 
-    /// When the handshake was received.
+    /// When the handshake was received (to the millisecond).
     pub fn issued(&self) -> SystemTime {
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.issued)
+    }
+
+    /// When the handshake was received, in milliseconds since the Unix
+    /// epoch (Node's `handshake.issued`).
+    pub fn issued_ms(&self) -> u64 {
         self.issued
+    }
+
+    /// Whether the handshake came over TLS (Node's `handshake.secure`): on
+    /// the standalone listener with TLS, or when a layer before the engine
+    /// marked the request with [`Secure`].
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The extensions of the handshake request, as layers before the engine
+    /// left them (a tower auth layer's identity, say), less the ones the
+    /// engine reads itself: the peer's address, the [`Secure`] mark and
+    /// hyper's upgrade handle. Node's `socket.request` gives the same reach.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
     }
 }
 
@@ -89,14 +126,38 @@ impl ConnectInfo {
 /// keep that whole buffer (8 KiB or more) alive for the session's lifetime.
 /// Each is one allocation (see [`ConnectInfo`]): the info lives as long as
 /// the session.
-pub(crate) fn connect_info<B>(req: &Request<B>) -> ConnectInfo {
-    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+pub(crate) fn connect_info(req: &Parts) -> ConnectInfo {
+    let path_and_query = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut extensions = req.extensions.clone();
+    let remote_addr = extensions.remove::<SocketAddr>();
+    // axum's `into_make_service_with_connect_info::<SocketAddr>()`.
+    #[cfg(feature = "axum")]
+    let remote_addr = {
+        use axum::extract::ConnectInfo as Axum;
+        let axum = extensions.remove::<Axum<SocketAddr>>();
+        remote_addr.or(axum.map(|Axum(addr)| addr))
+    };
+    let secure = extensions.remove::<Secure>().is_some();
+    extensions.remove::<hyper::upgrade::OnUpgrade>();
+    if extensions.is_empty() {
+        // No allocation kept for a map that the removals emptied.
+        extensions = http::Extensions::new();
+    }
     ConnectInfo {
         uri: path_and_query.into(),
-        headers: req.headers().into(),
-        remote_addr: req.extensions().get::<SocketAddr>().copied(),
-        issued: SystemTime::now(),
+        headers: (&req.headers).into(),
+        remote_addr,
+        issued: now_ms(),
+        extensions,
+        secure,
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The most header bytes a [`ConnectInfo`] keeps: 16 KiB, Node's largest
@@ -231,7 +292,9 @@ mod tests {
             uri: target.into(),
             headers: (&map).into(),
             remote_addr: None,
-            issued: SystemTime::now(),
+            issued: now_ms(),
+            extensions: Default::default(),
+            secure: false,
         }
     }
 
@@ -277,6 +340,31 @@ mod tests {
         // One that fits after others were left out is still kept.
         assert_eq!(info.header("cookie"), Some(&b"k=v"[..]));
         assert_eq!(info.headers().get_all("x-big").iter().count(), 1);
+    }
+
+    /// Every session keeps one, behind an `Arc`: with the `Arc`'s counts it
+    /// must stay in the allocator's 128-byte class (it was 96 bytes before
+    /// the extensions and the TLS mark; `issued` went from a `SystemTime`
+    /// to milliseconds to make room).
+    #[test]
+    fn connect_info_stays_small() {
+        let size = std::mem::size_of::<ConnectInfo>();
+        eprintln!("size_of::<ConnectInfo>() = {size}");
+        assert!(size + 16 <= 120, "ConnectInfo is {size} bytes");
+    }
+
+    #[test]
+    fn engine_marks_are_not_kept_in_the_extensions() {
+        let mut req = http::Request::new(());
+        req.extensions_mut()
+            .insert(SocketAddr::from(([127, 0, 0, 1], 9)));
+        req.extensions_mut().insert(Secure);
+        let (parts, ()) = req.into_parts();
+        let info = connect_info(&parts);
+        assert!(info.secure());
+        assert_eq!(info.remote_addr().map(|a| a.port()), Some(9));
+        assert!(info.extensions().is_empty());
+        assert!(info.issued_ms() > 0);
     }
 
     #[test]

@@ -18,13 +18,17 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 pub(crate) use carrier::{Carrier, Queue, Wire, WriteNow};
-pub use info::ConnectInfo;
-pub use out_packet::OutPacket;
+pub use info::{ConnectInfo, Secure};
+pub use out_packet::{Deflated, OutPacket};
 pub use protocol::Protocol;
 pub(crate) use state::{State, Upgrade};
 
 use crate::engine::EngineCore;
 use crate::{CloseReason, Connection, Message, SendError, Sid, Text, TransportKind};
+
+/// How long a server close of a long-polling session waits for the client's
+/// next poll (Node's `closeTimeout`): 30 s.
+pub(crate) const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A client's Engine.IO session, whichever transport carries it.
 ///
@@ -127,6 +131,14 @@ impl Session {
     /// [`max_buffered_bytes`](crate::EngineConfig::max_buffered_bytes): the caller
     /// decides whether to drop the frame or close a client that cannot keep up.
     pub fn send(&self, frame: OutPacket) -> Result<(), SendError> {
+        self.send_with(frame, true)
+    }
+
+    /// [`send`](Self::send), saying whether the frame may be compressed:
+    /// with `compress` false, a WebSocket that agreed on permessage-deflate
+    /// sends the frame as it is, and a long-polling answer whose frames all
+    /// said no is not compressed (Node's `compress: false`).
+    pub fn send_with(&self, frame: OutPacket, compress: bool) -> Result<(), SendError> {
         let frame = match self.protocol {
             Protocol::V4 => frame,
             _ => with_type_byte(frame),
@@ -139,6 +151,7 @@ impl Session {
         if frame.len() > limit {
             return Err(SendError::Full);
         }
+        let frame = state.prepare(frame, compress);
         let sent = state.write_now(std::slice::from_ref(&frame));
         let queued = match sent {
             WriteNow::Written | WriteNow::Partial => Ok(()),
@@ -146,6 +159,9 @@ impl Session {
                 state.push(frame, Some(limit))
             }
         };
+        if compress && queued.is_ok() {
+            state.wants_compression();
+        }
         drop(state);
         self.after_write(sent, queued)
     }
@@ -185,15 +201,25 @@ impl Session {
     /// Queues several frames that must reach the client back to back (a packet
     /// and its binary attachments): all are queued, or none.
     pub fn send_all(&self, frames: impl IntoIterator<Item = OutPacket>) -> Result<(), SendError> {
+        self.send_all_with(frames, true)
+    }
+
+    /// [`send_all`](Self::send_all), saying whether the frames may be
+    /// compressed (see [`send_with`](Self::send_with)).
+    pub fn send_all_with(
+        &self,
+        frames: impl IntoIterator<Item = OutPacket>,
+        compress: bool,
+    ) -> Result<(), SendError> {
         let mut frames = frames.into_iter();
         let (first, second) = (frames.next(), frames.next());
         let frames: Vec<OutPacket> = match (first, second) {
             (None, _) => return Ok(()),
             // One frame, the usual case: no list to allocate.
-            (Some(only), None) => return self.send(only),
+            (Some(only), None) => return self.send_with(only, compress),
             (Some(first), Some(second)) => [first, second].into_iter().chain(frames).collect(),
         };
-        let frames = match self.protocol {
+        let mut frames = match self.protocol {
             Protocol::V4 => frames,
             _ => frames.into_iter().map(with_type_byte).collect(),
         };
@@ -205,6 +231,9 @@ impl Session {
         if frames.iter().map(OutPacket::len).sum::<usize>() > limit {
             return Err(SendError::Full);
         }
+        for frame in &mut frames {
+            *frame = state.prepare(std::mem::replace(frame, OutPacket::NOOP), compress);
+        }
         let sent = state.write_now(&frames);
         let queued = match sent {
             WriteNow::Written | WriteNow::Partial => Ok(()),
@@ -212,6 +241,9 @@ impl Session {
                 state.push_all(frames, limit)
             }
         };
+        if compress && queued.is_ok() {
+            state.wants_compression();
+        }
         drop(state);
         self.after_write(sent, queued)
     }
@@ -288,32 +320,76 @@ impl Session {
 
     /// Queues a control frame (ping, noop, probe): never refused for size.
     pub(crate) fn push_control(&self, frame: OutPacket) {
-        if self.lock().push(frame, None).is_ok() {
+        let mut state = self.lock();
+        if state.push(frame, None).is_ok() {
+            state.wants_compression();
+            drop(state);
             self.writer.notify_one();
         }
     }
 
     /// Ends the session with a reason: frames already queued are still written,
     /// then the transport closes and the handler's `on_close` runs, once.
+    ///
+    /// A server close ([`CloseReason::ForcedClose`]) of a long-polling
+    /// session with no poll parked is buffered, as Node buffers it: the
+    /// session stays known until the client's next poll, which gets what is
+    /// queued and the close packet, or for [`CLOSE_TIMEOUT`] at most.
     pub fn close_with(&self, reason: CloseReason) {
-        {
+        let buffered = {
             let mut state = self.lock();
             if state.closed.is_some() {
                 return;
             }
             state.closed = Some(reason);
-        }
+            reason == CloseReason::ForcedClose
+                && state.upgrade == Upgrade::None
+                && state.polling().is_some_and(|polling| !polling.poll_active)
+        };
         self.ended.store(true, Ordering::Release);
-        tracing::debug!(sid = %self.sid, %reason, "session closed");
+        tracing::debug!(sid = %self.sid, %reason, buffered, "session closed");
+        // Out of the table (or lingering) before the writer wakes: a poll
+        // that answers the close forgets the session, which must not make
+        // this close look like someone else's.
+        let known = if buffered {
+            self.linger()
+        } else {
+            self.shared.remove(self.sid).is_some()
+        };
         self.writer.notify_one();
         self.heartbeat.notify_one();
-        let removed = self.shared.remove(self.sid);
         // Taken after `closed` is set, so that `set_connection` cannot store
         // one after this.
         let connection = self.slot().take();
-        if let (Some(_session), Some(connection)) = (removed, connection) {
+        if let (true, Some(connection)) = (known, connection) {
             connection.on_close(reason);
         }
+    }
+
+    /// Keeps a closed long-polling session in the table until its client's
+    /// next poll takes the close ([`forget`](Self::forget)), or for
+    /// [`CLOSE_TIMEOUT`]; whether it was in the table.
+    fn linger(&self) -> bool {
+        if self.shared.get(self.sid).is_none() {
+            return false;
+        }
+        let (Ok(runtime), Some(me)) = (tokio::runtime::Handle::try_current(), self.me.upgrade())
+        else {
+            return self.shared.remove(self.sid).is_some();
+        };
+        let me = Arc::downgrade(&me);
+        drop(runtime.spawn(async move {
+            tokio::time::sleep(CLOSE_TIMEOUT).await;
+            if let Some(session) = me.upgrade() {
+                session.forget();
+            }
+        }));
+        true
+    }
+
+    /// Takes a closed session out of the table, if it is still there.
+    pub(crate) fn forget(&self) {
+        self.shared.remove_session(self);
     }
 
     /// Closes a session that holds too much of the engine-wide budget
@@ -327,6 +403,12 @@ impl Session {
         {
             let mut state = self.lock();
             if state.closed.is_some() {
+                // A buffered server close, still in the table (see
+                // `close_with`): it gives its frames up, and its client's
+                // next poll finds the session gone.
+                state.discard_outbox();
+                drop(state);
+                self.forget();
                 return;
             }
             state.closed = Some(reason);
@@ -334,9 +416,11 @@ impl Session {
         }
         self.ended.store(true, Ordering::Release);
         tracing::debug!(sid = %self.sid, "session closed: over the engine's buffer budget");
+        // Removed before the writer wakes (see `close_with`).
+        let removed = self.shared.remove(self.sid);
         self.writer.notify_one();
         self.heartbeat.notify_one();
-        let Some(session) = self.shared.remove(self.sid) else {
+        let Some(session) = removed else {
             return;
         };
         let finish = move || {
@@ -376,13 +460,12 @@ impl Session {
             Packet::Pong(_) if self.protocol == Protocol::V4 => self.on_pong(),
             Packet::Ping(_) if self.protocol == Protocol::V3 => self.on_client_ping(),
             Packet::Close => return Err(CloseReason::TransportClose),
-            Packet::Noop => {}
-            // v4 clients never ping (outside an upgrade probe), v3 clients
-            // never pong, and neither sends open or upgrade on an
-            // established transport.
-            Packet::Ping(_) | Packet::Pong(_) | Packet::Open(_) | Packet::Upgrade => {
-                return Err(CloseReason::ParseError);
-            }
+            // As in Node: open and upgrade on an established transport are
+            // ignored.
+            Packet::Noop | Packet::Open(_) | Packet::Upgrade => {}
+            // v4 clients never ping (outside an upgrade probe) and v3 clients
+            // never pong: Node's "invalid heartbeat direction".
+            Packet::Ping(_) | Packet::Pong(_) => return Err(CloseReason::TransportError),
         }
         Ok(())
     }

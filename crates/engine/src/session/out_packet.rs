@@ -9,6 +9,20 @@ pub enum OutPacket {
     Text(Text),
     /// A binary message: its raw bytes.
     Binary(Bytes),
+    /// A text or binary message compressed for one WebSocket
+    /// (permessage-deflate). The engine makes these as it sends; a caller
+    /// cannot, and never sees one.
+    Deflated(Deflated),
+}
+
+/// A message compressed for one WebSocket connection (permessage-deflate),
+/// waiting in its outbox: made by the engine only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deflated {
+    /// The compressed payload, as the frame carries it.
+    pub(crate) bytes: Bytes,
+    /// Sent as a text frame (else binary).
+    pub(crate) text: bool,
 }
 
 impl OutPacket {
@@ -29,6 +43,7 @@ impl OutPacket {
         match self {
             OutPacket::Text(t) => t.len(),
             OutPacket::Binary(b) => b.len(),
+            OutPacket::Deflated(d) => d.bytes.len(),
         }
     }
 }

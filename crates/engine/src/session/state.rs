@@ -67,6 +67,16 @@ impl State {
         )
     }
 
+    /// `frame` as it goes to the client: compressed for a WebSocket that
+    /// agreed on permessage-deflate, when it is large enough and `compress`
+    /// allows it; else as it is.
+    pub(crate) fn prepare(&mut self, frame: OutPacket, compress: bool) -> OutPacket {
+        match &mut self.carrier {
+            Carrier::WebSocket(wire) => wire.prepare(frame, compress),
+            Carrier::Polling(_) => frame,
+        }
+    }
+
     /// Writes `frames`, back to back, if the carrier's socket takes them now.
     pub(crate) fn write_now(&mut self, frames: &[OutPacket]) -> WriteNow {
         if self.closed.is_some() {
@@ -132,6 +142,23 @@ impl State {
             return Err(SendError::Full);
         }
         Ok(())
+    }
+
+    /// A frame that may be compressed was queued: the long-polling answer
+    /// that takes it is compressed (over the threshold).
+    pub(crate) fn wants_compression(&mut self) {
+        if let Some(polling) = self.polling() {
+            polling.compress = true;
+        }
+    }
+
+    /// Takes the outbox of a long-polling session, and whether a frame in
+    /// it asked for compression.
+    pub(crate) fn take_poll_answer(&mut self) -> (VecDeque<OutPacket>, bool) {
+        let compress = self
+            .polling()
+            .is_some_and(|polling| std::mem::take(&mut polling.compress));
+        (self.take_outbox(), compress)
     }
 
     /// Whether nothing waits to be written, here or in the connection's task.

@@ -85,6 +85,14 @@ pub fn header(opcode: Opcode, payload_len: usize) -> Header {
     Header { bytes, len }
 }
 
+/// The header of a final, unmasked frame carrying a compressed message
+/// (permessage-deflate: RSV1 set) of `payload_len` bytes.
+pub fn compressed_header(opcode: Opcode, payload_len: usize) -> Header {
+    let mut head = header(opcode, payload_len);
+    head.bytes[0] |= 0x40;
+    head
+}
+
 /// Appends a final, unmasked frame to `out`.
 pub fn encode_frame(opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) {
     out.reserve(MAX_HEADER + payload.len());

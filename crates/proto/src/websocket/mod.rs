@@ -2,8 +2,9 @@
 //! are read by a [`Reader`], and the unmasked frames a server sends are written
 //! with [`header`] / [`encode_frame`].
 //!
-//! ferrio offers no extension (no permessage-deflate), so a frame with a
-//! reserved bit set is a protocol error. Like the rest of this crate it is
+//! The one extension is permessage-deflate ([`deflate`]): once agreed on, the
+//! reader inflates messages whose first frame has RSV1 set; any other reserved
+//! bit is a protocol error. Like the rest of this crate it is
 //! sans-IO: bytes in, messages out, no sockets and no allocation while a read
 //! holds whole frames, beyond the copy each message is handed up in.
 //!
@@ -25,12 +26,15 @@
 //! assert_eq!(out, [0x81, 2, b'h', b'i']);
 //! ```
 
+pub mod deflate;
 mod frame;
 mod mask;
 mod reader;
 
 pub use bytestring::ByteString;
-pub use frame::{Header, MAX_HEADER, Opcode, encode_close, encode_frame, header};
+pub use frame::{
+    Header, MAX_HEADER, Opcode, compressed_header, encode_close, encode_frame, header,
+};
 pub use reader::{ReadError, Reader, WsMessage};
 
 /// Whether a close code may appear in a close frame on the wire: the codes RFC

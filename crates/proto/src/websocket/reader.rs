@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use super::deflate::{InflateError, Inflater};
 use super::frame::Opcode;
 use super::is_valid_close_code;
 use super::mask::unmask;
@@ -38,9 +39,12 @@ pub enum ReadError {
     /// A text message (or a close reason) is not UTF-8.
     #[error("invalid UTF-8 in a text message")]
     InvalidUtf8,
-    /// A message is larger than the limit.
+    /// A message is larger than the limit (inflated, if compressed).
     #[error("message over the {0}-byte limit")]
     TooBig(usize),
+    /// A compressed message (permessage-deflate) is not valid deflate data.
+    #[error("invalid compressed message")]
+    InvalidCompressed,
 }
 
 impl ReadError {
@@ -48,8 +52,18 @@ impl ReadError {
     pub fn close_code(&self) -> u16 {
         match self {
             Self::Protocol(_) => 1002,
-            Self::InvalidUtf8 => 1007,
+            // As Node's `ws` for data zlib refuses.
+            Self::InvalidUtf8 | Self::InvalidCompressed => 1007,
             Self::TooBig(_) => 1009,
+        }
+    }
+}
+
+impl From<InflateError> for ReadError {
+    fn from(error: InflateError) -> Self {
+        match error {
+            InflateError::TooBig(limit) => Self::TooBig(limit),
+            InflateError::Invalid => Self::InvalidCompressed,
         }
     }
 }
@@ -57,6 +71,8 @@ impl ReadError {
 /// The parsed header of one client frame.
 struct FrameHead {
     fin: bool,
+    /// RSV1: the message this frame starts is compressed.
+    compressed: bool,
     opcode: Opcode,
     key: [u8; 4],
     header_len: usize,
@@ -88,9 +104,15 @@ pub struct Reader {
     partial: Vec<u8>,
     /// A fragmented message being put together: its kind and bytes so far.
     /// Boxed: rare, and every idle connection holds a reader.
-    message: Option<Box<(Opcode, Vec<u8>)>>,
+    message: Option<Box<Fragmented>>,
+    /// Inflates compressed messages, once permessage-deflate was agreed on;
+    /// without it a frame with RSV1 set is a protocol error. Boxed: most
+    /// connections have none.
+    inflater: Option<Box<Inflater>>,
     /// A close frame or an error ended the stream: later bytes are ignored.
     done: bool,
+    /// It reads a server's frames (unmasked), on a client.
+    reads_server: bool,
 }
 
 impl Reader {
@@ -101,8 +123,31 @@ impl Reader {
             max_message,
             partial: Vec::new(),
             message: None,
+            inflater: None,
             done: false,
+            reads_server: false,
         }
+    }
+
+    /// A reader of a server's frames, for a client: unmasked, else as
+    /// [`new`](Self::new).
+    pub fn for_client(max_message: usize) -> Self {
+        Self {
+            reads_server: true,
+            ..Self::new(max_message)
+        }
+    }
+
+    /// Reads compressed messages too (permessage-deflate was agreed on),
+    /// inflated with `inflater`; `max_message` bounds their inflated size.
+    pub fn inflate(mut self, inflater: Inflater) -> Self {
+        self.inflater = Some(Box::new(inflater));
+        self
+    }
+
+    /// Whether the inflater, if any, holds a decompression context now.
+    pub fn holds_inflate_context(&self) -> bool {
+        self.inflater.as_ref().is_some_and(|i| i.holds_context())
     }
 
     /// Whether reading is over: a close frame arrived, or the client broke the
@@ -162,7 +207,7 @@ impl Reader {
                 *at += end;
                 let payload = &mut buf[head.header_len..end];
                 unmask(payload, head.key);
-                self.frame(head.fin, head.opcode, payload)?
+                self.frame(&head, payload)?
             } else {
                 let Some(head) = self.complete(data, at)? else {
                     return Ok(None);
@@ -171,7 +216,7 @@ impl Reader {
                 let mut frame = std::mem::take(&mut self.partial);
                 let payload = &mut frame[head.header_len..];
                 unmask(payload, head.key);
-                self.frame(head.fin, head.opcode, payload)?
+                self.frame(&head, payload)?
             };
             if message.is_some() {
                 return Ok(message);
@@ -220,12 +265,21 @@ impl Reader {
         let [b0, b1, ..] = *buf else {
             return Ok(None);
         };
-        if b0 & 0x70 != 0 {
+        let opcode = Opcode::from_bits(b0 & 0x0F).ok_or(ReadError::Protocol("unknown opcode"))?;
+        // RSV1 marks the first frame of a compressed message, once
+        // permessage-deflate was agreed on; RSV2 and RSV3 are never used.
+        let compressed = b0 & 0x40 != 0;
+        let rsv1_allowed =
+            self.inflater.is_some() && matches!(opcode, Opcode::Text | Opcode::Binary);
+        if b0 & 0x30 != 0 || (compressed && !rsv1_allowed) {
             return Err(ReadError::Protocol("reserved bits set"));
         }
-        let opcode = Opcode::from_bits(b0 & 0x0F).ok_or(ReadError::Protocol("unknown opcode"))?;
         let fin = b0 & 0x80 != 0;
-        if b1 & 0x80 == 0 {
+        let masked = b1 & 0x80 != 0;
+        if masked && self.reads_server {
+            return Err(ReadError::Protocol("server frame masked"));
+        }
+        if !masked && !self.reads_server {
             return Err(ReadError::Protocol("client frame not masked"));
         }
         let header_len = header_len(buf);
@@ -254,17 +308,21 @@ impl Reader {
             }
         } else {
             let so_far = match (self.message.as_deref(), opcode) {
-                (Some((_, bytes)), Opcode::Continuation) => bytes.len(),
+                (Some(message), Opcode::Continuation) => message.bytes.len(),
                 _ => 0,
             };
             if payload_len > self.max_message.saturating_sub(so_far) {
                 return Err(ReadError::TooBig(self.max_message));
             }
         }
+        // Unmasked (a server's frame): a key of zeros leaves the bytes alone.
         let mut key = [0u8; 4];
-        key.copy_from_slice(&buf[header_len - 4..header_len]);
+        if masked {
+            key.copy_from_slice(&buf[header_len - 4..header_len]);
+        }
         Ok(Some(FrameHead {
             fin,
+            compressed,
             opcode,
             key,
             header_len,
@@ -273,33 +331,48 @@ impl Reader {
     }
 
     /// Handles one whole, unmasked frame: the message it completes, if any.
-    fn frame(
-        &mut self,
-        fin: bool,
-        opcode: Opcode,
-        payload: &[u8],
-    ) -> Result<Option<WsMessage>, ReadError> {
+    fn frame(&mut self, head: &FrameHead, payload: &[u8]) -> Result<Option<WsMessage>, ReadError> {
+        let (fin, opcode) = (head.fin, head.opcode);
         let message = match opcode {
             Opcode::Text | Opcode::Binary => {
                 if self.message.is_some() {
                     return Err(ReadError::Protocol("new message inside a fragmented one"));
                 }
                 if !fin {
-                    self.message = Some(Box::new((opcode, payload.to_vec())));
+                    self.message = Some(Box::new(Fragmented {
+                        kind: opcode,
+                        compressed: head.compressed,
+                        bytes: payload.to_vec(),
+                    }));
                     return Ok(None);
                 }
-                whole(opcode, Bytes::copy_from_slice(payload))?
+                if head.compressed {
+                    whole(opcode, Bytes::from(self.inflated(payload)?))?
+                } else {
+                    whole(opcode, Bytes::copy_from_slice(payload))?
+                }
             }
             Opcode::Continuation => {
-                let Some((_, bytes)) = self.message.as_deref_mut() else {
+                let Some(message) = self.message.as_deref_mut() else {
                     return Err(ReadError::Protocol("continuation without a message"));
                 };
-                bytes.extend_from_slice(payload);
+                message.bytes.extend_from_slice(payload);
                 if !fin {
                     return Ok(None);
                 }
-                let (kind, bytes) = *self.message.take().expect("checked above");
-                whole(kind, Bytes::from(bytes))?
+                let Some(message) = self.message.take() else {
+                    return Err(ReadError::Protocol("continuation without a message"));
+                };
+                let Fragmented {
+                    kind,
+                    compressed,
+                    bytes,
+                } = *message;
+                if compressed {
+                    whole(kind, Bytes::from(self.inflated(&bytes)?))?
+                } else {
+                    whole(kind, Bytes::from(bytes))?
+                }
             }
             Opcode::Ping => WsMessage::Ping(Bytes::copy_from_slice(payload)),
             Opcode::Pong => WsMessage::Pong,
@@ -312,14 +385,38 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// A compressed message's bytes, inflated within the message limit.
+    fn inflated(&mut self, payload: &[u8]) -> Result<Vec<u8>, ReadError> {
+        let limit = self.max_message;
+        let inflater = self
+            .inflater
+            .as_deref_mut()
+            .ok_or(ReadError::Protocol("reserved bits set"))?;
+        Ok(inflater.inflate(payload, limit)?)
+    }
+}
+
+/// A fragmented message being put together.
+#[derive(Debug)]
+struct Fragmented {
+    kind: Opcode,
+    /// Its first frame had RSV1 set: the bytes are inflated when it is whole.
+    compressed: bool,
+    bytes: Vec<u8>,
+}
+
 /// The length of the header that starts `buf`: 2 until its second byte, which
 /// tells the size of the length field, is there.
 fn header_len(buf: &[u8]) -> usize {
-    match buf.get(1).map(|b| b & 0x7F) {
-        None => 2,
-        Some(126) => 2 + 2 + 4,
-        Some(127) => 2 + 8 + 4,
-        Some(_) => 2 + 4,
+    let Some(b1) = buf.get(1) else {
+        return 2;
+    };
+    let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+    match b1 & 0x7F {
+        126 => 2 + 2 + mask,
+        127 => 2 + 8 + mask,
+        _ => 2 + mask,
     }
 }
 
@@ -541,6 +638,109 @@ mod tests {
         assert_eq!(r, Ok(()));
         assert_eq!(got, [WsMessage::Close(Some(1000))]);
         assert_eq!(read(&client_frame(0x88, b"")).0, [WsMessage::Close(None)]);
+    }
+
+    fn compressed(message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        assert!(crate::websocket::deflate::Deflater::new(6, 15, true).compress(message, &mut out));
+        out
+    }
+
+    fn inflating(max: usize) -> Reader {
+        Reader::new(max).inflate(Inflater::new(true))
+    }
+
+    #[test]
+    fn inflates_compressed_messages_whole_or_fragmented() {
+        let text = "compress me ".repeat(100);
+        let wire = compressed(text.as_bytes());
+        let mut frames = client_frame(0xC1, &wire);
+        // Fragmented: RSV1 on the first frame only.
+        let (a, b) = wire.split_at(wire.len() / 2);
+        frames.extend(client_frame(0x42, a));
+        frames.extend(client_frame(0x89, b"p"));
+        frames.extend(client_frame(0x80, b));
+        // Uncompressed messages still pass.
+        frames.extend(client_frame(0x81, b"plain"));
+        let (got, r) = read_all(
+            &mut Reader::new(10_000).inflate(Inflater::new(false)),
+            &[&frames],
+        );
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            got,
+            [
+                WsMessage::Text(text.clone().into()),
+                WsMessage::Ping("p".into()),
+                WsMessage::Binary(Bytes::from(text.into_bytes())),
+                WsMessage::Text("plain".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn rsv1_is_refused_where_deflate_does_not_allow_it() {
+        let wire = compressed(b"x");
+        for bad in [
+            client_frame(0xC9, b""),
+            [client_frame(0x01, b"a"), client_frame(0xC0, b"b")].concat(),
+            client_frame(0xE1, &wire),
+            client_frame(0xD1, &wire),
+        ] {
+            assert_eq!(
+                read_all(&mut inflating(100), &[&bad]).1,
+                Err(ReadError::Protocol("reserved bits set")),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            read_all(&mut inflating(100), &[&client_frame(0xC1, &[0xff; 8])]).1,
+            Err(ReadError::InvalidCompressed)
+        );
+        assert_eq!(ReadError::InvalidCompressed.close_code(), 1007);
+    }
+
+    /// A small frame that inflates past the limit is refused with 1009.
+    #[test]
+    fn a_zip_bomb_is_too_big() {
+        let bomb = compressed(&vec![b'a'; 1 << 20]);
+        assert!(bomb.len() < 2000);
+        let mut reader = inflating(64 * 1024);
+        let (_, r) = read_all(&mut reader, &[&client_frame(0xC1, &bomb)]);
+        assert_eq!(r, Err(ReadError::TooBig(64 * 1024)));
+        assert_eq!(ReadError::TooBig(1).close_code(), 1009);
+    }
+
+    #[test]
+    fn a_client_reads_unmasked_server_frames() {
+        let mut wire = Vec::new();
+        crate::websocket::encode_frame(Opcode::Text, b"hello", &mut wire);
+        crate::websocket::encode_frame(Opcode::Binary, &[7; 300], &mut wire);
+        let mut compressed = Vec::new();
+        crate::websocket::deflate::Deflater::new(6, 15, true)
+            .compress(&[b'z'; 5000], &mut compressed);
+        wire.extend_from_slice(
+            crate::websocket::compressed_header(Opcode::Binary, compressed.len()).as_bytes(),
+        );
+        wire.extend_from_slice(&compressed);
+        for cut in [0, 1, 3, 8, wire.len() - 1] {
+            let mut reader = Reader::for_client(10_000).inflate(Inflater::new(true));
+            let (got, r) = read_all(&mut reader, &[&wire[..cut], &wire[cut..]]);
+            assert_eq!(r, Ok(()));
+            assert_eq!(
+                got,
+                [
+                    WsMessage::Text("hello".into()),
+                    WsMessage::Binary(vec![7; 300].into()),
+                    WsMessage::Binary(vec![b'z'; 5000].into()),
+                ],
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            read_all(&mut Reader::for_client(100), &[&client_frame(0x81, b"x")]).1,
+            Err(ReadError::Protocol("server frame masked"))
+        );
     }
 
     #[test]

@@ -26,6 +26,8 @@
 //!
 //! `ALLOW_EIO3=1` lets Socket.IO v2 clients (Engine.IO v3) in, on both
 //! paths (`allow_eio3`).
+//! `PER_MESSAGE_DEFLATE=1` turns permessage-deflate on for both servers, with
+//! Node's defaults (messages of 1024 bytes and more are compressed).
 //!
 //! `PARSER=msgpack` speaks `socket.io-msgpack-parser` instead of the default
 //! parser (`PARSER=default`).
@@ -37,7 +39,7 @@ use std::time::Duration;
 
 use ferrio::adapter::{AdapterFactory, MemoryAdapterFactory};
 use ferrio::engine::{
-    CloseReason, Connection, Cors, Engine, EngineConfig, Handler, Message, Session,
+    CloseReason, Connection, Cors, DeflateConfig, Engine, EngineConfig, Handler, Message, Session,
 };
 use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
 
@@ -64,12 +66,14 @@ impl Connection for EchoConnection {
 }
 
 fn engine_config(path: &str) -> EngineConfig {
+    let deflate = std::env::var("PER_MESSAGE_DEFLATE").as_deref() == Ok("1");
     EngineConfig::default()
         .path(path)
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
         .max_payload(1_000_000)
         .cors(Cors::default())
+        .per_message_deflate(deflate.then(DeflateConfig::default))
 }
 
 /// The adapters of the server's namespaces: the memory adapter (one node), or,

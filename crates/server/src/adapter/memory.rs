@@ -161,7 +161,7 @@ impl MemoryAdapter {
         }
         let encoded = encode_for(packet, &targets, self.parser)?;
         for socket in targets {
-            socket.deliver_broadcast(&encoded, opts.flags.volatile);
+            socket.deliver_broadcast(&encoded, &opts.flags);
         }
         Ok(())
     }
@@ -278,7 +278,7 @@ impl MemoryAdapter {
         let mut sent = Vec::with_capacity(targets.len());
         for socket in targets {
             socket.expect_broadcast_ack(id, answers.clone());
-            if socket.deliver_broadcast(&encoded, opts.flags.volatile) {
+            if socket.deliver_broadcast(&encoded, &opts.flags) {
                 sent.push(socket);
             } else {
                 socket.forget_ack(id);

@@ -2,7 +2,7 @@ mod js_date;
 mod node;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -112,12 +112,62 @@ impl Handshake {
         }
     }
 
-    /// The client's address, when known. Another server reports only the IP
-    /// (the port here is then 0); its text is in [`to_node_json`](Self::to_node_json).
-    pub fn address(&self) -> Option<SocketAddr> {
+    /// The client's IP address, when known, as Node's `handshake.address`
+    /// (which has no port; [`remote_addr`](Self::remote_addr) has it). Known
+    /// on the standalone listener, under axum served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (this crate's
+    /// `axum` feature), and when a `SocketAddr` is in the request's
+    /// extensions.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.remote_addr().map(|addr| addr.ip())
+    }
+
+    /// The client's address and port, when known. Another server reports
+    /// only the IP (the port here is then 0); its text is in
+    /// [`to_node_json`](Self::to_node_json).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
         match &self.0 {
             Source::Local { info, .. } => info.remote_addr(),
             Source::Remote(remote) => remote.address(),
+        }
+    }
+
+    /// When the connection was made, in milliseconds since the Unix epoch
+    /// (Node's `handshake.issued`).
+    pub fn issued(&self) -> u64 {
+        match &self.0 {
+            Source::Local { info, .. } => info.issued_ms(),
+            Source::Remote(remote) => remote.issued_ms(),
+        }
+    }
+
+    /// Whether the first request was cross-origin: it had an `Origin` header
+    /// (Node's `handshake.xdomain`).
+    pub fn xdomain(&self) -> bool {
+        match &self.0 {
+            Source::Local { info, .. } => info.header("origin").is_some(),
+            Source::Remote(remote) => remote.flag("xdomain"),
+        }
+    }
+
+    /// Whether the connection used TLS (Node's `handshake.secure`): on the
+    /// standalone listener with TLS, or when a layer marked the request with
+    /// [`ferrio_engine::Secure`].
+    pub fn secure(&self) -> bool {
+        match &self.0 {
+            Source::Local { info, .. } => info.secure(),
+            Source::Remote(remote) => remote.flag("secure"),
+        }
+    }
+
+    /// The extensions of the first HTTP request as the layers before the
+    /// engine left them, as Node's `socket.request`: a tower auth layer's
+    /// identity, say. Empty for a handshake made on another server.
+    pub fn extensions(&self) -> &http::Extensions {
+        static NONE: std::sync::OnceLock<http::Extensions> = std::sync::OnceLock::new();
+        match &self.0 {
+            Source::Local { info, .. } => info.extensions(),
+            Source::Remote(_) => NONE.get_or_init(http::Extensions::new),
         }
     }
 

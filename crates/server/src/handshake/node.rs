@@ -35,6 +35,14 @@ impl RemoteHandshake {
         UNIX_EPOCH + Duration::from_millis(ms)
     }
 
+    pub(super) fn issued_ms(&self) -> u64 {
+        self.json.get("issued").and_then(Value::as_u64).unwrap_or(0)
+    }
+
+    pub(super) fn flag(&self, key: &str) -> bool {
+        self.json.get(key).and_then(Value::as_bool).unwrap_or(false)
+    }
+
     pub(super) fn address(&self) -> Option<SocketAddr> {
         let ip: IpAddr = self.json.get("address")?.as_str()?.parse().ok()?;
         Some(SocketAddr::new(ip, 0))
@@ -162,17 +170,14 @@ impl Handshake {
     /// `{headers, time, address, xdomain, secure, issued, url, query, auth}`.
     ///
     /// `time` is written in UTC; `address` is the client's IP (empty when
-    /// unknown); `secure` is `false` (ferrio does not record whether the
-    /// connection used TLS). A remote handshake is written back as it came.
+    /// unknown). A remote handshake is written back as it came.
     pub fn to_node_json(&self) -> Value {
         let (info, auth) = match &self.0 {
             Source::Remote(remote) => return Value::Object(remote.json.clone()),
             Source::Local { info, auth } => (info, auth),
         };
         let issued = info.issued();
-        let ms = issued
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let ms = info.issued_ms();
         let mut json = Map::new();
         json.insert(
             "headers".into(),
@@ -188,7 +193,7 @@ impl Handshake {
             "xdomain".into(),
             Value::Bool(info.header("origin").is_some()),
         );
-        json.insert("secure".into(), Value::Bool(false));
+        json.insert("secure".into(), Value::Bool(info.secure()));
         json.insert("issued".into(), Value::from(ms));
         json.insert(
             "url".into(),
@@ -245,9 +250,15 @@ mod tests {
             UNIX_EPOCH + Duration::from_millis(1_796_182_489_028)
         );
         assert_eq!(
-            handshake.address(),
+            handshake.remote_addr(),
             Some("[::ffff:127.0.0.1]:0".parse().unwrap())
         );
+        assert_eq!(
+            handshake.address(),
+            Some("::ffff:127.0.0.1".parse().unwrap())
+        );
+        assert_eq!(handshake.issued(), 1_796_182_489_028);
+        assert!(!handshake.xdomain() && !handshake.secure());
         assert_eq!(handshake.url(), "/socket.io/?EIO=4&transport=websocket");
         assert_eq!(
             handshake.query_param("transport").as_deref(),

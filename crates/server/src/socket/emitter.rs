@@ -26,6 +26,7 @@ pub struct SocketEmitter<'a> {
     socket: &'a Socket,
     timeout: Option<Duration>,
     volatile: bool,
+    compress: bool,
 }
 
 impl<'a> SocketEmitter<'a> {
@@ -34,6 +35,7 @@ impl<'a> SocketEmitter<'a> {
             socket,
             timeout: None,
             volatile: false,
+            compress: true,
         }
     }
 
@@ -50,9 +52,11 @@ impl<'a> SocketEmitter<'a> {
         self
     }
 
-    /// Asks for compression. ferrio does not compress WebSocket frames, so this
-    /// only documents intent.
-    pub fn compress(self, _compress: bool) -> Self {
+    /// Whether the event may be compressed (default `true`). Over
+    /// long-polling, an answer whose packets all said `false` is sent
+    /// uncompressed, as in Node.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
         self
     }
 
@@ -60,7 +64,8 @@ impl<'a> SocketEmitter<'a> {
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
         let args = crate::to_args(data)?;
         let packet = self.socket.event_packet(event, args)?;
-        self.socket.send_event(packet, self.volatile)
+        self.socket
+            .send_event_with(packet, self.volatile, self.compress)
     }
 
     /// Sends the event asking for an acknowledgement, and waits for it.
@@ -84,7 +89,11 @@ impl<'a> SocketEmitter<'a> {
             socket: self.socket,
             id,
         };
-        if self.socket.send_packet(packet, self.volatile).is_err() {
+        if self
+            .socket
+            .send_packet_with(packet, self.volatile, self.compress)
+            .is_err()
+        {
             return Err(AckError::Disconnected);
         }
         let timeout = self.timeout.unwrap_or_else(|| self.socket.ack_timeout());

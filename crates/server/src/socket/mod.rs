@@ -23,6 +23,7 @@ pub use handlers::ListenerId;
 pub(crate) use handlers::{Handlers, poll_inline, run_inline};
 
 use crate::ack::AckWaiter;
+use crate::adapter::BroadcastFlags;
 use crate::client::Client;
 use crate::namespace::Namespace;
 use crate::outbound::{Encoded, args_data, event_data};
@@ -569,14 +570,26 @@ impl Socket {
         packet: Packet<Payload>,
         volatile: bool,
     ) -> Result<(), EmitError> {
+        self.send_event_with(packet, volatile, true)
+    }
+
+    /// [`send_event`](Self::send_event), saying whether the packet may be
+    /// compressed.
+    pub(crate) fn send_event_with(
+        &self,
+        packet: Packet<Payload>,
+        volatile: bool,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         if self.pid().is_none() || volatile || packet.id.is_some() {
-            return self.send_packet(packet, volatile);
+            return self.send_packet_with(packet, volatile, compress);
         }
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
         BroadcastOperator::new(self.namespace.clone())
             .to(self.id)
+            .compress(compress)
             .send(packet)
     }
 
@@ -584,6 +597,17 @@ impl Socket {
         &self,
         packet: Packet<Payload>,
         volatile: bool,
+    ) -> Result<(), EmitError> {
+        self.send_packet_with(packet, volatile, true)
+    }
+
+    /// [`send_packet`](Self::send_packet), saying whether the packet may be
+    /// compressed.
+    pub(crate) fn send_packet_with(
+        &self,
+        packet: Packet<Payload>,
+        volatile: bool,
+        compress: bool,
     ) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
@@ -600,7 +624,9 @@ impl Socket {
             return Ok(());
         }
         // This socket's own frames: moved into the queue, not copied.
-        self.client.session.send_all(encoded.into_frames())?;
+        self.client
+            .session
+            .send_all_with(encoded.into_frames(), compress)?;
         Ok(())
     }
 
@@ -616,33 +642,42 @@ impl Socket {
         self.client.config().ack_timeout
     }
 
-    fn send_encoded(&self, encoded: &Encoded, volatile: bool) -> Result<(), EmitError> {
+    fn send_encoded(
+        &self,
+        encoded: &Encoded,
+        volatile: bool,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         if self.skips(encoded, volatile) {
             return Ok(());
         }
-        self.client.session.send_all(encoded.frames())?;
+        self.client
+            .session
+            .send_all_with(encoded.frames(), compress)?;
         Ok(())
     }
 
-    /// Whether a volatile packet is dropped; tells outgoing listeners otherwise.
+    /// Whether a volatile packet is dropped: as in Node (D18), when the
+    /// transport cannot take it now (over long-polling, no GET parked; over
+    /// WebSocket, frames still waiting). Outgoing listeners are told of the
+    /// packet first, dropped or not, as Node tells them.
     fn skips(&self, encoded: &Encoded, volatile: bool) -> bool {
-        if volatile && !self.client.session.is_drained() {
-            return true;
-        }
         if self.has_outgoing_listeners.load(Ordering::Acquire) {
             self.notify_outgoing(encoded);
         }
-        false
+        let session = &self.client.session;
+        volatile && !(session.is_writable() && session.is_drained())
     }
 
     /// Delivers a broadcast's frames; a client whose queue is full is
     /// disconnected (a broadcast never waits for one slow client). Returns
     /// whether the frames were queued.
-    pub(crate) fn deliver_broadcast(&self, encoded: &Encoded, volatile: bool) -> bool {
+    pub(crate) fn deliver_broadcast(&self, encoded: &Encoded, flags: &BroadcastFlags) -> bool {
         if !self.connected() {
             return false;
         }
-        match self.send_encoded(encoded, volatile) {
+        let compress = flags.compress != Some(false);
+        match self.send_encoded(encoded, flags.volatile, compress) {
             Ok(()) => true,
             Err(EmitError::QueueFull) => {
                 tracing::warn!(socket = %self.id, "outbound queue full: closing a slow client");

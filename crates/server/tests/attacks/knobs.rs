@@ -25,6 +25,9 @@ pub struct Knobs {
     pub cleanup_empty_child_namespaces: bool,
     /// Finding 14: polling handshakes in progress per remote address.
     pub max_pending_handshakes_per_ip: Option<usize>,
+    /// permessage-deflate on, with Node's defaults (the zip bomb).
+    #[serde(default)]
+    pub per_message_deflate: bool,
 }
 
 /// Applies the engine knobs.
@@ -33,7 +36,13 @@ pub fn engine(config: EngineConfig, knobs: &Knobs) -> EngineConfig {
         Some(budget) => config.max_total_buffered_bytes(budget),
         None => config,
     };
-    config.max_pending_handshakes_per_address(knobs.max_pending_handshakes_per_ip)
+    config
+        .max_pending_handshakes_per_address(knobs.max_pending_handshakes_per_ip)
+        .per_message_deflate(
+            knobs
+                .per_message_deflate
+                .then(ferrio::engine::DeflateConfig::default),
+        )
 }
 
 /// Applies the Socket.IO knobs.

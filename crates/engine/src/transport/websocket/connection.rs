@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_proto::engine::{Packet, decode_text};
+use ferrio_proto::websocket::deflate::{DeflateParams, Inflater};
 use ferrio_proto::websocket::{Opcode, ReadError, Reader, WsMessage, encode_close, encode_frame};
 use hyper::upgrade::OnUpgrade;
 use tokio::net::TcpStream;
@@ -29,7 +30,12 @@ enum End {
     Drop,
 }
 
-pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
+pub(super) async fn run(
+    shared: Arc<EngineCore>,
+    on_upgrade: OnUpgrade,
+    accepted: Accepted,
+    deflate: Option<DeflateParams>,
+) {
     // The task lives as long as the connection, and its future is as large as
     // its largest step: the steps before and after serving are boxed, so an
     // idle connection's task carries only what serving needs (a
@@ -39,7 +45,7 @@ pub(super) async fn run(shared: Arc<EngineCore>, on_upgrade: OnUpgrade, accepted
         mut io,
         mut reader,
         connection,
-    }) = Box::pin(open(&shared, on_upgrade, accepted)).await
+    }) = Box::pin(open(&shared, on_upgrade, accepted, deflate)).await
     else {
         return;
     };
@@ -67,6 +73,7 @@ async fn open(
     shared: &Arc<EngineCore>,
     on_upgrade: OnUpgrade,
     accepted: Accepted,
+    deflate: Option<DeflateParams>,
 ) -> Option<Opened> {
     let upgraded = match on_upgrade.await {
         Ok(upgraded) => upgraded,
@@ -80,6 +87,11 @@ async fn open(
     };
     let (mut io, early) = WsIo::from_upgraded::<Counted<TcpStream>>(upgraded);
     let mut reader = Reader::new(shared.config.max_payload);
+    if let Some(params) = &deflate {
+        // Inflated within max_payload; the state is kept between messages
+        // only when the client compresses with context takeover.
+        reader = reader.inflate(Inflater::new(!params.client_no_context_takeover));
+    }
     // `early` shares hyper's whole read buffer: copy it, and let it go now.
     let mut pending = Pending {
         bytes: early.into(),
@@ -87,15 +99,28 @@ async fn open(
     };
     let (session, upgraded) = match accepted {
         Accepted::New(new) => {
-            let (info, _slot) = *new;
-            let session = shared.open_session(info, TransportKind::WebSocket);
-            session.lock().carrier = Carrier::WebSocket(io.writer());
+            let (sid, info, _slot) = *new;
+            let session = shared.open_session(sid, info, TransportKind::WebSocket)?;
+            session.lock().carrier = Carrier::WebSocket(writer(shared, &io, deflate.as_ref()));
             (session, false)
+        }
+        Accepted::Refused => {
+            // As Node's `websocket.close()`: a close frame without a code.
+            let deadline = Instant::now() + shared.config.upgrade_timeout;
+            close_stream(&mut io, End::Close(None), deadline).await;
+            return None;
         }
         Accepted::Upgrade(session) => {
             let deadline = Instant::now() + shared.config.upgrade_timeout;
-            if let Err(close) = probe(&session, &mut io, &mut reader, &mut pending, deadline).await
-            {
+            let probe = probe(
+                &session,
+                &mut io,
+                &mut reader,
+                &mut pending,
+                deadline,
+                deflate.as_ref(),
+            );
+            if let Err(close) = probe.await {
                 {
                     let mut state = session.lock();
                     if state.upgrade != Upgrade::Done {
@@ -192,10 +217,12 @@ fn handle_pending(
     }
 }
 
-/// Ends the session of a client that broke the WebSocket protocol.
+/// Ends the session of a client that broke the WebSocket protocol (a bad
+/// frame, text that is not UTF-8, a message over `max_payload`): as in Node,
+/// where `ws` reports these as errors, with "transport error".
 fn protocol_error(session: &Session, error: ReadError) -> End {
     tracing::debug!(sid = %session.id(), %error, "invalid websocket frame");
-    session.close_with(CloseReason::ParseError);
+    session.close_with(CloseReason::TransportError);
     End::Close(Some(error.close_code()))
 }
 
@@ -209,6 +236,7 @@ async fn probe(
     reader: &mut Reader,
     pending: &mut Pending,
     deadline: Instant,
+    deflate: Option<&DeflateParams>,
 ) -> Result<(), Option<End>> {
     let mut probed = false;
     loop {
@@ -237,14 +265,14 @@ async fn probe(
                         return Err(None);
                     }
                     probed = true;
-                    if !set_upgrade(session, Upgrade::Probing, io) {
+                    if !set_upgrade(session, Upgrade::Probing, io, deflate) {
                         return Err(Some(End::Close(None)));
                     }
                     // Release the parked poll with a noop so the client can pause polling.
                     session.writer.notify_one();
                 }
                 Ok(Packet::Upgrade) if probed => {
-                    if !set_upgrade(session, Upgrade::Done, io) {
+                    if !set_upgrade(session, Upgrade::Done, io, deflate) {
                         return Err(Some(End::Close(None)));
                     }
                     // The connection's task steps the heartbeat from now on.
@@ -274,16 +302,32 @@ async fn write_by(io: &mut WsIo, bytes: &[u8], deadline: Instant) -> bool {
 
 /// Moves the upgrade on, unless the session closed meanwhile. Once done, the
 /// socket is the session's, and senders may write to it.
-fn set_upgrade(session: &Session, step: Upgrade, io: &WsIo) -> bool {
+fn set_upgrade(
+    session: &Session,
+    step: Upgrade,
+    io: &WsIo,
+    deflate: Option<&DeflateParams>,
+) -> bool {
     let mut state = session.lock();
     if state.closed.is_some() {
         return false;
     }
     state.upgrade = step;
     if step == Upgrade::Done {
-        state.carrier = Carrier::WebSocket(io.writer());
+        state.carrier = Carrier::WebSocket(writer(&session.shared, io, deflate));
     }
     true
+}
+
+/// The session's writer on `io`, compressing as permessage-deflate was
+/// agreed on, if it was.
+fn writer(
+    shared: &EngineCore,
+    io: &WsIo,
+    deflate: Option<&DeflateParams>,
+) -> crate::transport::websocket::Writer {
+    io.writer()
+        .deflating(deflate, shared.config.per_message_deflate.as_ref())
 }
 
 /// Serves an open session: reads and handles frames, writes what waits, steps
@@ -369,6 +413,9 @@ fn on_incoming(
             Ok(())
         }
         WsMessage::Text(text) => match decode_text(&text) {
+            // Node's WebSocket transport ignores a close packet: only the
+            // WebSocket's own close (or the ping timeout) ends the session.
+            Ok(Packet::Close) => Ok(()),
             Ok(packet) => session.on_packet(connection, packet, text.as_bytes()),
             Err(_) => Err(CloseReason::ParseError),
         },
@@ -416,7 +463,7 @@ fn io_close_reason(error: &io::Error) -> CloseReason {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ConnectInfo, Engine, EngineConfig, Handler, Message};
+    use crate::{ConnectInfo, Engine, EngineConfig, Handler, Message, Sid};
 
     struct Nothing;
 
@@ -445,13 +492,16 @@ mod tests {
             uri: "/engine.io/".parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: std::time::SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
         let on_upgrade = hyper::upgrade::on(http::Request::new(()));
         let task = run(
             engine.shared.clone(),
             on_upgrade,
-            Accepted::New(Box::new((info, slot))),
+            Accepted::New(Box::new((Sid::random(), info, slot))),
+            None,
         );
         let size = std::mem::size_of_val(&task);
         eprintln!("connection task future: {size} bytes");

@@ -489,11 +489,14 @@ mod tests {
             uri: "/engine.io/".parse().unwrap(),
             headers: Default::default(),
             remote_addr: None,
-            issued: std::time::SystemTime::now(),
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
         };
         let session = engine
             .shared
-            .open_session(info, crate::TransportKind::WebSocket);
+            .open_session(crate::Sid::random(), info, crate::TransportKind::WebSocket)
+            .unwrap();
         {
             let mut state = session.lock();
             state.carrier = Carrier::WebSocket(Writer::new(Some(without_nagle(server))));
@@ -571,6 +574,92 @@ mod tests {
         session.send_text("j").unwrap();
         assert!(session.lock().outbox.is_empty());
         assert_eq!(read_exactly(&mut client, 4).await, frames(&["4j"]));
+    }
+
+    /// With permessage-deflate agreed on, a message of at least the
+    /// threshold leaves compressed (RSV1 set), direct or queued; a smaller
+    /// one, or one sent with `compress` false, as it is. The zlib state is
+    /// made at the first compressed message.
+    #[tokio::test]
+    async fn deflated_messages_leave_with_rsv1() {
+        use ferrio_proto::websocket::deflate::{DeflateConfig, DeflateParams, Inflater};
+        let (_engine, session, mut client) = session_on_socket(Default::default()).await;
+        let params = DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        };
+        {
+            let mut state = session.lock();
+            let Carrier::WebSocket(writer) = &mut state.carrier else {
+                panic!("a websocket");
+            };
+            *writer =
+                std::mem::take(writer).deflating(Some(&params), Some(&DeflateConfig::default()));
+            assert!(!writer.holds_deflate_context());
+        }
+        let big = "deflate me ".repeat(200);
+        let mut inflater = Inflater::new(true);
+        let read_frame = async |client: &mut TcpStream| {
+            let head = read_exactly(client, 2).await;
+            let len = match head[1] {
+                126 => {
+                    let ext = read_exactly(client, 2).await;
+                    usize::from(u16::from_be_bytes([ext[0], ext[1]]))
+                }
+                n => usize::from(n),
+            };
+            (head[0], read_exactly(client, len).await)
+        };
+        session.send_text(&big).unwrap();
+        let (first, payload) = read_frame(&mut client).await;
+        assert_eq!(first, 0xC1, "final text frame, RSV1 set");
+        assert!(payload.len() < 100, "{}", payload.len());
+        let first_len = payload.len();
+        assert_eq!(
+            inflater.inflate(&payload, 1 << 20).unwrap(),
+            format!("4{big}").as_bytes()
+        );
+        {
+            let mut state = session.lock();
+            let Carrier::WebSocket(writer) = &mut state.carrier else {
+                panic!("a websocket");
+            };
+            assert!(writer.holds_deflate_context());
+        }
+        session.send_text("small").unwrap();
+        assert_eq!(read_frame(&mut client).await, (0x81, b"4small".to_vec()));
+        session.send_with(OutPacket::message(&big), false).unwrap();
+        let (first, payload) = read_frame(&mut client).await;
+        assert_eq!(
+            (first, payload.len()),
+            (0x81, big.len() + 1),
+            "compress(false)"
+        );
+        // Queued behind a cork, still compressed, in order, with the same context.
+        let cork = Cork::begin().unwrap();
+        session
+            .send_all([
+                OutPacket::message(&big),
+                OutPacket::Binary(big.clone().into()),
+            ])
+            .unwrap();
+        drop(cork);
+        let (first, payload) = read_frame(&mut client).await;
+        assert_eq!(first, 0xC1);
+        assert!(
+            payload.len() < first_len,
+            "refers to the first: {} bytes, the first {first_len}",
+            payload.len()
+        );
+        assert_eq!(
+            inflater.inflate(&payload, 1 << 20).unwrap(),
+            format!("4{big}").as_bytes()
+        );
+        let (first, payload) = read_frame(&mut client).await;
+        assert_eq!(first, 0xC2);
+        assert_eq!(inflater.inflate(&payload, 1 << 20).unwrap(), big.as_bytes());
     }
 
     #[tokio::test]

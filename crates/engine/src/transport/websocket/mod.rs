@@ -11,37 +11,52 @@
 //! buffer at all. The Autobahn suite (`tests/autobahn.rs`) checks the framing.
 
 mod connection;
+mod deflate;
 mod echo;
 mod io;
 mod writer;
 
 use std::sync::Arc;
 
+use ferrio_proto::websocket::deflate::DeflateParams;
 use hyper::upgrade::OnUpgrade;
 
-pub use echo::echo;
+pub use deflate::negotiate;
+pub use echo::{echo, echo_deflate};
 pub(crate) use io::RawTcp;
 pub(crate) use writer::Writer;
 
-use crate::Session;
 use crate::conn::Counted;
 use crate::engine::EngineCore;
 use crate::limits::SessionSlot;
 use crate::session::ConnectInfo;
+use crate::{Session, Sid};
 
 /// Runs an accepted WebSocket in a task of its own, once hyper hands over
 /// the connection.
-pub(crate) fn spawn(shared: &Arc<EngineCore>, on_upgrade: OnUpgrade, accepted: Accepted) {
-    tokio::spawn(connection::run(shared.clone(), on_upgrade, accepted));
+pub(crate) fn spawn(
+    shared: &Arc<EngineCore>,
+    on_upgrade: OnUpgrade,
+    accepted: Accepted,
+    deflate: Option<DeflateParams>,
+) {
+    tokio::spawn(connection::run(
+        shared.clone(),
+        on_upgrade,
+        accepted,
+        deflate,
+    ));
 }
 
 /// What an accepted WebSocket carries.
 pub(crate) enum Accepted {
     /// A new session, with the place reserved for it (`max_sessions`).
     /// Boxed whole: the connection's task keeps its argument for its life.
-    New(Box<(ConnectInfo, SessionSlot)>),
+    New(Box<(Sid, ConnectInfo, SessionSlot)>),
     /// An upgrade of this polling session.
     Upgrade(Arc<Session>),
+    /// A WebSocket for a session that cannot take it: closed once open.
+    Refused,
 }
 
 /// A served connection gives the WebSocket task its TCP socket, for the

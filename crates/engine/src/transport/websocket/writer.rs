@@ -18,11 +18,13 @@
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 
-use ferrio_proto::websocket::{Header, Opcode, header};
+use ferrio_proto::websocket::{Header, Opcode, compressed_header, header};
 
 use super::RawTcp;
+use super::deflate::Compressor;
 use crate::OutPacket;
 use crate::session::{Queue, Wire, WriteNow};
+use ferrio_proto::websocket::deflate::{DeflateConfig, DeflateParams};
 
 /// The WebSocket half of a session's state, behind the session's lock.
 #[derive(Default)]
@@ -34,7 +36,7 @@ pub(crate) struct Writer {
     /// WebSocket control frames (pongs) already framed and not yet written.
     /// Written at the next frame boundary: after the rest of a partly
     /// written frame, before the queued frames. Bounded (`MAX_RAW_BACKLOG`).
-    raw: Vec<u8>,
+    raw: Backlog,
     /// How many bytes of the first queued frame (header and payload) are
     /// already on the wire. Nothing may be written between them and the rest
     /// of that frame.
@@ -45,6 +47,9 @@ pub(crate) struct Writer {
     /// A cork of this thread holds the session: frames wait in the outbox
     /// until it ends ([`uncork`](Self::uncork)).
     corked: bool,
+    /// permessage-deflate, when the client agreed to it: compresses messages
+    /// as they are sent. Boxed: most connections have none.
+    compressor: Option<Box<Compressor>>,
 }
 
 impl Writer {
@@ -54,6 +59,34 @@ impl Writer {
             socket,
             ..Self::default()
         }
+    }
+
+    /// The same writer, compressing messages as permessage-deflate was
+    /// agreed on (`params`), with `config`'s level and threshold.
+    pub(crate) fn deflating(
+        mut self,
+        params: Option<&DeflateParams>,
+        config: Option<&DeflateConfig>,
+    ) -> Self {
+        if let (Some(params), Some(config)) = (params, config) {
+            self.compressor = Some(Box::new(Compressor::new(params, config)));
+        }
+        self
+    }
+
+    /// `frame` as it goes to the wire: compressed if the extension was agreed
+    /// on, it is large enough, and `compress` allows it.
+    pub(crate) fn prepare(&mut self, frame: OutPacket, compress: bool) -> OutPacket {
+        match &mut self.compressor {
+            Some(compressor) => compressor.prepare(frame, compress),
+            None => frame,
+        }
+    }
+
+    /// Whether it holds a compression context (memory) now.
+    #[cfg(test)]
+    pub(crate) fn holds_deflate_context(&self) -> bool {
+        self.compressor.as_ref().is_some_and(|c| c.holds_context())
     }
 
     /// Whether bytes wait to be written.
@@ -105,7 +138,7 @@ impl Writer {
             queue.pop_front();
         }
         let control = n.min(self.raw.len());
-        self.raw.drain(..control);
+        self.raw.consume(control);
         n -= control;
         while n > 0 {
             let Some(front) = queue.front() else {
@@ -203,8 +236,7 @@ impl Wire for Writer {
                 Err(_) => {}
             }
         }
-        self.raw
-            .extend_from_slice(bytes.get(written..).unwrap_or(&[]));
+        self.raw.extend(bytes.get(written..).unwrap_or(&[]));
         WriteNow::Partial
     }
 
@@ -238,7 +270,7 @@ impl Wire for Writer {
                     }
                 }
                 if !self.raw.is_empty() {
-                    parts[count] = &self.raw;
+                    parts[count] = self.raw.as_slice();
                     count += 1;
                 }
                 for (frame, head) in frames {
@@ -260,9 +292,7 @@ impl Wire for Writer {
         }
         // A burst may have grown them: an idle connection holds no buffer.
         queue.release();
-        if self.raw.capacity() > 0 {
-            self.raw = Vec::new();
-        }
+        self.raw = Backlog::default();
         Ok(true)
     }
 
@@ -279,18 +309,61 @@ impl Wire for Writer {
     }
 }
 
+/// Control frames not written yet: nothing at all (one empty pointer) while
+/// none wait, as on nearly every connection.
+#[derive(Debug, Default)]
+// One pointer in every session's state rather than a `Vec`'s three words: the
+// extra allocation is only made while pongs wait, which is rare.
+#[allow(clippy::box_collection)]
+struct Backlog(Option<Box<Vec<u8>>>);
+
+impl Backlog {
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |bytes| bytes.len())
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.0.as_deref().map_or(&[], |bytes| bytes.as_slice())
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.0.get_or_insert_default().extend_from_slice(bytes);
+        }
+    }
+
+    /// Forgets the first `n` bytes, written.
+    fn consume(&mut self, n: usize) {
+        if let Some(bytes) = &mut self.0 {
+            bytes.drain(..n.min(bytes.len()));
+            if bytes.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+}
+
 /// The WebSocket opcode and payload a frame is sent as.
 fn ws_parts(frame: &OutPacket) -> (Opcode, &[u8]) {
     match frame {
         OutPacket::Text(t) => (Opcode::Text, t.as_bytes()),
         OutPacket::Binary(b) => (Opcode::Binary, b),
+        OutPacket::Deflated(d) if d.text => (Opcode::Text, &d.bytes),
+        OutPacket::Deflated(d) => (Opcode::Binary, &d.bytes),
     }
 }
 
-/// The WebSocket header a frame is sent with.
+/// The WebSocket header a frame is sent with: RSV1 set on a compressed one.
 fn frame_header(frame: &OutPacket) -> Header {
     let (opcode, payload) = ws_parts(frame);
-    header(opcode, payload.len())
+    match frame {
+        OutPacket::Deflated(_) => compressed_header(opcode, payload.len()),
+        _ => header(opcode, payload.len()),
+    }
 }
 
 /// A frame's size on the wire: header and payload.
