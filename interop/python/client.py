@@ -4,7 +4,10 @@ conformance handlers (crates/server/examples/conformance/handlers.rs).
 
 Usage:
     python client.py --url http://127.0.0.1:PORT --transport websocket|polling \
-        --scenario NAME [--timeout SECONDS]
+        --scenario NAME [--timeout SECONDS] [--serializer default|msgpack]
+
+--serializer msgpack is python-socketio's msgpack packet format (the msgpack
+package), which socket.io-msgpack-parser servers speak.
 
 Prints one JSON object per line ({"event": "...", ...}) and, last, a result line
 {"event":"result","ok":true|false,...}. Exits 0 on success, 1 on failure,
@@ -83,7 +86,7 @@ class Peer:
         self.name = name
         self.url = args.url
         self.transports = [args.transport]
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, serializer=args.serializer)
         self.events = queue.Queue()
         self.emit_lock = threading.Lock()  # emit() is not thread safe
         self.backlog = []  # events expect() passed over, oldest first
@@ -94,9 +97,22 @@ class Peer:
         self.wire = []
         receive = self.sio.eio._receive_packet
 
+        msgpack_wire = args.serializer == "msgpack"
+
         def record(pkt):
             if isinstance(pkt.data, str):
                 self.wire.append(pkt.data)
+            elif msgpack_wire and isinstance(pkt.data, (bytes, bytearray)):
+                # The same text the default parser would have sent (main
+                # namespace, no id): {type: 2, data: [...]} as 2[...].
+                import msgpack
+
+                try:
+                    decoded = msgpack.loads(pkt.data)
+                    data = json.dumps(decoded.get("data"), separators=(",", ":"), ensure_ascii=False)
+                    self.wire.append(f"{decoded.get('type')}{data}")
+                except Exception:  # noqa: BLE001 - not ours to judge here
+                    pass
             receive(pkt)
 
         self.sio.eio._receive_packet = record
@@ -559,6 +575,7 @@ def main():
     parser.add_argument("--transport", choices=["websocket", "polling"], required=True)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
     parser.add_argument("--timeout", type=float, default=30.0, help="overall timeout (s)")
+    parser.add_argument("--serializer", choices=["default", "msgpack"], default="default")
     args = parser.parse_args()
 
     def on_timeout():

@@ -5,6 +5,10 @@
 //   node interop/socketio/client.mjs --url http://127.0.0.1:PORT \
 //        --mode websocket|polling|upgrade --scenario NAME \
 //        [--path /socket.io/] [--count N] [--window N] [--timeout MS]
+//        [--parser default|msgpack]
+//
+// --parser msgpack (or PARSER=msgpack in the environment) connects with
+// socket.io-msgpack-parser; the server must use it too.
 //
 // --count and --window are for the "order" scenario: N emits with acks (1000 by
 // default), sent in bursts of --window (all at once by default).
@@ -48,6 +52,7 @@
 
 import { parseArgs } from "node:util";
 import { Manager } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const SCENARIOS = [
   "auth",
@@ -159,6 +164,7 @@ try {
       count: { type: "string", default: "1000" },
       window: { type: "string" },
       timeout: { type: "string", default: "30000" },
+      parser: { type: "string", default: process.env.PARSER || "default" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -170,13 +176,14 @@ function usage(msg) {
   if (msg) process.stderr.write(`error: ${msg}\n`);
   process.stderr.write(
     "usage: node client.mjs --url http://127.0.0.1:PORT --mode websocket|polling|upgrade " +
-      `--scenario ${SCENARIOS.join("|")} [--path /socket.io/] [--count N] [--window N] [--timeout MS]\n`,
+      `--scenario ${SCENARIOS.join("|")} [--path /socket.io/] [--count N] [--window N] [--timeout MS] [--parser default|msgpack]\n`,
   );
   process.exit(msg ? 2 : 0);
 }
 if (args.help) usage();
 if (!args.url) usage("--url is required");
 if (!MODES[args.mode]) usage(`unknown --mode ${args.mode}`);
+if (!["default", "msgpack"].includes(args.parser)) usage(`unknown --parser ${args.parser}`);
 if (!SCENARIOS.includes(args.scenario)) usage(`unknown --scenario ${args.scenario}`);
 const count = Number(args.count);
 if (!Number.isInteger(count) || count < 1) usage(`bad --count ${args.count}`);
@@ -185,7 +192,7 @@ if (!Number.isInteger(windowSize) || windowSize < 1) usage(`bad --window ${args.
 const overall = Number(args.timeout);
 if (!Number.isFinite(overall) || overall <= 0) usage(`bad --timeout ${args.timeout}`);
 
-const common = { scenario: args.scenario, mode: args.mode };
+const common = { scenario: args.scenario, mode: args.mode, parser: args.parser };
 
 setTimeout(() => fail(`overall timeout after ${overall} ms`), overall).unref();
 // Keep the process alive while the timer above is pending.
@@ -287,6 +294,7 @@ function newManager(label, extra = {}) {
     reconnectionDelay: 100,
     reconnectionDelayMax: 200,
     ...MODES[args.mode],
+    ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
     ...extra,
   });
   manager.label = label;
@@ -497,7 +505,12 @@ const MIXED = [
   { "\ude00 key": ["\udbff", "a\ud800\ud800b"] },
   [],
   {},
-];
+].filter(
+  // notepack.io 2.x (under socket.io-msgpack-parser) writes a lone surrogate
+  // as 4 bytes of another character: Node's server gets other text too.
+  // JSON.stringify escapes exactly the lone halves.
+  (arg) => args.parser !== "msgpack" || !/\\ud[89a-f][0-9a-f]{2}/.test(JSON.stringify(arg)),
+);
 
 function binaryArgs() {
   return [
@@ -581,7 +594,12 @@ const scenarios = {
     assertSame(await a.next("echo"), sent, "echo event with binary");
     // One buffer alone, an empty one, and a Uint8Array view into a larger buffer.
     const big = prng(4096, 7);
-    const view = new Uint8Array(big.buffer, big.byteOffset + 100, 50);
+    // notepack.io 2.x (msgpack parser) writes the whole buffer under a typed
+    // array, ignoring its offset and length: there, a view of its own buffer.
+    const view =
+      args.parser === "msgpack"
+        ? new Uint8Array(big.subarray(100, 150))
+        : new Uint8Array(big.buffer, big.byteOffset + 100, 50);
     const solo = [Buffer.from([42]), Buffer.alloc(0), view];
     a.emit("message", ...solo);
     assertSame(await a.next("message-back"), solo, "message-back of lone buffers");

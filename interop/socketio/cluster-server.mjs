@@ -7,7 +7,7 @@
 //   REDIS_URL=redis://127.0.0.1:6379 [REDIS_KEY=socket.io] [REDIS_ADAPTER=classic|sharded|streams]
 //   [REDIS_SUBSCRIPTION_MODE=dynamic|static|dynamic-private] [REDIS_REQUESTS_TIMEOUT=5000]
 //   [REDIS_SPECIFIC_RESPONSE_CHANNEL=1] [REDIS_STREAM_NAME=socket.io] [REDIS_STREAM_MAXLEN=10000]
-//   [RECOVERY=1] [RECOVERY_MAX_DISCONNECTION_MS=30000] [PORT=0]
+//   [RECOVERY=1] [RECOVERY_MAX_DISCONNECTION_MS=30000] [PARSER=msgpack] [PORT=0]
 //   node interop/socketio/cluster-server.mjs
 //
 // REDIS_ADAPTER=streams uses @socket.io/redis-streams-adapter 0.3.1 (channel
@@ -15,7 +15,8 @@
 // RECOVERY=1 turns connection state recovery on (maxDisconnectionDuration 30 s,
 // skipMiddlewares true), as the conformance example does; with the classic or
 // sharded Redis adapter Node does not restore sessions (only the streams
-// adapter does), so a client comes back with a fresh one.
+// adapter does), so a client comes back with a fresh one. PARSER=msgpack serves
+// clients with socket.io-msgpack-parser (the Redis messages are the same).
 //
 // Contract events on `/` (besides the conformance ones: message, echo,
 // broadcast, join, leave, room, rooms, ask, disconnect-me, state):
@@ -48,6 +49,7 @@
 
 import http from "node:http";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 import { Redis } from "ioredis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
@@ -140,6 +142,7 @@ const io = new Server(httpServer, {
   maxHttpBufferSize: 1e6,
   cors: { origin: true, credentials: true },
   adapter,
+  ...(env.PARSER === "msgpack" ? { parser: msgpackParser } : {}),
   ...(env.RECOVERY === "1"
     ? {
         connectionStateRecovery: {

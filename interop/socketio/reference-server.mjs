@@ -12,6 +12,8 @@
 // --recovery, or RECOVERY=1 in the environment, turns connection state recovery on
 // (maxDisconnectionDuration 30 s, skipMiddlewares true), as in the conformance
 // example; the `state` event (with ack) answers {id, recovered, rooms (sorted)}.
+// --parser msgpack, or PARSER=msgpack in the environment, uses
+// socket.io-msgpack-parser instead of the default parser.
 // Output: JSON lines on stdout, first {"event":"listening","port":N}, then
 // {"event":"connection","nsp":...,"id":...} and
 // {"event":"disconnect","nsp":...,"id":...,"reason":...} per socket.
@@ -20,6 +22,7 @@
 import http from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const { values: args } = parseArgs({
   options: {
@@ -29,9 +32,15 @@ const { values: args } = parseArgs({
     "ping-timeout": { type: "string", default: "200" },
     "exit-on-stdin-close": { type: "boolean", default: false },
     recovery: { type: "boolean", default: false },
+    parser: { type: "string", default: process.env.PARSER || "default" },
   },
   strict: true,
 });
+
+if (!["default", "msgpack"].includes(args.parser)) {
+  process.stderr.write(`error: bad --parser ${args.parser} (default or msgpack)\n`);
+  process.exit(2);
+}
 
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -55,6 +64,7 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   maxHttpBufferSize: 1e6,
   cors: { origin: true, credentials: true },
+  ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
   allowEIO3: process.env.ALLOW_EIO3 === "1",
   ...(args.recovery || process.env.RECOVERY === "1"
     ? { connectionStateRecovery: { maxDisconnectionDuration: 30000, skipMiddlewares: true } }

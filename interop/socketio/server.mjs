@@ -4,9 +4,11 @@
 //
 //   node interop/socketio/server.mjs [--port 0] [--host 127.0.0.1]
 //        [--ping-interval 25000] [--ping-timeout 20000] [--recovery] [--per-message-deflate]
+//        [--parser default|msgpack]
 //
 // --recovery turns on connection state recovery (`connectionStateRecovery`);
-// --per-message-deflate turns on `perMessageDeflate` (threshold 1024 bytes).
+// --per-message-deflate turns on `perMessageDeflate` (threshold 1024 bytes);
+// --parser msgpack (or PARSER=msgpack) uses socket.io-msgpack-parser.
 //
 // Namespaces `/` and `/admin` behave the same; `/private` refuses every
 // connection whose auth is not {"token":"letmein"}, with an error whose data is
@@ -36,6 +38,7 @@
 import http from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,10 +47,16 @@ const { values: args } = parseArgs({
     "ping-interval": { type: "string", default: "25000" },
     "ping-timeout": { type: "string", default: "20000" },
     recovery: { type: "boolean", default: false },
+    parser: { type: "string", default: process.env.PARSER || "default" },
     "per-message-deflate": { type: "boolean", default: false },
   },
   strict: true,
 });
+
+if (!["default", "msgpack"].includes(args.parser)) {
+  process.stderr.write(`error: bad --parser ${args.parser} (default or msgpack)\n`);
+  process.exit(2);
+}
 
 const port = Number(args.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -65,6 +74,7 @@ const io = new Server(httpServer, {
   pingTimeout: Number(args["ping-timeout"]),
   cors: { origin: true, credentials: true },
   ...(args.recovery ? { connectionStateRecovery: {} } : {}),
+  ...(args.parser === "msgpack" ? { parser: msgpackParser } : {}),
   // Node's own default threshold (1024 bytes) for `true`.
   ...(args["per-message-deflate"] ? { perMessageDeflate: true } : {}),
 });

@@ -4,7 +4,7 @@
 //! ferrio serve [--host 127.0.0.1] [--port 3000] [--cors-origin ORIGIN] [--client-dir DIR]
 //!              [--redis redis://HOST:PORT [--adapter classic|sharded|streams] [--redis-key KEY]]
 //! ferrio bench connect|idle|echo|broadcast|rooms [--url http://127.0.0.1:3000] [-c N] [-r RATE] …
-//! ferrio connect URL [--namespace NSP] [--auth JSON] [--transport websocket|polling]
+//! ferrio connect URL [--namespace NSP] [--auth JSON] [--transport websocket|polling] [--parser default|msgpack]
 //!                    [--emit EVENT ARGS_JSON]... [--ack] [--wait SECS]
 //! ```
 //!

@@ -109,7 +109,11 @@ struct Ferrio {
 
 impl Ferrio {
     async fn start() -> Self {
-        let io = SocketIo::new();
+        Self::with_parser(ferrio::Parser::Default).await
+    }
+
+    async fn with_parser(parser: ferrio::Parser) -> Self {
+        let io = SocketIo::with_config(ferrio::SocketIoConfig::default().parser(parser));
         handlers::install(&io);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
@@ -568,6 +572,69 @@ fn scripted_lines_against_node() {
             "{transport:?}"
         );
     }
+}
+
+/// `--parser msgpack` against socket.io 4.8 with socket.io-msgpack-parser
+/// and against ferrio with `Parser::MsgPack`, in both transports: events
+/// with binary arguments and acknowledgements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_msgpack_parser_against_node_and_ferrio() {
+    let node = tokio::task::spawn_blocking(|| {
+        NodeServer::start("socketio/server.mjs", &["--parser", "msgpack"])
+    })
+    .await
+    .expect("node starts");
+    let node_url = format!("http://127.0.0.1:{}", node.port);
+    let ferrio = Ferrio::with_parser(ferrio::Parser::MsgPack).await;
+    for transport in ["websocket", "polling"] {
+        let run = connect_async(&[
+            &node_url,
+            "--parser",
+            "msgpack",
+            "--transport",
+            transport,
+            "--emit",
+            "echo",
+            r#"["hello", 1.5, {"k": [true, null, {"_binary": "AQID"}]}]"#,
+            "--emit",
+            "binary",
+            "[]",
+        ])
+        .await;
+        assert!(run.status.success(), "node, {transport}: {run:?}");
+        assert_eq!(
+            run.stdout,
+            [
+                r#"echo ["hello",1.5,{"k":[true,null,{"_binary":"AQID"}]}]"#,
+                r#"binary [{"_binary":"AQID"},{"nested":{"_binary":"BAU="}}]"#,
+            ],
+            "node, {transport}"
+        );
+        let run = connect_async(&[
+            &ferrio.url,
+            "--parser",
+            "msgpack",
+            "--transport",
+            transport,
+            "--ack",
+            "--emit",
+            "message-with-ack",
+            r#"[{"_binary": "/w=="}, {"n": {"_binary": ""}}]"#,
+            "--wait",
+            "0.5",
+        ])
+        .await;
+        assert!(run.status.success(), "ferrio, {transport}: {run:?}");
+        assert_eq!(
+            run.stdout,
+            [
+                r#"auth [{}]"#,
+                r#"ack [{"_binary":"/w=="},{"n":{"_binary":""}}]"#,
+            ],
+            "ferrio, {transport}"
+        );
+    }
+    drop(node);
 }
 
 /// `https` with `--ca-cert`: the server's self-signed certificate trusted,

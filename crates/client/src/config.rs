@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-use ferrio_proto::socketio::DecoderConfig;
+use ferrio_proto::socketio::{DecoderConfig, Parser};
 use ferrio_proto::websocket::deflate::DeflateConfig;
 
 use crate::Certificate;
@@ -92,6 +92,12 @@ pub struct ManagerConfig {
     /// which bounds the memory one packet's arguments can take). Default
     /// [`DecoderConfig::default`].
     pub decoder: DecoderConfig,
+    /// The packet format, as socket.io-client's `parser` option:
+    /// [`Parser::Default`] (`socket.io-parser`) or [`Parser::MsgPack`]
+    /// (`socket.io-msgpack-parser`); the server must use the same one.
+    /// [`decoder`](Self::decoder)'s depth and value limits apply to both.
+    /// Default [`Parser::Default`].
+    pub parser: Parser,
     /// Certificates trusted as roots for `https`/`wss`, besides the
     /// platform's (Node's `ca` option): a private CA, or a server's
     /// self-signed certificate. Default none.
@@ -123,6 +129,7 @@ impl Default for ManagerConfig {
             max_message_size: 64 << 20,
             per_message_deflate: None,
             decoder: DecoderConfig::default(),
+            parser: Parser::Default,
             tls_root_certificates: Vec::new(),
             tls_built_in_roots: true,
             tls_config: None,
@@ -212,6 +219,12 @@ impl ManagerConfig {
     /// Sets [`decoder`](Self::decoder), the Socket.IO decoder's limits.
     pub fn decoder(mut self, decoder: DecoderConfig) -> Self {
         self.decoder = decoder;
+        self
+    }
+
+    /// Sets [`parser`](Self::parser) (default [`Parser::Default`]).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
 

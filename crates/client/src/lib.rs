@@ -107,7 +107,7 @@ pub use config::{ManagerConfig, TransportKind};
 pub use error::{AckError, ConnectError, EmitError, Error};
 pub use event::{AckResponse, AckSender, Event};
 pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, DecoderConfig, to_args, to_payload};
-pub use ferrio_proto::socketio::{Payload, RawJson};
+pub use ferrio_proto::socketio::{Parser, Payload, RawJson};
 /// permessage-deflate options ([`ManagerConfig::per_message_deflate`]).
 pub use ferrio_proto::websocket::deflate::DeflateConfig;
 pub use manager::Manager;

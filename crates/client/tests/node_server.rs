@@ -12,25 +12,28 @@ use serde_json::json;
 
 /// One test per mode for each scenario, each with a server of its own.
 macro_rules! in_every_mode {
-    ($($scenario:ident),* $(,)?) => {$(
+    ($($scenario:ident),* $(,)?) => {
+        in_every_mode!(NodeServer::spawn(); $($scenario),*);
+    };
+    ($spawn:expr; $($scenario:ident),* $(,)?) => {$(
         mod $scenario {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn websocket() {
-                let mut server = NodeServer::spawn().await;
+                let mut server = $spawn.await;
                 suite::$scenario(&mut server, Mode::WebSocket).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn polling() {
-                let mut server = NodeServer::spawn().await;
+                let mut server = $spawn.await;
                 suite::$scenario(&mut server, Mode::Polling).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn upgrade() {
-                let mut server = NodeServer::spawn().await;
+                let mut server = $spawn.await;
                 suite::$scenario(&mut server, Mode::Upgrade).await;
             }
         }
@@ -49,6 +52,25 @@ in_every_mode!(
     buffered_and_volatile,
     reconnects_after_restart,
 );
+
+/// The same scenarios with socket.io-msgpack-parser on both sides
+/// (`Parser::MsgPack`).
+mod msgpack {
+    use super::*;
+
+    in_every_mode!(
+        NodeServer::spawn_msgpack();
+        echo_and_ack,
+        binary_both_ways,
+        answers_server_acks,
+        multiplexes_namespaces,
+        middleware_rejection,
+        server_disconnect,
+        client_disconnect,
+        query_headers_auth,
+        buffered_and_volatile,
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrades_to_websocket() {

@@ -9,10 +9,10 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use ferrio_engine::{CloseReason, Message, Protocol, Session};
-use ferrio_proto::socketio::{DecodeError, Decoder, Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{DecodeError, Decoder, Packet, PacketKind, Parser, Payload, msgpack};
 use serde_json::Value;
 
-use crate::adapter::{Gap, MissedPacket, RestoredSession};
+use crate::adapter::{Gap, RestoredSession};
 use crate::io::IoInner;
 use crate::namespace::{Lookup, Namespace};
 use crate::outbound::{Encoded, frames_of};
@@ -118,6 +118,9 @@ impl Client {
 
     /// A message from the Engine.IO layer.
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
+        if let Parser::MsgPack = self.io.config.parser {
+            return self.on_msgpack(message);
+        }
         let size = match &message {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) => bytes.len(),
@@ -157,6 +160,24 @@ impl Client {
             // Node's parser takes an ACK without an id, and its socket
             // ignores it ("bad ack"): the connection goes on.
             Err(DecodeError::MissingAckId) => {
+                tracing::debug!(sid = %self.session.id(), "ack without an id: ignored");
+            }
+            Err(error) => self.decode_error(&error.to_string()),
+        }
+    }
+
+    /// A message of a `socket.io-msgpack-parser` client: each binary message
+    /// is a whole packet. What the parser refuses is a decode error, as in
+    /// Node: a text message (a client of the default parser; Node's decoder
+    /// throws "invalid packet type" on it) included.
+    fn on_msgpack(self: &Arc<Self>, message: Message) {
+        let Message::Binary(bytes) = message else {
+            return self.decode_error("invalid packet type: a text message to the msgpack parser");
+        };
+        match msgpack::decode_packet(&bytes, &self.io.config.decoder) {
+            Ok(packet) => self.on_packet(packet, bytes.len()),
+            // As with the default parser: Node's socket ignores it ("bad ack").
+            Err(msgpack::PacketError::MissingAckId) => {
                 tracing::debug!(sid = %self.session.id(), "ack without an id: ignored");
             }
             Err(error) => self.decode_error(&error.to_string()),
@@ -408,7 +429,8 @@ impl Client {
     /// at once: they are queued in one go, all or none, never in part.
     fn replay_fits(&self, restored: &mut RestoredSession) -> bool {
         let limit = self.io.config.engine.max_buffered_bytes;
-        let bytes: usize = restored.missed.iter_mut().map(MissedPacket::len).sum();
+        let parser = self.io.config.parser;
+        let bytes: usize = restored.missed.iter_mut().map(|m| m.len(parser)).sum();
         if bytes > limit {
             tracing::debug!(
                 bytes,
@@ -565,7 +587,9 @@ impl Client {
             name.to_owned(),
             reply.map(Payload::Json),
         );
-        let _ = self.session.send_all(frames_of(packet));
+        let _ = self
+            .session
+            .send_all(frames_of(packet, self.io.config.parser));
         tracing::debug!(socket = %socket.id(), nsp = %name, "socket connected");
     }
 
@@ -602,7 +626,7 @@ impl Client {
         let missed: Vec<_> = restored
             .missed
             .into_iter()
-            .map(MissedPacket::into_encoded)
+            .map(|m| m.into_encoded(self.io.config.parser))
             .collect();
         let send = |missed: Vec<Arc<Encoded>>| {
             let frames: Vec<_> = missed.iter().flat_map(|e| e.frames()).collect();
@@ -627,7 +651,9 @@ impl Client {
             ferrio_proto::socketio::packet_namespace(nsp),
             Some(Payload::Json(payload)),
         );
-        let _ = self.session.send_all(frames_of(packet));
+        let _ = self
+            .session
+            .send_all(frames_of(packet, self.io.config.parser));
     }
 
     pub(crate) fn remove_socket(&self, nsp: &str) {

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferrio_engine::EngineConfig;
-use ferrio_proto::socketio::DecoderConfig;
+use ferrio_proto::socketio::{DecoderConfig, Parser};
 
 use crate::RecoveryConfig;
 
@@ -64,6 +64,14 @@ pub struct SocketIoConfig {
     /// (Node's `connectionStateRecovery`). Default `None`: off, and then it
     /// costs nothing.
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// The packet format, as the reference server's `parser` option:
+    /// [`Parser::Default`] (`socket.io-parser`) or [`Parser::MsgPack`]
+    /// (`socket.io-msgpack-parser`, each packet one binary MessagePack
+    /// message). Every client must use the same one; one with the other
+    /// parser has its connection closed at its first packet, as in Node.
+    /// [`decoder`](Self::decoder)'s depth and value limits apply to both.
+    /// Default [`Parser::Default`].
+    pub parser: Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -80,6 +88,7 @@ impl Default for SocketIoConfig {
             cleanup_empty_child_namespaces: false,
             max_namespace_len: 256,
             connection_state_recovery: None,
+            parser: Parser::Default,
         }
     }
 }
@@ -148,6 +157,11 @@ impl SocketIoConfig {
     /// on with these settings (default off).
     pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
         self.connection_state_recovery = Some(recovery);
+        self
+    }
+    /// Sets [`parser`](Self::parser) (default [`Parser::Default`]).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
     /// Sets [`serve_client`](Self::serve_client): serve the browser client

@@ -92,6 +92,7 @@ impl SocketIo {
                     cleanup_empty_children: config.cleanup_empty_child_namespaces,
                     max_name_len: config.max_namespace_len,
                     recovery: config.connection_state_recovery,
+                    parser: config.parser,
                 },
             ),
             engine: OnceLock::new(),

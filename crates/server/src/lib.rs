@@ -72,7 +72,7 @@ pub use event::{AckSender, Event};
 pub use ferrio_engine::TlsConfig;
 pub use ferrio_engine::{self as engine, ServeConfig, Sid as SocketId, TransportKind};
 pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, to_args, to_payload};
-pub use ferrio_proto::socketio::{Payload, RawJson};
+pub use ferrio_proto::socketio::{Parser, Payload, RawJson};
 pub use handshake::{Handshake, HandshakeError};
 pub use io::SocketIo;
 pub use namespace::{Namespace, WeakNamespace};

@@ -2,15 +2,20 @@
 
 use bytes::Bytes;
 use ferrio_engine::OutPacket;
-use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{DecoderConfig, Packet, PacketKind, Parser, Payload, msgpack};
 
-/// A packet's frames: the text packet then one binary frame per attachment.
+/// A packet's frames: with the default parser, the text packet then one binary
+/// frame per attachment; with the msgpack parser, one binary frame.
 ///
 /// Kept apart rather than in one `Vec<OutPacket>`: most packets have no attachment,
 /// and an empty `Vec` costs no allocation.
 pub(crate) struct Encoded {
     text: OutPacket,
     attachments: Vec<Bytes>,
+    /// The packet could not be written (MessagePack holds no string, buffer
+    /// or array of 4 GiB or more): its [`len`](Self::len) is then
+    /// `usize::MAX`, so every sender refuses it as too large.
+    unwritable: bool,
 }
 
 impl std::fmt::Debug for Encoded {
@@ -22,7 +27,16 @@ impl std::fmt::Debug for Encoded {
 }
 
 impl Encoded {
-    pub(crate) fn new(packet: Packet<Payload>) -> Self {
+    /// Encodes a packet with the server's parser: one choice per packet,
+    /// whatever the number of recipients.
+    pub(crate) fn new(packet: Packet<Payload>, parser: Parser) -> Self {
+        match parser {
+            Parser::MsgPack => Self::encode_msgpack(&packet),
+            _ => Self::encode_text(packet),
+        }
+    }
+
+    fn encode_text(packet: Packet<Payload>) -> Self {
         let mut text = Vec::new();
         // Raw arguments (an event's, passed on) are copied, not parsed and re-written.
         let attachments = packet.write_message(&mut text);
@@ -31,11 +45,37 @@ impl Encoded {
         Self {
             text: OutPacket::Text(text.into()),
             attachments,
+            unwritable: false,
+        }
+    }
+
+    fn encode_msgpack(packet: &Packet<Payload>) -> Self {
+        let mut bytes = Vec::new();
+        let bytes = match msgpack::write_packet(packet, &mut bytes) {
+            Ok(()) => Bytes::from(bytes),
+            Err(error) => {
+                // A string, buffer or array of 4 GiB or more: far past any
+                // outbox, so refused as too large by every sender.
+                tracing::debug!(%error, "packet cannot be written as MessagePack");
+                return Self {
+                    text: OutPacket::Binary(Bytes::new()),
+                    attachments: Vec::new(),
+                    unwritable: true,
+                };
+            }
+        };
+        Self {
+            text: OutPacket::Binary(bytes),
+            attachments: Vec::new(),
+            unwritable: false,
         }
     }
 
     /// The bytes the frames take in an outbox: the text and every attachment.
     pub(crate) fn len(&self) -> usize {
+        if self.unwritable {
+            return usize::MAX;
+        }
         let attachments: usize = self.attachments.iter().map(Bytes::len).sum();
         let text = match &self.text {
             OutPacket::Text(t) => t.len(),
@@ -69,16 +109,27 @@ impl Encoded {
     /// Decodes the frames back into the event they carry, for the rare
     /// outgoing listeners; the hot path never keeps the packet itself.
     pub(crate) fn event(&self) -> Option<(String, Vec<Payload>)> {
-        let mut decoder = ferrio_proto::socketio::Decoder::default();
-        let mut packet = None;
-        for frame in self.frames() {
-            packet = match frame {
-                OutPacket::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
-                OutPacket::Binary(b) => decoder.feed_binary(b).ok()?,
-                OutPacket::Deflated(_) => return None,
-            };
-        }
-        let packet = packet?;
+        let packet = match &self.text {
+            // The msgpack parser: the one frame is the packet.
+            OutPacket::Binary(bytes) => {
+                let roomy = DecoderConfig::default()
+                    .max_depth(usize::MAX)
+                    .max_json_values(usize::MAX);
+                msgpack::decode_packet(bytes, &roomy).ok()?
+            }
+            OutPacket::Text(_) | OutPacket::Deflated(_) => {
+                let mut decoder = ferrio_proto::socketio::Decoder::default();
+                let mut packet = None;
+                for frame in self.frames() {
+                    packet = match frame {
+                        OutPacket::Text(t) => decoder.feed_text(t.get(1..)?).ok()?,
+                        OutPacket::Binary(b) => decoder.feed_binary(b).ok()?,
+                        OutPacket::Deflated(_) => return None,
+                    };
+                }
+                packet?
+            }
+        };
         // Only events: an ACK's data is an array too, and would otherwise pass
         // for an event named after its first argument. (The decoder reports a
         // BINARY_EVENT as an EVENT.)
@@ -100,20 +151,46 @@ impl Encoded {
 }
 
 /// Encodes a packet into its frames.
-pub(crate) fn frames_of(packet: Packet<Payload>) -> Vec<OutPacket> {
-    Encoded::new(packet).into_frames().collect()
+pub(crate) fn frames_of(packet: Packet<Payload>, parser: Parser) -> Vec<OutPacket> {
+    Encoded::new(packet, parser).into_frames().collect()
 }
 
 pub(crate) use ferrio_proto::socketio::{ack_args, args_data, event_data, split_event};
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn with_the_msgpack_parser_a_packet_is_one_binary_frame() {
+        let data = event_data("img", vec![Payload::Binary(Bytes::from_static(&[1, 2]))]);
+        let encoded = Encoded::new(
+            Packet::new(PacketKind::Event, "/", Some(data)),
+            Parser::MsgPack,
+        );
+        let expected: &[u8] = b"\x83\xa4type\x02\xa4data\x92\xa3img\xc4\x02\x01\x02\xa3nsp\xa1/";
+        assert_eq!(encoded.len(), expected.len());
+        assert_eq!(
+            encoded.frames().collect::<Vec<_>>(),
+            [OutPacket::Binary(Bytes::from_static(expected))]
+        );
+        // Outgoing listeners read it back.
+        let (name, args) = encoded.event().unwrap();
+        assert_eq!(name, "img");
+        assert_eq!(args, [Payload::Binary(Bytes::from_static(&[1, 2]))]);
+        let ack = Packet::new(PacketKind::Ack, "/", Some(json!([1]).into())).with_id(1);
+        assert!(Encoded::new(ack, Parser::MsgPack).event().is_none());
+    }
 
     #[test]
     fn binary_events_become_a_text_frame_and_attachments() {
         let data = event_data("img", vec![Payload::Binary(Bytes::from_static(&[1, 2]))]);
-        let frames = frames_of(Packet::new(PacketKind::Event, "/", Some(data)));
+        let frames = frames_of(
+            Packet::new(PacketKind::Event, "/", Some(data)),
+            Parser::Default,
+        );
         assert_eq!(
             frames,
             [

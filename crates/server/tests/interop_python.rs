@@ -6,7 +6,9 @@
 //! The client is `interop/python/client.py`, run in the virtualenv
 //! `interop/python/.venv` (installed from `interop/python/requirements.txt` by
 //! `scripts/test`, or here on first use). The server is built in-process with
-//! the conformance server's handlers.
+//! the conformance server's handlers. Each transport runs with the default
+//! parser and with the msgpack one (python-socketio's `serializer='msgpack'`
+//! against `Parser::MsgPack`).
 
 use ferrio_test_support::python;
 
@@ -16,7 +18,7 @@ mod handlers;
 use std::time::{Duration, Instant};
 
 use ferrio::engine::{Cors, EngineConfig};
-use ferrio::{SocketIo, SocketIoConfig};
+use ferrio::{Parser, SocketIo, SocketIoConfig};
 
 /// Every scenario of `client.py`, run one after the other on one server.
 const SCENARIOS: [&str; 9] = [
@@ -35,7 +37,7 @@ const SCENARIOS: [&str; 9] = [
 /// a second; `client.py` gives up on its own after 45 s.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn run_transport(transport: &'static str) {
+async fn run_transport(transport: &'static str, parser: Parser) {
     tokio::task::spawn_blocking(python::ensure_venv)
         .await
         .unwrap();
@@ -50,7 +52,8 @@ async fn run_transport(transport: &'static str) {
                     .ping_timeout(Duration::from_millis(1000))
                     .cors(Cors::default()),
             )
-            .connect_timeout(Duration::from_millis(1000)),
+            .connect_timeout(Duration::from_millis(1000))
+            .parser(parser),
     );
     handlers::install(&io);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -76,6 +79,8 @@ async fn run_transport(transport: &'static str) {
             scenario,
             "--timeout",
             "45",
+            "--serializer",
+            parser.name(),
         ]
         .map(String::from);
         let output = tokio::task::spawn_blocking(move || {
@@ -109,10 +114,20 @@ async fn run_transport(transport: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_socketio_client_over_websocket() {
-    run_transport("websocket").await;
+    run_transport("websocket", Parser::Default).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_socketio_client_over_polling() {
-    run_transport("polling").await;
+    run_transport("polling", Parser::Default).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_msgpack_client_over_websocket() {
+    run_transport("websocket", Parser::MsgPack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_msgpack_client_over_polling() {
+    run_transport("polling", Parser::MsgPack).await;
 }

@@ -6,6 +6,9 @@
 //! multiplexing, thousands of acknowledged emits in order, and a stream of
 //! emits through the upgrade.
 //!
+//! Each mode runs with the default parser and with `socket.io-msgpack-parser`
+//! on both sides ([`Parser::MsgPack`]).
+//!
 //! The scenarios live in `interop/socketio/client.mjs`; this side runs the
 //! server, then checks what only the server sees: why each socket left, and
 //! that nothing is left behind after each scenario. Plus the connect timeout,
@@ -22,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferrio::engine::{Cors, EngineConfig};
-use ferrio::{DisconnectReason, Socket, SocketIo, SocketIoConfig};
+use ferrio::{DisconnectReason, Parser, Socket, SocketIo, SocketIoConfig};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -82,6 +85,10 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::with_parser(Parser::Default).await
+    }
+
+    async fn with_parser(parser: Parser) -> Self {
         // `RUST_LOG=ferrio=debug,ferrio_engine=debug` shows the server's trace.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -99,7 +106,8 @@ impl Server {
         let io = SocketIo::with_config(
             SocketIoConfig::default()
                 .engine(engine)
-                .connect_timeout(Duration::from_millis(1000)),
+                .connect_timeout(Duration::from_millis(1000))
+                .parser(parser),
         );
         handlers::install(&io);
 
@@ -209,10 +217,16 @@ impl Server {
 }
 
 /// Runs `client.mjs` for one scenario, off the runtime's worker threads.
-async fn run_client(url: &str, mode: &'static str, scenario: &'static str) -> node::NodeOutput {
+async fn run_client(
+    url: &str,
+    mode: &'static str,
+    scenario: &'static str,
+    parser: Parser,
+) -> node::NodeOutput {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut args = vec!["--url", &url, "--mode", mode, "--scenario", scenario];
+        args.extend(["--parser", parser.name()]);
         let mut timeout = Duration::from_secs(60);
         if scenario == "order" {
             args.extend(["--count", ORDER_COUNT, "--window", ORDER_WINDOW]);
@@ -241,9 +255,9 @@ fn reported_sockets(output: &node::NodeOutput) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn run_mode(mode: &'static str) {
+async fn run_mode(mode: &'static str, parser: Parser) {
     node::ensure_npm_deps();
-    let mut server = Server::start().await;
+    let mut server = Server::with_parser(parser).await;
     let url = server.url();
     // The transport every connection ends up on.
     let transport = if mode == "polling" {
@@ -253,7 +267,7 @@ async fn run_mode(mode: &'static str) {
     };
     for scenario in SCENARIOS {
         let context = format!("{mode}/{scenario}");
-        let output = run_client(&url, mode, scenario).await;
+        let output = run_client(&url, mode, scenario, parser).await;
         output.assert_ok();
         let result = output.result_line().unwrap_or_default();
         assert!(
@@ -307,17 +321,32 @@ async fn run_mode(mode: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_over_websocket() {
-    run_mode("websocket").await;
+    run_mode("websocket", Parser::Default).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_over_polling() {
-    run_mode("polling").await;
+    run_mode("polling", Parser::Default).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_io_client_upgrading_from_polling() {
-    run_mode("upgrade").await;
+    run_mode("upgrade", Parser::Default).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_socket_io_client_over_websocket() {
+    run_mode("websocket", Parser::MsgPack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_socket_io_client_over_polling() {
+    run_mode("polling", Parser::MsgPack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msgpack_socket_io_client_upgrading_from_polling() {
+    run_mode("upgrade", Parser::MsgPack).await;
 }
 
 // ---------------------------------------------------------------- connect timeout

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ferrio_client::{Certificate, Manager, ManagerConfig, TransportKind};
+use ferrio_client::{Certificate, Manager, ManagerConfig, Parser, TransportKind};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use serde_json::Value;
 
@@ -42,6 +42,9 @@ pub(crate) struct Args {
     /// Use one transport only (default: long-polling, upgraded to WebSocket).
     #[arg(long, value_enum)]
     transport: Option<Transport>,
+    /// The packet format; the server must use the same one.
+    #[arg(long, value_enum, default_value = "default")]
+    parser: ParserArg,
     /// Scripted: send EVENT with ARGS_JSON (a JSON array of arguments;
     /// binary as `{"_binary":"<base64>"}`). Repeat it to send several, in order.
     #[arg(long, num_args = 2, value_names = ["EVENT", "ARGS_JSON"])]
@@ -74,6 +77,15 @@ enum Transport {
     Polling,
 }
 
+/// `--parser`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ParserArg {
+    /// socket.io-parser: text packets, binary as attachments.
+    Default,
+    /// socket.io-msgpack-parser: one MessagePack message per packet.
+    Msgpack,
+}
+
 /// Runs `ferrio connect`, interactive or scripted.
 pub(crate) async fn run(args: Args) -> ExitCode {
     if args.emit.is_empty() && args.wait.is_none() {
@@ -93,7 +105,11 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 fn manager(args: &Args, reconnection: bool) -> Result<Manager, String> {
     let mut config = ManagerConfig::default()
         .path(&args.path)
-        .reconnection(reconnection);
+        .reconnection(reconnection)
+        .parser(match args.parser {
+            ParserArg::Default => Parser::Default,
+            ParserArg::Msgpack => Parser::MsgPack,
+        });
     if let Some(transport) = args.transport {
         config = config.transports([match transport {
             Transport::Websocket => TransportKind::WebSocket,

@@ -2,6 +2,7 @@
 //! namespaces, and the reconnection loop around it.
 
 mod lookup;
+mod reader;
 mod run;
 
 use std::collections::HashMap;
@@ -262,6 +263,15 @@ impl ManagerInner {
         let session = self.session();
         let session = session.as_ref()?;
         session.sender.send(frames).then_some(session.generation)
+    }
+
+    /// Encodes a packet with the configured parser and queues it on the open
+    /// session; returns its generation, or `None` if there is no session.
+    pub(crate) fn send_packet(
+        &self,
+        packet: ferrio_proto::socketio::Packet<ferrio_proto::socketio::Payload>,
+    ) -> Option<u64> {
+        self.send(crate::payload::frames_of(packet, self.config.parser))
     }
 
     /// The generation of the open session.

@@ -12,9 +12,10 @@
 
 use std::sync::Arc;
 
-use ferrio_proto::socketio::{Decoder, Packet, Payload};
+use ferrio_proto::socketio::{Packet, Payload};
 use tokio::sync::watch;
 
+use super::reader::PacketReader;
 use super::{ManagerInner, Session};
 use crate::backoff::Backoff;
 use crate::engine::{self, CloseReason, EngineConn, EngineEvent};
@@ -126,7 +127,7 @@ async fn run_session(
     for socket in inner.all_sockets() {
         socket.send_connect();
     }
-    let mut decoder = Decoder::new(inner.config.decoder);
+    let mut reader = PacketReader::new(inner.config.parser, inner.config.decoder);
     let reason = loop {
         let event = tokio::select! {
             event = events.recv() => event,
@@ -136,8 +137,8 @@ async fn run_session(
             }
         };
         let packet = match event {
-            Some(EngineEvent::Message(text)) => decoder.feed_text(&text),
-            Some(EngineEvent::Binary(bytes)) => decoder.feed_binary(bytes),
+            Some(EngineEvent::Message(text)) => reader.text(&text),
+            Some(EngineEvent::Binary(bytes)) => reader.binary(bytes),
             Some(EngineEvent::Upgraded(kind)) => {
                 if let Some(session) = inner.session().as_mut() {
                     session.transport = kind;

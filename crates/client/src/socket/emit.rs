@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::queue::Queued;
 use super::{Outgoing, Socket};
-use crate::payload::{args_data, event_data, frames_of};
+use crate::payload::{args_data, event_data};
 use crate::{AckError, AckResponse, EmitError, to_args};
 
 /// An emit with flags: a time limit on the acknowledgement, or volatile.
@@ -306,7 +306,7 @@ impl Socket {
         if !state.connected {
             return Err(EmitError::Disconnected);
         }
-        match self.inner.manager.inner.send(frames_of(packet)) {
+        match self.inner.manager.inner.send_packet(packet) {
             Some(_) => Ok(()),
             None => Err(EmitError::Disconnected),
         }
@@ -322,7 +322,7 @@ impl Socket {
         );
         packet.id = out.ack;
         tracing::trace!(nsp = %self.inner.nsp, event = %out.name, "emit");
-        self.inner.manager.inner.send(frames_of(packet)).is_some()
+        self.inner.manager.inner.send_packet(packet).is_some()
     }
 
     pub(super) fn has_outgoing_listeners(&self) -> bool {

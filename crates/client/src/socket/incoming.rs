@@ -5,7 +5,7 @@ use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 use serde_json::{Map, Value};
 
 use super::{Auth, Outgoing, Socket, State, run_inline};
-use crate::payload::{ack_args, frames_of, split_event};
+use crate::payload::{ack_args, split_event};
 use crate::{AckSender, ConnectError, DisconnectReason, Error, Event};
 
 impl Socket {
@@ -33,7 +33,7 @@ impl Socket {
             ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
             data.map(Payload::Json),
         );
-        if let Some(generation) = manager.send(frames_of(packet)) {
+        if let Some(generation) = manager.send_packet(packet) {
             tracing::debug!(nsp = %self.inner.nsp, "connect sent");
             self.state().connect_sent = Some(generation);
         }

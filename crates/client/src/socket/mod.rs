@@ -232,10 +232,7 @@ impl Socket {
                     ferrio_proto::socketio::packet_namespace(&self.inner.nsp),
                     None,
                 );
-                self.inner
-                    .manager
-                    .inner
-                    .send(crate::payload::frames_of(packet));
+                self.inner.manager.inner.send_packet(packet);
             }
             self.close_state(&mut state);
             was_connected

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferrio::{ConnectError, Payload, Socket, SocketIo};
+use ferrio::{ConnectError, Parser, Payload, Socket, SocketIo, SocketIoConfig};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,23 +16,30 @@ use super::TestServer;
 pub struct FerrioServer {
     port: u16,
     running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    parser: Parser,
 }
 
 impl FerrioServer {
     /// Starts the server on a free port.
     pub async fn spawn() -> Self {
+        Self::spawn_with_parser(Parser::Default).await
+    }
+
+    /// Starts the server with this parser on a free port.
+    pub async fn spawn_with_parser(parser: Parser) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("local addr").port();
         let mut server = Self {
             port,
             running: None,
+            parser,
         };
         server.serve(listener);
         server
     }
 
     fn serve(&mut self, listener: TcpListener) {
-        let io = build_io();
+        let io = build_io(self.parser);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = io
@@ -56,6 +63,10 @@ impl Drop for FerrioServer {
 impl TestServer for FerrioServer {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn parser(&self) -> ferrio_client::Parser {
+        self.parser
     }
 
     async fn stop(&mut self) {
@@ -83,8 +94,8 @@ impl TestServer for FerrioServer {
 }
 
 /// The namespaces and events of server.mjs, on a fresh `SocketIo`.
-fn build_io() -> SocketIo {
-    let io = SocketIo::new();
+fn build_io(parser: Parser) -> SocketIo {
+    let io = SocketIo::with_config(SocketIoConfig::default().parser(parser));
     io.on_connection(setup);
     io.of("/admin").on_connection(setup);
     let private = io.of("/private");

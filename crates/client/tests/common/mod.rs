@@ -256,4 +256,8 @@ pub trait TestServer {
     async fn stop(&mut self);
     /// Starts it again on the same port.
     async fn start(&mut self);
+    /// The parser it speaks, which the clients then use.
+    fn parser(&self) -> ferrio_client::Parser {
+        ferrio_client::Parser::Default
+    }
 }

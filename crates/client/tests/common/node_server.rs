@@ -14,6 +14,7 @@ pub struct NodeServer {
     process: Option<node::NodeProcess>,
     port: u16,
     args: Vec<String>,
+    parser: ferrio_client::Parser,
 }
 
 impl NodeServer {
@@ -22,9 +23,18 @@ impl NodeServer {
         Self::spawn_with(&[]).await
     }
 
+    /// Starts the server with socket.io-msgpack-parser on a free port.
+    pub async fn spawn_msgpack() -> Self {
+        Self::spawn_with(&["--parser", "msgpack"]).await
+    }
+
     /// Starts the server on a free port with more options
-    /// (`--ping-interval MS`, `--ping-timeout MS`).
+    /// (`--ping-interval MS`, `--ping-timeout MS`, `--parser msgpack`).
     pub async fn spawn_with(args: &[&str]) -> Self {
+        let parser = match args.windows(2).any(|w| w == ["--parser", "msgpack"]) {
+            true => ferrio_client::Parser::MsgPack,
+            false => ferrio_client::Parser::Default,
+        };
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let for_start = args.clone();
         let (process, port) = tokio::task::spawn_blocking(move || {
@@ -37,6 +47,7 @@ impl NodeServer {
             process: Some(process),
             port,
             args,
+            parser,
         }
     }
 
@@ -73,6 +84,10 @@ fn start_on(port: u16, args: &[String]) -> (node::NodeProcess, u16) {
 impl TestServer for NodeServer {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn parser(&self) -> ferrio_client::Parser {
+        self.parser
     }
 
     async fn stop(&mut self) {

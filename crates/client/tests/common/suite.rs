@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ferrio_client::{
-    AckError, DisconnectReason, Manager, Payload, Socket, SocketBuilder, TransportKind, io,
+    AckError, DisconnectReason, Manager, ManagerConfig, Payload, Socket, SocketBuilder,
+    TransportKind, io,
 };
 use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
@@ -15,11 +16,16 @@ use tokio::sync::mpsc;
 
 use super::{Mode, Recorder, Seen, TestServer, WAIT};
 
+/// The mode's options, with the server's parser.
+fn config(server: &impl TestServer, mode: Mode) -> ManagerConfig {
+    mode.config().parser(server.parser())
+}
+
 /// A builder for `nsp` on the server, on a connection of its own.
 fn client(server: &impl TestServer, mode: Mode, nsp: &str) -> SocketBuilder {
     io(&format!("{}{nsp}", server.url()))
         .expect("valid URL")
-        .config(mode.config())
+        .config(config(server, mode))
         .force_new(true)
 }
 
@@ -195,9 +201,15 @@ pub async fn answers_server_acks(server: &mut impl TestServer, mode: Mode) {
 pub async fn multiplexes_namespaces(server: &mut impl TestServer, mode: Mode) {
     let mut rec = Recorder::default();
     let url = server.url();
-    let root = rec.watch(io(&url).unwrap().config(mode.config())).build();
+    let root = rec
+        .watch(io(&url).unwrap().config(config(server, mode)))
+        .build();
     let admin = rec
-        .watch(io(&format!("{url}/admin")).unwrap().config(mode.config()))
+        .watch(
+            io(&format!("{url}/admin"))
+                .unwrap()
+                .config(config(server, mode)),
+        )
         .build();
     rec.connected("/").await;
     rec.connected("/admin").await;
@@ -214,7 +226,9 @@ pub async fn multiplexes_namespaces(server: &mut impl TestServer, mode: Mode) {
     assert_eq!(whoami(&admin).await["nsp"], "/admin");
 
     // A second socket for `/` cannot share: it gets its own connection.
-    let other = rec.watch(io(&url).unwrap().config(mode.config())).build();
+    let other = rec
+        .watch(io(&url).unwrap().config(config(server, mode)))
+        .build();
     rec.connected("/").await;
     assert_ne!(other.manager().engine_id(), root.manager().engine_id());
     other.disconnect();
@@ -300,8 +314,7 @@ pub async fn query_headers_auth(server: &mut impl TestServer, mode: Mode) {
     let mut rec = Recorder::default();
     let mut headers = HeaderMap::new();
     headers.insert("x-ferrio-test", HeaderValue::from_static("yes"));
-    let config = mode
-        .config()
+    let config = config(server, mode)
         .query([("room", "blue sky")])
         .extra_headers(headers);
     let socket = rec
@@ -328,7 +341,7 @@ pub async fn query_headers_auth(server: &mut impl TestServer, mode: Mode) {
 pub async fn buffered_and_volatile(server: &mut impl TestServer, mode: Mode) {
     let mut rec = Recorder::default();
     let socket = rec
-        .watch(client(server, mode, "/").config(mode.config().auto_connect(false)))
+        .watch(client(server, mode, "/").config(config(server, mode).auto_connect(false)))
         .build();
     assert!(!socket.active());
     socket.emit("echo", &"first").unwrap();
@@ -367,7 +380,7 @@ pub async fn buffered_and_volatile(server: &mut impl TestServer, mode: Mode) {
 /// the auth closure runs again, and emits made meanwhile are delivered.
 pub async fn reconnects_after_restart(server: &mut impl TestServer, mode: Mode) {
     let mut rec = Recorder::default();
-    let manager = Manager::new(&server.url(), mode.config()).unwrap();
+    let manager = Manager::new(&server.url(), config(server, mode)).unwrap();
     rec.watch_manager(&manager);
     let calls = Arc::new(AtomicU32::new(0));
     let counter = calls.clone();
@@ -419,7 +432,7 @@ pub async fn reconnects_after_restart(server: &mut impl TestServer, mode: Mode) 
 /// A polling session upgrades to WebSocket and goes on working.
 pub async fn upgrades_to_websocket(server: &mut impl TestServer) {
     let mut rec = Recorder::default();
-    let manager = Manager::new(&server.url(), Mode::Upgrade.config()).unwrap();
+    let manager = Manager::new(&server.url(), config(server, Mode::Upgrade)).unwrap();
     rec.watch_manager(&manager);
     let socket = rec.watch(manager.socket("/")).build();
     rec.connected("/").await;

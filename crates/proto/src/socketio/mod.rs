@@ -49,6 +49,7 @@ mod kind;
 #[cfg(feature = "msgpack")]
 pub mod msgpack;
 mod packet;
+mod parser;
 mod payload;
 mod payload_de;
 mod raw;
@@ -69,6 +70,7 @@ pub use kind::PacketKind;
 pub use packet::Packet;
 #[doc(hidden)]
 pub use packet::{encode_message, encode_packet};
+pub use parser::{Parser, UnknownParser};
 pub use payload::Payload;
 pub use raw::{RawItems, RawJson};
 

@@ -28,6 +28,9 @@
 //! paths (`allow_eio3`).
 //! `PER_MESSAGE_DEFLATE=1` turns permessage-deflate on for both servers, with
 //! Node's defaults (messages of 1024 bytes and more are compressed).
+//!
+//! `PARSER=msgpack` speaks `socket.io-msgpack-parser` instead of the default
+//! parser (`PARSER=default`).
 
 mod handlers;
 
@@ -144,6 +147,9 @@ async fn main() -> std::io::Result<()> {
         .connect_timeout(Duration::from_millis(1000));
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         config = config.connection_state_recovery(recovery());
+    }
+    if let Ok(parser) = std::env::var("PARSER") {
+        config = config.parser(parser.parse().map_err(std::io::Error::other)?);
     }
     let allow_eio3 = std::env::var("ALLOW_EIO3").as_deref() == Ok("1");
     config = config.allow_eio3(allow_eio3);

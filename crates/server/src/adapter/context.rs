@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Weak};
 
-use ferrio_proto::socketio::Args;
+use ferrio_proto::socketio::{Args, Parser};
 
 use super::ServerSideAck;
 use crate::{Namespace, RecoveryConfig, Socket, SocketId};
@@ -48,6 +48,11 @@ pub struct AdapterContext {
     /// then stamps offsets on what it broadcasts, and keeps sessions
     /// ([`Adapter::persist_session`](super::Adapter::persist_session)).
     pub recovery: Option<RecoveryConfig>,
+    /// The server's packet format
+    /// ([`SocketIoConfig::parser`](crate::SocketIoConfig::parser)): what the
+    /// adapter encodes the broadcasts it delivers to this node's sockets with.
+    /// Default [`Parser::Default`].
+    pub parser: Parser,
 }
 
 impl AdapterContext {
@@ -58,6 +63,7 @@ impl AdapterContext {
             host,
             name: name.into(),
             recovery: None,
+            parser: Parser::Default,
         }
     }
 
@@ -66,6 +72,13 @@ impl AdapterContext {
     /// passes).
     pub fn with_recovery(mut self, recovery: Option<RecoveryConfig>) -> Self {
         self.recovery = recovery;
+        self
+    }
+
+    /// The same context with this parser (what a server with
+    /// [`parser`](crate::SocketIoConfig::parser) passes).
+    pub fn with_parser(mut self, parser: Parser) -> Self {
+        self.parser = parser;
         self
     }
 
@@ -85,6 +98,7 @@ impl std::fmt::Debug for AdapterContext {
         f.debug_struct("AdapterContext")
             .field("name", &self.name)
             .field("recovery", &self.recovery)
+            .field("parser", &self.parser)
             .finish_non_exhaustive()
     }
 }

@@ -4,7 +4,7 @@ use std::sync::{Arc, Weak};
 use parking_lot::RwLock;
 use std::time::Duration;
 
-use ferrio_proto::socketio::{Args, Packet, Payload};
+use ferrio_proto::socketio::{Args, Packet, Parser, Payload};
 use tokio::sync::mpsc;
 
 use super::encode::encode_for;
@@ -39,6 +39,8 @@ pub struct MemoryAdapter {
     /// The recovery store; `None` when recovery is off, which then costs a
     /// broadcast one branch.
     log: Option<Arc<PacketLog>>,
+    /// The server's parser, which a broadcast is encoded with once.
+    parser: Parser,
 }
 
 impl std::fmt::Debug for MemoryAdapter {
@@ -57,7 +59,10 @@ impl MemoryAdapter {
             host: ctx.host.clone(),
             rooms: RwLock::new(Rooms::default()),
             observers: RwLock::default(),
-            log: ctx.recovery.map(|config| Arc::new(PacketLog::new(config))),
+            log: ctx
+                .recovery
+                .map(|config| Arc::new(PacketLog::new(config, ctx.parser))),
+            parser: ctx.parser,
         }
     }
 
@@ -154,7 +159,7 @@ impl MemoryAdapter {
         if targets.is_empty() {
             return Ok(());
         }
-        let encoded = encode_for(packet, &targets)?;
+        let encoded = encode_for(packet, &targets, self.parser)?;
         for socket in targets {
             socket.deliver_broadcast(&encoded, &opts.flags);
         }
@@ -269,7 +274,7 @@ impl MemoryAdapter {
         if targets.is_empty() {
             return Ok(targets);
         }
-        let encoded = encode_for(packet, &targets)?;
+        let encoded = encode_for(packet, &targets, self.parser)?;
         let mut sent = Vec::with_capacity(targets.len());
         for socket in targets {
             socket.expect_broadcast_ack(id, answers.clone());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{Packet, PacketKind, Parser, Payload};
 use tokio::time::Instant;
 
 use super::encode::encode_for;
@@ -24,6 +24,8 @@ const ENTRY_OVERHEAD: usize = 100;
 /// The packet log and the sessions of one namespace.
 pub(crate) struct PacketLog {
     config: RecoveryConfig,
+    /// The server's parser: what the log keeps is what its sockets are sent.
+    parser: Parser,
     log: Mutex<Log>,
     sessions: Mutex<Sessions>,
 }
@@ -97,9 +99,10 @@ impl std::fmt::Debug for PacketLog {
 }
 
 impl PacketLog {
-    pub(crate) fn new(config: RecoveryConfig) -> Self {
+    pub(crate) fn new(config: RecoveryConfig, parser: Parser) -> Self {
         Self {
             config,
+            parser,
             log: Mutex::new(Log {
                 next: 1,
                 ..Log::default()
@@ -142,7 +145,7 @@ impl PacketLog {
         let offset = log.next;
         append_arg(&mut packet.data, offset::format(offset));
         let targets = targets(opts);
-        let encoded = Arc::new(encode_for(packet, &targets)?);
+        let encoded = Arc::new(encode_for(packet, &targets, self.parser)?);
         log.next += 1;
         log.push(
             Entry {
@@ -372,7 +375,7 @@ mod tests {
     }
 
     fn log(config: RecoveryConfig) -> Arc<PacketLog> {
-        Arc::new(PacketLog::new(config))
+        Arc::new(PacketLog::new(config, Parser::Default))
     }
 
     #[test]
@@ -529,7 +532,7 @@ mod tests {
         let raw = ferrio_proto::socketio::RawJson::from_value(&json!(["e", {"a": 1}]));
         let mut raw = Some(Payload::Raw(raw));
         append_arg(&mut raw, "X".into());
-        let frames = Encoded::new(Packet::new(PacketKind::Event, "/", raw));
+        let frames = Encoded::new(Packet::new(PacketKind::Event, "/", raw), Parser::Default);
         assert_eq!(frames.text(), r#"42["e",{"a":1},"X"]"#);
     }
 }

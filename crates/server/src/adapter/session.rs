@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferrio_proto::socketio::{Packet, PacketKind, Payload};
+use ferrio_proto::socketio::{Packet, PacketKind, Parser, Payload};
 
 use super::packet_log::{LogTail, PacketLog};
 use crate::outbound::Encoded;
@@ -120,10 +120,10 @@ impl MissedPacket {
     }
 
     /// The bytes its frames take (encoding it now if it was not).
-    pub(crate) fn len(&mut self) -> usize {
+    pub(crate) fn len(&mut self, parser: Parser) -> usize {
         if let Missed::Packet(packet) = &mut self.0 {
             let packet = std::mem::replace(packet, Packet::new(PacketKind::Event, "/", None));
-            self.0 = Missed::Encoded(Arc::new(Encoded::new(packet)));
+            self.0 = Missed::Encoded(Arc::new(Encoded::new(packet, parser)));
         }
         match &self.0 {
             Missed::Encoded(encoded) => encoded.len(),
@@ -132,10 +132,10 @@ impl MissedPacket {
     }
 
     /// Its frames, encoded now if they were not.
-    pub(crate) fn into_encoded(self) -> Arc<Encoded> {
+    pub(crate) fn into_encoded(self, parser: Parser) -> Arc<Encoded> {
         match self.0 {
             Missed::Encoded(encoded) => encoded,
-            Missed::Packet(packet) => Arc::new(Encoded::new(packet)),
+            Missed::Packet(packet) => Arc::new(Encoded::new(packet, parser)),
         }
     }
 }

@@ -88,7 +88,9 @@ impl Namespace {
     ) -> Self {
         let namespace = Namespace(Arc::new_cyclic(|weak: &Weak<Inner>| {
             let host: Weak<dyn AdapterHost> = weak.clone();
-            let ctx = AdapterContext::new(host, name.as_str()).with_recovery(settings.recovery);
+            let ctx = AdapterContext::new(host, name.as_str())
+                .with_recovery(settings.recovery)
+                .with_parser(settings.parser);
             let adapter = adapters.create(ctx);
             let init = adapter.clone();
             let ready: BoxFuture<'static, _> = Box::pin(async move { init.init().await });

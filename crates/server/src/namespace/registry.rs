@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub max_name_len: usize,
     /// [`SocketIoConfig::connection_state_recovery`](crate::SocketIoConfig::connection_state_recovery).
     pub recovery: Option<crate::RecoveryConfig>,
+    /// [`SocketIoConfig::parser`](crate::SocketIoConfig::parser).
+    pub parser: ferrio_proto::socketio::Parser,
 }
 
 /// What making a namespace needs, shared with the lookups that finish later.

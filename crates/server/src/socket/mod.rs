@@ -612,7 +612,7 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        let encoded = Encoded::new(packet);
+        let encoded = Encoded::new(packet, self.client.config().parser);
         let limit = self.outbox_limit();
         if encoded.len() > limit {
             return Err(EmitError::TooLarge {

@@ -68,3 +68,35 @@ pub enum MsgpackError {
         count: usize,
     },
 }
+
+/// Why a binary message is not a `socket.io-msgpack-parser` packet. The
+/// messages of the Node parser's checks are kept where it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PacketError {
+    /// The bytes are not MessagePack, or break a limit.
+    #[error(transparent)]
+    Msgpack(#[from] MsgpackError),
+    /// The value is not a map (Node: "invalid packet type", as `type` is then
+    /// missing).
+    #[error("invalid packet type: the packet is not a map")]
+    NotAMap,
+    /// `type` is missing or not an integer from 0 to 4.
+    #[error("invalid packet type")]
+    InvalidType,
+    /// `nsp` is missing or not a string.
+    #[error("invalid namespace")]
+    InvalidNamespace,
+    /// `data` does not fit the type.
+    #[error("invalid payload for a {0:?} packet")]
+    InvalidPayload(crate::socketio::PacketKind),
+    /// `id` is not an integer from 0 to 2^64 − 1.
+    #[error("invalid packet id")]
+    InvalidId,
+    /// An ACK without `id`.
+    #[error("ACK packet without an id")]
+    MissingAckId,
+    /// An event named after one of [`RESERVED_EVENTS`](crate::socketio::RESERVED_EVENTS).
+    #[error("reserved event name {0:?}")]
+    ReservedEvent(String),
+}

@@ -11,6 +11,11 @@
 //! [`DecoderConfig`](super::DecoderConfig), as a Node server would pass it on
 //! (a `Date` becomes its ISO string, NaN becomes `null`, ...).
 //!
+//! [`write_packet`] and [`decode_packet`] are the packets of
+//! `socket.io-msgpack-parser` 3.0.2 ([`Parser::MsgPack`](super::Parser::MsgPack)),
+//! one map per packet; for the values ferrio writes (JSON and buffers) its
+//! notepack.io 2.2 writes the same bytes as 3.0.1.
+//!
 //! ```
 //! use bytes::Bytes;
 //! use ferrio_proto::socketio::{DecoderConfig, Payload, msgpack};
@@ -38,13 +43,18 @@ mod date;
 mod decode;
 mod encode;
 mod error;
+mod packet;
 mod transcode;
 mod writer;
 
 pub use decode::decode;
 pub use encode::{encode, encode_value};
-pub use error::{EncodeError, MsgpackError};
+pub use error::{EncodeError, MsgpackError, PacketError};
+pub use packet::{decode_packet, write_packet};
 pub use writer::Writer;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod packet_tests;
