@@ -199,6 +199,11 @@ fn check_data(
     let invalid = PacketError::InvalidPayload(kind);
     let valid = match (kind, data) {
         (PacketKind::Connect, None) | (PacketKind::Disconnect, None) => true,
+        // python-socketio writes `data: nil` in its DISCONNECT. Node's parser
+        // refuses it and closes the connection ("forced close"), which over
+        // long-polling holds the session until its close times out; a
+        // DISCONNECT carries nothing, so ferrio takes it.
+        (PacketKind::Disconnect, Some(Payload::Json(Value::Null))) => true,
         (PacketKind::Connect, Some(data)) => is_object(data),
         (PacketKind::ConnectError, Some(data)) => {
             is_object(data) || matches!(data, Payload::Json(Value::String(_)))

@@ -215,6 +215,13 @@ fn refuses_what_the_node_parser_refuses() {
 }
 
 #[test]
+fn a_disconnect_with_nil_data_is_python_socketios_and_is_taken() {
+    let packet = decoded_value(json!({"type": 1, "nsp": "/", "data": null})).unwrap();
+    assert_eq!(packet.kind, PacketKind::Disconnect);
+    assert_eq!(packet.nsp, "/");
+}
+
+#[test]
 fn is_as_strict_as_the_text_decoder_where_node_would_misbehave() {
     use PacketError::*;
     let cases = [
