@@ -162,6 +162,10 @@ impl EngineCore {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(OutPacket::Text(open.into()));
+        if let Some(message) = &self.config.initial_packet {
+            // Node's `initialPacket`: a message right after the open packet.
+            session.push_initial(message.clone().into());
+        }
         {
             let mut table = self.table();
             if table.contains_key(&sid) {
