@@ -8,6 +8,9 @@
 //
 // On `/`:
 //   per-packet middleware refuses the event "forbidden" (Error "refused");
+//   a second one calls next() 10 ms later for "*-later" events, with
+//   Error "refused later" for "forbidden-later"; "allowed-later" <i> logs
+//   "on:allowed-later:<i>";
 //   onAny logs "any:<event>"; the "error" event logs "error";
 //   "allowed" logs "on:allowed"; "kick-me" disconnects the socket;
 //   disconnecting logs "disconnecting:<connected>:<reason>" and emits
@@ -51,10 +54,15 @@ const io = new Server(httpServer, { path: "/socket.io/" });
 
 io.on("connection", (socket) => {
   socket.use(([event], next) => (event === "forbidden" ? next(new Error("refused")) : next()));
+  socket.use(([event], next) => {
+    if (!event.endsWith("-later")) return next();
+    setTimeout(() => (event === "forbidden-later" ? next(new Error("refused later")) : next()), 10);
+  });
   socket.onAny((event) => log(`any:${event}`));
   socket.on("error", () => log("error"));
   socket.on("allowed", () => log("on:allowed"));
   socket.on("kick-me", () => socket.disconnect());
+  socket.on("allowed-later", (i) => log(`on:allowed-later:${i}`));
   socket.on("disconnecting", (reason) => {
     log(`disconnecting:${socket.connected}:${reason}`);
     socket.emit("bye", reason);

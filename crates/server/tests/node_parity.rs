@@ -111,6 +111,17 @@ async fn ferrio() -> Peer {
                 "forbidden" => Err(MiddlewareError::new("refused")),
                 _ => Ok(()),
             });
+            // Async middleware: "*-later" events wait a little, and
+            // "forbidden-later" is then refused.
+            socket.use_async_middleware(|_, event| async move {
+                if event.name().ends_with("-later") {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                match event.name() {
+                    "forbidden-later" => Err(MiddlewareError::new("refused later")),
+                    _ => Ok(event),
+                }
+            });
             let l = log.clone();
             socket.on_any(move |_, event| l(format!("any:{}", event.name())));
             let l = log.clone();
@@ -121,6 +132,14 @@ async fn ferrio() -> Peer {
                 async {}
             });
             socket.on("kick-me", |socket, _| async move { socket.disconnect() });
+            let l = log.clone();
+            socket.on("allowed-later", move |_, event| {
+                l(format!(
+                    "on:allowed-later:{}",
+                    event.arg::<u32>(0).unwrap_or(0)
+                ));
+                async {}
+            });
             let l = log.clone();
             socket.on_disconnecting(move |socket, reason| {
                 l(format!("disconnecting:{}:{reason}", socket.connected()));
@@ -270,6 +289,43 @@ async fn on_any_sees_refused_events(peer: &mut Peer) {
     assert_eq!(
         peer.logs(2).await,
         ["any:allowed", "on:allowed"],
+        "{}",
+        peer.name()
+    );
+    client.close().await;
+    assert_eq!(
+        peer.logs(3).await,
+        ended("transport close"),
+        "{}",
+        peer.name()
+    );
+}
+
+/// Async per-event middleware: a refusal that comes later is an `error`
+/// event (Node's `next(err)` called from a timer); events it lets through
+/// later reach their listeners, in the order they came.
+async fn async_middleware_refuses_later_and_lets_through_in_order(peer: &mut Peer) {
+    let mut client = peer.connected().await;
+    client.emit("/", None, "forbidden-later", &[]).await;
+    assert_eq!(
+        peer.logs(2).await,
+        ["any:forbidden-later", "error"],
+        "{}",
+        peer.name()
+    );
+    for i in 1..=3 {
+        client.emit("/", None, "allowed-later", &[json!(i)]).await;
+    }
+    assert_eq!(
+        peer.logs(6).await,
+        [
+            "any:allowed-later",
+            "any:allowed-later",
+            "any:allowed-later",
+            "on:allowed-later:1",
+            "on:allowed-later:2",
+            "on:allowed-later:3"
+        ],
         "{}",
         peer.name()
     );
@@ -571,4 +627,5 @@ parity!(
     a_dynamic_function_error_is_invalid_namespace,
     of_returns_the_dynamic_child,
     all_sockets_and_the_adapter_maps,
+    async_middleware_refuses_later_and_lets_through_in_order,
 );
