@@ -187,7 +187,8 @@ impl EngineCore {
 ///
 /// Cheap to clone. It is a tower [`Service`](tower_service::Service) over HTTP
 /// requests, so it mounts under hyper or axum, and [`serve`](crate::serve) runs it
-/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
+/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404
+/// (see [`handles_path`](EngineConfig::handles_path)).
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) shared: Arc<EngineCore>,

@@ -225,3 +225,15 @@ async fn paths_are_answered_as_node_answers_them() {
         ]
     );
 }
+
+/// An Engine.IO v3 session (`allow_eio3`) gets the initial packet too, in
+/// v3 framing (Node sends it whatever the protocol).
+#[tokio::test]
+async fn a_v3_session_gets_the_initial_packet_in_v3_framing() {
+    let server = Server::start(welcome().allow_eio3(true)).await;
+    let (status, body) = RawPeer(server.addr)
+        .get("/engine.io/?EIO=3&transport=polling&b64=1")
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.ends_with("8:4welcome"), "{body}");
+}
