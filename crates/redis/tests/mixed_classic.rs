@@ -360,6 +360,14 @@ async fn fetch_sockets_server_count_and_all_rooms_both_ways() {
             .map(|id| id.to_string())
             .collect();
     assert_eq!(ids, [c.id("of")]);
+    // Node's own `allSockets()` sees its node only: `@socket.io/redis-adapter`
+    // 8 no longer overrides `adapter.sockets` (README, "Differences from Node").
+    let mut on_node = vec![c.id("on"), c.id("rn")];
+    on_node.sort();
+    assert_eq!(
+        c.n.call(json!({"cmd": "all-sockets"})).await.unwrap(),
+        json!(on_node)
+    );
 
     // F's view of N's sockets.
     let remote = c.f.io.sockets().broadcast().fetch_sockets().await.unwrap();
