@@ -30,6 +30,7 @@ impl TransportKind {
     }
 }
 
+use crate::Message;
 use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck};
 
 /// Engine.IO server options. Defaults are the reference server's.
@@ -38,6 +39,14 @@ use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, R
 pub struct EngineConfig {
     /// Path the server answers on, with a trailing slash. Default `/engine.io/`.
     pub path: String,
+    /// Whether only requests under `path` with its trailing slash are
+    /// answered, as Node's `addTrailingSlash`: when `true`, a request path
+    /// must start with `/engine.io/` (`/engine.io?EIO=4` is not the engine's);
+    /// when `false`, with `/engine.io`, so `/engine.io?EIO=4`, `/engine.io/`
+    /// and `/engine.iofoo` are all answered (Node's prefix test). Other
+    /// paths get 404 (or go to the next service, under a layer). Default
+    /// `true`.
+    pub add_trailing_slash: bool,
     /// Time between two server pings. Default 25 s.
     pub ping_interval: Duration,
     /// Time the client has to answer a ping. Default 20 s.
@@ -58,6 +67,10 @@ pub struct EngineConfig {
     pub cors: Option<Cors>,
     /// A cookie naming the session, for load-balancer stickiness. Default `None`.
     pub cookie: Option<Cookie>,
+    /// A message every new session is sent right after its open packet, over
+    /// either transport, before the handler hears of the session, as Node's
+    /// `initialPacket`. Default `None`.
+    pub initial_packet: Option<Message>,
     /// Polling responses at least this large are compressed when the client
     /// accepts gzip or deflate; `None` turns compression off. Bodies above
     /// 64 KiB are compressed on tokio's blocking pool, not on the async
@@ -147,6 +160,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             path: "/engine.io/".into(),
+            add_trailing_slash: true,
             ping_interval: Duration::from_millis(25_000),
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
@@ -156,6 +170,7 @@ impl Default for EngineConfig {
             allow_eio3: false,
             cors: None,
             cookie: None,
+            initial_packet: None,
             http_compression_threshold: Some(1024),
             per_message_deflate: None,
             allow_request: None,
@@ -178,6 +193,7 @@ impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")
             .field("path", &self.path)
+            .field("add_trailing_slash", &self.add_trailing_slash)
             .field("ping_interval", &self.ping_interval)
             .field("ping_timeout", &self.ping_timeout)
             .field("upgrade_timeout", &self.upgrade_timeout)
@@ -187,6 +203,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("allow_eio3", &self.allow_eio3)
             .field("cors", &self.cors)
             .field("cookie", &self.cookie)
+            .field("initial_packet", &self.initial_packet)
             .field(
                 "http_compression_threshold",
                 &self.http_compression_threshold,
@@ -228,6 +245,25 @@ impl EngineConfig {
         }
         self.path = path;
         self
+    }
+    /// Sets [`add_trailing_slash`](Self::add_trailing_slash) (default `true`).
+    pub fn add_trailing_slash(mut self, add: bool) -> Self {
+        self.add_trailing_slash = add;
+        self
+    }
+    /// Whether a request for `path` (the URI's path, without its query) is
+    /// the engine's: under [`path`](Self::path), with or without its
+    /// trailing slash as [`add_trailing_slash`](Self::add_trailing_slash)
+    /// says.
+    pub fn handles_path(&self, path: &str) -> bool {
+        // Node: `(options.path).replace(/\/$/, "")`, plus "/" unless
+        // `addTrailingSlash` is false, then a prefix test.
+        let base = self.path.strip_suffix('/').unwrap_or(&self.path);
+        match (path.strip_prefix(base), self.add_trailing_slash) {
+            (Some(rest), true) => rest.starts_with('/'),
+            (Some(_), false) => true,
+            (None, _) => false,
+        }
     }
     /// Sets [`ping_interval`](Self::ping_interval).
     pub fn ping_interval(mut self, d: Duration) -> Self {
@@ -273,6 +309,12 @@ impl EngineConfig {
     /// Sets [`cookie`](Self::cookie).
     pub fn cookie(mut self, cookie: Cookie) -> Self {
         self.cookie = Some(cookie);
+        self
+    }
+    /// Sets [`initial_packet`](Self::initial_packet): text
+    /// (`Message::Text("hello".into())`) or binary (default `None`).
+    pub fn initial_packet(mut self, message: Message) -> Self {
+        self.initial_packet = Some(message);
         self
     }
     /// Sets [`http_compression_threshold`](Self::http_compression_threshold)
@@ -695,6 +737,29 @@ impl Cookie {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Node's `_computePath` and prefix check, for both settings and for a
+    /// path set without its slash or as `/`.
+    #[test]
+    fn handled_paths_follow_add_trailing_slash() {
+        let strict = EngineConfig::default().path("/socket.io");
+        assert!(strict.handles_path("/socket.io/"));
+        assert!(strict.handles_path("/socket.io/anything"));
+        assert!(!strict.handles_path("/socket.io"));
+        assert!(!strict.handles_path("/socket.iofoo"));
+        let lax = strict.clone().add_trailing_slash(false);
+        assert!(lax.handles_path("/socket.io"));
+        assert!(lax.handles_path("/socket.iofoo"));
+        assert!(lax.handles_path("/socket.io/"));
+        assert!(!lax.handles_path("/socket.i"));
+        let bare = EngineConfig {
+            path: "/io".into(),
+            ..EngineConfig::default()
+        };
+        assert!(bare.handles_path("/io/") && !bare.handles_path("/io"));
+        let root = EngineConfig::default().path("/");
+        assert!(root.handles_path("/") && root.handles_path("/x"));
+    }
 
     #[test]
     fn cookie_attributes() {

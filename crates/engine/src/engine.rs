@@ -162,6 +162,10 @@ impl EngineCore {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(OutPacket::Text(open.into()));
+        if let Some(message) = &self.config.initial_packet {
+            // Node's `initialPacket`: a message right after the open packet.
+            session.push_initial(message.clone().into());
+        }
         {
             let mut table = self.table();
             if table.contains_key(&sid) {
@@ -183,7 +187,8 @@ impl EngineCore {
 ///
 /// Cheap to clone. It is a tower [`Service`](tower_service::Service) over HTTP
 /// requests, so it mounts under hyper or axum, and [`serve`](crate::serve) runs it
-/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
+/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404
+/// (see [`handles_path`](EngineConfig::handles_path)).
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) shared: Arc<EngineCore>,

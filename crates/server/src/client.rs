@@ -675,6 +675,11 @@ impl Client {
         self.session.close();
     }
 
+    /// [`SocketIoConfig::max_pending_packets`](crate::SocketIoConfig::max_pending_packets).
+    pub(crate) fn max_pending_packets(&self) -> usize {
+        self.io.config.max_pending_packets
+    }
+
     /// Closes the connection from a task of its own, so that its sockets'
     /// disconnect handlers never run on the stack of whoever asked (a
     /// broadcast to many sockets, inside another socket's handler, perhaps

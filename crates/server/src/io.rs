@@ -252,6 +252,15 @@ impl SocketIo {
         self.sockets().fetch_sockets().await
     }
 
+    /// The ids of the main namespace's sockets, on every server of the
+    /// cluster (Node's `io.allSockets()`, deprecated there in favour of
+    /// [`fetch_sockets`](Self::fetch_sockets)).
+    pub async fn all_sockets(
+        &self,
+    ) -> Result<std::collections::HashSet<crate::SocketId>, EmitError> {
+        self.sockets().all_sockets().await
+    }
+
     /// Closes the server, as Node's `io.close()`: at once, every connection
     /// is closed ("server shutting down"), new ones are refused, and every
     /// [`serve`](Self::serve) (`serve_with_config`, `serve_tls`) stops

@@ -328,6 +328,17 @@ impl Session {
         }
     }
 
+    /// Queues a message of the engine's own (the configured
+    /// [`initial_packet`](crate::EngineConfig::initial_packet)) before any
+    /// the handler sends, in the session's protocol.
+    pub(crate) fn push_initial(&self, frame: OutPacket) {
+        let frame = match self.protocol {
+            Protocol::V4 => frame,
+            _ => with_type_byte(frame),
+        };
+        self.push_control(frame);
+    }
+
     /// Ends the session with a reason: frames already queued are still written,
     /// then the transport closes and the handler's `on_close` runs, once.
     ///

@@ -25,7 +25,7 @@ use crate::adapter::{
     Adapter, AdapterContext, AdapterError, AdapterFactory, AdapterHost, BoxFuture, ServerSideAck,
     ServerSideResponses,
 };
-use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Socket, SocketId};
+use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Room, Socket, SocketId};
 
 type Middleware = Arc<
     dyn Fn(Arc<Socket>) -> Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>
@@ -224,6 +224,44 @@ impl Namespace {
         self.0.sockets_by_id(ids.into_iter())
     }
 
+    /// This server's sockets of the namespace with the rooms each is in,
+    /// its own room included: a snapshot of Node's `nsp.adapter.sids`. From
+    /// the adapter's [`sids`](Adapter::sids) when it has them (the
+    /// in-memory adapter does: sockets still in connection middleware
+    /// included), else from each connected socket's rooms.
+    pub fn adapter_sids(&self) -> HashMap<SocketId, HashSet<Room>> {
+        if let Some(sids) = self.0.adapter.sids() {
+            return sids;
+        }
+        let mut sids = HashMap::new();
+        for socket in self.local_sockets() {
+            let rooms: HashSet<Room> = self
+                .0
+                .adapter
+                .socket_rooms(socket.id())
+                .into_iter()
+                .collect();
+            if !rooms.is_empty() {
+                sids.insert(socket.id(), rooms);
+            }
+        }
+        sids
+    }
+
+    /// This server's rooms of the namespace with their members, each
+    /// socket's own room included: a snapshot of Node's
+    /// `nsp.adapter.rooms` (the inverse of
+    /// [`adapter_sids`](Self::adapter_sids)).
+    pub fn adapter_rooms(&self) -> HashMap<Room, HashSet<SocketId>> {
+        let mut rooms: HashMap<Room, HashSet<SocketId>> = HashMap::new();
+        for (id, joined) in self.adapter_sids() {
+            for room in joined {
+                rooms.entry(room).or_default().insert(id);
+            }
+        }
+        rooms
+    }
+
     /// How many sockets are connected here.
     pub fn socket_count(&self) -> usize {
         self.0.sockets.read().len()
@@ -281,6 +319,13 @@ impl Namespace {
     /// `nsp.fetchSockets()`).
     pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, EmitError> {
         self.broadcast().fetch_sockets().await
+    }
+
+    /// The ids of the namespace's sockets, on every server of the cluster
+    /// (Node's `nsp.allSockets()`, deprecated there in favour of
+    /// [`fetch_sockets`](Self::fetch_sockets)).
+    pub async fn all_sockets(&self) -> Result<HashSet<SocketId>, EmitError> {
+        self.broadcast().all_sockets().await
     }
 }
 
