@@ -154,6 +154,14 @@ pub struct EngineConfig {
     /// Default `None` (off), for the reasons given at
     /// [`max_sessions_per_address`](Self::max_sessions_per_address).
     pub max_pending_handshakes_per_address: Option<usize>,
+    /// WebSockets that may hold a permessage-deflate context at once (one
+    /// that agreed on context takeover in either direction keeps up to about
+    /// 420 KiB of zlib state for its life). A WebSocket opened beyond it gets
+    /// its offer declined and runs uncompressed, with a warning in the log;
+    /// offers without context takeover cost no memory per connection and are
+    /// not counted. Node has no such limit. Default 2 500 (about 1 GiB, the
+    /// order of [`max_total_buffered_bytes`](Self::max_total_buffered_bytes)).
+    pub max_deflate_sessions: usize,
 }
 
 impl Default for EngineConfig {
@@ -183,6 +191,7 @@ impl Default for EngineConfig {
             max_sessions: 100_000,
             max_pending_handshakes: 10_000,
             max_sessions_per_address: None,
+            max_deflate_sessions: 2_500,
             max_pending_handshakes_per_address: None,
         }
     }
@@ -228,6 +237,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_sessions", &self.max_sessions)
             .field("max_pending_handshakes", &self.max_pending_handshakes)
             .field("max_sessions_per_address", &self.max_sessions_per_address)
+            .field("max_deflate_sessions", &self.max_deflate_sessions)
             .field(
                 "max_pending_handshakes_per_address",
                 &self.max_pending_handshakes_per_address,
@@ -427,6 +437,11 @@ impl EngineConfig {
     /// (default `None`, no per-address limit).
     pub fn max_sessions_per_address(mut self, max: Option<usize>) -> Self {
         self.max_sessions_per_address = max;
+        self
+    }
+    /// Sets [`max_deflate_sessions`](Self::max_deflate_sessions) (default 2 500).
+    pub fn max_deflate_sessions(mut self, max: usize) -> Self {
+        self.max_deflate_sessions = max;
         self
     }
     /// Sets [`max_pending_handshakes_per_address`](Self::max_pending_handshakes_per_address)
