@@ -318,6 +318,11 @@ impl Client {
             tracing::debug!(sid = %self.session.id(), nsp = %name, "second CONNECT to a namespace");
             return self.force_close();
         }
+        if self.namespaces_joined() >= self.io.config.max_namespaces_per_client {
+            tracing::debug!(sid = %self.session.id(), nsp = %name, "CONNECT past max_namespaces_per_client");
+            let error = ConnectError::new("Too many namespaces").to_json();
+            return self.send_connect_error(&name, error);
+        }
         let lookup = self
             .io
             .registry
@@ -340,6 +345,18 @@ impl Client {
                 }));
             }
         }
+    }
+
+    /// The namespaces the client is in or connecting to (a socket whose
+    /// connection handlers are still starting is in both lists, counted once).
+    fn namespaces_joined(&self) -> usize {
+        let connecting: Vec<String> = self.connecting().0.iter().map(|(n, _)| n.clone()).collect();
+        let sockets = self.sockets.lock();
+        let only_connecting = connecting
+            .iter()
+            .filter(|name| sockets.find(name).is_err())
+            .count();
+        sockets.list.len() + only_connecting
     }
 
     /// The CONNECT_ERROR for a namespace that does not exist: an object,

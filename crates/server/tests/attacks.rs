@@ -1317,3 +1317,57 @@ async fn compression_contexts_are_bounded_by_max_deflate_sessions() {
     }
     verdict(server, healthy, what, CONTEXT_BOUND, more).await;
 }
+
+/// CONNECTs one connection sends to distinct dynamic namespaces, without
+/// waiting for the replies.
+const NAMESPACE_CONNECTS: usize = 20_000;
+/// 100 sockets (the default `max_namespaces_per_client`) and 19 900
+/// CONNECT_ERROR replies: a few MiB. Without the limit, each CONNECT kept a
+/// dynamic child namespace and a socket.
+const NAMESPACE_BOUND: u64 = 32 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_joins_at_most_max_namespaces_per_client() {
+    let what = "20 000 CONNECTs to dynamic namespaces on one connection";
+    let (server, healthy, mut probe) = setup(Options::default()).await;
+    let before = probe.stat("namespaces").await;
+    let mut attacker = RawWs::connect(&server.plain, None, &[]).await.unwrap();
+    for i in 0..NAMESPACE_CONNECTS {
+        attacker.text(&format!("40/dyn-{i},")).await.unwrap();
+    }
+    let (mut joined, mut refused, mut other) = (0, 0, Vec::new());
+    while joined + refused + other.len() < NAMESPACE_CONNECTS {
+        let reply = tokio::time::timeout(CLOSE_LIMIT, attacker.recv_text())
+            .await
+            .expect("the replies come")
+            .unwrap();
+        if reply.starts_with("40/dyn-") {
+            joined += 1;
+        } else if reply.starts_with("44/dyn-") && reply.contains("Too many namespaces") {
+            refused += 1;
+        } else {
+            other.push(reply);
+        }
+    }
+    let namespaces = probe.stat("namespaces").await - before;
+    eprintln!("FIGURE {what}: {joined} joined, {refused} refused, {namespaces} namespaces made");
+    let mut more = Vec::new();
+    if joined != 100 || refused != NAMESPACE_CONNECTS - 100 || !other.is_empty() {
+        more.push(format!(
+            "{joined} joined and {refused} refused (want 100 and the rest); other replies: {:?}",
+            other.iter().take(3).collect::<Vec<_>>()
+        ));
+    }
+    // The connection goes on: one of its namespaces still answers.
+    attacker
+        .text(r#"42/dyn-0,1["echo","still here"]"#)
+        .await
+        .unwrap();
+    loop {
+        let reply = attacker.recv_text().await.unwrap();
+        if reply.starts_with("43/dyn-0,1") {
+            break;
+        }
+    }
+    verdict(server, healthy, what, NAMESPACE_BOUND, more).await;
+}
