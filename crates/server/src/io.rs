@@ -25,6 +25,26 @@ pub(crate) struct IoInner {
     closing: watch::Sender<bool>,
     /// How many `serve` calls still hold their listener.
     serving: watch::Sender<usize>,
+    /// What [`SocketIo::observe_engine`] added; `has_engine_observers` is
+    /// read first so that a server without any takes no lock per message.
+    engine_observers: parking_lot::RwLock<Vec<Arc<dyn crate::EngineObserver>>>,
+    has_engine_observers: std::sync::atomic::AtomicBool,
+}
+
+impl IoInner {
+    /// Runs `tell` with each engine observer, if there is any.
+    pub(crate) fn tell_engine_observers(&self, tell: impl Fn(&dyn crate::EngineObserver)) {
+        if !self
+            .has_engine_observers
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
+        let observers = self.engine_observers.read().clone();
+        for observer in &observers {
+            tell(&**observer);
+        }
+    }
 }
 
 /// One `serve` that holds its listener; counted in `serving` until dropped.
@@ -103,6 +123,8 @@ impl SocketIo {
             config,
             closing: watch::Sender::new(false),
             serving: watch::Sender::new(0),
+            engine_observers: parking_lot::RwLock::default(),
+            has_engine_observers: std::sync::atomic::AtomicBool::new(false),
         });
         let engine = Engine::new(
             inner.config.engine.clone(),
@@ -180,6 +202,16 @@ impl SocketIo {
     /// call, a client's CONNECT), outside the server's locks.
     pub fn on_new_namespace(&self, hook: impl Fn(&Namespace) + Send + Sync + 'static) {
         self.inner.registry.on_new_namespace(Arc::new(hook));
+    }
+
+    /// Tells `observer` of every Engine.IO connection from now on: opened,
+    /// upgraded, each message received, closed (for monitoring, as
+    /// `@socket.io/admin-ui` listens to Node's `io.engine`).
+    pub fn observe_engine(&self, observer: Arc<dyn crate::EngineObserver>) {
+        self.inner.engine_observers.write().push(observer);
+        self.inner
+            .has_engine_observers
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The main namespace, `/`.
@@ -388,7 +420,10 @@ struct IoHandler(Weak<IoInner>);
 impl Handler for IoHandler {
     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
         match self.0.upgrade() {
-            Some(io) => Client::new(session.clone(), io),
+            Some(io) => {
+                io.tell_engine_observers(|o| o.opened(session));
+                Client::new(session.clone(), io)
+            }
             // The server is gone: nothing to hand the session's messages to.
             None => Arc::new(Gone),
         }

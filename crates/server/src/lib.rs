@@ -47,6 +47,7 @@ mod ack;
 mod client;
 mod cluster_acks;
 mod config;
+mod engine_observer;
 mod error;
 mod event;
 mod handshake;
@@ -66,6 +67,7 @@ mod v2;
 pub use ack::{AckError, AckResponses};
 pub use cluster_acks::{ClusterAckCollector, RemoteAck};
 pub use config::SocketIoConfig;
+pub use engine_observer::EngineObserver;
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]

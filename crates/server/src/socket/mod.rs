@@ -176,6 +176,14 @@ impl Socket {
         self.id
     }
 
+    /// The id of the Engine.IO connection that carries the socket (Node's
+    /// `socket.conn.id`), shared by the client's sockets of every namespace.
+    /// Over long-polling it is what the client's requests carry: show it to
+    /// trusted eyes only.
+    pub fn conn_id(&self) -> SocketId {
+        self.client.session.id()
+    }
+
     /// Whether the socket took back the session of one that lost its
     /// connection (connection state recovery): then it has that socket's id,
     /// rooms and data, and its client was sent every packet it missed. Set
