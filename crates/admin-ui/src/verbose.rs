@@ -1,0 +1,127 @@
+//! Development mode: every socket's connection, upgrade, events,
+//! disconnection and room changes, told to the dashboards as they happen
+//! (Node's `registerVerboseListeners`).
+
+use std::sync::Arc;
+
+use ferrio::adapter::RoomObserver;
+use ferrio::{Namespace, Payload, Room, SocketId};
+use serde_json::{Value, json};
+
+use crate::date::now_json;
+use crate::outbox::Outbox;
+use crate::serialize::{mark, mark_transport, serialize_local};
+
+/// Tells the dashboards of `nsp`'s sockets and rooms from now on.
+pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) {
+    let observer = Arc::new(Rooms {
+        nsp: nsp.name().to_owned(),
+        outbox: outbox.clone(),
+    });
+    if !nsp.adapter().observe_rooms(observer) {
+        tracing::warn!(
+            nsp = nsp.name(),
+            "the adapter tells no room changes: the admin UI will not see them"
+        );
+    }
+    let is_admin = nsp.name() == admin_name;
+    let outbox = outbox.clone();
+    nsp.on_connection(move |socket| {
+        let outbox = outbox.clone();
+        async move {
+            let nsp_name = socket.namespace().name().to_owned();
+            mark(&socket);
+            outbox.push(
+                "socket_connected",
+                vec![serialize_local(&socket), now_json()],
+            );
+            let upgrades = outbox.clone();
+            socket.on_upgrade(move |socket| {
+                mark_transport(socket);
+                let update = json!({
+                    "id": socket.id().as_str(),
+                    "nsp": socket.namespace().name(),
+                    "transport": socket.transport().as_str(),
+                });
+                upgrades.push("socket_updated", vec![update]);
+            });
+            if !is_admin {
+                let received = outbox.clone();
+                socket.on_any(move |socket, event| {
+                    let mut args = vec![Payload::Json(event.name().into())];
+                    args.extend(event.args().iter().cloned());
+                    received.push_payloads(
+                        "event_received",
+                        event_args(socket.namespace().name(), socket.id(), args),
+                    );
+                });
+                let sent = outbox.clone();
+                socket.on_any_outgoing(move |socket, name, event_args_sent| {
+                    let mut args = vec![Payload::Json(name.into())];
+                    args.extend(event_args_sent.iter().cloned());
+                    sent.push_payloads(
+                        "event_sent",
+                        event_args(socket.namespace().name(), socket.id(), args),
+                    );
+                });
+            }
+            let disconnects = outbox.clone();
+            socket.on_disconnect(move |socket, reason| {
+                disconnects.push(
+                    "socket_disconnected",
+                    vec![
+                        nsp_name.clone().into(),
+                        socket.id().as_str().into(),
+                        reason.as_str().into(),
+                        now_json(),
+                    ],
+                );
+                async {}
+            });
+        }
+    });
+}
+
+/// `(nsp, id, [event, ...args], date)`, the arguments of `event_received`
+/// and `event_sent`.
+fn event_args(nsp: &str, id: SocketId, args: Vec<Payload>) -> Vec<Payload> {
+    vec![
+        Payload::Json(nsp.into()),
+        Payload::Json(id.as_str().into()),
+        Payload::Array(args),
+        Payload::Json(now_json()),
+    ]
+}
+
+/// Tells the dashboards of a namespace's room joins and leaves (called under
+/// the adapter's lock: it only queues).
+struct Rooms {
+    nsp: String,
+    outbox: Arc<Outbox>,
+}
+
+impl Rooms {
+    fn tell(&self, event: &'static str, room: &Room, id: SocketId) {
+        let args: Vec<Value> = vec![
+            self.nsp.clone().into(),
+            Value::from(&**room),
+            id.as_str().into(),
+            now_json(),
+        ];
+        self.outbox.push(event, args);
+    }
+}
+
+impl RoomObserver for Rooms {
+    fn room_created(&self, _room: &Room) {}
+
+    fn room_deleted(&self, _room: &Room) {}
+
+    fn room_joined(&self, room: &Room, id: SocketId) {
+        self.tell("room_joined", room, id);
+    }
+
+    fn room_left(&self, room: &Room, id: SocketId) {
+        self.tell("room_left", room, id);
+    }
+}
