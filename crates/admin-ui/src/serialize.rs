@@ -11,18 +11,32 @@ use serde_json::{Map, Value};
 pub(crate) const ADMIN_KEY: &str = "_admin";
 
 /// Puts `_admin: {clientId, transport}` in a new socket's data, keeping what
-/// middleware stored there, as Node does.
-pub(crate) fn mark(socket: &Arc<Socket>) {
-    let mut data = match socket.data_value() {
+/// middleware stored there, as Node does. Node copies those keys back one by
+/// one through its `Proxy`, which sends `socket_updated` with the data so far
+/// for each: the updates are returned, in that order.
+pub(crate) fn mark(socket: &Arc<Socket>) -> Vec<Value> {
+    let before = match socket.data_value() {
         Value::Object(map) => map,
         _ => Map::new(),
     };
+    let mut updates = Vec::new();
+    let mut so_far = Map::new();
+    for (key, value) in before.iter().filter(|(key, _)| key.as_str() != ADMIN_KEY) {
+        so_far.insert(key.clone(), value.clone());
+        let mut update = Map::new();
+        update.insert("id".into(), socket.id().as_str().into());
+        update.insert("nsp".into(), socket.namespace().name().into());
+        update.insert("data".into(), Value::Object(so_far.clone()));
+        updates.push(Value::Object(update));
+    }
+    let mut data = before;
     let client_id: String = socket.conn_id().as_str().chars().take(12).collect();
     let mut admin = Map::new();
     admin.insert("clientId".into(), client_id.into());
     admin.insert("transport".into(), socket.transport().as_str().into());
     data.insert(ADMIN_KEY.into(), Value::Object(admin));
     let _ = socket.set_data(&Value::Object(data));
+    updates
 }
 
 /// Records the socket's new transport in its `_admin` data.

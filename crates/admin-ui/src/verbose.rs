@@ -30,7 +30,9 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
         let outbox = outbox.clone();
         async move {
             let nsp_name = socket.namespace().name().to_owned();
-            mark(&socket);
+            for update in mark(&socket) {
+                outbox.push("socket_updated", vec![update]);
+            }
             outbox.push(
                 "socket_connected",
                 vec![serialize_local(&socket), now_json()],

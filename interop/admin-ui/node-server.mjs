@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// A Node socket.io 4.8 server instrumented by the official @socket.io/admin-ui
+// 0.5.1: the reference that crates/admin-ui/tests compare ferrio's
+// instrument() with (the same application runs there).
+//
+//   node interop/admin-ui/node-server.mjs --hash <bcrypt hash> [--readonly]
+//
+// "/chat" has middleware that sets socket.data.user = "d".
+// Admin: basic auth, user "admin", the password of --hash; serverId
+// "test-server"; development mode. Application, on "/" and "/chat":
+//   join-room room, ack   -> socket.join(room), then ack()
+//   hello ...args, ack    -> emits "hi" with the same arguments, then ack()
+//
+// Output: {"event":"listening","port":N} on stdout. Stops when killed.
+
+import http from "node:http";
+import { parseArgs } from "node:util";
+import { Server } from "socket.io";
+import { instrument } from "@socket.io/admin-ui";
+
+const { values } = parseArgs({
+  options: {
+    hash: { type: "string" },
+    readonly: { type: "boolean", default: false },
+  },
+});
+
+const httpServer = http.createServer();
+const io = new Server(httpServer);
+
+instrument(io, {
+  auth: { type: "basic", username: "admin", password: values.hash },
+  readonly: values.readonly,
+  serverId: "test-server",
+  mode: "development",
+});
+
+// Data set by middleware: the dashboard shows it (without instrument's `_admin`).
+io.of("/chat").use((socket, next) => {
+  socket.data.user = "d";
+  next();
+});
+
+for (const name of ["/", "/chat"]) {
+  io.of(name).on("connection", (socket) => {
+    socket.on("join-room", (room, ack) => {
+      socket.join(room);
+      ack();
+    });
+    socket.on("hello", (...args) => {
+      const ack = args.pop();
+      socket.emit("hi", ...args);
+      ack();
+    });
+  });
+}
+
+httpServer.listen(0, "127.0.0.1", () => {
+  console.log(JSON.stringify({ event: "listening", port: httpServer.address().port }));
+});
