@@ -50,14 +50,16 @@ function connectClient(nsp, opts) {
 }
 
 // A dashboard: records every event it is sent, as the UI's listeners would.
-function dashboard(auth) {
+// (The UI's "WebSocket only" option when `wsOnly`: the logged-in dashboards
+// use it, so that whether its upgrade ends before `all_sockets` is no race.)
+function dashboard(auth, wsOnly = false) {
   return new Promise((resolve) => {
     const received = [];
     const socket = io(url + "/admin", {
       forceNew: true,
       reconnection: false,
       withCredentials: true,
-      transports: ["polling", "websocket"],
+      transports: wsOnly ? ["websocket"] : ["polling", "websocket"],
       auth,
     });
     for (const ev of SERVER_EVENTS) {
@@ -173,7 +175,7 @@ async function full() {
   summary.noCredentials = nobody.error;
   nobody.socket.close();
 
-  const dash = await dashboard({ username: "admin", password: values.password });
+  const dash = await dashboard({ username: "admin", password: values.password }, true);
   if (dash.error) throw new Error(`dashboard refused: ${dash.error}`);
   labels.set(dash.socket.id, "admin");
   await sleep(300);
@@ -230,7 +232,7 @@ async function full() {
 
 async function readonly() {
   const summary = {};
-  const dash = await dashboard({ username: "admin", password: values.password });
+  const dash = await dashboard({ username: "admin", password: values.password }, true);
   if (dash.error) throw new Error(`dashboard refused: ${dash.error}`);
   labels.set(dash.socket.id, "admin");
   const a = await connectClient("/", { transports: ["websocket"] });

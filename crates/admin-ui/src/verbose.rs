@@ -30,6 +30,11 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
         let outbox = outbox.clone();
         async move {
             let nsp_name = socket.namespace().name().to_owned();
+            // Its own room, joined just before it was connected: told here,
+            // so that an admin socket hears of its own too (Node's client
+            // holds what comes before CONNECT; ferrio sends nothing before).
+            let own: Room = socket.id().as_str().into();
+            outbox.push("room_joined", room_args(&nsp_name, &own, socket.id()));
             for update in mark(&socket) {
                 outbox.push("socket_updated", vec![update]);
             }
@@ -102,15 +107,19 @@ struct Rooms {
     outbox: Arc<Outbox>,
 }
 
+/// `(nsp, room, id, date)`, the arguments of `room_joined` and `room_left`.
+fn room_args(nsp: &str, room: &Room, id: SocketId) -> Vec<Value> {
+    vec![
+        nsp.into(),
+        Value::from(&**room),
+        id.as_str().into(),
+        now_json(),
+    ]
+}
+
 impl Rooms {
     fn tell(&self, event: &'static str, room: &Room, id: SocketId) {
-        let args: Vec<Value> = vec![
-            self.nsp.clone().into(),
-            Value::from(&**room),
-            id.as_str().into(),
-            now_json(),
-        ];
-        self.outbox.push(event, args);
+        self.outbox.push(event, room_args(&self.nsp, room, id));
     }
 }
 
@@ -120,7 +129,10 @@ impl RoomObserver for Rooms {
     fn room_deleted(&self, _room: &Room) {}
 
     fn room_joined(&self, room: &Room, id: SocketId) {
-        self.tell("room_joined", room, id);
+        // A socket's own room is told by the connection listener.
+        if **room != *id.as_str() {
+            self.tell("room_joined", room, id);
+        }
     }
 
     fn room_left(&self, room: &Room, id: SocketId) {
