@@ -10,8 +10,8 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let io = SocketIo::new();
-//! // bcrypt hash of "changeit" (`htpasswd -nbBC 10 "" changeit`, or bcryptjs)
-//! let hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS";
+//! // bcrypt hash of "changeit" (bcryptjs's `hashSync("changeit", 10)`)
+//! let hash = "$2a$10$8NQtXMSmBuqi4XvauZttw.q333f/ix0ubhBperzVveRCcnp2vFFeu";
 //! instrument(&io, Options::new(Auth::basic("admin", hash)))?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! io.serve(listener, std::future::pending()).await?;
