@@ -27,7 +27,7 @@ pub(crate) struct IoInner {
     serving: watch::Sender<usize>,
     /// What [`SocketIo::observe_engine`] added; `has_engine_observers` is
     /// read first so that a server without any takes no lock per message.
-    engine_observers: parking_lot::RwLock<Vec<Arc<dyn crate::EngineObserver>>>,
+    engine_observers: Arc<parking_lot::RwLock<Vec<Arc<dyn crate::EngineObserver>>>>,
     has_engine_observers: std::sync::atomic::AtomicBool,
 }
 
@@ -40,8 +40,9 @@ impl IoInner {
         {
             return;
         }
-        let observers = self.engine_observers.read().clone();
-        for observer in &observers {
+        // Read in place (no copy per message): an observer must not add
+        // another from its calls.
+        for observer in self.engine_observers.read().iter() {
             tell(&**observer);
         }
     }
@@ -123,7 +124,7 @@ impl SocketIo {
             config,
             closing: watch::Sender::new(false),
             serving: watch::Sender::new(0),
-            engine_observers: parking_lot::RwLock::default(),
+            engine_observers: Arc::default(),
             has_engine_observers: std::sync::atomic::AtomicBool::new(false),
         });
         let engine = Engine::new(
@@ -205,10 +206,24 @@ impl SocketIo {
     }
 
     /// Tells `observer` of every Engine.IO connection from now on: opened,
-    /// upgraded, each message received, closed (for monitoring, as
-    /// `@socket.io/admin-ui` listens to Node's `io.engine`).
+    /// upgraded, each message received and sent, closed (for monitoring, as
+    /// `@socket.io/admin-ui` listens to Node's `io.engine`). An observer must
+    /// not add another from its calls.
     pub fn observe_engine(&self, observer: Arc<dyn crate::EngineObserver>) {
-        self.inner.engine_observers.write().push(observer);
+        let mut observers = self.inner.engine_observers.write();
+        if observers.is_empty() {
+            // The engine tells of sends only once someone listens; the
+            // observers are read in place, under a read lock, per send.
+            let listeners = self.inner.engine_observers.clone();
+            self.engine()
+                .on_sent(Arc::new(move |session, messages, bytes| {
+                    for observer in listeners.read().iter() {
+                        observer.sent(session, messages, bytes);
+                    }
+                }));
+        }
+        observers.push(observer);
+        drop(observers);
         self.inner
             .has_engine_observers
             .store(true, std::sync::atomic::Ordering::Release);
