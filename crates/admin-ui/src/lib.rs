@@ -53,8 +53,11 @@
 //! `[{name, socketsCount}]`; `aggregatedEvents` is
 //! `[{timestamp, type, subType?, count}]` counted per second since the last
 //! stats: `rawConnection`, `rawDisconnection` (subType: the reason),
-//! `packetsIn`/`bytesIn` (messages the server received) and, in Node,
-//! `packetsOut`/`bytesOut` (ferrio does not count these yet).
+//! `packetsIn`/`bytesIn` and `packetsOut`/`bytesOut` (Engine.IO messages
+//! with data and their bytes; Node also counts its open packet and an
+//! upgrade's probe, ferrio only messages). ferrio counts messages and bytes
+//! in atomics and stamps them with the second of the `server_stats` that
+//! carries them (the dashboard charts them in 10 s buckets).
 //!
 //! **In development mode**, as they happen, to the admin namespace (dates
 //! are JSON dates, `toISOString()`):
@@ -75,8 +78,8 @@
 //!
 //! - `socket_updated` with `data` when an application changes a socket's
 //!   data (Node watches `socket.data` with a `Proxy`) is not sent.
-//! - `packetsOut`/`bytesOut` are not counted; `uptime` is the time since
-//!   [`instrument`], not since the process started.
+//! - `uptime` is the time since [`instrument`], not since the process
+//!   started.
 //! - A command for a namespace that does not exist does nothing (Node's
 //!   `io.of(name)` would make it).
 //! - Sessions are kept 24 h and 10 000 at most (Node's in-memory store keeps

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferrio::engine::{CloseReason, Session};
@@ -70,9 +70,16 @@ impl EventBuffer {
 }
 
 /// Counts the server's Engine.IO connections (an [`EngineObserver`]).
+/// Messages and bytes in and out are counted in atomics (a broadcast counts
+/// once per recipient, on the sender's stack: no lock there) and moved into
+/// the buffer at each `server_stats`, stamped with that second.
 #[derive(Debug, Default)]
 pub(crate) struct EngineStats {
     clients: AtomicUsize,
+    packets_in: AtomicU64,
+    bytes_in: AtomicU64,
+    packets_out: AtomicU64,
+    bytes_out: AtomicU64,
     /// Sessions that are still on long-polling.
     polling: Mutex<HashSet<SocketId>>,
     pub(crate) events: Mutex<EventBuffer>,
@@ -82,10 +89,27 @@ impl EngineStats {
     fn polling_count(&self) -> usize {
         self.polling.lock().len()
     }
+
+    /// The aggregated events since the last call, as Node sends them.
+    pub(crate) fn take_aggregated(&self) -> Value {
+        let mut events = self.events.lock();
+        for (kind, counter) in [
+            ("packetsIn", &self.packets_in),
+            ("bytesIn", &self.bytes_in),
+            ("packetsOut", &self.packets_out),
+            ("bytesOut", &self.bytes_out),
+        ] {
+            let count = counter.swap(0, Ordering::Relaxed);
+            if count > 0 {
+                events.push(kind, None, count);
+            }
+        }
+        events.take_json()
+    }
 }
 
 impl EngineObserver for EngineStats {
-    fn opened(&self, session: &Arc<Session>) {
+    fn opened(&self, session: &Session) {
         self.clients.fetch_add(1, Ordering::Relaxed);
         if session.transport() == TransportKind::Polling {
             self.polling.lock().insert(session.id());
@@ -93,17 +117,22 @@ impl EngineObserver for EngineStats {
         self.events.lock().push("rawConnection", None, 1);
     }
 
-    fn upgraded(&self, session: &Arc<Session>) {
+    fn upgraded(&self, session: &Session) {
         self.polling.lock().remove(&session.id());
     }
 
-    fn received(&self, _session: &Arc<Session>, bytes: usize) {
-        let mut events = self.events.lock();
-        events.push("packetsIn", None, 1);
-        events.push("bytesIn", None, u64::try_from(bytes).unwrap_or(u64::MAX));
+    fn received(&self, _session: &Session, bytes: usize) {
+        self.packets_in.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(as_u64(bytes), Ordering::Relaxed);
     }
 
-    fn closed(&self, session: &Arc<Session>, reason: CloseReason) {
+    fn sent(&self, _session: &Session, messages: usize, bytes: usize) {
+        self.packets_out
+            .fetch_add(as_u64(messages), Ordering::Relaxed);
+        self.bytes_out.fetch_add(as_u64(bytes), Ordering::Relaxed);
+    }
+
+    fn closed(&self, session: &Session, reason: CloseReason) {
         let _ = self
             .clients
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -112,6 +141,10 @@ impl EngineObserver for EngineStats {
             .lock()
             .push("rawDisconnection", Some(reason.as_str()), 1);
     }
+}
+
+fn as_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// What `server_stats` says of the process, fixed at `instrument`.
@@ -156,7 +189,7 @@ pub(crate) async fn emit_stats(
             "uptime": base.started.elapsed().as_secs_f64(),
             "clientsCount": engine.clients.load(Ordering::Relaxed),
             "pollingClientsCount": engine.polling_count(),
-            "aggregatedEvents": engine.events.lock().take_json(),
+            "aggregatedEvents": engine.take_aggregated(),
             "namespaces": namespaces,
         });
         if let Err(error) = admin.emit("server_stats", &stats) {

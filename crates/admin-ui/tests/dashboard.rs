@@ -17,9 +17,6 @@ use serde_json::Value;
 /// bcrypt of "secret", cost 4, made by bcryptjs (what Node users pass).
 const HASH: &str = "$2a$04$1sKkx5IJoyA/gIu7WSzobeVRTxFqiC/B9ILIHZXoRJN/kfFNYhj52";
 
-/// The aggregated event types ferrio does not count (see the crate docs).
-const NOT_COUNTED: [&str; 2] = ["packetsOut", "bytesOut"];
-
 /// The application of `node-server.mjs`, instrumented the same way.
 async fn ferrio_server(read_only: bool) -> (SocketIo, SocketAddr) {
     let io = SocketIo::new();
@@ -87,11 +84,10 @@ async fn node_summary(read_only: bool) -> Value {
     summary
 }
 
-/// Leaves out of Node's aggregated counts the types ferrio does not count,
-/// and keeps only which types were seen (their counts depend on timing).
+/// Keeps only which aggregated event types were seen (their counts depend
+/// on timing).
 fn aggregated_types(summary: &mut Value) {
     if let Some(Value::Object(aggregated)) = summary.get_mut("aggregated") {
-        aggregated.retain(|key, _| !NOT_COUNTED.contains(&key.as_str()));
         for count in aggregated.values_mut() {
             *count = Value::Bool(count.as_u64().is_some_and(|n| n > 0));
         }
