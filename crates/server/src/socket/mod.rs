@@ -882,7 +882,22 @@ impl Socket {
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
         *self.extra().data.lock() = value;
+        let listeners = self.handlers().data_set();
+        for listener in &listeners {
+            listener(self);
+        }
         Ok(())
+    }
+
+    /// Runs after each [`set_data`](Self::set_data), once the data is
+    /// stored (for monitoring: the Admin UI tells its dashboards, as Node's
+    /// watches `socket.data`). Kept by
+    /// [`remove_all_listeners`](Self::remove_all_listeners).
+    pub fn on_data_set(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        self.handlers()
+            .others_mut()
+            .data_set
+            .push(Arc::new(listener));
     }
 
     /// Reads the socket's data as `T`; `None` if of another shape. Unset, it
