@@ -11,7 +11,7 @@
 // Without --readonly, the scenario: client C (polling only) connects to "/";
 // a dashboard with a wrong password is refused; the dashboard logs in; A and
 // B (WebSocket only) connect to "/", D (polling, upgraded) to "/chat"; A and
-// B join "r1"; A emits hello(1, "two"); the dashboard makes r1 join r2 and
+// B join "r1"; B sets its data; A emits hello(1, "two"); the dashboard makes r1 join r2 and
 // leave r1, disconnects C, emits "notice" to r2; A disconnects; a second
 // dashboard reconnects with the session id, a third with a wrong one.
 // With --readonly: the dashboard logs in, A connects, the dashboard's
@@ -195,6 +195,7 @@ async function full() {
   await new Promise((r) => (d.io.engine.transport.name === "websocket" ? r() : d.io.engine.once("upgrade", r)));
   await ack(a, "join-room", "r1");
   await ack(b, "join-room", "r1");
+  await ack(b, "set-score", 7);
   const hi = new Promise((r) => a.once("hi", (...args) => r(args)));
   await ack(a, "hello", 1, "two");
   summary.hi = await hi;

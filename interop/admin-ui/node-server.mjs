@@ -10,6 +10,7 @@
 // "test-server"; development mode. Application, on "/" and "/chat":
 //   join-room room, ack   -> socket.join(room), then ack()
 //   hello ...args, ack    -> emits "hi" with the same arguments, then ack()
+//   set-score n, ack      -> socket.data.score = n, then ack()
 //
 // Output: {"event":"listening","port":N} on stdout. Stops when killed.
 
@@ -45,6 +46,10 @@ for (const name of ["/", "/chat"]) {
   io.of(name).on("connection", (socket) => {
     socket.on("join-room", (room, ack) => {
       socket.join(room);
+      ack();
+    });
+    socket.on("set-score", (score, ack) => {
+      socket.data.score = score;
       ack();
     });
     socket.on("hello", (...args) => {

@@ -62,7 +62,9 @@
 //! **In development mode**, as they happen, to the admin namespace (dates
 //! are JSON dates, `toISOString()`):
 //! `socket_connected(socket, date)`; `socket_updated({id, nsp, transport})`
-//! on an upgrade; `socket_disconnected(nsp, id, reason, date)`;
+//! on an upgrade; `socket_updated({id, nsp, data})` when the data changes
+//! (and, before `socket_connected`, once per key that connection middleware
+//! stored, with the data so far, as Node's `Proxy` does); `socket_disconnected(nsp, id, reason, date)`;
 //! `room_joined(nsp, room, id, date)` and `room_left(nsp, room, id, date)`
 //! (a socket's own room included); and, for the sockets of other namespaces,
 //! `event_received(nsp, id, [event, ...args], date)` and
@@ -76,8 +78,10 @@
 //!
 //! # Differences from Node
 //!
-//! - `socket_updated` with `data` when an application changes a socket's
-//!   data (Node watches `socket.data` with a `Proxy`) is not sent.
+//! - `socket_updated` with `data` is sent after each
+//!   [`Socket::set_data`](ferrio::Socket::set_data) that changed the data
+//!   (Node's `Proxy` sends one per property set, nested objects replaced
+//!   whole included).
 //! - `uptime` is the time since [`instrument`], not since the process
 //!   started.
 //! - A command for a namespace that does not exist does nothing (Node's

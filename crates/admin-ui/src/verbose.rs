@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::date::now_json;
 use crate::outbox::Outbox;
-use crate::serialize::{mark, mark_transport, serialize_local};
+use crate::serialize::{data_of, mark, mark_transport, serialize_local};
 
 /// Tells the dashboards of `nsp`'s sockets and rooms from now on.
 pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) {
@@ -38,6 +38,23 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
             for update in mark(&socket) {
                 outbox.push("socket_updated", vec![update]);
             }
+            // The application's later changes of the data (Node's `Proxy` on
+            // `socket.data`); not the transport kept in `_admin`.
+            let updates = outbox.clone();
+            let last = parking_lot::Mutex::new(data_of(&socket.data_value()));
+            socket.on_data_set(move |socket| {
+                let data = data_of(&socket.data_value());
+                let mut last = last.lock();
+                if *last != data {
+                    *last = data.clone();
+                    let update = json!({
+                        "id": socket.id().as_str(),
+                        "nsp": socket.namespace().name(),
+                        "data": data,
+                    });
+                    updates.push("socket_updated", vec![update]);
+                }
+            });
             outbox.push(
                 "socket_connected",
                 vec![serialize_local(&socket), now_json()],

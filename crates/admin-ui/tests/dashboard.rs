@@ -36,6 +36,14 @@ async fn ferrio_server(read_only: bool) -> (SocketIo, SocketAddr) {
                 }
                 let _ = event.reply(&());
             });
+            socket.on("set-score", |socket, event| async move {
+                let mut data = socket.data_value();
+                if let (Some(data), Ok(score)) = (data.as_object_mut(), event.arg::<Value>(0)) {
+                    data.insert("score".into(), score);
+                }
+                let _ = socket.set_data(&data);
+                let _ = event.reply(&());
+            });
             socket.on("hello", |socket, event| async move {
                 let _ = socket.emit_args("hi", event.args().clone());
                 let _ = event.reply(&());
