@@ -4,6 +4,7 @@
 //! anything else is refused with `"invalid credentials"`, as Node does.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ferrio::{ConnectError, Namespace, Socket};
 use serde_json::Value;
@@ -14,6 +15,11 @@ use crate::store::SessionStore;
 /// How many password checks run at once: bcrypt is slow on purpose, so
 /// unauthenticated clients could otherwise keep every core busy; more wait.
 pub const MAX_CONCURRENT_PASSWORD_CHECKS: usize = 2;
+
+/// How many logins may wait for a password check; past it, a login is
+/// refused at once (`invalid credentials`), so that a flood of them does
+/// not queue minutes of bcrypt work that outlives its connections.
+pub const MAX_WAITING_PASSWORD_CHECKS: usize = 32;
 
 /// The message of the refusal (Node's, which the dashboard shows).
 pub(crate) const INVALID_CREDENTIALS: &str = "invalid credentials";
@@ -30,7 +36,10 @@ pub(crate) fn require_login(
     password_hash: String,
     store: Arc<dyn SessionStore>,
 ) {
-    let checks = Arc::new(Semaphore::new(MAX_CONCURRENT_PASSWORD_CHECKS));
+    let checks = Arc::new(Checks {
+        running: Semaphore::new(MAX_CONCURRENT_PASSWORD_CHECKS),
+        waiting: AtomicUsize::new(0),
+    });
     let credentials = Arc::new((username, password_hash));
     admin.use_middleware(move |socket: Arc<Socket>| {
         let store = store.clone();
@@ -61,9 +70,32 @@ pub(crate) fn require_login(
     });
 }
 
-/// Checks a password against the hash off the runtime's threads, a few at once.
-async fn password_matches(checks: &Semaphore, password: &str, hash: &str) -> bool {
-    let Ok(_permit) = checks.acquire().await else {
+/// The password checks running and waiting.
+#[derive(Debug)]
+struct Checks {
+    running: Semaphore,
+    waiting: AtomicUsize,
+}
+
+/// Counts a login as waiting until dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Checks a password against the hash off the runtime's threads, a few at
+/// once; `false` when too many wait already.
+async fn password_matches(checks: &Checks, password: &str, hash: &str) -> bool {
+    let waiting = checks.waiting.fetch_add(1, Ordering::AcqRel);
+    let _waiting = Waiting(&checks.waiting);
+    if waiting >= MAX_WAITING_PASSWORD_CHECKS {
+        tracing::warn!("admin login refused: too many password checks waiting");
+        return false;
+    }
+    let Ok(_permit) = checks.running.acquire().await else {
         return false;
     };
     let (password, hash) = (password.to_owned(), hash.to_owned());
@@ -81,4 +113,44 @@ fn random_id() -> String {
 /// Whether `hash` is a bcrypt hash (Node's `getRounds` check at `instrument`).
 pub(crate) fn is_bcrypt_hash(hash: &str) -> bool {
     hash.parse::<bcrypt::HashParts>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn logins_past_the_waiting_bound_are_refused_at_once() {
+        let checks = Checks {
+            running: Semaphore::new(0),
+            waiting: AtomicUsize::new(MAX_WAITING_PASSWORD_CHECKS),
+        };
+        // No permit will ever come: only the bound can answer.
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            password_matches(
+                &checks,
+                "pw",
+                "$2a$04$1sKkx5IJoyA/gIu7WSzobeVRTxFqiC/B9ILIHZXoRJN/kfFNYhj52",
+            ),
+        )
+        .await;
+        assert_eq!(refused, Ok(false));
+        assert_eq!(
+            checks.waiting.load(Ordering::Acquire),
+            MAX_WAITING_PASSWORD_CHECKS
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bcryptjs_hash_is_checked() {
+        let checks = Checks {
+            running: Semaphore::new(1),
+            waiting: AtomicUsize::new(0),
+        };
+        let hash = "$2a$04$1sKkx5IJoyA/gIu7WSzobeVRTxFqiC/B9ILIHZXoRJN/kfFNYhj52";
+        assert!(password_matches(&checks, "secret", hash).await);
+        assert!(!password_matches(&checks, "wrong", hash).await);
+        assert_eq!(checks.waiting.load(Ordering::Acquire), 0);
+    }
 }

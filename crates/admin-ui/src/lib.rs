@@ -87,7 +87,8 @@
 //! - A command for a namespace that does not exist does nothing (Node's
 //!   `io.of(name)` would make it).
 //! - Sessions are kept 24 h and 10 000 at most (Node's in-memory store keeps
-//!   every one forever); password checks run two at a time.
+//!   every one forever); password checks run two at a time, and past 32
+//!   waiting a login is refused at once.
 //! - Events for the dashboards wait in a bounded queue
 //!   ([`Options::max_queued_events`]); past it they are dropped, with a
 //!   warning.
@@ -111,7 +112,7 @@ use std::time::Instant;
 use ferrio::{Namespace, SocketIo};
 use serde_json::{Value, json};
 
-pub use auth::MAX_CONCURRENT_PASSWORD_CHECKS;
+pub use auth::{MAX_CONCURRENT_PASSWORD_CHECKS, MAX_WAITING_PASSWORD_CHECKS};
 pub use options::{Auth, DEFAULT_MAX_QUEUED_EVENTS, Mode, Options};
 pub use stats::{MAX_AGGREGATED_KEYS, STATS_INTERVAL};
 pub use store::{

@@ -3,6 +3,7 @@
 //! (Node's `registerVerboseListeners`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferrio::adapter::RoomObserver;
 use ferrio::{Namespace, Payload, Room, SocketId};
@@ -41,12 +42,12 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
             // The application's later changes of the data (Node's `Proxy` on
             // `socket.data`); not the transport kept in `_admin`.
             let updates = outbox.clone();
-            let last = parking_lot::Mutex::new(data_of(&socket.data_value()));
+            // A hash of the data last told, not a copy of it per socket.
+            let last = AtomicU64::new(hash_of(&data_of(&socket.data_value())));
             socket.on_data_set(move |socket| {
                 let data = data_of(&socket.data_value());
-                let mut last = last.lock();
-                if *last != data {
-                    *last = data.clone();
+                let hash = hash_of(&data);
+                if last.swap(hash, Ordering::AcqRel) != hash {
                     let update = json!({
                         "id": socket.id().as_str(),
                         "nsp": socket.namespace().name(),
@@ -104,6 +105,14 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
             });
         }
     });
+}
+
+/// A hash of a JSON value (of its text).
+fn hash_of(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
 }
 
 /// `(nsp, id, [event, ...args], date)`, the arguments of `event_received`
