@@ -6,7 +6,7 @@
 // on timing left out). crates/admin-ui/tests run it against Node's
 // instrument() and ferrio's.
 //
-//   node interop/admin-ui/dashboard.mjs --url http://127.0.0.1:PORT [--readonly]
+//   node interop/admin-ui/dashboard.mjs --url http://127.0.0.1:PORT [--readonly | --production]
 //
 // Without --readonly, the scenario: client C (polling only) connects to "/";
 // a dashboard with a wrong password is refused; the dashboard logs in; A and
@@ -16,6 +16,8 @@
 // dashboard reconnects with the session id, a third with a wrong one.
 // With --readonly: the dashboard logs in, A connects, the dashboard's
 // commands (join, _disconnect, emit) must do nothing.
+// With --production (a server in production mode): the dashboard logs in, A
+// connects and joins a room; only config and server_stats may come.
 //
 // Output: one line {"event":"result", ...summary} or {"event":"error",...}.
 
@@ -26,6 +28,7 @@ const { values } = parseArgs({
   options: {
     url: { type: "string" },
     readonly: { type: "boolean", default: false },
+    production: { type: "boolean", default: false },
     password: { type: "string", default: "secret" },
   },
 });
@@ -255,8 +258,25 @@ async function readonly() {
   return summary;
 }
 
+async function production() {
+  const summary = {};
+  const dash = await dashboard({ username: "admin", password: values.password }, true);
+  if (dash.error) throw new Error(`dashboard refused: ${dash.error}`);
+  labels.set(dash.socket.id, "admin");
+  const a = await connectClient("/", { transports: ["websocket"] });
+  labels.set(a.id, "A");
+  await ack(a, "join-room", "r1");
+  summary.stats = normStats(await nextStats(dash.received));
+  summary.config = dash.received.find((r) => r.ev === "config")?.args[0] ?? null;
+  summary.kinds = [...new Set(dash.received.map((r) => r.ev))].sort();
+  summary.aggregated = aggregated(dash.received);
+  a.close();
+  dash.socket.close();
+  return summary;
+}
+
 try {
-  const summary = values.readonly ? await readonly() : await full();
+  const summary = values.readonly ? await readonly() : values.production ? await production() : await full();
   console.log(JSON.stringify({ event: "result", ...summary }));
   process.exit(0);
 } catch (e) {

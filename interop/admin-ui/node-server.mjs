@@ -4,10 +4,11 @@
 // instrument() with (the same application runs there).
 //
 //   node interop/admin-ui/node-server.mjs --hash <bcrypt hash> [--readonly]
+//        [--mode development|production]
 //
 // "/chat" has middleware that sets socket.data.user = "d".
 // Admin: basic auth, user "admin", the password of --hash; serverId
-// "test-server"; development mode. Application, on "/" and "/chat":
+// "test-server"; development mode unless --mode production. Application, on "/" and "/chat":
 //   join-room room, ack   -> socket.join(room), then ack()
 //   hello ...args, ack    -> emits "hi" with the same arguments, then ack()
 //   set-score n, ack      -> socket.data.score = n, then ack()
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     hash: { type: "string" },
     readonly: { type: "boolean", default: false },
+    mode: { type: "string", default: "development" },
   },
 });
 
@@ -33,7 +35,7 @@ instrument(io, {
   auth: { type: "basic", username: "admin", password: values.hash },
   readonly: values.readonly,
   serverId: "test-server",
-  mode: "development",
+  mode: values.mode,
 });
 
 // Data set by middleware: the dashboard shows it (without instrument's `_admin`).

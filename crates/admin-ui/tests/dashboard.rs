@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ferrio::SocketIo;
-use ferrio_admin_ui::{Auth, InstrumentError, Options, instrument};
+use ferrio_admin_ui::{Auth, InstrumentError, Mode, Options, instrument};
 use ferrio_test_support::node;
 use serde_json::Value;
 
@@ -18,10 +18,11 @@ use serde_json::Value;
 const HASH: &str = "$2a$04$1sKkx5IJoyA/gIu7WSzobeVRTxFqiC/B9ILIHZXoRJN/kfFNYhj52";
 
 /// The application of `node-server.mjs`, instrumented the same way.
-async fn ferrio_server(read_only: bool) -> (SocketIo, SocketAddr) {
+async fn ferrio_server(read_only: bool, mode: Mode) -> (SocketIo, SocketAddr) {
     let io = SocketIo::new();
     let options = Options::new(Auth::basic("admin", HASH))
         .read_only(read_only)
+        .mode(mode)
         .server_id("test-server");
     instrument(&io, options).expect("valid options");
     io.of("/chat").use_middleware(|socket| async move {
@@ -59,13 +60,23 @@ async fn ferrio_server(read_only: bool) -> (SocketIo, SocketAddr) {
     (io, addr)
 }
 
+/// Which scenario of `dashboard.mjs` runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scenario {
+    Full,
+    ReadOnly,
+    Production,
+}
+
 /// Runs the dashboard script against `port`; its summary.
-async fn dashboard(port: u16, read_only: bool) -> Value {
+async fn dashboard(port: u16, scenario: Scenario) -> Value {
     let url = format!("http://127.0.0.1:{port}");
     let out = tokio::task::spawn_blocking(move || {
         let mut args = vec!["--url", url.as_str()];
-        if read_only {
-            args.push("--readonly");
+        match scenario {
+            Scenario::Full => {}
+            Scenario::ReadOnly => args.push("--readonly"),
+            Scenario::Production => args.push("--production"),
         }
         node::run_node("admin-ui/dashboard.mjs", &args, Duration::from_secs(60))
     })
@@ -80,14 +91,16 @@ async fn dashboard(port: u16, read_only: bool) -> Value {
 }
 
 /// The summary against Node's `instrument()`.
-async fn node_summary(read_only: bool) -> Value {
+async fn node_summary(scenario: Scenario) -> Value {
     let mut args = vec!["--hash", HASH];
-    if read_only {
-        args.push("--readonly");
+    match scenario {
+        Scenario::Full => {}
+        Scenario::ReadOnly => args.push("--readonly"),
+        Scenario::Production => args.extend(["--mode", "production"]),
     }
     let mut server = node::spawn_node("admin-ui/node-server.mjs", &args);
     let port = server.wait_for_port(Duration::from_secs(20));
-    let summary = dashboard(port, read_only).await;
+    let summary = dashboard(port, scenario).await;
     server.kill();
     summary
 }
@@ -123,9 +136,9 @@ fn assert_same(mut ferrio: Value, mut node: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_sees_the_same_from_ferrio_as_from_node() {
     node::ensure_npm_deps();
-    let node = node_summary(false).await;
-    let (_io, addr) = ferrio_server(false).await;
-    let ferrio = dashboard(addr.port(), false).await;
+    let node = node_summary(Scenario::Full).await;
+    let (_io, addr) = ferrio_server(false, Mode::Development).await;
+    let ferrio = dashboard(addr.port(), Scenario::Full).await;
     // What the scenario checks by itself, on both.
     assert_eq!(ferrio["wrongPassword"], "invalid credentials");
     assert_eq!(ferrio["noCredentials"], "invalid credentials");
@@ -138,12 +151,25 @@ async fn the_dashboard_sees_the_same_from_ferrio_as_from_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_the_commands_as_node_does() {
     node::ensure_npm_deps();
-    let node = node_summary(true).await;
-    let (_io, addr) = ferrio_server(true).await;
-    let ferrio = dashboard(addr.port(), true).await;
+    let node = node_summary(Scenario::ReadOnly).await;
+    let (_io, addr) = ferrio_server(true, Mode::Development).await;
+    let ferrio = dashboard(addr.port(), Scenario::ReadOnly).await;
     assert_eq!(ferrio["disconnected"], false);
     assert_eq!(ferrio["noticeReceived"], false);
     assert_eq!(ferrio["joinedR9"], false);
+    assert_same(ferrio, node);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_mode_sends_only_config_and_stats_as_node_does() {
+    node::ensure_npm_deps();
+    let node = node_summary(Scenario::Production).await;
+    let (_io, addr) = ferrio_server(false, Mode::Production).await;
+    let ferrio = dashboard(addr.port(), Scenario::Production).await;
+    assert_eq!(
+        ferrio["kinds"],
+        serde_json::json!(["config", "server_stats", "session"])
+    );
     assert_same(ferrio, node);
 }
 
