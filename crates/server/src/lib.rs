@@ -77,7 +77,7 @@ pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, to_args, to_payload}
 pub use ferrio_proto::socketio::{Parser, Payload, RawJson};
 pub use handshake::{Handshake, HandshakeError};
 pub use io::SocketIo;
-pub use namespace::{Namespace, WeakNamespace};
+pub use namespace::{HandlersId, Namespace, WeakNamespace};
 pub use operator::BroadcastOperator;
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;
