@@ -10,7 +10,8 @@
 //
 // Without --readonly, the scenario: client C (polling only) connects to "/";
 // a dashboard with a wrong password is refused; the dashboard logs in; A and
-// B (WebSocket only) connect to "/", D (polling, upgraded) to "/chat"; A and
+// B (WebSocket only) connect to "/", D (polling, upgraded) to "/chat", E and
+// F to the dynamic namespace's children "/dyn-1" and "/dyn-2"; A and
 // B join "r1"; B sets its data; A emits hello(1, "two"); the dashboard makes r1 join r2 and
 // leave r1, disconnects C, emits "notice" to r2; A disconnects; a second
 // dashboard reconnects with the session id, a third with a wrong one.
@@ -195,6 +196,11 @@ async function full() {
   labels.set(b.id, "B");
   const d = await connectClient("/chat", {});
   labels.set(d.id, "D");
+  // Two children of one dynamic namespace: each socket told once.
+  const e = await connectClient("/dyn-1", { transports: ["websocket"] });
+  labels.set(e.id, "E");
+  const f = await connectClient("/dyn-2", { transports: ["websocket"] });
+  labels.set(f.id, "F");
   await new Promise((r) => (d.io.engine.transport.name === "websocket" ? r() : d.io.engine.once("upgrade", r)));
   await ack(a, "join-room", "r1");
   await ack(b, "join-room", "r1");
@@ -230,7 +236,7 @@ async function full() {
   summary.bogusSession = bogus.error;
   bogus.socket.close();
 
-  for (const s of [b, c, d, dash.socket]) s.close();
+  for (const s of [b, c, d, e, f, dash.socket]) s.close();
   return summary;
 }
 

@@ -6,6 +6,7 @@
 //   node interop/admin-ui/node-server.mjs --hash <bcrypt hash> [--readonly]
 //        [--mode development|production]
 //
+// The same on the dynamic namespaces /^\/dyn-\d+$/.
 // "/chat" has middleware that sets socket.data.user = "d".
 // Admin: basic auth, user "admin", the password of --hash; serverId
 // "test-server"; development mode unless --mode production. Application, on "/" and "/chat":
@@ -44,8 +45,8 @@ io.of("/chat").use((socket, next) => {
   next();
 });
 
-for (const name of ["/", "/chat"]) {
-  io.of(name).on("connection", (socket) => {
+const app = (nsp) => {
+  nsp.on("connection", (socket) => {
     socket.on("join-room", (room, ack) => {
       socket.join(room);
       ack();
@@ -60,7 +61,10 @@ for (const name of ["/", "/chat"]) {
       ack();
     });
   });
-}
+};
+app(io.of("/"));
+app(io.of("/chat"));
+app(io.of(/^\/dyn-\d+$/));
 
 httpServer.listen(0, "127.0.0.1", () => {
   console.log(JSON.stringify({ event: "listening", port: httpServer.address().port }));

@@ -176,8 +176,12 @@ pub fn instrument(io: &SocketIo, options: Options) -> Result<(), InstrumentError
         let namespaces = namespaces.clone();
         let outbox = outbox.clone();
         move |nsp: &Namespace| {
-            if namespaces.add(nsp) && development {
-                verbose::register(nsp, &admin_name, &outbox);
+            let added = namespaces.add(nsp);
+            if development && added.namespace {
+                verbose::observe_rooms(nsp, &outbox);
+            }
+            if development && added.handlers {
+                verbose::observe_sockets(nsp, &admin_name, &outbox);
             }
         }
     };

@@ -13,8 +13,8 @@ use crate::date::now_json;
 use crate::outbox::Outbox;
 use crate::serialize::{data_of, mark, mark_transport, serialize_local};
 
-/// Tells the dashboards of `nsp`'s sockets and rooms from now on.
-pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) {
+/// Tells the dashboards of `nsp`'s room changes from now on.
+pub(crate) fn observe_rooms(nsp: &Namespace, outbox: &Arc<Outbox>) {
     let observer = Arc::new(Rooms {
         nsp: nsp.name().to_owned(),
         outbox: outbox.clone(),
@@ -25,10 +25,17 @@ pub(crate) fn register(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) 
             "the adapter tells no room changes: the admin UI will not see them"
         );
     }
-    let is_admin = nsp.name() == admin_name;
+}
+
+/// Tells the dashboards of the sockets that connect to `nsp` from now on,
+/// and to every namespace that shares its connection handlers (a dynamic
+/// namespace's children): call it once per [`HandlersId`](ferrio::HandlersId).
+pub(crate) fn observe_sockets(nsp: &Namespace, admin_name: &str, outbox: &Arc<Outbox>) {
+    let admin_name = admin_name.to_owned();
     let outbox = outbox.clone();
     nsp.on_connection(move |socket| {
         let outbox = outbox.clone();
+        let is_admin = socket.namespace().name() == admin_name;
         async move {
             let nsp_name = socket.namespace().name().to_owned();
             // Its own room, joined just before it was connected: told here,

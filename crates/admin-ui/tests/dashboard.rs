@@ -29,8 +29,9 @@ async fn ferrio_server(read_only: bool, mode: Mode) -> (SocketIo, SocketAddr) {
         let _ = socket.set_data(&serde_json::json!({"user": "d"}));
         Ok(())
     });
-    for name in ["/", "/chat"] {
-        io.of(name).on_connection(|socket| async move {
+    let dynamic = io.of_pattern(r"^/dyn-\d+$").expect("a valid pattern");
+    for nsp in [io.of("/"), io.of("/chat"), dynamic] {
+        nsp.on_connection(|socket| async move {
             socket.on("join-room", |socket, event| async move {
                 if let Ok(room) = event.arg::<String>(0) {
                     socket.join(room);
