@@ -137,8 +137,13 @@ pub enum InstrumentError {
 
 /// Adds the admin namespace to `io` and streams the server's state to the
 /// dashboards that connect to it (Node's `instrument(io, options)`). Call it
-/// inside a Tokio runtime, before the application's own connection handlers
-/// (so that the dashboard sees a socket connect before what its handlers do).
+/// before the application's own connection handlers (so that the dashboard
+/// sees a socket connect before what its handlers do).
+///
+/// # Panics
+///
+/// Outside a Tokio runtime: it starts the tasks that send the stats and the
+/// events.
 pub fn instrument(io: &SocketIo, options: Options) -> Result<(), InstrumentError> {
     if !options.namespace_name.starts_with('/') {
         return Err(InstrumentError::InvalidNamespaceName);
@@ -223,8 +228,11 @@ pub fn instrument(io: &SocketIo, options: Options) -> Result<(), InstrumentError
         pid: std::process::id(),
         started: Instant::now(),
     };
+    // The engine, not the server: the task holds no `SocketIo`, so it ends
+    // with the admin namespace when the server is dropped.
     tokio::spawn(stats::emit_stats(
         admin.downgrade(),
+        io.engine().clone(),
         base,
         engine,
         namespaces,

@@ -5,10 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ferrio::engine::{CloseReason, Session};
+use ferrio::engine::{CloseReason, Engine, Session};
 use ferrio::{EngineObserver, SocketId, TransportKind, WeakNamespace};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
@@ -75,7 +75,6 @@ impl EventBuffer {
 /// the buffer at each `server_stats`, stamped with that second.
 #[derive(Debug, Default)]
 pub(crate) struct EngineStats {
-    clients: AtomicUsize,
     packets_in: AtomicU64,
     bytes_in: AtomicU64,
     packets_out: AtomicU64,
@@ -110,7 +109,6 @@ impl EngineStats {
 
 impl EngineObserver for EngineStats {
     fn opened(&self, session: &Session) {
-        self.clients.fetch_add(1, Ordering::Relaxed);
         if session.transport() == TransportKind::Polling {
             self.polling.lock().insert(session.id());
         }
@@ -133,9 +131,6 @@ impl EngineObserver for EngineStats {
     }
 
     fn closed(&self, session: &Session, reason: CloseReason) {
-        let _ = self
-            .clients
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         self.polling.lock().remove(&session.id());
         self.events
             .lock()
@@ -160,6 +155,7 @@ pub(crate) struct BaseStats {
 /// the first at once, until the namespace is gone.
 pub(crate) async fn emit_stats(
     admin: WeakNamespace,
+    sessions: Engine,
     base: BaseStats,
     engine: Arc<EngineStats>,
     namespaces: Arc<Namespaces>,
@@ -187,7 +183,7 @@ pub(crate) async fn emit_stats(
             "hostname": base.hostname,
             "pid": base.pid,
             "uptime": base.started.elapsed().as_secs_f64(),
-            "clientsCount": engine.clients.load(Ordering::Relaxed),
+            "clientsCount": sessions.session_count(),
             "pollingClientsCount": engine.polling_count(),
             "aggregatedEvents": engine.take_aggregated(),
             "namespaces": namespaces,
