@@ -39,6 +39,7 @@ const labels = new Map();
 const label = (id) => labels.get(id) ?? (typeof id === "string" ? "?" : typeof id);
 // A room: a socket's own room by its label, other rooms by name.
 const room = (name) => labels.get(name) ?? name;
+const labelsOf = (l) => [...labels.entries()].find(([, v]) => v === l)?.[0];
 const SERVER_EVENTS = [
   "session", "config", "server_stats", "all_sockets", "socket_connected",
   "socket_updated", "socket_disconnected", "room_joined", "room_left",
@@ -167,6 +168,16 @@ async function nextStats(received) {
 
 const ack = (socket, ...args) => socket.timeout(5000).emitWithAck(...args);
 
+// Waits until the dashboard got `count` events `ev` whose arguments pass
+// `test` (no fixed sleeps: a loaded machine only makes it slower).
+async function waitFor(received, ev, test = () => true, count = 1) {
+  for (let i = 0; i < 100; i++) {
+    if (received.filter((r) => r.ev === ev && test(r.args)).length >= count) return;
+    await sleep(50);
+  }
+  throw new Error(`no ${count} × ${ev} within 5 s`);
+}
+
 async function full() {
   const summary = {};
   const c = await connectClient("/", { transports: ["polling"] });
@@ -182,7 +193,7 @@ async function full() {
   const dash = await dashboard({ username: "admin", password: values.password }, true);
   if (dash.error) throw new Error(`dashboard refused: ${dash.error}`);
   labels.set(dash.socket.id, "admin");
-  await sleep(300);
+  await waitFor(dash.received, "all_sockets");
   const session = dash.received.find((r) => r.ev === "session");
   summary.session = session ? `${typeof session.args[0]}(${session.args[0].length})` : null;
   summary.config = dash.received.find((r) => r.ev === "config")?.args[0] ?? null;
@@ -210,9 +221,9 @@ async function full() {
   summary.hi = await hi;
 
   dash.socket.emit("join", "/", "r2", "r1");
-  await sleep(300);
+  await waitFor(dash.received, "room_joined", (args) => args[1] === "r2", 2);
   dash.socket.emit("leave", "/", "r1", "r2");
-  await sleep(300);
+  await waitFor(dash.received, "room_left", (args) => args[1] === "r1", 2);
   const cGone = new Promise((r) => c.once("disconnect", (reason) => r(reason)));
   dash.socket.emit("_disconnect", "/", false, c.id);
   summary.cDisconnect = await Promise.race([cGone, sleep(3000).then(() => "still connected")]);
@@ -220,15 +231,18 @@ async function full() {
   dash.socket.emit("emit", "/", "r2", "notice", "x", 2);
   summary.notices = await Promise.race([Promise.all(notices), sleep(3000).then(() => "none")]);
   a.disconnect();
-  await sleep(300);
+  await waitFor(dash.received, "socket_disconnected", (args) => args[1] === labelsOf("A"));
+  await waitFor(dash.received, "room_left", (args) => args[1] === "r2");
 
+  await waitFor(dash.received, "event_sent", (args) => args[2][0] === "notice", 2);
+  await waitFor(dash.received, "socket_updated", (args) => args[0].transport === "websocket");
   summary.stats = normStats(await nextStats(dash.received));
   summary.live = normLive(dash.received);
   summary.aggregated = aggregated(dash.received);
 
   const again = await dashboard({ sessionId: session?.args[0] });
   summary.sessionReconnect = again.error ?? "connected";
-  await sleep(200);
+  if (!again.error) await waitFor(again.received, "config");
   summary.sessionReconnectConfig = again.received.some((r) => r.ev === "config");
   summary.sessionReconnectNewSession = again.received.some((r) => r.ev === "session");
   again.socket.close();
@@ -247,7 +261,7 @@ async function readonly() {
   labels.set(dash.socket.id, "admin");
   const a = await connectClient("/", { transports: ["websocket"] });
   labels.set(a.id, "A");
-  await sleep(300);
+  await waitFor(dash.received, "socket_connected", (args) => args[0].id === a.id);
   summary.config = dash.received.find((r) => r.ev === "config")?.args[0] ?? null;
   let notice = false;
   a.on("notice", () => (notice = true));
