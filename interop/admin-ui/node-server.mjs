@@ -4,12 +4,14 @@
 // instrument() with (the same application runs there).
 //
 //   node interop/admin-ui/node-server.mjs --hash <bcrypt hash> [--readonly]
-//        [--mode development|production]
+//        [--mode development|production] [--redis redis://HOST:PORT] [--server-id ID]
+//
+// --redis: in a cluster through @socket.io/redis-adapter 8.3 (default key).
 //
 // The same on the dynamic namespaces /^\/dyn-\d+$/.
 // "/chat" has middleware that sets socket.data.user = "d".
 // Admin: basic auth, user "admin", the password of --hash; serverId
-// "test-server"; development mode unless --mode production. Application, on "/" and "/chat":
+// --server-id ("test-server"); development mode unless --mode production. Application, on "/" and "/chat":
 //   join-room room, ack   -> socket.join(room), then ack()
 //   hello ...args, ack    -> emits "hi" with the same arguments, then ack()
 //   set-score n, ack      -> socket.data.score = n, then ack()
@@ -20,22 +22,31 @@ import http from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
 import { instrument } from "@socket.io/admin-ui";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { Redis } from "ioredis";
 
 const { values } = parseArgs({
   options: {
     hash: { type: "string" },
     readonly: { type: "boolean", default: false },
     mode: { type: "string", default: "development" },
+    redis: { type: "string" },
+    "server-id": { type: "string", default: "test-server" },
   },
 });
 
 const httpServer = http.createServer();
 const io = new Server(httpServer);
+if (values.redis) {
+  const pub = new Redis(values.redis);
+  const sub = pub.duplicate();
+  io.adapter(createAdapter(pub, sub));
+}
 
 instrument(io, {
   auth: { type: "basic", username: "admin", password: values.hash },
   readonly: values.readonly,
-  serverId: "test-server",
+  serverId: values["server-id"],
   mode: values.mode,
 });
 
