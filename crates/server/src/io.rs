@@ -40,9 +40,11 @@ impl IoInner {
         {
             return;
         }
-        // Read in place (no copy per message): an observer must not add
-        // another from its calls.
-        for observer in self.engine_observers.read().iter() {
+        // Read in place (no copy per message), recursively: an observer that
+        // sends re-enters through the sent hook, and a writer waiting (an
+        // `observe_engine` meanwhile) must not block that second read. An
+        // observer must not add another from its calls.
+        for observer in self.engine_observers.read_recursive().iter() {
             tell(&**observer);
         }
     }
@@ -217,7 +219,7 @@ impl SocketIo {
             let listeners = self.inner.engine_observers.clone();
             self.engine()
                 .on_sent(Arc::new(move |session, messages, bytes| {
-                    for observer in listeners.read().iter() {
+                    for observer in listeners.read_recursive().iter() {
                         observer.sent(session, messages, bytes);
                     }
                 }));
