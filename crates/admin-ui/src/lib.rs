@@ -84,6 +84,9 @@
 //!   whole included).
 //! - `uptime` is the time since [`instrument`], not since the process
 //!   started.
+//! - With the msgpack parser, Node's dates go as MessagePack timestamps;
+//!   ferrio's stay ISO strings, as over JSON (what the dashboard reads with
+//!   the default parser). Not tested with the msgpack parser.
 //! - A command for a namespace that does not exist does nothing (Node's
 //!   `io.of(name)` would make it).
 //! - Sessions are kept 24 h and 10 000 at most (Node's in-memory store keeps
