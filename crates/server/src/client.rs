@@ -118,6 +118,13 @@ impl Client {
 
     /// A message from the Engine.IO layer.
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
+        self.io.tell_engine_observers(|o| {
+            let bytes = match &message {
+                Message::Text(text) => text.len(),
+                Message::Binary(bytes) => bytes.len(),
+            };
+            o.received(&self.session, bytes);
+        });
         if let Parser::MsgPack = self.io.config.parser {
             return self.on_msgpack(message);
         }
@@ -719,6 +726,7 @@ impl Client {
     /// The connection moved to WebSocket: every socket's upgrade listeners
     /// are told.
     pub(crate) fn on_upgrade(&self) {
+        self.io.tell_engine_observers(|o| o.upgraded(&self.session));
         let sockets = self.sockets().list.clone();
         for socket in &sockets {
             socket.on_transport_upgrade();
@@ -727,6 +735,8 @@ impl Client {
 
     /// The Engine.IO connection ended.
     pub(crate) fn on_close(&self, reason: CloseReason) {
+        self.io
+            .tell_engine_observers(|o| o.closed(&self.session, reason));
         self.end_sockets(DisconnectReason::from(reason));
     }
 

@@ -67,6 +67,13 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Namespace(Arc<Inner>);
 
+/// Identifies the middleware and connection handlers of a namespace: the
+/// children of one dynamic namespace share their parent's (a handler added
+/// to one runs for all), every other namespace has its own. See
+/// [`Namespace::handlers_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandlersId(usize);
+
 /// A handle to a namespace that does not keep it alive, for adapters.
 #[derive(Clone)]
 pub struct WeakNamespace(Weak<Inner>);
@@ -178,6 +185,15 @@ impl Namespace {
 
     pub(crate) fn listeners(&self) -> &Arc<Listeners> {
         &self.0.listeners
+    }
+
+    /// Which middleware and connection handlers this namespace runs: equal
+    /// for the children of one dynamic namespace, which share their
+    /// parent's, so that code adding a connection handler to every namespace
+    /// made ([`SocketIo::on_new_namespace`](crate::SocketIo::on_new_namespace))
+    /// adds it once per family. Stable for the server's life.
+    pub fn handlers_id(&self) -> HandlersId {
+        HandlersId(Arc::as_ptr(&self.0.listeners) as usize)
     }
 
     /// A weak handle.

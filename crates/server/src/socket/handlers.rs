@@ -50,6 +50,9 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(&Arc<Socket>, &crate::MiddlewareError)
 /// A listener of the connection's upgrade to WebSocket.
 pub(crate) type UpgradeHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
 
+/// A listener of the socket's data being set.
+pub(crate) type DataHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+
 /// Identifies one registered listener, to remove it with `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(pub(crate) u64);
@@ -90,6 +93,7 @@ pub(crate) struct RareListeners {
     pub disconnecting: Vec<CloseHandler>,
     pub disconnect: Vec<CloseHandler>,
     pub upgrade: Vec<UpgradeHandler>,
+    pub data_set: Vec<DataHandler>,
 }
 
 /// What runs before an event's handlers: per-event middleware, its error
@@ -216,6 +220,13 @@ impl Handlers {
         self.others
             .as_mut()
             .map(|o| std::mem::take(&mut o.disconnect))
+            .unwrap_or_default()
+    }
+
+    /// Copies of the data listeners.
+    pub(crate) fn data_set(&self) -> Vec<DataHandler> {
+        self.others()
+            .map(|o| o.data_set.clone())
             .unwrap_or_default()
     }
 

@@ -177,6 +177,14 @@ impl Socket {
         self.id
     }
 
+    /// The id of the Engine.IO connection that carries the socket (Node's
+    /// `socket.conn.id`), shared by the client's sockets of every namespace.
+    /// Over long-polling it is what the client's requests carry: show it to
+    /// trusted eyes only.
+    pub fn conn_id(&self) -> SocketId {
+        self.client.session.id()
+    }
+
     /// Whether the socket took back the session of one that lost its
     /// connection (connection state recovery): then it has that socket's id,
     /// rooms and data, and its client was sent every packet it missed. Set
@@ -905,7 +913,22 @@ impl Socket {
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
         *self.extra().data.lock() = value;
+        let listeners = self.handlers().data_set();
+        for listener in &listeners {
+            listener(self);
+        }
         Ok(())
+    }
+
+    /// Runs after each [`set_data`](Self::set_data), once the data is
+    /// stored (for monitoring: the Admin UI tells its dashboards, as Node's
+    /// watches `socket.data`). Kept by
+    /// [`remove_all_listeners`](Self::remove_all_listeners).
+    pub fn on_data_set(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        self.handlers()
+            .others_mut()
+            .data_set
+            .push(Arc::new(listener));
     }
 
     /// Reads the socket's data as `T`; `None` if of another shape. Unset, it
