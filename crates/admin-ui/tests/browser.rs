@@ -7,27 +7,17 @@
 //! `/usr/bin/chromium` (or `$CHROMIUM`): `apt-get install chromium`. The
 //! screenshot goes to `target/admin-ui-screenshot.png`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ferrio::engine::{Cors, Origins};
 use ferrio::{SocketIo, SocketIoConfig};
 use ferrio_admin_ui::{Auth, Options, instrument};
+use ferrio_test_support::browser::chromium;
 use ferrio_test_support::node;
 
 /// bcrypt of "secret", cost 4, made by bcryptjs.
 const HASH: &str = "$2a$04$1sKkx5IJoyA/gIu7WSzobeVRTxFqiC/B9ILIHZXoRJN/kfFNYhj52";
-
-fn chromium() -> PathBuf {
-    let path =
-        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    assert!(
-        path.is_file(),
-        "no Chromium at {}: install it with `apt-get install chromium` (or set CHROMIUM)",
-        path.display()
-    );
-    path
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_dashboard_lists_a_ferrio_socket() {

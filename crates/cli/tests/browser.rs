@@ -15,6 +15,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use ferrio_test_support::browser::chromium;
+
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
 }
@@ -52,17 +54,6 @@ fn ensure_npm_deps() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn chromium() -> PathBuf {
-    let path =
-        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    assert!(
-        path.is_file(),
-        "no Chromium at {}: install it with `apt-get install chromium` (or set CHROMIUM)",
-        path.display()
-    );
-    path
 }
 
 /// A running `ferrio serve --port 0`, its URL and its log (stderr) lines.

@@ -65,6 +65,8 @@ mod limits;
 mod serve;
 mod session;
 mod sid;
+#[cfg(test)]
+mod test_util;
 mod text;
 #[cfg(feature = "tls")]
 mod tls;

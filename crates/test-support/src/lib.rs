@@ -20,6 +20,7 @@
 
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+pub mod browser;
 mod install_lock;
 pub mod node;
 mod peer;

@@ -124,8 +124,8 @@ mod tests {
     use ferrio_proto::engine::Packet;
 
     use crate::{
-        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Handler, Message, OutPacket,
-        Session, TransportKind,
+        CloseReason, Connection, Engine, EngineConfig, Handler, Message, OutPacket, Session,
+        TransportKind,
     };
 
     #[derive(Default, Clone)]
@@ -149,14 +149,7 @@ mod tests {
     }
 
     fn open_at(engine: &Engine, uri: &str) -> Arc<Session> {
-        let info = ConnectInfo {
-            uri: uri.parse().unwrap(),
-            headers: Default::default(),
-            remote_addr: None,
-            issued: 0,
-            extensions: Default::default(),
-            secure: false,
-        };
+        let info = crate::test_util::connect_info(uri);
         let session = engine
             .shared
             .open_session(crate::Sid::random(), info, TransportKind::Polling)

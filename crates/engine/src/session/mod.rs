@@ -663,27 +663,11 @@ mod sent_hook_tests {
 
     use bytes::Bytes;
 
-    use crate::{
-        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Handler, Message, OutPacket,
-        Session, TransportKind,
-    };
-
-    struct Quiet;
-
-    impl Handler for Quiet {
-        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn Connection> {
-            Arc::new(Quiet)
-        }
-    }
-
-    impl Connection for Quiet {
-        fn on_message(self: Arc<Self>, _: Message) {}
-        fn on_close(&self, _: CloseReason) {}
-    }
+    use crate::{Engine, EngineConfig, OutPacket, TransportKind};
 
     #[tokio::test(start_paused = true)]
     async fn the_sent_hook_counts_messages_and_their_bytes_not_control_packets() {
-        let engine = Engine::new(EngineConfig::default(), Quiet);
+        let engine = Engine::new(EngineConfig::default(), crate::test_util::Ignore);
         let counted = Arc::new(Mutex::new((0, 0)));
         let into = counted.clone();
         assert!(engine.on_sent(Arc::new(move |_, messages, bytes| {
@@ -695,14 +679,7 @@ mod sent_hook_tests {
             !engine.on_sent(Arc::new(|_, _, _| {})),
             "one hook per engine"
         );
-        let info = ConnectInfo {
-            uri: "/engine.io/".parse().unwrap(),
-            headers: Default::default(),
-            remote_addr: None,
-            issued: 0,
-            extensions: Default::default(),
-            secure: false,
-        };
+        let info = crate::test_util::connect_info("/engine.io/");
         let session = engine
             .shared
             .open_session(crate::Sid::random(), info, TransportKind::Polling)

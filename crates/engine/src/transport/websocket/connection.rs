@@ -467,20 +467,7 @@ fn io_close_reason(error: &io::Error) -> CloseReason {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ConnectInfo, Engine, EngineConfig, Handler, Message, Sid};
-
-    struct Nothing;
-
-    impl Handler for Nothing {
-        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn Connection> {
-            Arc::new(Nothing)
-        }
-    }
-
-    impl Connection for Nothing {
-        fn on_message(self: Arc<Self>, _: Message) {}
-        fn on_close(&self, _: CloseReason) {}
-    }
+    use crate::{Engine, EngineConfig, Sid};
 
     /// An idle WebSocket connection is mostly its task, and tokio allocates a
     /// task's future in a cell of a multiple of 128 bytes: in release builds
@@ -491,16 +478,9 @@ mod tests {
     /// idle connection measured by the server's `idle_heap.rs` did not move.
     #[tokio::test]
     async fn connection_task_stays_small() {
-        let engine = Engine::new(EngineConfig::default(), Nothing);
+        let engine = Engine::new(EngineConfig::default(), crate::test_util::Ignore);
         let slot = engine.shared.reserve_session(None).expect("a slot");
-        let info = ConnectInfo {
-            uri: "/engine.io/".parse().unwrap(),
-            headers: Default::default(),
-            remote_addr: None,
-            issued: 0,
-            extensions: Default::default(),
-            secure: false,
-        };
+        let info = crate::test_util::connect_info("/engine.io/");
         let on_upgrade = hyper::upgrade::on(http::Request::new(()));
         let task = run(
             engine.shared.clone(),

@@ -462,37 +462,17 @@ mod tests {
         assert!(io.tcp().nodelay().unwrap());
     }
 
-    struct Nothing;
-
-    impl crate::Handler for Nothing {
-        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn crate::Connection> {
-            Arc::new(Nothing)
-        }
-    }
-
-    impl crate::Connection for Nothing {
-        fn on_message(self: Arc<Self>, _: crate::Message) {}
-        fn on_close(&self, _: crate::CloseReason) {}
-    }
-
     /// A WebSocket session on a real socket, and the client's end of it.
     async fn session_on_socket(
         config: crate::EngineConfig,
     ) -> (crate::Engine, Arc<Session>, TcpStream) {
-        let engine = crate::Engine::new(config, Nothing);
+        let engine = crate::Engine::new(config, crate::test_util::Ignore);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        let info = crate::ConnectInfo {
-            uri: "/engine.io/".parse().unwrap(),
-            headers: Default::default(),
-            remote_addr: None,
-            issued: 0,
-            extensions: Default::default(),
-            secure: false,
-        };
+        let info = crate::test_util::connect_info("/engine.io/");
         let session = engine
             .shared
             .open_session(crate::Sid::random(), info, crate::TransportKind::WebSocket)
