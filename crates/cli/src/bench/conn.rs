@@ -329,7 +329,10 @@ async fn handshake(link: &mut impl Link, codec: Codec, room: Option<&str>) -> Re
         PacketKind::Connect => Some(Ok(())),
         PacketKind::ConnectError => Some(Err(format!(
             "connect error: {}",
-            p.data.clone().and_then(|d| d.to_value()).unwrap_or_default()
+            p.data
+                .clone()
+                .and_then(|d| d.to_value())
+                .unwrap_or_default()
         ))),
         _ => None,
     })
@@ -347,7 +350,11 @@ async fn handshake(link: &mut impl Link, codec: Codec, room: Option<&str>) -> Re
     Ok(())
 }
 
-async fn send_packet(link: &mut impl Link, codec: Codec, packet: socketio::Packet) -> Result<(), String> {
+async fn send_packet(
+    link: &mut impl Link,
+    codec: Codec,
+    packet: socketio::Packet,
+) -> Result<(), String> {
     let (binary, bytes) = handshake_packet(codec, packet);
     link.send(if binary {
         Out::Binary(&bytes)
@@ -638,7 +645,12 @@ fn on_frame(
                     receiver.on_text(&message, now, stats)
                 };
                 if handled == Handled::Pong {
-                    wire::encode(TEXT, &[b"3", message.get(1..).unwrap_or_default()], key, out);
+                    wire::encode(
+                        TEXT,
+                        &[b"3", message.get(1..).unwrap_or_default()],
+                        key,
+                        out,
+                    );
                     return Flow::Open;
                 }
                 handled
@@ -656,7 +668,12 @@ fn on_frame(
     match handled {
         Handled::Open => Flow::Open,
         Handled::Pong => {
-            wire::encode(TEXT, &[b"3", frame.payload.get(1..).unwrap_or_default()], key, out);
+            wire::encode(
+                TEXT,
+                &[b"3", frame.payload.get(1..).unwrap_or_default()],
+                key,
+                out,
+            );
             Flow::Open
         }
         Handled::Closed => Flow::Closed,
@@ -665,19 +682,17 @@ fn on_frame(
 
 #[cfg(test)]
 mod tests {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
+
     use super::*;
 
-    fn frame(opcode: wire_opcode::OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Frame<'_> {
+    fn frame(opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Frame<'_> {
         Frame {
             opcode,
             fin,
             rsv1,
             payload,
         }
-    }
-
-    mod wire_opcode {
-        pub(super) use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
     }
 
     fn inbound(inflater: Option<Inflater>) -> Inbound {
@@ -691,12 +706,10 @@ mod tests {
     fn puts_fragmented_messages_together() {
         let stats = Stats::new();
         stats.set_window(0, u64::MAX);
-        let (mut inbound, mut receiver, mut out) = (
-            inbound(None),
-            Receiver::new(Codec::Default, 0),
-            Vec::new(),
-        );
-        let mut on = |f: Frame<'_>| on_frame(&f, &mut inbound, &mut receiver, 1, &stats, [0; 4], &mut out);
+        let (mut inbound, mut receiver, mut out) =
+            (inbound(None), Receiver::new(Codec::Default, 0), Vec::new());
+        let mut on =
+            |f: Frame<'_>| on_frame(&f, &mut inbound, &mut receiver, 1, &stats, [0; 4], &mut out);
         on(frame(TEXT, false, false, b"42[\"b\",{\"t"));
         on(frame(PING, true, false, b"p"));
         on(frame(CONTINUE, false, false, b"\":3"));
@@ -710,13 +723,13 @@ mod tests {
     #[test]
     fn answers_pings_with_a_masked_pong() {
         let stats = Stats::new();
-        let (mut inbound, mut receiver, mut out) = (
-            inbound(None),
-            Receiver::new(Codec::Default, 0),
-            Vec::new(),
-        );
+        let (mut inbound, mut receiver, mut out) =
+            (inbound(None), Receiver::new(Codec::Default, 0), Vec::new());
         let f = frame(TEXT, true, false, b"2");
-        assert_eq!(on_frame(&f, &mut inbound, &mut receiver, 1, &stats, [0; 4], &mut out), Flow::Open);
+        assert_eq!(
+            on_frame(&f, &mut inbound, &mut receiver, 1, &stats, [0; 4], &mut out),
+            Flow::Open
+        );
         assert_eq!(out, [0x81, 0x81, 0, 0, 0, 0, b'3'], "a masked pong");
     }
 
@@ -724,7 +737,10 @@ mod tests {
     fn inflates_compressed_messages_and_refuses_them_without_deflate() {
         let stats = Stats::new();
         stats.set_window(0, u64::MAX);
-        let text = format!("42[\"broadcast\",{{\"t\":7,\"p\":\"{}\"}}]", "x".repeat(2000));
+        let text = format!(
+            "42[\"broadcast\",{{\"t\":7,\"p\":\"{}\"}}]",
+            "x".repeat(2000)
+        );
         let mut deflater = ferrio_proto::websocket::deflate::Deflater::new(6, 15, true);
         let mut compressed = Vec::new();
         assert!(deflater.compress(text.as_bytes(), &mut compressed));
@@ -733,14 +749,25 @@ mod tests {
         let mut on = inbound(Some(Inflater::new(true)));
         for _ in 0..2 {
             let f = frame(TEXT, true, true, &compressed);
-            assert_eq!(on_frame(&f, &mut on, &mut receiver, 9, &stats, [0; 4], &mut out), Flow::Open);
+            assert_eq!(
+                on_frame(&f, &mut on, &mut receiver, 9, &stats, [0; 4], &mut out),
+                Flow::Open
+            );
             compressed.clear();
             assert!(deflater.compress(text.as_bytes(), &mut compressed));
         }
         assert_eq!((stats.delivered.get(), stats.inflated.get()), (2, 2));
         let f = frame(TEXT, true, true, &compressed);
         assert_eq!(
-            on_frame(&f, &mut inbound(None), &mut receiver, 9, &stats, [0; 4], &mut out),
+            on_frame(
+                &f,
+                &mut inbound(None),
+                &mut receiver,
+                9,
+                &stats,
+                [0; 4],
+                &mut out
+            ),
             Flow::Closed
         );
     }

@@ -116,7 +116,14 @@ impl Outgoing {
     /// Writes the event `name` with `room` (if any) and `{"t":t,"p":pad}` as
     /// its arguments, asking for ack `ack` (if any). `name`, `room` and `pad`
     /// must need no JSON escaping.
-    pub(crate) fn event(&mut self, name: &str, room: Option<&str>, ack: Option<u64>, t: u64, pad: &str) {
+    pub(crate) fn event(
+        &mut self,
+        name: &str,
+        room: Option<&str>,
+        ack: Option<u64>,
+        t: u64,
+        pad: &str,
+    ) {
         self.head.clear();
         match self.mode.codec {
             Codec::Default => self.json_event(name, room, ack, t, pad),
@@ -144,7 +151,14 @@ impl Outgoing {
 
     /// `{type: 2, data: [name, (room,) {t, p} (, bin)], nsp: "/", (id)}`, as
     /// socket.io-msgpack-parser encodes a client's packet.
-    fn msgpack_event(&mut self, name: &str, room: Option<&str>, ack: Option<u64>, t: u64, pad: &str) {
+    fn msgpack_event(
+        &mut self,
+        name: &str,
+        room: Option<&str>,
+        ack: Option<u64>,
+        t: u64,
+        pad: &str,
+    ) {
         use rmp::encode::{write_array_len, write_bin, write_map_len, write_str, write_uint};
         let out = &mut self.head;
         let args = 2 + u32::from(room.is_some()) + u32::from(self.mode.binary > 0);
@@ -233,7 +247,12 @@ mod tests {
             deflate: true,
             ..mode(Codec::Default, 0)
         };
-        assert!(polling.check(Scenario::Echo).unwrap_err().contains("--deflate"));
+        assert!(
+            polling
+                .check(Scenario::Echo)
+                .unwrap_err()
+                .contains("--deflate")
+        );
         assert!(mode(Codec::Default, 8).check(Scenario::Idle).is_err());
         assert!(mode(Codec::Msgpack, 8).check(Scenario::Broadcast).is_ok());
     }

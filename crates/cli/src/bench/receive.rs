@@ -171,7 +171,10 @@ mod tests {
         let stats = window();
         let mut r = Receiver::new(Codec::Default, 0);
         assert_eq!(r.on_text(b"2", 1, &stats), Handled::Pong);
-        assert_eq!(r.on_text(br#"42["broadcast",{"t":1}]"#, 2, &stats), Handled::Open);
+        assert_eq!(
+            r.on_text(br#"42["broadcast",{"t":1}]"#, 2, &stats),
+            Handled::Open
+        );
         assert_eq!(r.on_text(br#"4312[{"t":1}]"#, 2, &stats), Handled::Open);
         assert_eq!(stats.delivered.get(), 2);
         assert_eq!(r.on_text(b"41", 3, &stats), Handled::Closed);
@@ -184,13 +187,25 @@ mod tests {
     fn a_binary_ack_counts_once_its_attachment_has_the_size_sent() {
         let stats = window();
         let mut r = Receiver::new(Codec::Default, 4);
-        r.on_text(br#"461-7[{"t":5},{"_placeholder":true,"num":0}]"#, 9, &stats);
+        r.on_text(
+            br#"461-7[{"t":5},{"_placeholder":true,"num":0}]"#,
+            9,
+            &stats,
+        );
         assert_eq!(stats.delivered.get(), 0, "not before its attachment");
         r.on_binary(b"xxxx", 9, &stats);
         assert_eq!(stats.delivered.get(), 1);
-        r.on_text(br#"461-8[{"t":6},{"_placeholder":true,"num":0}]"#, 9, &stats);
+        r.on_text(
+            br#"461-8[{"t":6},{"_placeholder":true,"num":0}]"#,
+            9,
+            &stats,
+        );
         r.on_binary(b"xxx", 9, &stats);
-        assert_eq!(stats.delivered.get(), 1, "a short attachment is no delivery");
+        assert_eq!(
+            stats.delivered.get(),
+            1,
+            "a short attachment is no delivery"
+        );
         assert_eq!(stats.binary_mismatch.get(), 1);
         // An ack without the attachment (a server that turned it into JSON).
         r.on_text(br#"437[{"t":5},[120,120,120,120]]"#, 9, &stats);
@@ -212,7 +227,10 @@ mod tests {
         let mut r = Receiver::new(Codec::Msgpack, 3);
         assert_eq!(r.on_binary(&out.head, 80, &stats), Handled::Open);
         assert_eq!(stats.delivered.get(), 1);
-        assert_eq!(r.on_binary(&[0x81, 0xa4, b't', b'y', b'p', b'e', 1], 80, &stats), Handled::Closed);
+        assert_eq!(
+            r.on_binary(&[0x81, 0xa4, b't', b'y', b'p', b'e', 1], 80, &stats),
+            Handled::Closed
+        );
         r.on_binary(&[0xc1], 80, &stats);
         assert_eq!(stats.malformed.get(), 1);
         let mut short = Outgoing::new(Mode { binary: 2, ..mode }, 2);

@@ -154,7 +154,10 @@ async fn connect_all(
                 let room = (rooms > 0).then(|| room_name(i % rooms));
                 let conn = conn::connect(&target, i, room.as_deref()).await;
                 let mode = target.mode;
-                (conn.map(|opened| conn::spawn(opened, stats, mode)), began.elapsed())
+                (
+                    conn.map(|opened| conn::spawn(opened, stats, mode)),
+                    began.elapsed(),
+                )
             })
         })
         .collect();

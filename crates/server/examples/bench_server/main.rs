@@ -51,8 +51,8 @@ async fn main() -> std::io::Result<()> {
         }
     }
     if std::env::var("PER_MESSAGE_DEFLATE").as_deref() == Ok("1") {
-        config = config
-            .engine(EngineConfig::default()
+        config = config.engine(
+            EngineConfig::default()
                 .path("/socket.io/")
                 .per_message_deflate(Some(DeflateConfig::default())),
         );
