@@ -165,8 +165,23 @@ pub(crate) async fn drive(
         mut get,
         mut post,
         uri,
-        queue: _,
+        queue,
     } = link;
+    // What the handshake's last GET brought after the packet it waited for
+    // (a ping, say) is handled first.
+    let now = stats.now_ns();
+    for message in queue {
+        let (handled, bytes) = match &message {
+            In::Text(text) => (
+                receiver.on_text(text.as_bytes(), now, &stats),
+                text.as_bytes(),
+            ),
+            In::Binary(data) => (receiver.on_binary(data, now, &stats), &data[..]),
+        };
+        if handled == Handled::Pong {
+            pong(&outbox, bytes);
+        }
+    }
     let posting = async {
         let mut spare = Vec::new();
         loop {
@@ -204,6 +219,15 @@ pub(crate) async fn drive(
     }
 }
 
+/// Queues the answer to the ping `ping` (its whole text, `2` first).
+fn pong(outbox: &Outbox, ping: &[u8]) {
+    let mut pong = Vec::with_capacity(ping.len());
+    pong.push(b'3');
+    pong.extend_from_slice(ping.get(1..).unwrap_or_default());
+    outbox.push(Out::Text(&pong));
+    outbox.ready.notify_one();
+}
+
 /// Handles every packet of a GET's payload; pongs go to the outbox.
 fn on_payload(body: &[u8], receiver: &mut Receiver, stats: &Stats, outbox: &Outbox) -> Flow {
     let now = stats.now_ns();
@@ -217,13 +241,7 @@ fn on_payload(body: &[u8], receiver: &mut Receiver, stats: &Stats, outbox: &Outb
         };
         match handled {
             Handled::Open => {}
-            Handled::Pong => {
-                let mut pong = Vec::with_capacity(packet.len());
-                pong.push(b'3');
-                pong.extend_from_slice(packet.get(1..).unwrap_or_default());
-                outbox.push(Out::Text(&pong));
-                outbox.ready.notify_one();
-            }
+            Handled::Pong => pong(outbox, packet),
             Handled::Closed => return Flow::Closed,
         }
     }
