@@ -119,7 +119,11 @@ VARIANTS_QUICK = {
                           "delivery", "Broadcast with permessage-deflate: 200 receivers, 2 KiB text, 10 msg/s"),
 }
 # Environment of every server process of a variant (on top of SERVER_ENV).
-VARIANT_ENV = {"msgpack-echo": {"PARSER": "msgpack"}, "deflate-broadcast": {"PER_MESSAGE_DEFLATE": "1"}}
+# BINARY=1 is socketioxide's alone (ferrio and Node ignore it): its echo handler then takes
+# `(Value, Bytes)`, as its documentation recommends for binary; `Data<Value>` would send the
+# attachment back as an array of numbers.
+VARIANT_ENV = {"binary-echo": {"BINARY": "1"}, "msgpack-echo": {"PARSER": "msgpack"},
+               "deflate-broadcast": {"PER_MESSAGE_DEFLATE": "1"}}
 # The servers of the variants: the peers and ferrio, with the same options.
 VARIANT_SERVERS = ["ferrio", "node", "socketioxide"]
 # Servers that cannot take part in a variant, and why (printed under its table).
@@ -730,7 +734,9 @@ def variant_lines(table: dict, variants: dict, servers: list[str], info: dict) -
          "upgraded, a GET always outstanding per connection and POSTs for what it sends, each on "
          "a keep-alive connection of its own; the servers need nothing); *binary* (`--binary "
          "65536`: one 64 KiB attachment per message, which the ack must bring back whole or the "
-         "delivery does not count); *msgpack* (`--parser msgpack`, servers with `PARSER=msgpack`: "
+         "delivery does not count; socketioxide's echo handler takes `(Value, Bytes)` with "
+         "`BINARY=1`, as its documentation recommends for binary: with `Data<Value>` the "
+         "attachment would come back as an array of numbers); *msgpack* (`--parser msgpack`, servers with `PARSER=msgpack`: "
          "ferrio's `Parser::MsgPack`, Node's `socket.io-msgpack-parser` 3.0.2, socketioxide's "
          "`ParserConfig::msgpack()`); *deflate* (`--deflate`, servers with "
          "`PER_MESSAGE_DEFLATE=1`: ferrio's `EngineConfig::per_message_deflate` with "
