@@ -29,6 +29,7 @@ const SCENARIOS = [
   "heartbeat",
   "client-close",
   "server-close",
+  "initial-packet",
 ];
 const MODES = {
   websocket: { transports: ["websocket"] },
@@ -374,6 +375,16 @@ const scenarios = {
     socket.close();
     const info = await waitClose(SERVER_CLOSE_TIMEOUT_MS);
     return { reason: info.reason, description: info.description };
+  },
+
+  // The server's `initialPacket` is "welcome": the first message, before any
+  // echo.
+  async "initial-packet"() {
+    const first = await next("the initial packet");
+    assert(first === "welcome", `initial-packet: expected "welcome" first, got ${describe(first)}`);
+    socket.send("after");
+    await expectText("after", "after");
+    return { first };
   },
 
   async "server-close"() {

@@ -3,11 +3,14 @@
 //
 //   node interop/engineio/echo-server.mjs [--port 0] [--host 127.0.0.1]
 //        [--ping-interval 300] [--ping-timeout 200]
+//        [--initial-packet TEXT] [--add-trailing-slash true|false]
 //
 // Every message is sent back as it came (text as text, binary as binary), except
 // the text message "close-me", on which the server closes the session.
 // path /engine.io/, pingInterval 300 ms, pingTimeout 200 ms (by default), maxHttpBufferSize 1e6,
-// CORS for any origin. It is the peer that interop/engineio/client.mjs is tested
+// CORS for any origin; --initial-packet sets engine.io's `initialPacket` (a text
+// message sent right after the open packet), --add-trailing-slash its
+// `addTrailingSlash` (default true). It is the peer that interop/engineio/client.mjs is tested
 // against, and the behaviour ferrio's conformance example has to reproduce.
 //
 // Output: JSON lines on stdout, first {"event":"listening","port":N}, then
@@ -25,6 +28,8 @@ const { values: args } = parseArgs({
     "ping-interval": { type: "string", default: "300" },
     "ping-timeout": { type: "string", default: "200" },
     "exit-on-stdin-close": { type: "boolean", default: false },
+    "initial-packet": { type: "string" },
+    "add-trailing-slash": { type: "string", default: "true" },
   },
   strict: true,
 });
@@ -53,6 +58,8 @@ const engine = attach(httpServer, {
   cors: { origin: true, credentials: true },
   // ALLOW_EIO3=1 lets Engine.IO v3 clients in.
   allowEIO3: process.env.ALLOW_EIO3 === "1",
+  initialPacket: args["initial-packet"],
+  addTrailingSlash: args["add-trailing-slash"] !== "false",
 });
 
 engine.on("connection", (socket) => {

@@ -36,6 +36,7 @@
 //   {"id":N,"cmd":"emit","nsp":"/","event":"e","args":[...],"rooms":[],"except":[],"volatile":false,"local":false}
 //   {"id":N,"cmd":"emit-with-ack","event":"q","args":[...],"timeout":1000}   -> {timedOut, responses}
 //   {"id":N,"cmd":"fetch-sockets","nsp":"/","rooms":[]}   -> the sockets as Node sees them (full details)
+//   {"id":N,"cmd":"all-sockets","nsp":"/","rooms":[]}   -> the sorted ids of allSockets()
 //   {"id":N,"cmd":"server-count","nsp":"/"}
 //   {"id":N,"cmd":"all-rooms","nsp":"/"}
 //   {"id":N,"cmd":"server-side-emit","event":"e","args":[...],"ack":true}
@@ -293,6 +294,9 @@ async function run(c) {
         .map((s) => ({ id: s.id, handshake: s.handshake, rooms: [...s.rooms], data: encode(s.data) }))
         .sort((a, b) => (a.id < b.id ? -1 : 1));
     }
+    case "all-sockets":
+      // Deprecated allSockets(): adapter.sockets(rooms) (the rooms only).
+      return [...(await operator(c.nsp, c).allSockets())].sort();
     case "remote-emit": {
       const sockets = await io.of(c.nsp || "/").fetchSockets();
       const target = sockets.find((s) => s.id === c.sid);

@@ -8,6 +8,9 @@
 //
 // On `/`:
 //   per-packet middleware refuses the event "forbidden" (Error "refused");
+//   a second one calls next() 10 ms later for "*-later" events, with
+//   Error "refused later" for "forbidden-later"; "allowed-later" <i> logs
+//   "on:allowed-later:<i>";
 //   onAny logs "any:<event>"; the "error" event logs "error";
 //   "allowed" logs "on:allowed"; "kick-me" disconnects the socket;
 //   disconnecting logs "disconnecting:<connected>:<reason>" and emits
@@ -15,7 +18,10 @@
 //   "disconnect:<reason>:rooms=<rooms, comma-separated>" and
 //   "late-room:<whether the adapter has a room late>";
 //   "rooms-query" acks whether /mw's adapter has a room "trap";
-//   "of-emit" <name> emits "via-of" <name> through io.of(name).
+//   "of-emit" <name> emits "via-of" <name> through io.of(name);
+//   "join" <room> joins it, then acks; "all-sockets" [room] acks the sorted
+//   ids of io(.in(room)).allSockets(); "adapter-maps" acks io.of("/").adapter's
+//   rooms and sids as {room: [ids]} and {id: [rooms]}.
 // /mw: its middleware joins "trap", then refuses ("no entry").
 // Dynamic: /^\/re-\d+$/, and a function accepting "/dyn-*" whose "/dyn-err"
 // answers with an error. new_namespace logs "new:<name>" (added after /mw).
@@ -48,10 +54,15 @@ const io = new Server(httpServer, { path: "/socket.io/" });
 
 io.on("connection", (socket) => {
   socket.use(([event], next) => (event === "forbidden" ? next(new Error("refused")) : next()));
+  socket.use(([event], next) => {
+    if (!event.endsWith("-later")) return next();
+    setTimeout(() => (event === "forbidden-later" ? next(new Error("refused later")) : next()), 10);
+  });
   socket.onAny((event) => log(`any:${event}`));
   socket.on("error", () => log("error"));
   socket.on("allowed", () => log("on:allowed"));
   socket.on("kick-me", () => socket.disconnect());
+  socket.on("allowed-later", (i) => log(`on:allowed-later:${i}`));
   socket.on("disconnecting", (reason) => {
     log(`disconnecting:${socket.connected}:${reason}`);
     socket.emit("bye", reason);
@@ -63,6 +74,20 @@ io.on("connection", (socket) => {
   });
   socket.on("rooms-query", (ack) => ack(io.of("/mw").adapter.rooms.has("trap")));
   socket.on("of-emit", (name) => io.of(name).emit("via-of", name));
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    ack();
+  });
+  socket.on("all-sockets", async (...args) => {
+    const ack = args.pop();
+    const ids = await (args.length ? io.in(args[0]) : io).allSockets();
+    ack([...ids].sort());
+  });
+  socket.on("adapter-maps", (ack) => {
+    const { rooms, sids } = io.of("/").adapter;
+    const plain = (map) => Object.fromEntries([...map].map(([k, set]) => [k, [...set].sort()]));
+    ack({ rooms: plain(rooms), sids: plain(sids) });
+  });
 });
 
 io.of("/mw").use((socket, next) => {

@@ -75,8 +75,14 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `ferrio serve` with these options too.
+    fn start_with(options: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrio"))
             .args(["serve", "--host", "127.0.0.1", "--port", "0"])
+            .args(options)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -160,20 +166,14 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn chat_in_chromium_over_polling_and_websocket() {
-    ensure_npm_deps();
-    let chromium = chromium();
-    let mut server = Server::start();
-    let screenshot = target_dir().join("chat-screenshot.png");
-    let _ = std::fs::remove_file(&screenshot);
-
+/// Runs a script of `crates/cli/web/tests` with `--url` and `--chromium`
+/// (and `extra`); returns its success and what it printed.
+fn run_page_script(script: &str, url: &str, extra: &[&str]) -> (bool, String, String) {
     let mut node = Command::new("node")
-        .arg(web_dir().join("tests/chat.mjs"))
-        .args(["--url", &server.url, "--chromium"])
-        .arg(&chromium)
-        .arg("--screenshot")
-        .arg(&screenshot)
+        .arg(web_dir().join("tests").join(script))
+        .args(["--url", url, "--chromium"])
+        .arg(chromium())
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -191,10 +191,38 @@ fn chat_in_chromium_over_polling_and_websocket() {
     let status = node.wait().unwrap();
     let node_err = err.join().unwrap();
     println!("{transcript}");
-    assert!(
-        status.success() && transcript.contains(r#"{"event":"result","ok":true}"#),
-        "the browser test failed ({status}):\n{transcript}\n{node_err}"
-    );
+    let ok = status.success() && transcript.contains(r#"{"event":"result","ok":true}"#);
+    (ok, transcript, node_err)
+}
+
+/// Chromium offers permessage-deflate on every WebSocket: `ferrio serve
+/// --per-message-deflate` accepts it and the chat's long and short messages
+/// arrive whole; without the option the server declines, as Node's default.
+#[test]
+fn permessage_deflate_with_chromium() {
+    ensure_npm_deps();
+    for (options, expect) in [(&["--per-message-deflate"][..], "on"), (&[][..], "off")] {
+        let server = Server::start_with(options);
+        let (ok, transcript, node_err) =
+            run_page_script("deflate.mjs", &server.url, &["--expect", expect]);
+        assert!(
+            ok,
+            "deflate.mjs --expect {expect} failed:\n{transcript}\n{node_err}"
+        );
+    }
+}
+
+#[test]
+fn chat_in_chromium_over_polling_and_websocket() {
+    ensure_npm_deps();
+    let mut server = Server::start();
+    let screenshot = target_dir().join("chat-screenshot.png");
+    let _ = std::fs::remove_file(&screenshot);
+
+    let screenshot_arg = screenshot.to_string_lossy().into_owned();
+    let (ok, transcript, node_err) =
+        run_page_script("chat.mjs", &server.url, &["--screenshot", &screenshot_arg]);
+    assert!(ok, "the browser test failed:\n{transcript}\n{node_err}");
     assert!(
         screenshot.is_file(),
         "no screenshot at {}",

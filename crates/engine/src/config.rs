@@ -30,6 +30,7 @@ impl TransportKind {
     }
 }
 
+use crate::Message;
 use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck};
 
 /// Engine.IO server options. Defaults are the reference server's.
@@ -38,6 +39,14 @@ use crate::hooks::{CheckFuture, ConnectionErrorHook, HeadersHook, IdGenerator, R
 pub struct EngineConfig {
     /// Path the server answers on, with a trailing slash. Default `/engine.io/`.
     pub path: String,
+    /// Whether only requests under `path` with its trailing slash are
+    /// answered, as Node's `addTrailingSlash`: when `true`, a request path
+    /// must start with `/engine.io/` (`/engine.io?EIO=4` is not the engine's);
+    /// when `false`, with `/engine.io`, so `/engine.io?EIO=4`, `/engine.io/`
+    /// and `/engine.iofoo` are all answered (Node's prefix test). Other
+    /// paths get 404 (or go to the next service, under a layer). Default
+    /// `true`.
+    pub add_trailing_slash: bool,
     /// Time between two server pings. Default 25 s.
     pub ping_interval: Duration,
     /// Time the client has to answer a ping. Default 20 s.
@@ -58,6 +67,10 @@ pub struct EngineConfig {
     pub cors: Option<Cors>,
     /// A cookie naming the session, for load-balancer stickiness. Default `None`.
     pub cookie: Option<Cookie>,
+    /// A message every new session is sent right after its open packet, over
+    /// either transport, before the handler hears of the session, as Node's
+    /// `initialPacket`. Default `None`.
+    pub initial_packet: Option<Message>,
     /// Polling responses at least this large are compressed when the client
     /// accepts gzip or deflate; `None` turns compression off. Bodies above
     /// 64 KiB are compressed on tokio's blocking pool, not on the async
@@ -141,12 +154,21 @@ pub struct EngineConfig {
     /// Default `None` (off), for the reasons given at
     /// [`max_sessions_per_address`](Self::max_sessions_per_address).
     pub max_pending_handshakes_per_address: Option<usize>,
+    /// WebSockets that may hold a permessage-deflate context at once (one
+    /// that agreed on context takeover in either direction keeps up to about
+    /// 420 KiB of zlib state for its life). A WebSocket opened beyond it gets
+    /// its offer declined and runs uncompressed, with a warning in the log;
+    /// offers without context takeover cost no memory per connection and are
+    /// not counted. Node has no such limit. Default 2 500 (about 1 GiB, the
+    /// order of [`max_total_buffered_bytes`](Self::max_total_buffered_bytes)).
+    pub max_deflate_sessions: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             path: "/engine.io/".into(),
+            add_trailing_slash: true,
             ping_interval: Duration::from_millis(25_000),
             ping_timeout: Duration::from_millis(20_000),
             upgrade_timeout: Duration::from_millis(10_000),
@@ -156,6 +178,7 @@ impl Default for EngineConfig {
             allow_eio3: false,
             cors: None,
             cookie: None,
+            initial_packet: None,
             http_compression_threshold: Some(1024),
             per_message_deflate: None,
             allow_request: None,
@@ -168,6 +191,7 @@ impl Default for EngineConfig {
             max_sessions: 100_000,
             max_pending_handshakes: 10_000,
             max_sessions_per_address: None,
+            max_deflate_sessions: 2_500,
             max_pending_handshakes_per_address: None,
         }
     }
@@ -178,6 +202,7 @@ impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")
             .field("path", &self.path)
+            .field("add_trailing_slash", &self.add_trailing_slash)
             .field("ping_interval", &self.ping_interval)
             .field("ping_timeout", &self.ping_timeout)
             .field("upgrade_timeout", &self.upgrade_timeout)
@@ -187,6 +212,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("allow_eio3", &self.allow_eio3)
             .field("cors", &self.cors)
             .field("cookie", &self.cookie)
+            .field("initial_packet", &self.initial_packet)
             .field(
                 "http_compression_threshold",
                 &self.http_compression_threshold,
@@ -211,6 +237,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_sessions", &self.max_sessions)
             .field("max_pending_handshakes", &self.max_pending_handshakes)
             .field("max_sessions_per_address", &self.max_sessions_per_address)
+            .field("max_deflate_sessions", &self.max_deflate_sessions)
             .field(
                 "max_pending_handshakes_per_address",
                 &self.max_pending_handshakes_per_address,
@@ -228,6 +255,25 @@ impl EngineConfig {
         }
         self.path = path;
         self
+    }
+    /// Sets [`add_trailing_slash`](Self::add_trailing_slash) (default `true`).
+    pub fn add_trailing_slash(mut self, add: bool) -> Self {
+        self.add_trailing_slash = add;
+        self
+    }
+    /// Whether a request for `path` (the URI's path, without its query) is
+    /// the engine's: under [`path`](Self::path), with or without its
+    /// trailing slash as [`add_trailing_slash`](Self::add_trailing_slash)
+    /// says.
+    pub fn handles_path(&self, path: &str) -> bool {
+        // Node: `(options.path).replace(/\/$/, "")`, plus "/" unless
+        // `addTrailingSlash` is false, then a prefix test.
+        let base = self.path.strip_suffix('/').unwrap_or(&self.path);
+        match (path.strip_prefix(base), self.add_trailing_slash) {
+            (Some(rest), true) => rest.starts_with('/'),
+            (Some(_), false) => true,
+            (None, _) => false,
+        }
     }
     /// Sets [`ping_interval`](Self::ping_interval).
     pub fn ping_interval(mut self, d: Duration) -> Self {
@@ -273,6 +319,12 @@ impl EngineConfig {
     /// Sets [`cookie`](Self::cookie).
     pub fn cookie(mut self, cookie: Cookie) -> Self {
         self.cookie = Some(cookie);
+        self
+    }
+    /// Sets [`initial_packet`](Self::initial_packet): text
+    /// (`Message::Text("hello".into())`) or binary (default `None`).
+    pub fn initial_packet(mut self, message: Message) -> Self {
+        self.initial_packet = Some(message);
         self
     }
     /// Sets [`http_compression_threshold`](Self::http_compression_threshold)
@@ -385,6 +437,11 @@ impl EngineConfig {
     /// (default `None`, no per-address limit).
     pub fn max_sessions_per_address(mut self, max: Option<usize>) -> Self {
         self.max_sessions_per_address = max;
+        self
+    }
+    /// Sets [`max_deflate_sessions`](Self::max_deflate_sessions) (default 2 500).
+    pub fn max_deflate_sessions(mut self, max: usize) -> Self {
+        self.max_deflate_sessions = max;
         self
     }
     /// Sets [`max_pending_handshakes_per_address`](Self::max_pending_handshakes_per_address)
@@ -695,6 +752,29 @@ impl Cookie {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Node's `_computePath` and prefix check, for both settings and for a
+    /// path set without its slash or as `/`.
+    #[test]
+    fn handled_paths_follow_add_trailing_slash() {
+        let strict = EngineConfig::default().path("/socket.io");
+        assert!(strict.handles_path("/socket.io/"));
+        assert!(strict.handles_path("/socket.io/anything"));
+        assert!(!strict.handles_path("/socket.io"));
+        assert!(!strict.handles_path("/socket.iofoo"));
+        let lax = strict.clone().add_trailing_slash(false);
+        assert!(lax.handles_path("/socket.io"));
+        assert!(lax.handles_path("/socket.iofoo"));
+        assert!(lax.handles_path("/socket.io/"));
+        assert!(!lax.handles_path("/socket.i"));
+        let bare = EngineConfig {
+            path: "/io".into(),
+            ..EngineConfig::default()
+        };
+        assert!(bare.handles_path("/io/") && !bare.handles_path("/io"));
+        let root = EngineConfig::default().path("/");
+        assert!(root.handles_path("/") && root.handles_path("/x"));
+    }
 
     #[test]
     fn cookie_attributes() {

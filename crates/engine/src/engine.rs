@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -21,6 +21,8 @@ pub(crate) struct EngineCore {
     buffered: AtomicUsize,
     /// A sender is closing sessions to bring `buffered` under the budget.
     enforcing: AtomicBool,
+    /// See [`Engine::on_sent`].
+    pub sent_hook: OnceLock<crate::SentHook>,
 }
 
 impl EngineCore {
@@ -162,6 +164,10 @@ impl EngineCore {
         handshake.encode(&mut open);
         let open = String::from_utf8(open).expect("the handshake is JSON text");
         session.push_control(OutPacket::Text(open.into()));
+        if let Some(message) = &self.config.initial_packet {
+            // Node's `initialPacket`: a message right after the open packet.
+            session.push_initial(message.clone().into());
+        }
         {
             let mut table = self.table();
             if table.contains_key(&sid) {
@@ -183,7 +189,8 @@ impl EngineCore {
 ///
 /// Cheap to clone. It is a tower [`Service`](tower_service::Service) over HTTP
 /// requests, so it mounts under hyper or axum, and [`serve`](crate::serve) runs it
-/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404.
+/// on its own listener. Requests outside [`path`](EngineConfig::path) get 404
+/// (see [`handles_path`](EngineConfig::handles_path)).
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) shared: Arc<EngineCore>,
@@ -201,6 +208,7 @@ impl Engine {
                 limits: Limits::default(),
                 buffered: AtomicUsize::new(0),
                 enforcing: AtomicBool::new(false),
+                sent_hook: OnceLock::new(),
             }),
         }
     }
@@ -213,6 +221,13 @@ impl Engine {
     /// The open session with this id, if any.
     pub fn session(&self, sid: Sid) -> Option<Arc<Session>> {
         self.shared.get(sid)
+    }
+
+    /// Sets the function told of the messages sessions send (see
+    /// [`SentHook`](crate::SentHook)); one per engine: `false` if one was
+    /// set already. Without one, a send checks for it and nothing more.
+    pub fn on_sent(&self, hook: crate::SentHook) -> bool {
+        self.shared.sent_hook.set(hook).is_ok()
     }
 
     /// How many sessions are open.

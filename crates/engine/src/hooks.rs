@@ -61,3 +61,11 @@ pub(crate) fn message_of(code: u8) -> &'static str {
         _ => "Bad request",
     }
 }
+
+/// A function told of the messages a session accepted to send (queued or
+/// written), for monitoring (what Node's raw socket `packetCreate` event
+/// with data counts): the number of messages and their bytes, text
+/// messages without their type character. Pings, pongs and other control
+/// packets are not counted. Called on the sender's stack, after the
+/// session's lock is released: it must be quick.
+pub type SentHook = std::sync::Arc<dyn Fn(&crate::Session, usize, usize) + Send + Sync>;

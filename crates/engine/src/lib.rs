@@ -76,6 +76,7 @@ pub use error::SendError;
 pub use handler::{CloseReason, Connection, Handler, Message};
 pub use hooks::{
     CheckFuture, ConnectionError, ConnectionErrorHook, HeadersHook, IdGenerator, RequestCheck,
+    SentHook,
 };
 pub use serve::{ServeConfig, serve, serve_with, serve_with_config};
 pub use session::{ConnectInfo, Deflated, OutPacket, Protocol, Secure, Session};

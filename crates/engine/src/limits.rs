@@ -109,6 +109,9 @@ pub(crate) struct Limits {
     /// Polling handshakes in progress: `pending`, plus those reserved whose
     /// session is not in `pending` yet. Read without the lock (usually 0).
     pending_len: AtomicUsize,
+    /// WebSockets that agreed on permessage-deflate with a context kept
+    /// between messages: outstanding [`DeflateSlot`]s.
+    deflating: Arc<AtomicUsize>,
 }
 
 impl Limits {
@@ -137,6 +140,19 @@ impl Limits {
             slot.address = Some((self.addresses.clone(), key));
         }
         Ok(slot)
+    }
+
+    /// Takes a place for a WebSocket that keeps a compression context,
+    /// unless `max` hold one already.
+    pub(crate) fn reserve_deflate(&self, max: usize) -> Option<DeflateSlot> {
+        self.deflating
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()?;
+        Some(DeflateSlot {
+            used: self.deflating.clone(),
+        })
     }
 
     /// A session was opened (with or without a slot); `address` is the key
@@ -246,6 +262,20 @@ impl Drop for SessionSlot {
         if let Some((addresses, key)) = &self.address {
             addresses.lock().release(*key);
         }
+    }
+}
+
+/// A WebSocket's place among those that keep a compression context
+/// ([`max_deflate_sessions`](crate::EngineConfig::max_deflate_sessions)),
+/// held by its connection task and given back when dropped.
+#[derive(Debug)]
+pub(crate) struct DeflateSlot {
+    used: Arc<AtomicUsize>,
+}
+
+impl Drop for DeflateSlot {
+    fn drop(&mut self) {
+        self.used.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

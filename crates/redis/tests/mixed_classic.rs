@@ -338,6 +338,37 @@ async fn fetch_sockets_server_count_and_all_rooms_both_ways() {
     assert_eq!(of["handshake"]["secure"], json!(false));
     assert!(of["handshake"]["headers"]["host"].is_string(), "{of}");
 
+    // F's `all_sockets` (Node's `allSockets()`) reaches N's sockets too,
+    // through the adapter's `fetch_sockets`.
+    let mut ids: Vec<String> =
+        c.f.io
+            .all_sockets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+    ids.sort();
+    assert_eq!(ids, all);
+    let ids: Vec<String> =
+        c.f.io
+            .to("room-f")
+            .all_sockets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+    assert_eq!(ids, [c.id("of")]);
+    // Node's own `allSockets()` sees its node only: `@socket.io/redis-adapter`
+    // 8 no longer overrides `adapter.sockets` (README, "Differences from Node").
+    let mut on_node = vec![c.id("on"), c.id("rn")];
+    on_node.sort();
+    assert_eq!(
+        c.n.call(json!({"cmd": "all-sockets"})).await.unwrap(),
+        json!(on_node)
+    );
+
     // F's view of N's sockets.
     let remote = c.f.io.sockets().broadcast().fetch_sockets().await.unwrap();
     let on = remote

@@ -118,6 +118,13 @@ impl Client {
 
     /// A message from the Engine.IO layer.
     pub(crate) fn on_message(self: &Arc<Self>, message: Message) {
+        self.io.tell_engine_observers(|o| {
+            let bytes = match &message {
+                Message::Text(text) => text.len(),
+                Message::Binary(bytes) => bytes.len(),
+            };
+            o.received(&self.session, bytes);
+        });
         if let Parser::MsgPack = self.io.config.parser {
             return self.on_msgpack(message);
         }
@@ -318,6 +325,11 @@ impl Client {
             tracing::debug!(sid = %self.session.id(), nsp = %name, "second CONNECT to a namespace");
             return self.force_close();
         }
+        if self.namespaces_joined() >= self.io.config.max_namespaces_per_client {
+            tracing::debug!(sid = %self.session.id(), nsp = %name, "CONNECT past max_namespaces_per_client");
+            let error = ConnectError::new("Too many namespaces").to_json();
+            return self.send_connect_error(&name, error);
+        }
         let lookup = self
             .io
             .registry
@@ -340,6 +352,18 @@ impl Client {
                 }));
             }
         }
+    }
+
+    /// The namespaces the client is in or connecting to (a socket whose
+    /// connection handlers are still starting is in both lists, counted once).
+    fn namespaces_joined(&self) -> usize {
+        let connecting: Vec<String> = self.connecting().0.iter().map(|(n, _)| n.clone()).collect();
+        let sockets = self.sockets.lock();
+        let only_connecting = connecting
+            .iter()
+            .filter(|name| sockets.find(name).is_err())
+            .count();
+        sockets.list.len() + only_connecting
     }
 
     /// The CONNECT_ERROR for a namespace that does not exist: an object,
@@ -675,6 +699,11 @@ impl Client {
         self.session.close();
     }
 
+    /// [`SocketIoConfig::max_pending_packets`](crate::SocketIoConfig::max_pending_packets).
+    pub(crate) fn max_pending_packets(&self) -> usize {
+        self.io.config.max_pending_packets
+    }
+
     /// Closes the connection from a task of its own, so that its sockets'
     /// disconnect handlers never run on the stack of whoever asked (a
     /// broadcast to many sockets, inside another socket's handler, perhaps
@@ -697,6 +726,7 @@ impl Client {
     /// The connection moved to WebSocket: every socket's upgrade listeners
     /// are told.
     pub(crate) fn on_upgrade(&self) {
+        self.io.tell_engine_observers(|o| o.upgraded(&self.session));
         let sockets = self.sockets().list.clone();
         for socket in &sockets {
             socket.on_transport_upgrade();
@@ -705,6 +735,8 @@ impl Client {
 
     /// The Engine.IO connection ended.
     pub(crate) fn on_close(&self, reason: CloseReason) {
+        self.io
+            .tell_engine_observers(|o| o.closed(&self.session, reason));
         self.end_sockets(DisconnectReason::from(reason));
     }
 

@@ -59,6 +59,12 @@ pub struct SocketIoConfig {
     /// "Invalid namespace", as any unknown name. Static namespaces are found
     /// whatever their length. Default 256.
     pub max_namespace_len: usize,
+    /// The namespaces one client may be in (or connecting to) at once: a
+    /// CONNECT beyond it gets CONNECT_ERROR "Too many namespaces" and the
+    /// connection goes on. Node has no such limit; without one, a single
+    /// connection could hold a socket (and a dynamic child namespace) per
+    /// CONNECT it sends, past `max_sessions`. Default 100.
+    pub max_namespaces_per_client: usize,
     /// Connection state recovery: a client that lost its connection for a
     /// while gets back its id, rooms and data, and every packet it missed
     /// (Node's `connectionStateRecovery`). Default `None`: off, and then it
@@ -87,6 +93,7 @@ impl Default for SocketIoConfig {
             ack_timeout: Duration::from_secs(5),
             cleanup_empty_child_namespaces: false,
             max_namespace_len: 256,
+            max_namespaces_per_client: 100,
             connection_state_recovery: None,
             parser: Parser::Default,
         }
@@ -151,6 +158,12 @@ impl SocketIoConfig {
     /// Sets [`max_namespace_len`](Self::max_namespace_len) (default 256).
     pub fn max_namespace_len(mut self, bytes: usize) -> Self {
         self.max_namespace_len = bytes;
+        self
+    }
+    /// Sets [`max_namespaces_per_client`](Self::max_namespaces_per_client)
+    /// (default 100).
+    pub fn max_namespaces_per_client(mut self, max: usize) -> Self {
+        self.max_namespaces_per_client = max;
         self
     }
     /// Turns [`connection_state_recovery`](Self::connection_state_recovery)

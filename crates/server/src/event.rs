@@ -58,6 +58,14 @@ impl Event {
         self.args
     }
 
+    /// The event with other arguments, as async per-event middleware may
+    /// hand it on ([`Socket::use_async_middleware`](crate::Socket::use_async_middleware));
+    /// its name and acknowledgement stay.
+    pub fn with_args(mut self, args: impl Into<Args>) -> Self {
+        self.args = args.into();
+        self
+    }
+
     /// Whether the client asked for an acknowledgement.
     pub fn wants_ack(&self) -> bool {
         self.ack.is_some()

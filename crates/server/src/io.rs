@@ -25,6 +25,29 @@ pub(crate) struct IoInner {
     closing: watch::Sender<bool>,
     /// How many `serve` calls still hold their listener.
     serving: watch::Sender<usize>,
+    /// What [`SocketIo::observe_engine`] added; `has_engine_observers` is
+    /// read first so that a server without any takes no lock per message.
+    engine_observers: Arc<parking_lot::RwLock<Vec<Arc<dyn crate::EngineObserver>>>>,
+    has_engine_observers: std::sync::atomic::AtomicBool,
+}
+
+impl IoInner {
+    /// Runs `tell` with each engine observer, if there is any.
+    pub(crate) fn tell_engine_observers(&self, tell: impl Fn(&dyn crate::EngineObserver)) {
+        if !self
+            .has_engine_observers
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
+        // Read in place (no copy per message), recursively: an observer that
+        // sends re-enters through the sent hook, and a writer waiting (an
+        // `observe_engine` meanwhile) must not block that second read. An
+        // observer must not add another from its calls.
+        for observer in self.engine_observers.read_recursive().iter() {
+            tell(&**observer);
+        }
+    }
 }
 
 /// One `serve` that holds its listener; counted in `serving` until dropped.
@@ -103,6 +126,8 @@ impl SocketIo {
             config,
             closing: watch::Sender::new(false),
             serving: watch::Sender::new(0),
+            engine_observers: Arc::default(),
+            has_engine_observers: std::sync::atomic::AtomicBool::new(false),
         });
         let engine = Engine::new(
             inner.config.engine.clone(),
@@ -182,6 +207,30 @@ impl SocketIo {
         self.inner.registry.on_new_namespace(Arc::new(hook));
     }
 
+    /// Tells `observer` of every Engine.IO connection from now on: opened,
+    /// upgraded, each message received and sent, closed (for monitoring, as
+    /// `@socket.io/admin-ui` listens to Node's `io.engine`). An observer must
+    /// not add another from its calls.
+    pub fn observe_engine(&self, observer: Arc<dyn crate::EngineObserver>) {
+        let mut observers = self.inner.engine_observers.write();
+        if observers.is_empty() {
+            // The engine tells of sends only once someone listens; the
+            // observers are read in place, under a read lock, per send.
+            let listeners = self.inner.engine_observers.clone();
+            self.engine()
+                .on_sent(Arc::new(move |session, messages, bytes| {
+                    for observer in listeners.read_recursive().iter() {
+                        observer.sent(session, messages, bytes);
+                    }
+                }));
+        }
+        observers.push(observer);
+        drop(observers);
+        self.inner
+            .has_engine_observers
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     /// The main namespace, `/`.
     pub fn sockets(&self) -> Namespace {
         self.of("/")
@@ -250,6 +299,15 @@ impl SocketIo {
     /// (Node's `io.fetchSockets()`).
     pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, EmitError> {
         self.sockets().fetch_sockets().await
+    }
+
+    /// The ids of the main namespace's sockets, on every server of the
+    /// cluster (Node's `io.allSockets()`, deprecated there in favour of
+    /// [`fetch_sockets`](Self::fetch_sockets)).
+    pub async fn all_sockets(
+        &self,
+    ) -> Result<std::collections::HashSet<crate::SocketId>, EmitError> {
+        self.sockets().all_sockets().await
     }
 
     /// Closes the server, as Node's `io.close()`: at once, every connection
@@ -388,7 +446,10 @@ struct IoHandler(Weak<IoInner>);
 impl Handler for IoHandler {
     fn on_open(&self, session: &Arc<Session>) -> Arc<dyn Connection> {
         match self.0.upgrade() {
-            Some(io) => Client::new(session.clone(), io),
+            Some(io) => {
+                io.tell_engine_observers(|o| o.opened(session));
+                Client::new(session.clone(), io)
+            }
             // The server is gone: nothing to hand the session's messages to.
             None => Arc::new(Gone),
         }

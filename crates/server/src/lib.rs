@@ -47,6 +47,7 @@ mod ack;
 mod client;
 mod cluster_acks;
 mod config;
+mod engine_observer;
 mod error;
 mod event;
 mod handshake;
@@ -66,6 +67,7 @@ mod v2;
 pub use ack::{AckError, AckResponses};
 pub use cluster_acks::{ClusterAckCollector, RemoteAck};
 pub use config::SocketIoConfig;
+pub use engine_observer::EngineObserver;
 pub use error::{ConnectError, EmitError};
 pub use event::{AckSender, Event};
 #[cfg(feature = "tls")]
@@ -75,7 +77,7 @@ pub use ferrio_proto::socketio::{ArgError, Args, ArgsError, to_args, to_payload}
 pub use ferrio_proto::socketio::{Parser, Payload, RawJson};
 pub use handshake::{Handshake, HandshakeError};
 pub use io::SocketIo;
-pub use namespace::{Namespace, WeakNamespace};
+pub use namespace::{HandlersId, Namespace, WeakNamespace};
 pub use operator::BroadcastOperator;
 pub use reason::DisconnectReason;
 pub use recovery::RecoveryConfig;

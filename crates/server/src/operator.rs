@@ -1,5 +1,6 @@
 //! Broadcast operators: `io.to("room").except("other").emit(…)`.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::adapter::{BroadcastOptions, ServerSideResponses};
 use crate::namespace::Namespace;
 use crate::outbound::event_data;
 use crate::socket::poll_inline;
-use crate::{AckResponses, EmitError, IntoRooms, RemoteSocket, Room};
+use crate::{AckResponses, EmitError, IntoRooms, RemoteSocket, Room, SocketId};
 
 /// Which sockets of a namespace an operation targets, and how. Chainable.
 #[derive(Debug, Clone)]
@@ -215,6 +216,14 @@ impl BroadcastOperator {
     /// The targeted sockets, with their id, handshake, rooms and data.
     pub async fn fetch_sockets(self) -> Result<Vec<RemoteSocket>, EmitError> {
         Ok(self.namespace.adapter().fetch_sockets(self.opts).await?)
+    }
+
+    /// The ids of the targeted sockets, on every server of the cluster
+    /// (Node's `allSockets()`, deprecated there in favour of
+    /// [`fetch_sockets`](Self::fetch_sockets)). Unlike Node's, it honours
+    /// [`except`](Self::except) and [`local`](Self::local).
+    pub async fn all_sockets(self) -> Result<HashSet<SocketId>, EmitError> {
+        Ok(self.namespace.adapter().sockets(self.opts).await?)
     }
 
     /// Makes every targeted socket join rooms.

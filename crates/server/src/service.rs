@@ -80,10 +80,7 @@ where
                 });
             }
         }
-        let path = &self.engine.config().path;
-        let ours = req.uri().path().starts_with(path.as_str())
-            || req.uri().path() == path.trim_end_matches('/');
-        if ours {
+        if self.engine.config().handles_path(req.uri().path()) {
             let engine = self.engine.clone();
             Box::pin(async move { Ok(engine.handle(req).await.map(Either::Left)) })
         } else {

@@ -1250,3 +1250,124 @@ async fn a_permessage_deflate_zip_bomb_is_refused_at_max_payload() {
     }
     verdict(server, healthy, what, BOMB_BOUND, more).await;
 }
+
+/// Connections that each make the server compress one message.
+const CONTEXT_CONNECTIONS: usize = 400;
+/// `max_deflate_sessions` for that test.
+const CONTEXT_MAX: usize = 50;
+/// 50 compression contexts (up to about 420 KiB each with context takeover)
+/// and 400 connections: 16.6 MiB measured. Without the limit, the 400
+/// contexts took 123.5 MiB, the cost Node pays (its `ws` has no such limit).
+const CONTEXT_BOUND: u64 = 64 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_contexts_are_bounded_by_max_deflate_sessions() {
+    let what = "permessage-deflate contexts, 400 connections, at most 50";
+    let mut options = Options::default();
+    options.knobs.per_message_deflate = true;
+    options.knobs.max_deflate_sessions = Some(CONTEXT_MAX);
+    let (server, healthy, _probe) = setup(options).await;
+    let long = "x".repeat(2000);
+    let mut sockets = Vec::new();
+    let (mut accepted, mut compressed) = (0, 0);
+    for _ in 0..CONTEXT_CONNECTIONS {
+        let mut ws = RawWs::connect(
+            &server.plain,
+            None,
+            &["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+        )
+        .await
+        .unwrap();
+        accepted += usize::from(ws.head.to_ascii_lowercase().contains("permessage-deflate"));
+        ws.text("40").await.unwrap();
+        assert!(ws.recv_text().await.unwrap().starts_with("40"));
+        ws.text(&format!(r#"421["echo","{long}"]"#)).await.unwrap();
+        // The ack carries the 2 000 bytes back: compressed when agreed on.
+        let before = ws.compressed;
+        ws.read_frame().await.unwrap();
+        compressed += ws.compressed - before;
+        sockets.push(ws);
+    }
+    eprintln!("FIGURE {what}: {accepted} offers accepted, {compressed} answers compressed");
+    let mut more = Vec::new();
+    if accepted != CONTEXT_MAX || compressed != CONTEXT_MAX {
+        more.push(format!(
+            "{accepted} offers accepted and {compressed} answers compressed, not {CONTEXT_MAX}"
+        ));
+    }
+    // A closed connection gives its place back.
+    drop(sockets.drain(..CONTEXT_MAX));
+    let mut again = None;
+    for _ in 0..50 {
+        let ws = RawWs::connect(
+            &server.plain,
+            None,
+            &["Sec-WebSocket-Extensions: permessage-deflate"],
+        )
+        .await
+        .unwrap();
+        if ws.head.to_ascii_lowercase().contains("permessage-deflate") {
+            again = Some(ws);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if again.is_none() {
+        more.push("no place came back once 50 compressing connections closed".into());
+    }
+    verdict(server, healthy, what, CONTEXT_BOUND, more).await;
+}
+
+/// CONNECTs one connection sends to distinct dynamic namespaces, without
+/// waiting for the replies.
+const NAMESPACE_CONNECTS: usize = 20_000;
+/// 100 sockets (the default `max_namespaces_per_client`) and 19 900
+/// CONNECT_ERROR replies: a few MiB. Without the limit, each CONNECT kept a
+/// dynamic child namespace and a socket.
+const NAMESPACE_BOUND: u64 = 32 * MIB;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_joins_at_most_max_namespaces_per_client() {
+    let what = "20 000 CONNECTs to dynamic namespaces on one connection";
+    let (server, healthy, mut probe) = setup(Options::default()).await;
+    let before = probe.stat("namespaces").await;
+    let mut attacker = RawWs::connect(&server.plain, None, &[]).await.unwrap();
+    for i in 0..NAMESPACE_CONNECTS {
+        attacker.text(&format!("40/dyn-{i},")).await.unwrap();
+    }
+    let (mut joined, mut refused, mut other) = (0, 0, Vec::new());
+    while joined + refused + other.len() < NAMESPACE_CONNECTS {
+        let reply = tokio::time::timeout(CLOSE_LIMIT, attacker.recv_text())
+            .await
+            .expect("the replies come")
+            .unwrap();
+        if reply.starts_with("40/dyn-") {
+            joined += 1;
+        } else if reply.starts_with("44/dyn-") && reply.contains("Too many namespaces") {
+            refused += 1;
+        } else {
+            other.push(reply);
+        }
+    }
+    let namespaces = probe.stat("namespaces").await - before;
+    eprintln!("FIGURE {what}: {joined} joined, {refused} refused, {namespaces} namespaces made");
+    let mut more = Vec::new();
+    if joined != 100 || refused != NAMESPACE_CONNECTS - 100 || !other.is_empty() {
+        more.push(format!(
+            "{joined} joined and {refused} refused (want 100 and the rest); other replies: {:?}",
+            other.iter().take(3).collect::<Vec<_>>()
+        ));
+    }
+    // The connection goes on: one of its namespaces still answers.
+    attacker
+        .text(r#"42/dyn-0,1["echo","still here"]"#)
+        .await
+        .unwrap();
+    loop {
+        let reply = attacker.recv_text().await.unwrap();
+        if reply.starts_with("43/dyn-0,1") {
+            break;
+        }
+    }
+    verdict(server, healthy, what, NAMESPACE_BOUND, more).await;
+}

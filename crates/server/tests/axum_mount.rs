@@ -121,3 +121,32 @@ async fn websocket_connection_and_event() {
     ws.send(Message::text("42[\"ping\"]")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "42[\"pong\",\"from a handler\"]");
 }
+
+/// The layer takes the paths the engine answers (Node's `addTrailingSlash`):
+/// by default everything under `/socket.io/`, and `/socket.io` goes on to
+/// the application's routes; with `add_trailing_slash(false)` the engine
+/// takes `/socket.io` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_layer_takes_the_paths_the_engine_answers() {
+    for add in [true, false] {
+        let io = SocketIo::with_config(
+            ferrio::SocketIoConfig::default().with_engine(|e| e.add_trailing_slash(add)),
+        );
+        let app = Router::new()
+            .route("/socket.io", get(|| async { "the app's" }))
+            .layer(io.layer());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (status, body) = request(addr, "GET", "/socket.io?EIO=4&transport=polling", "").await;
+        if add {
+            assert_eq!((status, body.as_str()), (StatusCode::OK, "the app's"));
+        } else {
+            assert_eq!(status, StatusCode::OK);
+            assert!(body.starts_with("0{\"sid\""), "{body}");
+        }
+        let (status, body) = request(addr, "GET", "/socket.io/x?EIO=4&transport=polling", "").await;
+        assert_eq!(status, StatusCode::OK, "{add}");
+        assert!(body.starts_with("0{\"sid\""), "{add}: {body}");
+    }
+}

@@ -397,3 +397,132 @@ async fn local_acks_come_one_by_one_and_stop_at_the_deadline() {
     );
     assert!(acks.next().await.is_none());
 }
+
+/// The ids of `all_sockets`, sorted.
+fn ids(set: std::collections::HashSet<SocketId>) -> Vec<String> {
+    let mut ids: Vec<String> = set.iter().map(|id| id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+/// `all_sockets` (Node's `allSockets()`) and the adapter maps (Node's
+/// `adapter.rooms` / `adapter.sids`) with the in-memory adapter: the main
+/// namespace, a room, `except` (which Node's ignores), another namespace,
+/// and a socket still in connection middleware, which is in the maps (as in
+/// Node's adapter) but not yet in `all_sockets`.
+#[tokio::test(flavor = "multi_thread")]
+async fn all_sockets_and_the_adapter_maps() {
+    let io = SocketIo::new();
+    let gate = Arc::new(Notify::new());
+    let held = gate.clone();
+    io.of("/held").use_middleware(move |socket| {
+        let held = held.clone();
+        async move {
+            socket.join("waiting");
+            held.notified().await;
+            Ok(())
+        }
+    });
+    io.of("/other");
+    let server = TestServer::start(io).await;
+    let io = &server.io;
+    let (_a, id_a) = server.connected("/").await;
+    let (_b, id_b) = server.connected("/").await;
+    let (_c, id_c) = server.connected("/other").await;
+    let nsp = io.of("/");
+    let socket_a = nsp.get_socket(SocketId::parse(&id_a).unwrap()).unwrap();
+    let socket_b = nsp.get_socket(SocketId::parse(&id_b).unwrap()).unwrap();
+    socket_a.join(["r1", "r2"]);
+    socket_b.join("r1");
+
+    let mut both = vec![id_a.clone(), id_b.clone()];
+    both.sort();
+    assert_eq!(ids(io.all_sockets().await.unwrap()), both);
+    assert_eq!(ids(nsp.all_sockets().await.unwrap()), both);
+    assert_eq!(ids(io.to("r1").all_sockets().await.unwrap()), both);
+    assert_eq!(
+        ids(io.to("r2").all_sockets().await.unwrap()),
+        [id_a.as_str()]
+    );
+    assert_eq!(
+        ids(io.to("r1").except("r2").all_sockets().await.unwrap()),
+        [id_b.as_str()]
+    );
+    assert_eq!(
+        ids(io.to(id_b.as_str()).all_sockets().await.unwrap()),
+        [id_b.as_str()]
+    );
+    assert!(io.to("none").all_sockets().await.unwrap().is_empty());
+    assert_eq!(
+        ids(io.of("/other").all_sockets().await.unwrap()),
+        [id_c.as_str()]
+    );
+
+    let a = SocketId::parse(&id_a).unwrap();
+    let b = SocketId::parse(&id_b).unwrap();
+    let room = |name: &str| Room::from(name);
+    let sids = nsp.adapter_sids();
+    assert_eq!(sids.len(), 2);
+    assert_eq!(
+        sids[&a],
+        [room(&id_a), room("r1"), room("r2")].into_iter().collect()
+    );
+    assert_eq!(sids[&b], [room(&id_b), room("r1")].into_iter().collect());
+    let rooms = nsp.adapter_rooms();
+    assert_eq!(rooms.len(), 4);
+    assert_eq!(rooms[&room("r1")], [a, b].into_iter().collect());
+    assert_eq!(rooms[&room("r2")], [a].into_iter().collect());
+    assert_eq!(rooms[&room(&id_a)], [a].into_iter().collect());
+
+    // A socket in middleware: in the adapter's maps, not connected yet.
+    let mut held_client = server.ws().await;
+    held_client.send("40/held,").await;
+    let waiting = io.of("/held");
+    support::eventually("the middleware joined", || {
+        waiting.adapter_rooms().contains_key(&room("waiting"))
+    })
+    .await;
+    assert!(waiting.all_sockets().await.unwrap().is_empty());
+    gate.notify_one();
+    let connected = held_client.recv_packet().await;
+    assert_eq!(connected.kind, 0);
+    assert_eq!(waiting.all_sockets().await.unwrap().len(), 1);
+}
+
+/// With an adapter that implements neither `sockets` nor `sids` (a cluster
+/// adapter wrapping the in-memory one, say), `all_sockets` comes from its
+/// `fetch_sockets`, so from every node it reaches, and the maps from each
+/// connected socket's rooms.
+#[tokio::test(flavor = "multi_thread")]
+async fn all_sockets_and_the_maps_through_an_adapter_without_them() {
+    let (io, _log) = recording_server();
+    let server = TestServer::start(io).await;
+    let io = &server.io;
+    let (_a, id_a) = server.connected("/").await;
+    let (_b, id_b) = server.connected("/").await;
+    let nsp = io.of("/");
+    nsp.get_socket(SocketId::parse(&id_a).unwrap())
+        .unwrap()
+        .join("r1");
+    let mut both = vec![id_a.clone(), id_b.clone()];
+    both.sort();
+    assert_eq!(ids(io.all_sockets().await.unwrap()), both);
+    assert_eq!(
+        ids(io.to("r1").all_sockets().await.unwrap()),
+        [id_a.as_str()]
+    );
+    assert!(nsp.adapter().sids().is_none());
+    let a = SocketId::parse(&id_a).unwrap();
+    let sids = nsp.adapter_sids();
+    assert_eq!(sids.len(), 2);
+    assert_eq!(
+        sids[&a],
+        [Room::from(id_a.as_str()), Room::from("r1")]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(
+        nsp.adapter_rooms()[&Room::from("r1")],
+        [a].into_iter().collect()
+    );
+}

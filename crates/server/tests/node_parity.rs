@@ -111,6 +111,17 @@ async fn ferrio() -> Peer {
                 "forbidden" => Err(MiddlewareError::new("refused")),
                 _ => Ok(()),
             });
+            // Async middleware: "*-later" events wait a little, and
+            // "forbidden-later" is then refused.
+            socket.use_async_middleware(|_, event| async move {
+                if event.name().ends_with("-later") {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                match event.name() {
+                    "forbidden-later" => Err(MiddlewareError::new("refused later")),
+                    _ => Ok(event),
+                }
+            });
             let l = log.clone();
             socket.on_any(move |_, event| l(format!("any:{}", event.name())));
             let l = log.clone();
@@ -121,6 +132,14 @@ async fn ferrio() -> Peer {
                 async {}
             });
             socket.on("kick-me", |socket, _| async move { socket.disconnect() });
+            let l = log.clone();
+            socket.on("allowed-later", move |_, event| {
+                l(format!(
+                    "on:allowed-later:{}",
+                    event.arg::<u32>(0).unwrap_or(0)
+                ));
+                async {}
+            });
             let l = log.clone();
             socket.on_disconnecting(move |socket, reason| {
                 l(format!("disconnecting:{}:{reason}", socket.connected()));
@@ -155,6 +174,54 @@ async fn ferrio() -> Peer {
                     .rooms()
                     .contains(&Room::from("trap"));
                 let _ = event.reply(&trap);
+                async {}
+            });
+            socket.on("join", |socket, event| {
+                if let Ok(room) = event.arg::<String>(0) {
+                    socket.join(room);
+                }
+                let _ = event.reply(&());
+                async {}
+            });
+            let io3 = io.clone();
+            socket.on("all-sockets", move |_, event| {
+                let io = io3.clone();
+                async move {
+                    let ids = match event.arg::<String>(0) {
+                        Ok(room) => io.to(room).all_sockets().await,
+                        Err(_) => io.all_sockets().await,
+                    };
+                    let mut ids: Vec<String> =
+                        ids.unwrap().iter().map(|id| id.to_string()).collect();
+                    ids.sort();
+                    let _ = event.reply(&ids);
+                }
+            });
+            let io4 = io.clone();
+            socket.on("adapter-maps", move |_, event| {
+                use std::collections::{BTreeMap, BTreeSet};
+                let nsp = io4.of("/");
+                let rooms: BTreeMap<String, BTreeSet<String>> = nsp
+                    .adapter_rooms()
+                    .into_iter()
+                    .map(|(room, ids)| {
+                        (
+                            room.to_string(),
+                            ids.iter().map(|id| id.to_string()).collect(),
+                        )
+                    })
+                    .collect();
+                let sids: BTreeMap<String, BTreeSet<String>> = nsp
+                    .adapter_sids()
+                    .into_iter()
+                    .map(|(id, rooms)| {
+                        (
+                            id.to_string(),
+                            rooms.iter().map(|r| r.to_string()).collect(),
+                        )
+                    })
+                    .collect();
+                let _ = event.reply(&json!({ "rooms": rooms, "sids": sids }));
                 async {}
             });
             socket.on("of-emit", move |_, event| {
@@ -222,6 +289,43 @@ async fn on_any_sees_refused_events(peer: &mut Peer) {
     assert_eq!(
         peer.logs(2).await,
         ["any:allowed", "on:allowed"],
+        "{}",
+        peer.name()
+    );
+    client.close().await;
+    assert_eq!(
+        peer.logs(3).await,
+        ended("transport close"),
+        "{}",
+        peer.name()
+    );
+}
+
+/// Async per-event middleware: a refusal that comes later is an `error`
+/// event (Node's `next(err)` called from a timer); events it lets through
+/// later reach their listeners, in the order they came.
+async fn async_middleware_refuses_later_and_lets_through_in_order(peer: &mut Peer) {
+    let mut client = peer.connected().await;
+    client.emit("/", None, "forbidden-later", &[]).await;
+    assert_eq!(
+        peer.logs(2).await,
+        ["any:forbidden-later", "error"],
+        "{}",
+        peer.name()
+    );
+    for i in 1..=3 {
+        client.emit("/", None, "allowed-later", &[json!(i)]).await;
+    }
+    assert_eq!(
+        peer.logs(6).await,
+        [
+            "any:allowed-later",
+            "any:allowed-later",
+            "any:allowed-later",
+            "on:allowed-later:1",
+            "on:allowed-later:2",
+            "on:allowed-later:3"
+        ],
         "{}",
         peer.name()
     );
@@ -405,6 +509,88 @@ async fn of_returns_the_dynamic_child(peer: &mut Peer) {
     );
 }
 
+/// The answer to an event with an ack, as JSON (the ack's first argument),
+/// with the socket ids named by labels.
+async fn ask(
+    client: &mut WsClient,
+    id: u64,
+    event: &str,
+    args: &[Value],
+    ids: &[(&str, &str)],
+) -> Value {
+    client.emit("/", Some(id), event, args).await;
+    let ack = loop {
+        let packet = client.recv_packet().await;
+        if packet.kind == 3 && packet.id == Some(id) {
+            break packet;
+        }
+    };
+    let mut text = ack.data.expect("ack data")[0].to_string();
+    for (id, label) in ids {
+        text = text.replace(id, label);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `allSockets()` (all, and of a room) and `adapter.rooms` / `adapter.sids`:
+/// each socket is in its own room, named by its id, as in the rooms it
+/// joined.
+async fn all_sockets_and_the_adapter_maps(peer: &mut Peer) {
+    let mut a = peer.ws().await;
+    let id_a = a.connect("/").await;
+    let mut b = peer.ws().await;
+    let id_b = b.connect("/").await;
+    let ids = [(id_a.as_str(), "A"), (id_b.as_str(), "B")];
+    ask(&mut a, 1, "join", &[json!("r1")], &ids).await;
+    ask(&mut b, 2, "join", &[json!("r1")], &ids).await;
+    ask(&mut b, 3, "join", &[json!("r2")], &ids).await;
+    let name = peer.name();
+    let all = |value: Value| {
+        let mut labels: Vec<String> = serde_json::from_value(value).unwrap();
+        labels.sort();
+        labels
+    };
+    assert_eq!(
+        all(ask(&mut a, 4, "all-sockets", &[], &ids).await),
+        ["A", "B"],
+        "{name}"
+    );
+    assert_eq!(
+        all(ask(&mut a, 5, "all-sockets", &[json!("r1")], &ids).await),
+        ["A", "B"],
+        "{name}"
+    );
+    assert_eq!(
+        all(ask(&mut a, 6, "all-sockets", &[json!("r2")], &ids).await),
+        ["B"],
+        "{name}"
+    );
+    assert_eq!(
+        all(ask(&mut a, 7, "all-sockets", &[json!(id_a)], &ids).await),
+        ["A"],
+        "{name}"
+    );
+    assert!(
+        all(ask(&mut a, 8, "all-sockets", &[json!("none")], &ids).await).is_empty(),
+        "{name}"
+    );
+    let maps = ask(&mut a, 9, "adapter-maps", &[], &ids).await;
+    let sorted =
+        |v: &Value| -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+            serde_json::from_value(v.clone()).unwrap()
+        };
+    assert_eq!(
+        json!({"rooms": sorted(&maps["rooms"]), "sids": sorted(&maps["sids"])}),
+        json!({
+            "rooms": {"A": ["A"], "B": ["B"], "r1": ["A", "B"], "r2": ["B"]},
+            "sids": {"A": ["A", "r1"], "B": ["B", "r1", "r2"]},
+        }),
+        "{name}"
+    );
+    a.close().await;
+    b.close().await;
+}
+
 /// Each scenario twice: against ferrio, and against Node (a fresh server
 /// each time).
 macro_rules! parity {
@@ -440,4 +626,6 @@ parity!(
     a_refused_socket_leaves_the_rooms_its_middleware_joined,
     a_dynamic_function_error_is_invalid_namespace,
     of_returns_the_dynamic_child,
+    all_sockets_and_the_adapter_maps,
+    async_middleware_refuses_later_and_lets_through_in_order,
 );

@@ -93,8 +93,11 @@ async fn check_client_files(addr: SocketAddr) {
     // A bundle name the folder does not have, and a name that is no bundle.
     let (status, _, _) = get(addr, "/socket.io/socket.io.min.js").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = get(addr, "/socket.io/package.json").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A name that is no bundle is the engine's, under `/socket.io/`: 400
+    // "Transport unknown", as Node answers it.
+    let (status, _, body) = get(addr, "/socket.io/package.json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(&body[..], br#"{"code":0,"message":"Transport unknown"}"#);
 
     // The Engine.IO handshake still answers on the same path.
     let (status, _, body) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
@@ -136,8 +139,11 @@ async fn the_client_is_not_served_by_default() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { io.serve(listener, std::future::pending()).await });
-    let (status, _, _) = get(addr, "/socket.io/socket.io.js").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Not served: the engine's, as everything under `/socket.io/` (Node
+    // with `serveClient: false` answers the same).
+    let (status, _, body) = get(addr, "/socket.io/socket.io.js").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(&body[..], br#"{"code":0,"message":"Transport unknown"}"#);
     let (status, _, body) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with(b"0{\"sid\":"), "{body:?}");

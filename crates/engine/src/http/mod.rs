@@ -85,8 +85,7 @@ pub(crate) async fn route<B: RequestBody>(
     req: Request<B>,
 ) -> Response<Body> {
     let config = &shared.config;
-    let path = req.uri().path();
-    if path != config.path && path != config.path.trim_end_matches('/') {
+    if !config.handles_path(req.uri().path()) {
         return plain(StatusCode::NOT_FOUND, "Not Found");
     }
     let (mut parts, body) = req.into_parts();

@@ -89,8 +89,30 @@ pub(crate) fn upgrade(
             Accepted::New(Box::new((sid, info, slot)))
         }
     };
-    let deflate = websocket::negotiate(shared.config.per_message_deflate.as_ref(), &parts.headers);
-    websocket::spawn(shared, on_upgrade, accepted, deflate.as_ref().map(|d| d.0));
+    let mut deflate =
+        websocket::negotiate(shared.config.per_message_deflate.as_ref(), &parts.headers);
+    let mut deflate_slot = None;
+    if let Some((params, _)) = &deflate
+        && (!params.server_no_context_takeover || !params.client_no_context_takeover)
+    {
+        deflate_slot = shared
+            .limits
+            .reserve_deflate(shared.config.max_deflate_sessions);
+        if deflate_slot.is_none() {
+            tracing::warn!(
+                max = shared.config.max_deflate_sessions,
+                "max_deflate_sessions reached: this WebSocket runs uncompressed"
+            );
+            deflate = None;
+        }
+    }
+    websocket::spawn(
+        shared,
+        on_upgrade,
+        accepted,
+        deflate.as_ref().map(|d| d.0),
+        deflate_slot,
+    );
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

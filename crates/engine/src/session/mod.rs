@@ -151,6 +151,7 @@ impl Session {
         if frame.len() > limit {
             return Err(SendError::Full);
         }
+        let counted = self.counted(std::slice::from_ref(&frame));
         let frame = state.prepare(frame, compress);
         let sent = state.write_now(std::slice::from_ref(&frame));
         let queued = match sent {
@@ -163,12 +164,45 @@ impl Session {
             state.wants_compression();
         }
         drop(state);
-        self.after_write(sent, queued)
+        self.after_write(sent, queued)?;
+        self.tell_sent(counted);
+        Ok(())
     }
 
     /// After a send's write or queueing: has a cork hold the session it
     /// corked, wakes the writer for what waits outside a cork, and checks the
     /// engine-wide budget when frames were queued.
+    /// The messages among `frames` and their bytes, if a
+    /// [`SentHook`](crate::SentHook) wants them.
+    fn counted(&self, frames: &[OutPacket]) -> Option<(usize, usize)> {
+        self.shared.sent_hook.get()?;
+        let skip = match self.protocol {
+            Protocol::V4 => 0,
+            // Engine.IO v3 frames carry their type byte here too.
+            _ => 1,
+        };
+        let mut counted = (0, 0);
+        for frame in frames {
+            let bytes = match frame {
+                OutPacket::Text(text) if text.as_str().starts_with('4') => text.len() - 1,
+                OutPacket::Binary(bytes) => bytes.len().saturating_sub(skip),
+                _ => continue,
+            };
+            counted.0 += 1;
+            counted.1 += bytes;
+        }
+        Some(counted)
+    }
+
+    /// Tells the [`SentHook`](crate::SentHook) of messages sent.
+    fn tell_sent(&self, counted: Option<(usize, usize)>) {
+        if let (Some((frames, bytes)), Some(hook)) = (counted, self.shared.sent_hook.get())
+            && frames > 0
+        {
+            hook(self, frames, bytes);
+        }
+    }
+
     fn after_write(&self, sent: WriteNow, queued: Result<(), SendError>) -> Result<(), SendError> {
         if sent == WriteNow::Corked
             && let Some(me) = self.me.upgrade()
@@ -231,6 +265,7 @@ impl Session {
         if frames.iter().map(OutPacket::len).sum::<usize>() > limit {
             return Err(SendError::Full);
         }
+        let counted = self.counted(&frames);
         for frame in &mut frames {
             *frame = state.prepare(std::mem::replace(frame, OutPacket::NOOP), compress);
         }
@@ -245,7 +280,9 @@ impl Session {
             state.wants_compression();
         }
         drop(state);
-        self.after_write(sent, queued)
+        self.after_write(sent, queued)?;
+        self.tell_sent(counted);
+        Ok(())
     }
 
     /// Sends a text message (`4` followed by `text`).
@@ -326,6 +363,17 @@ impl Session {
             drop(state);
             self.writer.notify_one();
         }
+    }
+
+    /// Queues a message of the engine's own (the configured
+    /// [`initial_packet`](crate::EngineConfig::initial_packet)) before any
+    /// the handler sends, in the session's protocol.
+    pub(crate) fn push_initial(&self, frame: OutPacket) {
+        let frame = match self.protocol {
+            Protocol::V4 => frame,
+            _ => with_type_byte(frame),
+        };
+        self.push_control(frame);
     }
 
     /// Ends the session with a reason: frames already queued are still written,
@@ -606,5 +654,74 @@ impl std::fmt::Debug for Session {
             .field("sid", &self.sid)
             .field("transport", &self.transport())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod sent_hook_tests {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+
+    use crate::{
+        CloseReason, ConnectInfo, Connection, Engine, EngineConfig, Handler, Message, OutPacket,
+        Session, TransportKind,
+    };
+
+    struct Quiet;
+
+    impl Handler for Quiet {
+        fn on_open(&self, _: &Arc<Session>) -> Arc<dyn Connection> {
+            Arc::new(Quiet)
+        }
+    }
+
+    impl Connection for Quiet {
+        fn on_message(self: Arc<Self>, _: Message) {}
+        fn on_close(&self, _: CloseReason) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sent_hook_counts_messages_and_their_bytes_not_control_packets() {
+        let engine = Engine::new(EngineConfig::default(), Quiet);
+        let counted = Arc::new(Mutex::new((0, 0)));
+        let into = counted.clone();
+        assert!(engine.on_sent(Arc::new(move |_, messages, bytes| {
+            let mut counted = into.lock().unwrap();
+            counted.0 += messages;
+            counted.1 += bytes;
+        })));
+        assert!(
+            !engine.on_sent(Arc::new(|_, _, _| {})),
+            "one hook per engine"
+        );
+        let info = ConnectInfo {
+            uri: "/engine.io/".parse().unwrap(),
+            headers: Default::default(),
+            remote_addr: None,
+            issued: 0,
+            extensions: Default::default(),
+            secure: false,
+        };
+        let session = engine
+            .shared
+            .open_session(crate::Sid::random(), info, TransportKind::Polling)
+            .unwrap();
+        session.send_text("hello").unwrap();
+        session
+            .send_all([
+                OutPacket::message("x"),
+                OutPacket::Binary(Bytes::from_static(&[1, 2, 3])),
+            ])
+            .unwrap();
+        session.send(OutPacket::PING).unwrap();
+        assert_eq!(*counted.lock().unwrap(), (3, 5 + 1 + 3));
+        session.close();
+        assert!(session.send_text("late").is_err());
+        assert_eq!(
+            *counted.lock().unwrap(),
+            (3, 9),
+            "a refused send is not counted"
+        );
     }
 }

@@ -197,6 +197,19 @@ impl Rooms {
             .collect()
     }
 
+    /// Every socket in some room, with its rooms, its own included (Node's
+    /// `adapter.sids`).
+    pub(super) fn sids(&self) -> HashMap<SocketId, HashSet<Room>> {
+        self.sockets
+            .iter()
+            .map(|(id, membership)| {
+                let own = membership.own.then(|| Room::from(id.as_str()));
+                let named = membership.named.iter().flat_map(|n| n.iter().cloned());
+                (*id, own.into_iter().chain(named).collect())
+            })
+            .collect()
+    }
+
     /// Every room that has a member.
     pub(super) fn all(&self) -> Vec<Room> {
         let own = self

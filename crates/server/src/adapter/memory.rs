@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
 use parking_lot::RwLock;
@@ -313,6 +313,10 @@ impl Adapter for MemoryAdapter {
         self.read().all()
     }
 
+    fn sids(&self) -> Option<HashMap<SocketId, HashSet<Room>>> {
+        Some(self.read().sids())
+    }
+
     fn broadcast(
         &self,
         packet: Packet<Payload>,
@@ -361,6 +365,15 @@ impl Adapter for MemoryAdapter {
             .map(|s| RemoteSocket::from_local(&s))
             .collect();
         Box::pin(async { Ok(sockets) })
+    }
+
+    /// This node's ids, without building a [`RemoteSocket`] for each.
+    fn sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<HashSet<SocketId>, AdapterError>> {
+        let ids = self.local_targets(&opts).iter().map(|s| s.id()).collect();
+        Box::pin(async { Ok(ids) })
     }
 
     fn add_sockets(

@@ -20,6 +20,7 @@ mod packet_log;
 mod server_side;
 mod session;
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -116,6 +117,15 @@ pub trait Adapter: Send + Sync + 'static {
     /// Every room of this node that has sockets.
     fn rooms(&self) -> Vec<Room>;
 
+    /// Every socket of this node in some room, with its rooms, its own room
+    /// included: a copy of Node's `adapter.sids`, when the adapter keeps
+    /// memberships in one place. Default `None`; then
+    /// [`Namespace::adapter_sids`](crate::Namespace::adapter_sids) asks
+    /// [`socket_rooms`](Self::socket_rooms) for each connected socket.
+    fn sids(&self) -> Option<HashMap<SocketId, HashSet<Room>>> {
+        None
+    }
+
     /// Every room of the cluster that has sockets (Node's `allRooms`, which
     /// includes the rooms named by socket ids). Default: this node's
     /// [`rooms`](Self::rooms).
@@ -153,6 +163,19 @@ pub trait Adapter: Send + Sync + 'static {
         &self,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>>;
+
+    /// The ids of the sockets the options select (Node's
+    /// `adapter.sockets(rooms)`, behind `allSockets()`). Default: the ids of
+    /// [`fetch_sockets`](Self::fetch_sockets), so a cluster adapter answers
+    /// for the whole cluster without more code; one whose broker can ask for
+    /// ids alone may do it cheaper.
+    fn sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<HashSet<SocketId>, AdapterError>> {
+        let sockets = self.fetch_sockets(opts);
+        Box::pin(async move { Ok(sockets.await?.into_iter().map(|s| s.id).collect()) })
+    }
 
     /// Makes the selected sockets join `rooms`.
     fn add_sockets(

@@ -25,7 +25,7 @@ use crate::adapter::{
     Adapter, AdapterContext, AdapterError, AdapterFactory, AdapterHost, BoxFuture, ServerSideAck,
     ServerSideResponses,
 };
-use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Socket, SocketId};
+use crate::{BroadcastOperator, ConnectError, EmitError, IntoRooms, Room, Socket, SocketId};
 
 type Middleware = Arc<
     dyn Fn(Arc<Socket>) -> Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>
@@ -66,6 +66,13 @@ pub(crate) struct Inner {
 /// A namespace: `io.of("/chat")` in Node. Cheap to clone.
 #[derive(Clone)]
 pub struct Namespace(Arc<Inner>);
+
+/// Identifies the middleware and connection handlers of a namespace: the
+/// children of one dynamic namespace share their parent's (a handler added
+/// to one runs for all), every other namespace has its own. See
+/// [`Namespace::handlers_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandlersId(usize);
 
 /// A handle to a namespace that does not keep it alive, for adapters.
 #[derive(Clone)]
@@ -180,6 +187,15 @@ impl Namespace {
         &self.0.listeners
     }
 
+    /// Which middleware and connection handlers this namespace runs: equal
+    /// for the children of one dynamic namespace, which share their
+    /// parent's, so that code adding a connection handler to every namespace
+    /// made ([`SocketIo::on_new_namespace`](crate::SocketIo::on_new_namespace))
+    /// adds it once per family. Stable for the server's life.
+    pub fn handlers_id(&self) -> HandlersId {
+        HandlersId(Arc::as_ptr(&self.0.listeners) as usize)
+    }
+
     /// A weak handle.
     pub fn downgrade(&self) -> WeakNamespace {
         WeakNamespace(Arc::downgrade(&self.0))
@@ -222,6 +238,44 @@ impl Namespace {
     /// The connected sockets among these ids.
     pub fn sockets_by_id<S: BuildHasher>(&self, ids: HashSet<SocketId, S>) -> Vec<Arc<Socket>> {
         self.0.sockets_by_id(ids.into_iter())
+    }
+
+    /// This server's sockets of the namespace with the rooms each is in,
+    /// its own room included: a snapshot of Node's `nsp.adapter.sids`. From
+    /// the adapter's [`sids`](Adapter::sids) when it has them (the
+    /// in-memory adapter does: sockets still in connection middleware
+    /// included), else from each connected socket's rooms.
+    pub fn adapter_sids(&self) -> HashMap<SocketId, HashSet<Room>> {
+        if let Some(sids) = self.0.adapter.sids() {
+            return sids;
+        }
+        let mut sids = HashMap::new();
+        for socket in self.local_sockets() {
+            let rooms: HashSet<Room> = self
+                .0
+                .adapter
+                .socket_rooms(socket.id())
+                .into_iter()
+                .collect();
+            if !rooms.is_empty() {
+                sids.insert(socket.id(), rooms);
+            }
+        }
+        sids
+    }
+
+    /// This server's rooms of the namespace with their members, each
+    /// socket's own room included: a snapshot of Node's
+    /// `nsp.adapter.rooms` (the inverse of
+    /// [`adapter_sids`](Self::adapter_sids)).
+    pub fn adapter_rooms(&self) -> HashMap<Room, HashSet<SocketId>> {
+        let mut rooms: HashMap<Room, HashSet<SocketId>> = HashMap::new();
+        for (id, joined) in self.adapter_sids() {
+            for room in joined {
+                rooms.entry(room).or_default().insert(id);
+            }
+        }
+        rooms
     }
 
     /// How many sockets are connected here.
@@ -281,6 +335,13 @@ impl Namespace {
     /// `nsp.fetchSockets()`).
     pub async fn fetch_sockets(&self) -> Result<Vec<crate::RemoteSocket>, EmitError> {
         self.broadcast().fetch_sockets().await
+    }
+
+    /// The ids of the namespace's sockets, on every server of the cluster
+    /// (Node's `nsp.allSockets()`, deprecated there in favour of
+    /// [`fetch_sockets`](Self::fetch_sockets)).
+    pub async fn all_sockets(&self) -> Result<HashSet<SocketId>, EmitError> {
+        self.broadcast().all_sockets().await
     }
 }
 

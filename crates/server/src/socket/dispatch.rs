@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ferrio_proto::socketio::{Packet, PacketKind, Payload};
 
+use super::handlers::EventMiddleware;
 use super::{Socket, poll_inline, run_inline};
 use crate::adapter::SessionToPersist;
 use crate::outbound::{ack_args, split_event};
@@ -51,13 +52,22 @@ impl Socket {
     fn on_event(self: &Arc<Self>, name: String, args: Vec<Payload>, id: Option<u64>) {
         let ack = id.map(|id| AckSender::new(self.clone(), id));
         let event = Event::new(name, args.into(), ack);
-        let (middleware, errors, any) = self.handlers().pre_event();
+        let (middleware, errors, any, gated) = self.handlers().pre_event();
         // As Node: catch-all listeners first, so they see the events the
         // per-event middleware then refuses.
         for (_, listener) in &any {
             listener(self, &event);
         }
+        // Some middleware is async: the event takes its turn (one branch
+        // for the sockets that have none).
+        if gated {
+            return self.wait_for_middleware(event);
+        }
         for mw in &middleware {
+            // Without a gate, every middleware is synchronous.
+            let EventMiddleware::Sync(mw) = mw else {
+                continue;
+            };
             if let Err(error) = mw(self, &event) {
                 for listener in &errors {
                     listener(self, &error);
@@ -65,6 +75,11 @@ impl Socket {
                 return;
             }
         }
+        self.dispatch_event(event);
+    }
+
+    /// Runs an event's handlers, in the order they were added.
+    pub(super) fn dispatch_event(self: &Arc<Self>, event: Event) {
         let (others, last) = self.handlers().take_event_handlers(event.name());
         // The last handler takes the event itself: no copy in the usual case.
         let Some(last) = last else { return };

@@ -23,14 +23,35 @@ pub(crate) type CloseHandler =
 pub(crate) type AnyHandler = Arc<dyn Fn(&Arc<Socket>, &Event) + Send + Sync>;
 /// A catch-all listener of outgoing events.
 pub(crate) type AnyOutgoingHandler = Arc<dyn Fn(&Arc<Socket>, &str, &Args) + Send + Sync>;
-/// Per-event middleware: an `Err` stops the event and goes to the error handlers.
-pub(crate) type EventMiddleware =
+/// Synchronous per-event middleware: an `Err` stops the event and goes to
+/// the error handlers.
+pub(crate) type SyncEventMiddleware =
     Arc<dyn Fn(&Arc<Socket>, &Event) -> Result<(), crate::MiddlewareError> + Send + Sync>;
+/// What async per-event middleware returns: the event to go on with, or the
+/// error that stops it.
+pub(crate) type MiddlewareFuture =
+    Pin<Box<dyn Future<Output = Result<Event, crate::MiddlewareError>> + Send + 'static>>;
+/// Async per-event middleware (Node's `socket.use` calling `next` later).
+pub(crate) type AsyncEventMiddleware =
+    Arc<dyn Fn(Arc<Socket>, Event) -> MiddlewareFuture + Send + Sync>;
+
+/// One per-event middleware, in the order it was added.
+#[derive(Clone)]
+pub(crate) enum EventMiddleware {
+    /// Runs on the receiving stack, with the event borrowed.
+    Sync(SyncEventMiddleware),
+    /// May finish later; events then pass it one at a time
+    /// ([`EventGate`](super::event_gate::EventGate)).
+    Async(AsyncEventMiddleware),
+}
 /// A listener of per-event middleware errors.
 pub(crate) type ErrorHandler = Arc<dyn Fn(&Arc<Socket>, &crate::MiddlewareError) + Send + Sync>;
 
 /// A listener of the connection's upgrade to WebSocket.
 pub(crate) type UpgradeHandler = Arc<dyn Fn(&Arc<Socket>) + Send + Sync>;
+
+/// A listener of the socket's data being set.
+pub(crate) type DataHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 
 /// Identifies one registered listener, to remove it with `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,18 +86,24 @@ pub(crate) struct RareListeners {
     pub any: Vec<(ListenerId, AnyHandler)>,
     pub any_outgoing: Vec<(ListenerId, AnyOutgoingHandler)>,
     pub middleware: Vec<EventMiddleware>,
+    /// Events waiting for async middleware; there from the first async
+    /// middleware on, so a socket without one never queues.
+    pub gate: Option<Box<super::event_gate::EventGate>>,
     pub errors: Vec<ErrorHandler>,
     pub disconnecting: Vec<CloseHandler>,
     pub disconnect: Vec<CloseHandler>,
     pub upgrade: Vec<UpgradeHandler>,
+    pub data_set: Vec<DataHandler>,
 }
 
 /// What runs before an event's handlers: per-event middleware, its error
-/// listeners, and the catch-all listeners.
+/// listeners, the catch-all listeners, and whether some middleware is async
+/// (the event then waits its turn in the socket's gate).
 pub(crate) type PreEvent = (
     Vec<EventMiddleware>,
     Vec<ErrorHandler>,
     Vec<(ListenerId, AnyHandler)>,
+    bool,
 );
 
 impl Handlers {
@@ -154,9 +181,26 @@ impl Handlers {
     /// Copies of what runs before an event's handlers.
     pub(crate) fn pre_event(&self) -> PreEvent {
         match self.others() {
-            Some(o) => (o.middleware.clone(), o.errors.clone(), o.any.clone()),
+            Some(o) => (
+                o.middleware.clone(),
+                o.errors.clone(),
+                o.any.clone(),
+                o.gate.is_some(),
+            ),
             None => Default::default(),
         }
+    }
+
+    /// Copies of the per-event middleware and error listeners.
+    pub(crate) fn middleware(&self) -> (Vec<EventMiddleware>, Vec<ErrorHandler>) {
+        self.others()
+            .map(|o| (o.middleware.clone(), o.errors.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The gate of events waiting for async middleware, if there is one.
+    pub(crate) fn gate_mut(&mut self) -> Option<&mut super::event_gate::EventGate> {
+        self.others.as_deref_mut()?.gate.as_deref_mut()
     }
 
     /// Copies of the error listeners.
@@ -176,6 +220,13 @@ impl Handlers {
         self.others
             .as_mut()
             .map(|o| std::mem::take(&mut o.disconnect))
+            .unwrap_or_default()
+    }
+
+    /// Copies of the data listeners.
+    pub(crate) fn data_set(&self) -> Vec<DataHandler> {
+        self.others()
+            .map(|o| o.data_set.clone())
             .unwrap_or_default()
     }
 

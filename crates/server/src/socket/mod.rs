@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod emitter;
+mod event_gate;
 mod handlers;
 
 use std::borrow::Cow;
@@ -174,6 +175,14 @@ impl Socket {
     /// The socket's id: random, public, and not the Engine.IO session id.
     pub fn id(&self) -> SocketId {
         self.id
+    }
+
+    /// The id of the Engine.IO connection that carries the socket (Node's
+    /// `socket.conn.id`), shared by the client's sockets of every namespace.
+    /// Over long-polling it is what the client's requests carry: show it to
+    /// trusted eyes only.
+    pub fn conn_id(&self) -> SocketId {
+        self.client.session.id()
     }
 
     /// Whether the socket took back the session of one that lost its
@@ -463,7 +472,37 @@ impl Socket {
         self.handlers()
             .others_mut()
             .middleware
-            .push(Arc::new(middleware));
+            .push(handlers::EventMiddleware::Sync(Arc::new(middleware)));
+    }
+
+    /// Adds async per-event middleware (Node's `socket.use` whose `next` is
+    /// called later): it takes each incoming event after the middleware
+    /// added before it, and hands it back, as it came or with other
+    /// arguments ([`Event::with_args`]), to go on to the next middleware and
+    /// the listeners; an `Err` stops the event and is passed to
+    /// [`on_error`](Self::on_error), as Node's `next(err)`.
+    ///
+    /// From the first one on, the socket's events pass the middleware one at
+    /// a time, in the order they came: an event waits while the one before
+    /// it is in the middleware (at most
+    /// [`max_pending_packets`](crate::SocketIoConfig::max_pending_packets)
+    /// wait, 64 by default; one more closes the connection, "forced close").
+    /// Catch-all listeners still see each event as it arrives. An event whose
+    /// middleware finishes after the socket left is dropped, as in Node. A
+    /// socket without async middleware never queues.
+    pub fn use_async_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>, Event) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Event, crate::MiddlewareError>> + Send + 'static,
+    {
+        let mut handlers = self.handlers();
+        let others = handlers.others_mut();
+        others
+            .middleware
+            .push(handlers::EventMiddleware::Async(Arc::new(move |s, e| {
+                Box::pin(middleware(s, e))
+            })));
+        others.gate.get_or_insert_with(Default::default);
     }
 
     /// Listens to errors (Node's `error` event): those of per-event
@@ -874,7 +913,22 @@ impl Socket {
     pub fn set_data<T: Serialize>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
         *self.extra().data.lock() = value;
+        let listeners = self.handlers().data_set();
+        for listener in &listeners {
+            listener(self);
+        }
         Ok(())
+    }
+
+    /// Runs after each [`set_data`](Self::set_data), once the data is
+    /// stored (for monitoring: the Admin UI tells its dashboards, as Node's
+    /// watches `socket.data`). Kept by
+    /// [`remove_all_listeners`](Self::remove_all_listeners).
+    pub fn on_data_set(&self, listener: impl Fn(&Socket) + Send + Sync + 'static) {
+        self.handlers()
+            .others_mut()
+            .data_set
+            .push(Arc::new(listener));
     }
 
     /// Reads the socket's data as `T`; `None` if of another shape. Unset, it

@@ -28,12 +28,19 @@ pub struct Knobs {
     /// permessage-deflate on, with Node's defaults (the zip bomb).
     #[serde(default)]
     pub per_message_deflate: bool,
+    /// WebSockets that may hold a compression context.
+    #[serde(default)]
+    pub max_deflate_sessions: Option<usize>,
 }
 
 /// Applies the engine knobs.
 pub fn engine(config: EngineConfig, knobs: &Knobs) -> EngineConfig {
     let config = match knobs.max_total_buffered_bytes {
         Some(budget) => config.max_total_buffered_bytes(budget),
+        None => config,
+    };
+    let config = match knobs.max_deflate_sessions {
+        Some(max) => config.max_deflate_sessions(max),
         None => config,
     };
     config

@@ -83,6 +83,10 @@ pub struct RawWs {
     pub open: String,
     /// This end's address.
     pub local: SocketAddr,
+    /// The server's `101` answer: status line and headers.
+    pub head: String,
+    /// Frames read with RSV1 set (compressed by permessage-deflate).
+    pub compressed: usize,
 }
 
 /// One server frame: opcode and payload.
@@ -134,6 +138,8 @@ impl RawWs {
             buf: rest,
             open: String::new(),
             local,
+            head,
+            compressed: 0,
         })
     }
 
@@ -164,6 +170,9 @@ impl RawWs {
     pub async fn read_frame(&mut self) -> io::Result<ServerFrame> {
         self.fill(2).await?;
         let opcode = self.buf[0] & 0x0f;
+        if self.buf[0] & 0x40 != 0 {
+            self.compressed += 1;
+        }
         let (len, at) = match self.buf[1] & 0x7f {
             126 => {
                 self.fill(4).await?;

@@ -28,7 +28,7 @@ pub(crate) use writer::Writer;
 
 use crate::conn::Counted;
 use crate::engine::EngineCore;
-use crate::limits::SessionSlot;
+use crate::limits::{DeflateSlot, SessionSlot};
 use crate::session::ConnectInfo;
 use crate::{Session, Sid};
 
@@ -39,12 +39,14 @@ pub(crate) fn spawn(
     on_upgrade: OnUpgrade,
     accepted: Accepted,
     deflate: Option<DeflateParams>,
+    deflate_slot: Option<DeflateSlot>,
 ) {
     tokio::spawn(connection::run(
         shared.clone(),
         on_upgrade,
         accepted,
         deflate,
+        deflate_slot,
     ));
 }
 
