@@ -33,6 +33,15 @@ each server afresh, server on CPU 0 and generator on CPU 1, and writes its table
 into the "Maximum sustainable rate" section of BENCHMARKS.md, leaving the rest of
 the file as it was; a full run keeps that section in turn.
     bench/run.py --scenarios cluster   # only the cluster table (~3 minutes)
+    bench/run.py --scenarios polling-echo,binary-echo,msgpack-echo,deflate-broadcast
+                                       # only the protocol variants (~6 minutes)
+
+The protocol variants (issue 16) are rows of their own, part of the full run: long-polling
+echo, echo with a 64 KiB binary attachment, echo with the msgpack parser, and broadcast with
+permessage-deflate. Each runs on ferrio, Node and socketioxide with the same options, the
+servers told by the environment (VARIANT_ENV: `PARSER=msgpack`, `PER_MESSAGE_DEFLATE=1`);
+socketioxide sits out deflate-broadcast (it has no permessage-deflate), the reference and
+recovery rows sit out every variant. Their table is the "Protocol variants" section.
 
 Needs: cargo, node + npm, taskset (util-linux), Linux /proc, 2+ CPUs, and
 redis-server for the cluster scenario.
@@ -84,6 +93,44 @@ QUICK = {
     "rooms": (["rooms", "-c", "200", "--rooms", "10", "-r", "100", "-w", "0.5", "-d", "2"], "delivery",
               "Rooms: 200 sockets in 10 rooms, 100 msg/s"),
 }
+
+# The protocol variants of issue 16: the same shape as FULL and QUICK, a section of their own.
+# Warm-up 2 s and a 6 s window: the four rows add about 6 minutes to a full run of 3 runs.
+VARIANTS_FULL = {
+    "polling-echo": (["echo", "--transport", "polling", "-c", "100", "-r", "2000", "-w", "2", "-d", "6"],
+                     "message", "Long-polling echo with ack: 100 connections, 2 000 msg/s, no upgrade"),
+    "binary-echo": (["echo", "--binary", "65536", "-c", "100", "-r", "200", "-w", "2", "-d", "6"],
+                    "message", "Binary echo with ack: a 64 KiB attachment per message, 100 connections, 200 msg/s"),
+    "msgpack-echo": (["echo", "--parser", "msgpack", "-c", "100", "-r", "20000", "-w", "2", "-d", "6"],
+                     "message", "Echo with ack, msgpack parser: 100 connections, 20 000 msg/s"),
+    "deflate-broadcast": (["broadcast", "--deflate", "--payload", "2048", "-c", "1000", "-r", "10",
+                           "-w", "2", "-d", "6"],
+                          "delivery", "Broadcast with permessage-deflate: 1 000 receivers, 2 KiB text, 10 msg/s"),
+}
+VARIANTS_QUICK = {
+    "polling-echo": (["echo", "--transport", "polling", "-c", "20", "-r", "500", "-w", "0.5", "-d", "2"],
+                     "message", "Long-polling echo with ack: 20 connections, 500 msg/s"),
+    "binary-echo": (["echo", "--binary", "65536", "-c", "20", "-r", "50", "-w", "0.5", "-d", "2"],
+                    "message", "Binary echo with ack: 64 KiB attachments, 20 connections, 50 msg/s"),
+    "msgpack-echo": (["echo", "--parser", "msgpack", "-c", "20", "-r", "2000", "-w", "0.5", "-d", "2"],
+                     "message", "Echo with ack, msgpack parser: 20 connections, 2 000 msg/s"),
+    "deflate-broadcast": (["broadcast", "--deflate", "--payload", "2048", "-c", "200", "-r", "10",
+                           "-w", "0.5", "-d", "2"],
+                          "delivery", "Broadcast with permessage-deflate: 200 receivers, 2 KiB text, 10 msg/s"),
+}
+# Environment of every server process of a variant (on top of SERVER_ENV).
+# BINARY=1 is socketioxide's alone (ferrio and Node ignore it): its echo handler then takes
+# `(Value, Bytes)`, as its documentation recommends for binary; `Data<Value>` would send the
+# attachment back as an array of numbers.
+VARIANT_ENV = {"binary-echo": {"BINARY": "1"}, "msgpack-echo": {"PARSER": "msgpack"},
+               "deflate-broadcast": {"PER_MESSAGE_DEFLATE": "1"}}
+# The servers of the variants: the peers and ferrio, with the same options.
+VARIANT_SERVERS = ["ferrio", "node", "socketioxide"]
+# Servers that cannot take part in a variant, and why (printed under its table).
+VARIANT_SITS_OUT = {"deflate-broadcast": {
+    "socketioxide": "socketioxide has no permessage-deflate: engineioxide's WebSocket is "
+                    "tungstenite's, which does not implement the extension, and it has no option for it"}}
+VARIANT_HEADING = "## Protocol variants (issue 16)"
 
 # `--probe`: name -> (ferrio bench arguments, unit of the rate, title). Short steps: a
 # 1 s warm-up, a 3 s window and a 1 s drain per rate, so one probe takes a minute or two.
@@ -194,8 +241,11 @@ def build_project(name: str) -> str:
     return str(path / "target" / "release" / f"bench-{name}")
 
 
-def takes_part(server: str, per: str | None) -> bool:
-    """The floor sits out the idle scenario: its memory per connection means nothing."""
+def takes_part(server: str, per: str | None, name: str = "") -> bool:
+    """The floor sits out the idle scenario: its memory per connection means nothing. Only
+    VARIANT_SERVERS run the protocol variants, less those VARIANT_SITS_OUT names."""
+    if name in VARIANTS_FULL:
+        return server in VARIANT_SERVERS and server not in VARIANT_SITS_OUT.get(name, {})
     return per is not None or server != "floor"
 
 
@@ -535,6 +585,8 @@ def summarize(results: dict, scenarios: dict, servers: list[str]) -> dict:
                 "lag_p99_ms": median([m["send_lag"]["p99_us"] / 1000 for m in msgs if m]),
                 "other0": median([r.get("other_load", {}).get("cpu0_pct") for r in runs]),
                 "other1": median([r.get("other_load", {}).get("cpu1_pct") for r in runs]),
+                "inflated": median([r.get("inflated") for r in runs]),
+                "binary_mismatch": sum(r.get("binary_mismatch", 0) for r in runs),
             }
     return table
 
@@ -544,6 +596,8 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str], info: dict) -> None:
+    variants = {k: v for k, v in scenarios.items() if k in VARIANTS_FULL}
+    scenarios = {k: v for k, v in scenarios.items() if k not in VARIANTS_FULL}
     peers = [p for p in PEERS if p in servers and "ferrio" in servers]
     refs = [r for r in REFERENCES if r in servers and "ferrio" in servers]
     L = []
@@ -591,6 +645,9 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
     # Summary.
     L.append("## Summary")
     L.append("")
+    if not scenarios:
+        L.append("(No scenario of this section was run.)")
+        L.append("")
     head = ["scenario", "unit"] + servers + [f"ferrio ÷ {p}" for p in peers + refs]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
@@ -640,6 +697,7 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
             L.append("")
             L.append("Reference rows: " + "; ".join(parts) + ".")
     L.extend(recovery_lines(table, scenarios, servers))
+    L.extend(variant_lines(table, variants, servers, info))
     goals = goal_lines(table, servers) if not info["quick"] else []
     if goals:
         L.append("")
@@ -659,6 +717,76 @@ def write_markdown(path: Path, table: dict, scenarios: dict, servers: list[str],
     text = "\n".join(L) + "\n"
     kept = probe_section(path.read_text()) if path.exists() else None
     path.write_text(splice_probe_section(text, kept) if kept else text)
+
+
+def variant_lines(table: dict, variants: dict, servers: list[str], info: dict) -> list[str]:
+    """The "Protocol variants" section: ferrio, Node and socketioxide with the same options
+    (issue 16: ferrio at most 0.6× Node's CPU in each, nothing lost)."""
+    if not variants:
+        return []
+    srvs = [s for s in VARIANT_SERVERS if s in servers]
+    peers = [p for p in PEERS if p in srvs and "ferrio" in srvs]
+    lat = lambda x: "–" if x is None else f"{x:.2f} ms"
+    L = ["", VARIANT_HEADING, "",
+         "The same contract with other protocol options, each server started with the same ones "
+         "(`bench_server`, bench/node/server.js and bench/socketioxide read them from the "
+         "environment): *long-polling* (`--transport polling`: HTTP long-polling only, never "
+         "upgraded, a GET always outstanding per connection and POSTs for what it sends, each on "
+         "a keep-alive connection of its own; the servers need nothing); *binary* (`--binary "
+         "65536`: one 64 KiB attachment per message, which the ack must bring back whole or the "
+         "delivery does not count; socketioxide's echo handler takes `(Value, Bytes)` with "
+         "`BINARY=1`, as its documentation recommends for binary: with `Data<Value>` the "
+         "attachment would come back as an array of numbers); *msgpack* (`--parser msgpack`, servers with `PARSER=msgpack`: "
+         "ferrio's `Parser::MsgPack`, Node's `socket.io-msgpack-parser` 3.0.2, socketioxide's "
+         "`ParserConfig::msgpack()`); *deflate* (`--deflate`, servers with "
+         "`PER_MESSAGE_DEFLATE=1`: ferrio's `EngineConfig::per_message_deflate` with "
+         "`DeflateConfig::default()`, Node's `perMessageDeflate: { threshold: 1024 }`; the 2 KiB "
+         "payload is over the threshold, so every delivery is compressed, and the generator "
+         "inflates it). CPU and latency are measured as above.", ""]
+    head = ["variant", "unit"] + srvs + [f"ferrio ÷ {p}" for p in peers]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    for name, (_, per, title) in variants.items():
+        row = [title, f"server CPU µs / 1 000 {PLURAL[per]}"]
+        row += [fmt(table[name][s]["metric"]) if takes_part(s, per, name) else "sits out" for s in srvs]
+        row += [ratio(table[name]["ferrio"]["metric"], table[name][p]["metric"])
+                if takes_part(p, per, name) else "–" for p in peers]
+        L.append("| " + " | ".join(row) + " |")
+    for name, (args, per, title) in variants.items():
+        L += ["", f"### {title}", "", f"`ferrio bench {' '.join(args)}`"
+              + (f" — servers with `{' '.join(f'{k}={v}' for k, v in VARIANT_ENV[name].items())}`"
+                 if name in VARIANT_ENV else ""), ""]
+        cols = ["server", "runs", f"CPU µs / 1 000 {PLURAL[per]}", "p50", "p99", "lost / expected",
+                "attachments not back whole", "messages inflated", "failed conns",
+                "generator lag p99", "other load CPU 0 / 1"]
+        L.append("| " + " | ".join(cols) + " |")
+        L.append("|" + "---|" * len(cols))
+        for s in srvs:
+            if not takes_part(s, per, name):
+                continue
+            t = table[name][s]
+            L.append(f"| {s} | {t['runs']} | {fmt(t['metric'])} | {lat(t['p50_ms'])} | {lat(t['p99_ms'])} "
+                     f"| {t['lost']} / {t['expected']} | {t['binary_mismatch']} | {fmt(t['inflated'])} "
+                     f"| {t['failed']} | {lat(t['lag_p99_ms'])} | {other(t['other0'])} / {other(t['other1'])} |")
+        for s, why in VARIANT_SITS_OUT.get(name, {}).items():
+            if s in servers:
+                L += ["", f"{s} sits out: {why}."]
+        if peers:
+            parts = [f"vs {p}: CPU {ratio(table[name]['ferrio']['metric'], table[name][p]['metric'])}, "
+                     f"p99 {ratio(table[name]['ferrio']['p99_ms'], table[name][p]['p99_ms'])}"
+                     for p in peers if takes_part(p, per, name)]
+            if parts:
+                L += ["", "ferrio " + "; ".join(parts) + "."]
+    if "ferrio" in srvs and "node" in srvs and not info["quick"]:
+        L += ["", "| goal (issue 16) | measured | met |", "|---|---|---|"]
+        for name, (_, per, _) in variants.items():
+            ours, node = table[name]["ferrio"], table[name]["node"]
+            v = None if ours["metric"] is None or not node["metric"] else ours["metric"] / node["metric"]
+            L.append(f"| {name}: CPU per {per} ≤ 0.6× Node's | {ratio_text(v)} "
+                     f"| {'yes' if v is not None and v <= 0.6 else '**no**'} |")
+            lost = ours["lost"] + ours["binary_mismatch"]
+            L.append(f"| {name}: nothing lost | {lost} | {'yes' if lost == 0 and ours['runs'] else '**no**'} |")
+    return L
 
 
 def recovery_lines(table: dict, scenarios: dict, servers: list[str]) -> list[str]:
@@ -882,7 +1010,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small numbers, one run: a smoke test")
     ap.add_argument("--runs", type=int, help="interleaved runs per scenario (default 3, quick 1)")
     ap.add_argument("--servers", help="comma-separated subset of: " + ",".join(SERVERS))
-    ap.add_argument("--scenarios", help="comma-separated subset of: " + ",".join([*FULL, "cluster"]))
+    ap.add_argument("--scenarios", help="comma-separated subset of: " + ",".join([*FULL, *VARIANTS_FULL, "cluster"]))
     ap.add_argument("--out", type=Path, help="markdown output (default BENCHMARKS.md, quick: target/bench/QUICK.md)")
     ap.add_argument("--nice", type=int, default=-10,
                     help="niceness of the servers and the generator (default -10: ahead of other "
@@ -919,7 +1047,7 @@ def main() -> None:
         run_probes(opts, [s for s in SERVERS if s in wanted], probes)
         return
 
-    scenarios = QUICK if opts.quick else FULL
+    scenarios = {**(QUICK if opts.quick else FULL), **(VARIANTS_QUICK if opts.quick else VARIANTS_FULL)}
     cluster_args, cluster_title = CLUSTER_QUICK if opts.quick else CLUSTER_FULL
     do_cluster = True
     if opts.scenarios:
@@ -957,13 +1085,14 @@ def main() -> None:
         order = servers[r % len(servers):] + servers[:r % len(servers)]
         for name, (args, per, _) in scenarios.items():
             for srv in order:
-                if not takes_part(srv, per):
+                if not takes_part(srv, per, name):
                     continue
                 rep = None
+                env = {**SERVER_ENV.get(srv, {}), **VARIANT_ENV.get(name, {})}
                 for attempt in range(1, opts.attempts + 1):
                     log(f"[run {r + 1}/{runs}] {name} on {srv}" + (f" (attempt {attempt})" if attempt > 1 else ""))
                     try:
-                        got = measure(cmds[srv], bench, args, SERVER_ENV.get(srv, {}))
+                        got = measure(cmds[srv], bench, args, env)
                     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as e:
                         log(f"  failed: {e}")
                         time.sleep(2)

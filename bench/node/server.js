@@ -15,12 +15,25 @@ import { Server } from "socket.io";
 
 const port = Number(process.env.PORT || 3000);
 const httpServer = createServer();
+const options = {};
 // RECOVERY=1: connection state recovery on, with its defaults (bench/run.py's
 // "node-recovery" row).
-const io = new Server(
-  httpServer,
-  process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {},
-);
+if (process.env.RECOVERY === "1") {
+  options.connectionStateRecovery = {};
+}
+// PARSER=msgpack: socket.io-msgpack-parser instead of the default parser
+// (bench/run.py's "msgpack-echo" row).
+if (process.env.PARSER === "msgpack") {
+  options.parser = (await import("socket.io-msgpack-parser")).default;
+} else if (process.env.PARSER && process.env.PARSER !== "default") {
+  throw new Error(`PARSER=${process.env.PARSER}: expected default or msgpack`);
+}
+// PER_MESSAGE_DEFLATE=1: permessage-deflate on, messages of 1024 bytes and more
+// compressed (bench/run.py's "deflate-broadcast" row).
+if (process.env.PER_MESSAGE_DEFLATE === "1") {
+  options.perMessageDeflate = { threshold: 1024 };
+}
+const io = new Server(httpServer, options);
 
 if (process.env.REDIS_URL) {
   const { createAdapter } = await import("@socket.io/redis-adapter");

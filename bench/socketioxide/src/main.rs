@@ -18,14 +18,25 @@
 //! TCP_NODELAY on every accepted connection (axum 0.8's `ListenerExt::tap_io`;
 //! its `serve` has no such option), as ferrio and Node do: bench/run.py runs
 //! that as `socketioxide-nodelay`. Without it, the setup is the documented one.
+//!
+//! `PARSER=msgpack` speaks `socket.io-msgpack-parser` (socketioxide's
+//! `ParserConfig::msgpack()`, the `msgpack` feature). `BINARY=1` makes the
+//! echo handler take `(payload, binary attachment)` as `(Value, Bytes)` and
+//! send both back, as socketioxide's documentation recommends for binary at
+//! the top level: with `Data<serde_json::Value>` the attachment becomes an
+//! array of numbers, and the ack goes back as JSON text without it (checked
+//! with `ferrio bench echo --binary 65536`: every delivery had lost its
+//! attachment). socketioxide has no permessage-deflate (engineioxide's
+//! WebSocket is tungstenite's, without the extension), so it sits out that row.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::serve::ListenerExt as _;
+use bytes::Bytes;
 use serde_json::Value;
-use socketioxide::SocketIo;
+use socketioxide::{ParserConfig, SocketIo};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::handler::{FromMessageParts, Value as RawValue};
@@ -48,19 +59,42 @@ impl<A: Adapter> FromMessageParts<A> for AckAsked {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (layer, io) = SocketIo::new_layer();
+    let (layer, io) = match std::env::var("PARSER").as_deref() {
+        Ok("msgpack") => SocketIo::builder()
+            .with_parser(ParserConfig::msgpack())
+            .build_layer(),
+        Ok("default") | Err(_) => SocketIo::new_layer(),
+        Ok(other) => return Err(format!("PARSER={other}: expected default or msgpack").into()),
+    };
+    let binary = std::env::var("BINARY").is_ok_and(|v| v == "1");
     let handle = io.clone();
     io.ns("/", async move |s: SocketRef| {
-        s.on(
-            "echo",
-            async |s: SocketRef, AckAsked(asked), ack: AckSender, Data::<Value>(data)| {
-                if asked {
-                    let _ = ack.send(&data);
-                } else {
-                    let _ = s.emit("echo", &data);
-                }
-            },
-        );
+        if binary {
+            s.on(
+                "echo",
+                async |s: SocketRef,
+                       AckAsked(asked),
+                       ack: AckSender,
+                       Data::<(Value, Bytes)>(data)| {
+                    if asked {
+                        let _ = ack.send(&data);
+                    } else {
+                        let _ = s.emit("echo", &data);
+                    }
+                },
+            );
+        } else {
+            s.on(
+                "echo",
+                async |s: SocketRef, AckAsked(asked), ack: AckSender, Data::<Value>(data)| {
+                    if asked {
+                        let _ = ack.send(&data);
+                    } else {
+                        let _ = s.emit("echo", &data);
+                    }
+                },
+            );
+        }
         let io = handle.clone();
         s.on("broadcast", async move |Data::<Value>(data)| {
             let _ = io.emit("broadcast", &data).await;

@@ -41,7 +41,8 @@ struct Cli {
 enum Command {
     /// Serve the real-time chat demo (a page at `/`, Socket.IO at `/socket.io/`).
     Serve(serve::Args),
-    /// Load-test any Socket.IO v5 server: connect, idle, echo, broadcast, rooms.
+    /// Load-test any Socket.IO v5 server: connect, idle, echo, broadcast, rooms
+    /// (over WebSocket or long-polling, JSON or msgpack, binary, deflate).
     Bench(bench::Args),
     /// Connect to a Socket.IO server: an interactive prompt, or scripted with
     /// --emit/--wait (`ferrio connect --help`).

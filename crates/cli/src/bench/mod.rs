@@ -2,10 +2,11 @@
 //!
 //! ```text
 //!  scheduler (open loop: message i due at start + i/rate, stamped with that time)
-//!      │  Engine.IO text frames built with ferrio-proto
+//!      │  messages in the chosen form (mode.rs: JSON or msgpack, with or without a binary attachment)
 //!      ▼
-//!  connection tasks ── WebSocket (wire.rs: many frames per read, parsed in place) ──▶ server
-//!      │  answer pings; read the stamp of acks and events; latency = arrival − stamp
+//!  connection tasks ── WebSocket (wire.rs: many frames per read, parsed in place; --deflate: inflated)
+//!      │             └─ or long-polling (polling.rs: a GET always out, POSTs batched) ──▶ server
+//!      │  answer pings; read the stamp of acks and events (receive.rs); latency = arrival − stamp
 //!      ▼
 //!  Stats (counters + HdrHistogram)  +  /proc/PID of the server  ──▶ Report (table or JSON)
 //! ```
@@ -17,9 +18,13 @@
 //! `connect` and `idle` need nothing but a Socket.IO server.
 
 mod conn;
+mod mode;
+mod msgpack_scan;
 mod pace;
+mod polling;
 mod probe;
 mod procfs;
+mod receive;
 mod report;
 mod scenario;
 mod stats;
@@ -30,6 +35,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 use std::rc::Rc;
 use std::time::Duration;
 
+use mode::{Codec, Mode, Transport};
 use stats::Stats;
 
 /// What to measure.
@@ -51,7 +57,7 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Connect => "connect",
             Self::Idle => "idle",
@@ -99,6 +105,25 @@ pub(crate) struct Args {
     /// Bytes of padding in each message's payload.
     #[arg(long, default_value_t = 32)]
     payload: usize,
+    /// How the connections reach the server: `websocket`, or `polling`
+    /// (HTTP long-polling, never upgraded: a GET always outstanding per
+    /// connection and POSTs for what it sends, each on a keep-alive
+    /// connection of its own).
+    #[arg(long, value_enum, default_value_t = Transport::Websocket)]
+    transport: Transport,
+    /// The Socket.IO parser the server speaks: `default` (JSON text), or
+    /// `msgpack` (socket.io-msgpack-parser: every packet one binary message).
+    #[arg(long, value_enum, default_value_t = Codec::Default)]
+    parser: Codec,
+    /// Bytes of a binary attachment each message carries (`echo`,
+    /// `broadcast`, `rooms`; 0: none). A delivery counts only if it brings
+    /// the attachment back whole (`binary_mismatch` counts those that did not).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    binary: usize,
+    /// Negotiate permessage-deflate and inflate what the server compresses
+    /// (the generator sends uncompressed); WebSocket only.
+    #[arg(long)]
+    deflate: bool,
     /// Handshakes in flight at once while connecting. Keep it under the
     /// server's listen backlog (128 for a tokio listener, 511 for Node) or the
     /// kernel drops SYNs and some handshakes take a second more.
@@ -137,6 +162,7 @@ pub(crate) struct Args {
 
 /// Runs the benchmark on a single-threaded runtime and prints the report.
 pub(crate) fn run(args: Args) -> Result<(), String> {
+    args.mode().check(args.scenario)?;
     let targets = args
         .url
         .iter()
@@ -181,6 +207,18 @@ pub(crate) fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+impl Args {
+    /// The protocol options.
+    pub(crate) fn mode(&self) -> Mode {
+        Mode {
+            transport: self.transport,
+            codec: self.parser,
+            binary: self.binary,
+            deflate: self.deflate,
+        }
+    }
+}
+
 /// Resolves one `--url` and `--path` into where to connect.
 fn target(url: &str, args: &Args) -> Result<conn::DialPlan, String> {
     let rest = ["http://", "ws://"]
@@ -202,8 +240,11 @@ fn target(url: &str, args: &Args) -> Result<conn::DialPlan, String> {
     Ok(conn::DialPlan {
         addr,
         url: format!("ws://{authority}{path}?EIO=4&transport=websocket"),
+        polling: format!("{path}?EIO=4&transport=polling"),
+        authority: with_port,
         sources: args.source_addrs.clone(),
         timeout: Duration::from_secs_f64(args.connect_timeout),
+        mode: args.mode(),
     })
 }
 

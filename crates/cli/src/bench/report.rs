@@ -14,6 +14,19 @@ use super::stats::Latency;
 pub(crate) struct Report {
     pub(crate) scenario: &'static str,
     pub(crate) url: String,
+    /// `websocket` or `polling`.
+    pub(crate) transport: &'static str,
+    /// `default` or `msgpack`.
+    pub(crate) parser: &'static str,
+    /// Whether permessage-deflate was negotiated.
+    pub(crate) deflate: bool,
+    /// Messages that arrived compressed and were inflated.
+    pub(crate) inflated: u64,
+    /// Deliveries whose binary attachment was missing or not of `--binary`
+    /// bytes: not counted as delivered.
+    pub(crate) binary_mismatch: u64,
+    /// Binary messages that could not be read.
+    pub(crate) malformed: u64,
     pub(crate) connect: ConnectReport,
     /// For `echo`, `broadcast` and `rooms`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,6 +67,8 @@ pub(crate) struct MessageReport {
     pub(crate) warmup_s: f64,
     pub(crate) duration_s: f64,
     pub(crate) payload_bytes: usize,
+    /// Bytes of the binary attachment of each message (0: none).
+    pub(crate) binary_bytes: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) rooms: Option<usize>,
     /// Messages scheduled in the measured window.
@@ -185,6 +200,17 @@ impl fmt::Display for Report {
         writeln!(f, "ferrio bench {} → {}", self.scenario, self.url)?;
         writeln!(
             f,
+            "  protocol     {}, {} parser{}",
+            self.transport,
+            self.parser,
+            if self.deflate {
+                format!(", permessage-deflate ({} messages inflated)", self.inflated)
+            } else {
+                String::new()
+            }
+        )?;
+        writeln!(
+            f,
             "  connections  {} of {} open in {:.2} s ({:.0}/s), {} failed; handshake p50 {}, p99 {}, max {}",
             c.ok,
             c.requested,
@@ -210,6 +236,13 @@ impl fmt::Display for Report {
                 "  deliveries   {} of {} expected, {} lost",
                 m.delivered, m.expected, m.lost
             )?;
+            if m.binary_bytes > 0 || self.binary_mismatch > 0 || self.malformed > 0 {
+                writeln!(
+                    f,
+                    "  binary       {} B per message; {} came back without it whole, {} unreadable",
+                    m.binary_bytes, self.binary_mismatch, self.malformed
+                )?;
+            }
             let l = &m.latency;
             writeln!(
                 f,

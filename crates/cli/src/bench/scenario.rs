@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::conn::{self, Conn, DialPlan, stamped_event};
+use super::conn::{self, Conn, DialPlan};
+use super::mode::Outgoing;
 use super::pace::Pacer;
 use super::procfs::{self, Sample};
 use super::report::{ConnectReport, MessageReport, Report, ServerReport};
@@ -111,9 +112,16 @@ pub(crate) async fn run(
         }
         _ => None,
     };
+    let mode = args.mode();
     Ok(Report {
         scenario: args.scenario.name(),
         url: args.url.join(","),
+        transport: mode.transport.name(),
+        parser: mode.codec.name(),
+        deflate: mode.deflate,
+        inflated: stats.inflated.get(),
+        binary_mismatch: stats.binary_mismatch.get(),
+        malformed: stats.malformed.get(),
         connect,
         messages,
         probe: probed,
@@ -145,7 +153,11 @@ async fn connect_all(
                 let began = Instant::now();
                 let room = (rooms > 0).then(|| room_name(i % rooms));
                 let conn = conn::connect(&target, i, room.as_deref()).await;
-                (conn.map(|ws| conn::spawn(ws, stats)), began.elapsed())
+                let mode = target.mode;
+                (
+                    conn.map(|opened| conn::spawn(opened, stats, mode)),
+                    began.elapsed(),
+                )
             })
         })
         .collect();
@@ -245,25 +257,25 @@ pub(crate) async fn send_messages(
     let room_names: Vec<String> = (0..rooms).map(room_name).collect();
     let pad = "x".repeat(args.payload);
     let scenario = args.scenario;
-    let mut text = String::with_capacity(64 + args.payload);
+    let mut message = Outgoing::new(args.mode(), args.payload);
     let mut send = |i: u64, t: u64, now: u64| {
         let (conn, deliveries) = match scenario {
             Scenario::Echo => {
-                stamped_event(&mut text, "echo", None, Some(i), t, &pad);
+                message.event("echo", None, Some(i), t, &pad);
                 (&conns[(i % n as u64) as usize].1, 1)
             }
             Scenario::Broadcast => {
-                stamped_event(&mut text, "broadcast", None, None, t, &pad);
+                message.event("broadcast", None, None, t, &pad);
                 (&conns[0].1, n as u64)
             }
             _ => {
                 let k = (i % rooms as u64) as usize;
-                stamped_event(&mut text, "room", Some(&room_names[k]), None, t, &pad);
+                message.event("room", Some(&room_names[k]), None, t, &pad);
                 (&conns[(i % n as u64) as usize].1, members[k])
             }
         };
         stats.on_sent(t, now, deliveries);
-        conn.send(text.as_bytes());
+        conn.send(&message);
     };
 
     let start = stats.now_ns() + 1_000_000;
@@ -301,6 +313,7 @@ pub(crate) async fn send_messages(
         warmup_s: load.warmup,
         duration_s: load.duration,
         payload_bytes: args.payload,
+        binary_bytes: args.binary,
         rooms: (rooms > 0).then_some(rooms),
         sent: stats.sent.get(),
         expected,

@@ -45,6 +45,13 @@ pub(crate) struct Stats {
     send_lag: RefCell<Histogram<u64>>,
     /// Engine.IO pings answered.
     pub(crate) pings: Cell<u64>,
+    /// Messages that arrived compressed (permessage-deflate) and were inflated.
+    pub(crate) inflated: Cell<u64>,
+    /// Deliveries whose binary attachment was missing or of the wrong size
+    /// (not counted as delivered).
+    pub(crate) binary_mismatch: Cell<u64>,
+    /// Binary messages that could not be read (msgpack).
+    pub(crate) malformed: Cell<u64>,
     /// Connections the server closed, or that failed, before the run ended.
     pub(crate) disconnects: Cell<u64>,
     /// Set when the run is over, so that closing connections is not a disconnect.
@@ -72,6 +79,9 @@ impl Stats {
             latency: RefCell::new(new_histogram()),
             send_lag: RefCell::new(new_histogram()),
             pings: Cell::new(0),
+            inflated: Cell::new(0),
+            binary_mismatch: Cell::new(0),
+            malformed: Cell::new(0),
             disconnects: Cell::new(0),
             stopping: Cell::new(false),
             errors: RefCell::new(BTreeMap::new()),

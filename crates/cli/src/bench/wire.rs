@@ -26,12 +26,29 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpC
 /// The longest upgrade response read.
 const MAX_RESPONSE_HEAD: usize = 16 * 1024;
 
-/// Upgrades `stream` to WebSocket at `url`; returns the bytes that came after
-/// the response's head (frames the server sent at once).
-pub(crate) async fn upgrade(stream: &mut TcpStream, url: &str) -> Result<Vec<u8>, String> {
-    let request = url
+/// What the upgrade brought: the bytes after the response's head (frames the
+/// server sent at once) and the server's `Sec-WebSocket-Extensions` answer.
+pub(crate) struct Upgraded {
+    pub(crate) rest: Vec<u8>,
+    pub(crate) extensions: Option<String>,
+}
+
+/// Upgrades `stream` to WebSocket at `url`, offering `extensions` (a
+/// `Sec-WebSocket-Extensions` value) if given.
+pub(crate) async fn upgrade(
+    stream: &mut TcpStream,
+    url: &str,
+    extensions: Option<&str>,
+) -> Result<Upgraded, String> {
+    let mut request = url
         .into_client_request()
         .map_err(|e| format!("bad url: {e}"))?;
+    if let Some(offer) = extensions {
+        let value = offer.parse().map_err(|_| "bad extension offer")?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-extensions", value);
+    }
     let (bytes, key) = generate_request(request).map_err(|e| format!("bad request: {e}"))?;
     stream
         .write_all(&bytes)
@@ -41,8 +58,11 @@ pub(crate) async fn upgrade(stream: &mut TcpStream, url: &str) -> Result<Vec<u8>
     loop {
         if let Some(end) = find(&head, b"\r\n\r\n") {
             let accept = derive_accept_key(key.as_bytes());
-            check_response(&head[..end], &accept)?;
-            return Ok(head.split_off(end + 4));
+            let extensions = check_response(&head[..end], &accept)?;
+            return Ok(Upgraded {
+                rest: head.split_off(end + 4),
+                extensions,
+            });
         }
         if head.len() > MAX_RESPONSE_HEAD {
             return Err("upgrade response too long".into());
@@ -57,21 +77,26 @@ pub(crate) async fn upgrade(stream: &mut TcpStream, url: &str) -> Result<Vec<u8>
     }
 }
 
-/// Checks a `101 Switching Protocols` head carrying the expected accept value.
-fn check_response(head: &[u8], accept: &str) -> Result<(), String> {
+/// Checks a `101 Switching Protocols` head carrying the expected accept
+/// value; returns its `Sec-WebSocket-Extensions` answer, if any.
+fn check_response(head: &[u8], accept: &str) -> Result<Option<String>, String> {
     let head = std::str::from_utf8(head).map_err(|_| "upgrade response not UTF-8")?;
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap_or_default();
     if status.split(' ').nth(1) != Some("101") {
         return Err(format!("websocket upgrade refused: {status:.60}"));
     }
-    let accepted = lines
-        .filter_map(|l| l.split_once(':'))
-        .any(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("sec-websocket-accept") && value.trim() == accept
-        });
+    let (mut accepted, mut extensions) = (false, None);
+    for (name, value) in lines.filter_map(|l| l.split_once(':')) {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("sec-websocket-accept") {
+            accepted |= value.trim() == accept;
+        } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
+            extensions = Some(value.trim().to_owned());
+        }
+    }
     if accepted {
-        Ok(())
+        Ok(extensions)
     } else {
         Err("websocket upgrade: wrong or missing Sec-WebSocket-Accept".into())
     }
@@ -88,6 +113,8 @@ pub(crate) struct Frame<'a> {
     pub(crate) opcode: OpCode,
     /// The last frame of its message.
     pub(crate) fin: bool,
+    /// RSV1: with permessage-deflate, the message is compressed (first frame only).
+    pub(crate) rsv1: bool,
     pub(crate) payload: &'a [u8],
 }
 
@@ -103,6 +130,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
     if header.mask.is_some() {
         return Err("the server masked a frame".into());
     }
+    if header.rsv2 || header.rsv3 {
+        return Err("the server set RSV2 or RSV3".into());
+    }
     let start = usize::try_from(cursor.position()).map_err(|_| "frame offset")?;
     let len = usize::try_from(len).map_err(|_| "frame too long")?;
     let end = start.checked_add(len).ok_or("frame too long")?;
@@ -110,6 +140,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
         let frame = Frame {
             opcode: header.opcode,
             fin: header.is_final,
+            rsv1: header.rsv1,
             payload,
         };
         (frame, end)
@@ -118,6 +149,8 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, String> {
 
 /// The opcode of a text frame.
 pub(crate) const TEXT: OpCode = OpCode::Data(Data::Text);
+/// The opcode of a binary frame.
+pub(crate) const BINARY: OpCode = OpCode::Data(Data::Binary);
 /// The opcode of a continuation frame.
 pub(crate) const CONTINUE: OpCode = OpCode::Data(Data::Continue);
 /// The opcode of a close frame.
@@ -195,7 +228,12 @@ mod tests {
     fn checks_the_accept_value() {
         let ok =
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nsec-websocket-accept: abc=";
-        assert_eq!(check_response(ok.as_bytes(), "abc="), Ok(()));
+        assert_eq!(check_response(ok.as_bytes(), "abc="), Ok(None));
+        let deflate = format!("{ok}\r\nSec-WebSocket-Extensions: permessage-deflate ");
+        assert_eq!(
+            check_response(deflate.as_bytes(), "abc="),
+            Ok(Some("permessage-deflate".to_owned()))
+        );
         assert!(check_response(ok.as_bytes(), "xyz=").is_err());
         let refused = "HTTP/1.1 400 Bad Request\r\n";
         assert!(check_response(refused.as_bytes(), "abc=").is_err());

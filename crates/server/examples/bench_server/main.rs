@@ -12,7 +12,11 @@
 //!   socket in that room.
 //!
 //! `RECOVERY=1` turns connection state recovery on (default settings), to
-//! measure what it costs.
+//! measure what it costs. As in the `conformance` example, `PARSER=msgpack`
+//! speaks `socket.io-msgpack-parser` (`Parser::MsgPack`) instead of the
+//! default parser, and `PER_MESSAGE_DEFLATE=1` turns permessage-deflate on
+//! with Node's defaults (messages of 1024 bytes and more are compressed).
+//! Long-polling needs nothing: it is on by default.
 //!
 //! ```text
 //! PORT=3000 cargo run --release -p ferrio --example bench_server
@@ -21,7 +25,8 @@
 
 mod handlers;
 
-use ferrio::{RecoveryConfig, SocketIo, SocketIoConfig};
+use ferrio::engine::{DeflateConfig, EngineConfig};
+use ferrio::{Parser, RecoveryConfig, SocketIo, SocketIoConfig};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -35,6 +40,22 @@ async fn main() -> std::io::Result<()> {
     let mut config = SocketIoConfig::default();
     if std::env::var("RECOVERY").as_deref() == Ok("1") {
         config = config.connection_state_recovery(RecoveryConfig::default());
+    }
+    match std::env::var("PARSER").as_deref() {
+        Ok("msgpack") => config = config.parser(Parser::MsgPack),
+        Ok("default") | Err(_) => {}
+        Ok(other) => {
+            return Err(std::io::Error::other(format!(
+                "PARSER={other}: expected default or msgpack"
+            )));
+        }
+    }
+    if std::env::var("PER_MESSAGE_DEFLATE").as_deref() == Ok("1") {
+        config = config.engine(
+            EngineConfig::default()
+                .path("/socket.io/")
+                .per_message_deflate(Some(DeflateConfig::default())),
+        );
     }
     let io = SocketIo::with_config(config);
     handlers::install(&io);
