@@ -1,8 +1,10 @@
 //! MessagePack from notepack.io (or any encoder) to a [`Payload`], read as a Node
 //! server would read it and pass it on to its clients.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use bytes::Bytes;
-use indexmap::IndexMap;
 use serde_json::{Map, Number, Value};
 
 use super::{MsgpackError, date};
@@ -58,18 +60,50 @@ const MAX_DEPTH: usize = 128;
 /// # Ok::<(), msgpack::MsgpackError>(())
 /// ```
 pub fn decode(bytes: &Bytes, config: &DecoderConfig) -> Result<Payload, MsgpackError> {
-    let mut reader = Reader {
-        bytes,
-        pos: 0,
-        max_depth: config.max_depth.min(MAX_DEPTH),
-        max_values: config.max_json_values,
-        values: 0,
-    };
+    let mut reader = Reader::new(bytes, config);
     let payload = reader.item(0)?.or_null();
-    match reader.remaining() {
-        0 => Ok(payload),
-        count => Err(MsgpackError::TrailingBytes { count }),
-    }
+    reader.end()?;
+    Ok(payload)
+}
+
+/// A map's entries in order, each key once: a repeated key's last value at
+/// the place of the first, `None` where that value is notepack 2.x's
+/// `undefined` (the key is then left out of an object).
+type Fields<'a> = Vec<(Cow<'a, str>, Option<Payload>)>;
+
+/// Maps of up to this many entries find a repeated key by comparing with
+/// each key before it; larger ones through a hash index, so that a map of
+/// many keys costs linear time.
+const LINEAR_KEYS: usize = 16;
+
+/// The fields of the map that is the whole of `bytes` (a packet's envelope),
+/// read with [`decode`]'s rules and limits but without building the map;
+/// `None` when `bytes` holds something else (which [`decode`] then reads).
+pub(super) fn decode_fields<'a>(
+    bytes: &'a Bytes,
+    config: &DecoderConfig,
+) -> Result<Option<Fields<'a>>, MsgpackError> {
+    let mut reader = Reader::new(bytes, config);
+    let len = match bytes.first() {
+        Some(&marker @ 0x80..=0x8f) => {
+            reader.pos = 1;
+            usize::from(marker & 0x0f)
+        }
+        Some(0xde) => {
+            reader.pos = 1;
+            reader.len16()?
+        }
+        Some(0xdf) => {
+            reader.pos = 1;
+            reader.len32()?
+        }
+        _ => return Ok(None),
+    };
+    reader.count()?;
+    let level = reader.deeper(0)?;
+    let fields = reader.fields(len, level)?;
+    reader.end()?;
+    Ok(Some(fields))
 }
 
 /// One decoded value, or notepack 2.x's `undefined`.
@@ -102,6 +136,24 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(bytes: &'a Bytes, config: &DecoderConfig) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            max_depth: config.max_depth.min(MAX_DEPTH),
+            max_values: config.max_json_values,
+            values: 0,
+        }
+    }
+
+    /// Refuses bytes after the value.
+    fn end(&self) -> Result<(), MsgpackError> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(MsgpackError::TrailingBytes { count }),
+        }
+    }
+
     fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.pos)
     }
@@ -167,7 +219,17 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self, len: usize) -> Result<String, MsgpackError> {
-        Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
+        self.borrowed_str(len).map(Cow::into_owned)
+    }
+
+    /// A string in place when it is valid UTF-8 (nearly always: the fast
+    /// check first), else with U+FFFD for what is not.
+    fn borrowed_str(&mut self, len: usize) -> Result<Cow<'a, str>, MsgpackError> {
+        let bytes = self.take(len)?;
+        Ok(match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        })
     }
 
     /// An extension of a type without a meaning of its own: `[type, Buffer]`.
@@ -357,32 +419,57 @@ impl<'a> Reader<'a> {
 
     fn map(&mut self, len: usize, level: usize) -> Result<Item, MsgpackError> {
         let level = self.deeper(level)?;
-        let mut entries: IndexMap<String, Option<Payload>> =
-            IndexMap::with_capacity(self.capacity(len));
+        let fields = self.fields(len, level)?;
+        let entries = fields.into_iter().filter_map(|(k, v)| Some((k, v?)));
+        let entries: Vec<(Cow<'a, str>, Payload)> = entries.collect();
+        if entries.iter().all(|(_, v)| matches!(v, Payload::Json(_))) {
+            let map: Map<String, Value> = entries
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), into_json(v)))
+                .collect();
+            return Ok(Value::Object(map).into());
+        }
+        let entries = entries.into_iter().map(|(k, v)| (k.into_owned(), v));
+        Ok(Item::Value(Payload::Object(entries.collect())))
+    }
+
+    /// The `len` entries of a map whose items are at `level`, each key once
+    /// (see [`Fields`]); `__proto__` is left out.
+    fn fields(&mut self, len: usize, level: usize) -> Result<Fields<'a>, MsgpackError> {
+        let mut fields: Fields<'a> = Vec::with_capacity(self.capacity(len));
+        // Built once the map passes LINEAR_KEYS entries.
+        let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
         for _ in 0..len {
             let key = self.key(level)?;
             let value = match self.item(level)? {
                 Item::Value(value) => Some(value),
                 Item::Undefined => None,
             };
-            if key != "__proto__" {
-                entries.insert(key, value);
+            if key == "__proto__" {
+                continue;
+            }
+            let seen = match &mut index {
+                Some(index) => index.get(&key).copied(),
+                None => fields.iter().position(|(k, _)| *k == key),
+            };
+            if let Some(at) = seen {
+                fields[at].1 = value;
+                continue;
+            }
+            if let Some(index) = &mut index {
+                index.insert(key.clone(), fields.len());
+            }
+            fields.push((key, value));
+            if index.is_none() && fields.len() > LINEAR_KEYS {
+                let keys = fields.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
+                index = Some(keys.collect());
             }
         }
-        let entries = entries.into_iter().filter_map(|(k, v)| Some((k, v?)));
-        let entries: Vec<(String, Payload)> = entries.collect();
-        if entries.iter().all(|(_, v)| matches!(v, Payload::Json(_))) {
-            let map: Map<String, Value> = entries
-                .into_iter()
-                .map(|(k, v)| (k, into_json(v)))
-                .collect();
-            return Ok(Value::Object(map).into());
-        }
-        Ok(Item::Value(Payload::Object(entries)))
+        Ok(fields)
     }
 
     /// A map key as JavaScript makes it a property name (`String(key)`).
-    fn key(&mut self, level: usize) -> Result<String, MsgpackError> {
+    fn key(&mut self, level: usize) -> Result<Cow<'a, str>, MsgpackError> {
         let len = match self.bytes.get(self.pos) {
             Some(&marker @ 0xa0..=0xbf) => {
                 self.pos += 1;
@@ -406,10 +493,10 @@ impl<'a> Reader<'a> {
                     Item::Value(payload) => js_string(&payload, &mut key),
                     Item::Undefined => key.push_str("undefined"),
                 }
-                return Ok(key);
+                return Ok(Cow::Owned(key));
             }
         };
-        self.str(len)
+        self.borrowed_str(len)
     }
 }
 

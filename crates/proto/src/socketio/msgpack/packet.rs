@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::decode::decode_fields;
 use super::{EncodeError, PacketError, Writer, decode};
 use crate::socketio::{DecoderConfig, Packet, PacketKind, Payload, RESERVED_EVENTS};
 
@@ -130,21 +131,19 @@ pub fn decode_packet(
     let envelope = config
         .max_depth(config.max_depth.saturating_add(1))
         .max_json_values(config.max_json_values.saturating_add(ENVELOPE_VALUES));
-    let fields: Vec<(String, Payload)> = match decode(bytes, &envelope)? {
-        Payload::Json(Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| (k, Payload::Json(v)))
-            .collect(),
-        Payload::Object(entries) => entries,
-        _ => return Err(PacketError::NotAMap),
+    // The envelope's fields are read in place: no map is built for them.
+    let Some(fields) = decode_fields(bytes, &envelope)? else {
+        // Not a map: refused, after the decoder's own errors.
+        decode(bytes, &envelope)?;
+        return Err(PacketError::NotAMap);
     };
     let (mut kind, mut nsp, mut id, mut data) = (None, None, None, None);
     for (key, value) in fields {
-        match key.as_str() {
-            "type" => kind = Some(value),
-            "nsp" => nsp = Some(value),
-            "id" => id = Some(value),
-            "data" => data = Some(value),
+        match &*key {
+            "type" => kind = value,
+            "nsp" => nsp = value,
+            "id" => id = value,
+            "data" => data = value,
             _ => {}
         }
     }

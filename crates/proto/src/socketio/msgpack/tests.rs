@@ -342,3 +342,36 @@ fn raw_integers_beyond_2_pow_53_are_read_as_json_parse_reads_them() {
         "cf0020000000000001"
     );
 }
+
+/// Past 16 entries a map finds repeated keys through an index: the same rules
+/// as a small map (the last value at the place of the first, `undefined`
+/// leaves the key out), in linear time.
+#[test]
+fn a_large_map_keeps_the_first_place_and_the_last_value_of_a_repeated_key() {
+    let key = |out: &mut Vec<u8>, name: &str| {
+        out.push(0xa0 | u8::try_from(name.len()).unwrap());
+        out.extend_from_slice(name.as_bytes());
+    };
+    let mut bytes = vec![0xde, 0x00, 23];
+    for i in 0..20u8 {
+        key(&mut bytes, &format!("k{i}"));
+        bytes.push(i);
+    }
+    key(&mut bytes, "k3");
+    bytes.push(99);
+    key(&mut bytes, "k5");
+    bytes.extend([0xd4, 0x00, 0x00]);
+    // A buffer, so the map stays a list of entries and its order shows.
+    key(&mut bytes, "bin");
+    bytes.extend([0xc4, 0x01, 0x07]);
+    let Payload::Object(entries) = decode(&Bytes::from(bytes), &DecoderConfig::default()).unwrap()
+    else {
+        panic!("a map holding a buffer is a Payload::Object");
+    };
+    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    let mut want: Vec<String> = (0..20).filter(|i| *i != 5).map(|i| format!("k{i}")).collect();
+    want.push("bin".into());
+    assert_eq!(keys, want);
+    assert_eq!(entries[3].1, Payload::Json(json!(99)));
+    assert_eq!(entries[4].1, Payload::Json(json!(4)));
+}
