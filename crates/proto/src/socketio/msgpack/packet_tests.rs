@@ -334,3 +334,52 @@ fn round_trips() {
         );
     }
 }
+
+/// An EVENT's or ACK's arguments are kept as raw JSON text when JSON holds
+/// them as they are and `type` comes before `data`: copied on, never parsed
+/// into a tree. Buffers, or `data` first, take the tree.
+#[test]
+fn plain_arguments_are_read_as_raw_json() {
+    let raw_items = |packet: &Packet<Payload>| match &packet.data {
+        Some(Payload::Array(items)) => items.iter().all(|i| matches!(i, Payload::Raw(_))),
+        _ => false,
+    };
+    let event = decoded(EVENT).unwrap();
+    assert!(raw_items(&event), "{:?}", event.data);
+    assert_eq!(event.data, Some(json!(["hi", 1]).into()));
+    let ack = decoded(ACK).unwrap();
+    assert!(raw_items(&ack), "{:?}", ack.data);
+    // Nested maps, negative and large integers, floats, escapes.
+    // {type: 2, data: ["e", {a: [-1, 300, 2^53], b: 1.5, "q\"": "\n"}], nsp: "/"}
+    let mut bytes = unhex(
+        "83a47479706502a46461746192a16583a16193ffcd012ccf0020000000000000a162cb3ff8000000000000a27122a10a",
+    );
+    bytes = Bytes::from([&bytes[..], &unhex("a36e7370a12f")[..]].concat());
+    let packet = decode_packet(&bytes, &DecoderConfig::default()).unwrap();
+    assert!(raw_items(&packet), "{:?}", packet.data);
+    assert_eq!(
+        packet.data,
+        Some(json!(["e", {"a": [-1, 300, 9007199254740992u64], "b": 1.5, "q\"": "\n"}]).into())
+    );
+    let Some(Payload::Array(items)) = &packet.data else {
+        unreachable!()
+    };
+    let Payload::Raw(arg) = &items[1] else {
+        unreachable!()
+    };
+    assert_eq!(
+        arg.as_str(),
+        r#"{"a":[-1,300,9007199254740992],"b":1.5,"q\"":"\n"}"#
+    );
+    // A buffer inside: the tree, as before.
+    assert!(!raw_items(&decoded(EVENT_BINARY).unwrap()));
+    // `data` before `type`: the tree.
+    let data_first = decoded("83a46461746192a2686901a47479706502a36e7370a12f").unwrap();
+    assert!(!raw_items(&data_first));
+    assert_eq!(data_first.data, Some(json!(["hi", 1]).into()));
+    // A reserved name is refused on this path too.
+    assert_eq!(
+        decoded("83a47479706502a46461746191a7636f6e6e656374a36e7370a12f"),
+        Err(PacketError::ReservedEvent("connect".into()))
+    );
+}
