@@ -382,7 +382,7 @@ impl Session {
     /// A server close ([`CloseReason::ForcedClose`]) of a long-polling
     /// session with no poll parked is buffered, as Node buffers it: the
     /// session stays known until the client's next poll, which gets what is
-    /// queued and the close packet, or for [`CLOSE_TIMEOUT`] at most.
+    /// queued and the close packet, or for 30 s (`CLOSE_TIMEOUT`) at most.
     pub fn close_with(&self, reason: CloseReason) {
         let buffered = {
             let mut state = self.lock();
@@ -416,7 +416,7 @@ impl Session {
 
     /// Keeps a closed long-polling session in the table until its client's
     /// next poll takes the close ([`forget`](Self::forget)), or for
-    /// [`CLOSE_TIMEOUT`]; whether it was in the table.
+    /// 30 s (`CLOSE_TIMEOUT`); whether it was in the table.
     fn linger(&self) -> bool {
         if self.shared.get(self.sid).is_none() {
             return false;
