@@ -32,6 +32,13 @@ static ALLOCATOR: Cap<PeakAlloc> = Cap::new(PeakAlloc, CAP);
 /// One measurement at a time: the counters are global.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Held by each test from its first line, while it builds its input too: the
+/// counters see every thread's allocations, so another test building a
+/// megabyte of text meanwhile would count in this one's peak.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `f`; returns its result, the peak heap above the start, and what it left
 /// allocated (the result included).
 fn measure<R>(f: impl FnOnce() -> R) -> (R, usize, isize) {
@@ -64,7 +71,6 @@ fn decode(text: &str, attachment: &Bytes) -> Packet<Payload> {
 }
 
 fn reused_placeholders_cost_at_most_four_times_the_wire(refs: usize) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (text, attachment) = reused_placeholders(refs);
     let wire = text.len() + attachment.len();
     let budget = 4 * wire + CONSTANT;
@@ -102,11 +108,13 @@ fn reused_placeholders_cost_at_most_four_times_the_wire(refs: usize) {
 
 #[test]
 fn twenty_reused_placeholders_stay_within_budget() {
+    let _serial = serial();
     reused_placeholders_cost_at_most_four_times_the_wire(20);
 }
 
 #[test]
 fn a_thousand_reused_placeholders_stay_within_budget() {
+    let _serial = serial();
     reused_placeholders_cost_at_most_four_times_the_wire(1000);
 }
 
@@ -118,7 +126,6 @@ fn zeros() -> String {
 /// Decodes one text packet; returns whether it was accepted, its peak and what
 /// the decoded packet keeps.
 fn decode_text_cost(text: &str) -> (bool, usize, isize) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (decoded, peak, retained) = measure(|| Decoder::default().feed_text(text));
     let accepted = decoded.is_ok();
     drop(decoded);
@@ -144,16 +151,19 @@ fn large_trees_stay_within_budget(what: &str, text: &str) {
 
 #[test]
 fn a_large_connect_payload_stays_within_budget() {
+    let _serial = serial();
     large_trees_stay_within_budget("connect", &format!(r#"0{{"a":[{}]}}"#, zeros()));
 }
 
 #[test]
 fn a_large_canonical_event_stays_within_budget() {
+    let _serial = serial();
     large_trees_stay_within_budget("event", &format!(r#"2["e",{}]"#, zeros()));
 }
 
 #[test]
 fn a_large_event_with_spaces_stays_within_budget() {
+    let _serial = serial();
     let spaced = vec!["0"; 500_000].join(", ");
     large_trees_stay_within_budget("event with spaces", &format!(r#"2["e", {spaced}]"#));
 }
@@ -162,6 +172,7 @@ fn a_large_event_with_spaces_stays_within_budget() {
 /// decoded and read as `serde_json::Value`: the limit is the constant.
 #[test]
 fn the_most_values_allowed_stay_within_budget() {
+    let _serial = serial();
     let n = ferrio_proto::socketio::DecoderConfig::default().max_json_values - 4;
     let shapes = [
         (
@@ -183,7 +194,6 @@ fn the_most_values_allowed_stay_within_budget() {
         ),
     ];
     for (what, text) in shapes {
-        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let budget = 4 * text.len() + CONSTANT;
         let ((args, first), peak, _) = measure(|| {
             let packet = Decoder::default().feed_text(&text).unwrap().unwrap();
