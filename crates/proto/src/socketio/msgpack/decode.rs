@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Number, Value};
 
 use super::{MsgpackError, date};
-use crate::socketio::{DecoderConfig, Payload, RawJson, write_json};
+use crate::socketio::{DecoderConfig, Payload, write_json};
 
 /// 2^53: integers up to this size are exact in a JavaScript number.
 const MAX_SAFE: u64 = 1 << 53;
@@ -79,22 +79,11 @@ const LINEAR_KEYS: usize = 16;
 /// The fields of the map that is the whole of `bytes` (a packet's envelope),
 /// read with [`decode`]'s rules and limits but without building the map;
 /// `None` when `bytes` holds something else (which [`decode`] then reads).
-///
-/// With `data_limits`, the `data` array of an EVENT or ACK whose `type` came
-/// first (as every Socket.IO encoder writes it) is read as the text parser
-/// reads a canonical one: straight into JSON text, its items
-/// [`Payload::Raw`] within these limits, with no tree built, so arguments
-/// that are only passed on are copied, not parsed and written again. Data
-/// that JSON text cannot hold as it is (buffers, dates, `undefined`,
-/// integers beyond 2^53, keys that are not strings, ...) is decoded as
-/// [`decode`] does.
 pub(super) fn decode_fields<'a>(
     bytes: &'a Bytes,
     config: &DecoderConfig,
-    data_limits: Option<&DecoderConfig>,
 ) -> Result<Option<Fields<'a>>, MsgpackError> {
     let mut reader = Reader::new(bytes, config);
-    reader.raw_data = data_limits.map(|c| (c.max_depth, c.max_json_values));
     let len = match bytes.first() {
         Some(&marker @ 0x80..=0x8f) => {
             reader.pos = 1;
@@ -144,9 +133,6 @@ struct Reader<'a> {
     max_depth: usize,
     max_values: usize,
     values: usize,
-    /// Depth and values for an envelope's `data` read as raw JSON text
-    /// ([`decode_fields`]); `None`: always decoded into a tree.
-    raw_data: Option<(usize, usize)>,
 }
 
 impl<'a> Reader<'a> {
@@ -157,7 +143,6 @@ impl<'a> Reader<'a> {
             max_depth: config.max_depth.min(MAX_DEPTH),
             max_values: config.max_json_values,
             values: 0,
-            raw_data: None,
         }
     }
 
@@ -432,122 +417,6 @@ impl<'a> Reader<'a> {
         Ok(Item::Value(Payload::Array(items)))
     }
 
-    /// The array at the reader's position as raw JSON items, within
-    /// `(max_depth, max_values)`; `None` (the position unchanged) when it is
-    /// not an array JSON text holds as it is, or the text is not canonical.
-    fn raw_array(&mut self, (max_depth, max_values): (usize, usize)) -> Option<Vec<Payload>> {
-        let start = self.pos;
-        if !matches!(self.bytes.get(start), Some(0x90..=0x9f | 0xdc | 0xdd)) {
-            return None;
-        }
-        let mut text = Vec::with_capacity(self.remaining().saturating_mul(2));
-        let items = self
-            .json_text(&mut text, 1, max_depth.min(MAX_DEPTH))
-            .and_then(|()| std::str::from_utf8(&text).ok())
-            .and_then(|text| RawJson::array_items(text, max_depth, max_values));
-        if items.is_none() {
-            self.pos = start;
-        }
-        items
-    }
-
-    /// Writes the value at the reader's position to `out` as JSON text, the
-    /// way `JSON.stringify` writes what notepack decodes; `None` for what has
-    /// no such text of its own (see [`decode_fields`]) or nests deeper than
-    /// `max_depth`. Every item read takes a byte at least, so declared
-    /// lengths cannot make it loop past the input.
-    fn json_text(&mut self, out: &mut Vec<u8>, level: usize, max_depth: usize) -> Option<()> {
-        let marker = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        let number = |out: &mut Vec<u8>, value: Value| write_json(&value, out).ok();
-        match marker {
-            0x00..=0x7f => number(out, Value::from(marker))?,
-            0xe0..=0xff => number(out, Value::from(i8::from_be_bytes([marker])))?,
-            0xc0 => out.extend_from_slice(b"null"),
-            0xc2 => out.extend_from_slice(b"false"),
-            0xc3 => out.extend_from_slice(b"true"),
-            0xcc => number(out, Value::from(self.u8().ok()?))?,
-            0xcd => number(out, Value::from(self.u16().ok()?))?,
-            0xce => number(out, Value::from(self.u32().ok()?))?,
-            0xcf => {
-                let n = u64::from_be_bytes(self.array().ok()?);
-                (n <= MAX_SAFE).then(|| number(out, Value::from(n)))??;
-            }
-            0xd0 => number(out, Value::from(self.i8().ok()?))?,
-            0xd1 => number(out, Value::from(i16::from_be_bytes(self.array().ok()?)))?,
-            0xd2 => number(out, Value::from(self.i32().ok()?))?,
-            0xd3 => {
-                let n = i64::from_be_bytes(self.array().ok()?);
-                (n.unsigned_abs() <= MAX_SAFE).then(|| number(out, Value::from(n)))??;
-            }
-            0xca => number(
-                out,
-                js_number(f64::from(f32::from_be_bytes(self.array().ok()?))),
-            )?,
-            0xcb => number(out, js_number(f64::from_be_bytes(self.array().ok()?)))?,
-            0xa0..=0xbf | 0xd9..=0xdb => {
-                self.pos -= 1;
-                let text = self.plain_str()?;
-                serde_json::to_writer(&mut *out, text).ok()?;
-            }
-            0x90..=0x9f | 0xdc | 0xdd => {
-                let len = match marker {
-                    0xdc => self.len16().ok()?,
-                    0xdd => self.len32().ok()?,
-                    _ => usize::from(marker & 0x0f),
-                };
-                (level <= max_depth).then_some(())?;
-                out.push(b'[');
-                for i in 0..len {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    self.json_text(out, level + 1, max_depth)?;
-                }
-                out.push(b']');
-            }
-            0x80..=0x8f | 0xde | 0xdf => {
-                let len = match marker {
-                    0xde => self.len16().ok()?,
-                    0xdf => self.len32().ok()?,
-                    _ => usize::from(marker & 0x0f),
-                };
-                (level <= max_depth).then_some(())?;
-                out.push(b'{');
-                for i in 0..len {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    // `__proto__` and repeated keys make text that is not
-                    // canonical: `RawJson` refuses it, and the tree is built.
-                    let key = self.plain_str()?;
-                    serde_json::to_writer(&mut *out, key).ok()?;
-                    out.push(b':');
-                    self.json_text(out, level + 1, max_depth)?;
-                }
-                out.push(b'}');
-            }
-            // Buffers, extensions (dates among them), `undefined`, 0xc1.
-            _ => return None,
-        }
-        Some(())
-    }
-
-    /// A string (any `str` marker) that is valid UTF-8, in place; `None` for
-    /// anything else.
-    fn plain_str(&mut self) -> Option<&'a str> {
-        let marker = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        let len = match marker {
-            0xa0..=0xbf => usize::from(marker & 0x1f),
-            0xd9 => self.len8().ok()?,
-            0xda => self.len16().ok()?,
-            0xdb => self.len32().ok()?,
-            _ => return None,
-        };
-        std::str::from_utf8(self.take(len).ok()?).ok()
-    }
-
     fn map(&mut self, len: usize, level: usize) -> Result<Item, MsgpackError> {
         let level = self.deeper(level)?;
         let fields = self.fields(len, level)?;
@@ -570,24 +439,12 @@ impl<'a> Reader<'a> {
         let mut fields: Fields<'a> = Vec::with_capacity(self.capacity(len));
         // Built once the map passes LINEAR_KEYS entries.
         let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
-        // An envelope's `type` said EVENT or ACK (see `decode_fields`).
-        let mut event_like = false;
         for _ in 0..len {
             let key = self.key(level)?;
-            let raw = match self.raw_data {
-                Some(limits) if level == 1 && event_like && key == "data" => self.raw_array(limits),
-                _ => None,
+            let value = match self.item(level)? {
+                Item::Value(value) => Some(value),
+                Item::Undefined => None,
             };
-            let value = match raw {
-                Some(items) => Some(Payload::Array(items)),
-                None => match self.item(level)? {
-                    Item::Value(value) => Some(value),
-                    Item::Undefined => None,
-                },
-            };
-            if level == 1 && key == "type" {
-                event_like = matches!(&value, Some(Payload::Json(Value::Number(n))) if matches!(n.as_u64(), Some(2 | 3)));
-            }
             if key == "__proto__" {
                 continue;
             }

@@ -132,7 +132,7 @@ pub fn decode_packet(
         .max_depth(config.max_depth.saturating_add(1))
         .max_json_values(config.max_json_values.saturating_add(ENVELOPE_VALUES));
     // The envelope's fields are read in place: no map is built for them.
-    let Some(fields) = decode_fields(bytes, &envelope, Some(config))? else {
+    let Some(fields) = decode_fields(bytes, &envelope)? else {
         // Not a map: refused, after the decoder's own errors.
         decode(bytes, &envelope)?;
         return Err(PacketError::NotAMap);
@@ -224,16 +224,6 @@ fn check_event(data: &Payload) -> Result<(), PacketError> {
         Payload::Json(Value::Array(items)) => items.first(),
         Payload::Array(items) => match items.first() {
             Some(Payload::Json(first)) => Some(first),
-            // Raw arguments (see `decode_fields`): the name read as the text
-            // parser reads it.
-            Some(Payload::Raw(name)) if name.is_number() => return Ok(()),
-            Some(Payload::Raw(name)) => {
-                let name = name.as_string().ok_or(invalid)?;
-                if RESERVED_EVENTS.contains(&name.as_ref()) {
-                    return Err(PacketError::ReservedEvent(name.into_owned()));
-                }
-                return Ok(());
-            }
             _ => None,
         },
         _ => None,
