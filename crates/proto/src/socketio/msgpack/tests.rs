@@ -369,7 +369,10 @@ fn a_large_map_keeps_the_first_place_and_the_last_value_of_a_repeated_key() {
         panic!("a map holding a buffer is a Payload::Object");
     };
     let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
-    let mut want: Vec<String> = (0..20).filter(|i| *i != 5).map(|i| format!("k{i}")).collect();
+    let mut want: Vec<String> = (0..20)
+        .filter(|i| *i != 5)
+        .map(|i| format!("k{i}"))
+        .collect();
     want.push("bin".into());
     assert_eq!(keys, want);
     assert_eq!(entries[3].1, Payload::Json(json!(99)));
