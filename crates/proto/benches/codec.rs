@@ -11,8 +11,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ferrio_proto::engine::{decode_payload, decode_text, encode_payload_packet};
 use ferrio_proto::socketio::{
-    Decoder, Packet, PacketKind, Payload, args_data, decode_packet, encode_message, event_data,
-    split_event, to_args,
+    Decoder, DecoderConfig, Packet, PacketKind, Payload, args_data, decode_packet, encode_message,
+    event_data, msgpack, split_event, to_args,
 };
 use serde_json::json;
 
@@ -158,6 +158,33 @@ fn encode_ack(ack: Packet<Payload>) -> Vec<u8> {
     out
 }
 
+/// [`ECHO`] as `socket.io-msgpack-parser` sends it, without the Engine.IO
+/// framing: `{type: 2, data: ["echo", {t, p}], nsp: "/", id: 417}`.
+const MSGPACK_ECHO: &[u8] = b"\x84\xa4type\x02\xa4data\x92\xa4echo\x82\xa1t\xcf\x00\x00\x01\x93\x6a\x6d\x5c\x7b\xa1p\xd9\x20xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xa3nsp\xa1/\xa2id\xcd\x01\xa1";
+
+/// The server side of one echo with the msgpack parser: decode, split, and
+/// write the ack, as [`echo`]'s `round_trip` does with text.
+fn msgpack_echo(c: &mut Criterion) {
+    let mut group = c.benchmark_group("msgpack_echo");
+    group.throughput(Throughput::Elements(1));
+    let bytes = Bytes::from_static(MSGPACK_ECHO);
+    let config = DecoderConfig::default();
+    group.bench_function("round_trip", |b| {
+        // The server writes into a scratch buffer and copies the packet out.
+        let mut scratch = Vec::new();
+        b.iter(|| {
+            let packet = msgpack::decode_packet(black_box(&bytes), &config).expect("valid");
+            let id = packet.id.expect("an ack id");
+            let (_, args) = split_event(packet.data).expect("an event");
+            let ack = Packet::new(PacketKind::Ack, "/", Some(args_data(args))).with_id(id);
+            scratch.clear();
+            msgpack::write_packet(&ack, &mut scratch).expect("encodable");
+            black_box(Bytes::copy_from_slice(&scratch))
+        })
+    });
+    group.finish();
+}
+
 fn payload(c: &mut Criterion) {
     let mut group = c.benchmark_group("polling_payload");
     let packets: Vec<_> = (0..16)
@@ -194,5 +221,5 @@ fn payload(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, decode, echo, payload);
+criterion_group!(benches, encode, decode, echo, msgpack_echo, payload);
 criterion_main!(benches);

@@ -1,8 +1,24 @@
 //! Packets encoded once into the Engine.IO frames every recipient is sent.
 
+use std::cell::RefCell;
+use std::mem;
+
 use bytes::Bytes;
 use ferrio_engine::OutPacket;
 use ferrio_proto::socketio::{DecoderConfig, Packet, PacketKind, Parser, Payload, msgpack};
+
+thread_local! {
+    /// Where a MessagePack packet is written before it is copied out at its
+    /// exact size: one allocation per packet, where a `Vec` growing from
+    /// empty took four or five for an ack, and `Bytes` one more for its
+    /// spare room.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The scratch is kept between packets up to this size; a larger packet
+/// takes the buffer it was written in (no copy), and the scratch starts
+/// empty again.
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// A packet's frames: with the default parser, the text packet then one binary
 /// frame per attachment; with the msgpack parser, one binary frame.
@@ -50,9 +66,22 @@ impl Encoded {
     }
 
     fn encode_msgpack(packet: &Packet<Payload>) -> Self {
-        let mut bytes = Vec::new();
-        let bytes = match msgpack::write_packet(packet, &mut bytes) {
-            Ok(()) => Bytes::from(bytes),
+        let written = SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            let written = msgpack::write_packet(packet, scratch).map(|()| {
+                if scratch.len() > SCRATCH_KEPT {
+                    Bytes::from(mem::take(scratch))
+                } else {
+                    Bytes::copy_from_slice(scratch)
+                }
+            });
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::new();
+            }
+            written
+        });
+        let bytes = match written {
+            Ok(bytes) => bytes,
             Err(error) => {
                 // A string, buffer or array of 4 GiB or more: far past any
                 // outbox, so refused as too large by every sender.
@@ -182,6 +211,31 @@ mod tests {
         assert_eq!(args, [Payload::Binary(Bytes::from_static(&[1, 2]))]);
         let ack = Packet::new(PacketKind::Ack, "/", Some(json!([1]).into())).with_id(1);
         assert!(Encoded::new(ack, Parser::MsgPack).event().is_none());
+    }
+
+    /// Packets are written in a scratch buffer and copied out at their size;
+    /// one larger than what the scratch keeps takes the buffer itself.
+    #[test]
+    fn msgpack_packets_are_exact_whatever_was_written_before() {
+        let sized = |n: usize| {
+            let data = event_data("b", vec![Payload::Binary(Bytes::from(vec![7; n]))]);
+            Encoded::new(
+                Packet::new(PacketKind::Event, "/", Some(data)),
+                Parser::MsgPack,
+            )
+        };
+        for n in [3, SCRATCH_KEPT + 1, 1, 2 * SCRATCH_KEPT, 5] {
+            let encoded = sized(n);
+            let frames: Vec<_> = encoded.frames().collect();
+            let [OutPacket::Binary(bytes)] = &frames[..] else {
+                panic!("one binary frame");
+            };
+            let decoded = msgpack::decode_packet(bytes, &DecoderConfig::default()).unwrap();
+            let (_, args) = split_event(decoded.data).unwrap();
+            assert_eq!(args, [Payload::Binary(Bytes::from(vec![7; n]))]);
+            assert_eq!(encoded.len(), bytes.len());
+            assert!(SCRATCH.with_borrow(Vec::capacity) <= SCRATCH_KEPT);
+        }
     }
 
     #[test]

@@ -76,13 +76,17 @@ type Fields<'a> = Vec<(Cow<'a, str>, Option<Payload>)>;
 /// many keys costs linear time.
 const LINEAR_KEYS: usize = 16;
 
-/// The fields of the map that is the whole of `bytes` (a packet's envelope),
-/// read with [`decode`]'s rules and limits but without building the map;
-/// `None` when `bytes` holds something else (which [`decode`] then reads).
-pub(super) fn decode_fields<'a>(
-    bytes: &'a Bytes,
+/// Reads the map that is the whole of `bytes` (a packet's envelope) with
+/// [`decode`]'s rules and limits, handing each entry to `visit` in order
+/// without building the map: a repeated key comes again (its last value is
+/// the map's), `None` is notepack 2.x's `undefined`, `__proto__` is left out,
+/// and an array value is the [`Payload::Array`] of its items. `Ok(false)`
+/// when `bytes` holds something else (which [`decode`] then reads).
+pub(super) fn decode_entries(
+    bytes: &Bytes,
     config: &DecoderConfig,
-) -> Result<Option<Fields<'a>>, MsgpackError> {
+    visit: impl FnMut(&str, Option<Payload>),
+) -> Result<bool, MsgpackError> {
     let mut reader = Reader::new(bytes, config);
     let len = match bytes.first() {
         Some(&marker @ 0x80..=0x8f) => {
@@ -97,13 +101,24 @@ pub(super) fn decode_fields<'a>(
             reader.pos = 1;
             reader.len32()?
         }
-        _ => return Ok(None),
+        _ => return Ok(false),
     };
     reader.count()?;
     let level = reader.deeper(0)?;
-    let fields = reader.fields(len, level)?;
+    let mut visit = visit;
+    reader.entries(len, level, Arrays::Kept, |key, value| visit(&key, value))?;
     reader.end()?;
-    Ok(Some(fields))
+    Ok(true)
+}
+
+/// What becomes of an array whose items are all JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arrays {
+    /// One [`Payload::Json`] array, as everywhere in a value.
+    Joined,
+    /// A [`Payload::Array`] of its items: an envelope's `data`, from which the
+    /// event's name and arguments are then taken as they are.
+    Kept,
 }
 
 /// One decoded value, or notepack 2.x's `undefined`.
@@ -404,12 +419,45 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn list(&mut self, len: usize, level: usize) -> Result<Item, MsgpackError> {
+    /// The value at the reader's position, with an array in it read as
+    /// `arrays` says (its own items as [`item`](Self::item) reads them).
+    fn value(&mut self, level: usize, arrays: Arrays) -> Result<Item, MsgpackError> {
+        if arrays == Arrays::Joined {
+            return self.item(level);
+        }
+        let len = match self.bytes.get(self.pos) {
+            Some(&marker @ 0x90..=0x9f) => {
+                self.pos += 1;
+                self.count()?;
+                usize::from(marker & 0x0f)
+            }
+            Some(0xdc) => {
+                self.pos += 1;
+                self.count()?;
+                self.len16()?
+            }
+            Some(0xdd) => {
+                self.pos += 1;
+                self.count()?;
+                self.len32()?
+            }
+            _ => return self.item(level),
+        };
+        Ok(Item::Value(Payload::Array(self.items(len, level)?)))
+    }
+
+    /// The `len` items of an array found at `level`.
+    fn items(&mut self, len: usize, level: usize) -> Result<Vec<Payload>, MsgpackError> {
         let level = self.deeper(level)?;
         let mut items = Vec::with_capacity(self.capacity(len));
         for _ in 0..len {
             items.push(self.item(level)?.or_null());
         }
+        Ok(items)
+    }
+
+    fn list(&mut self, len: usize, level: usize) -> Result<Item, MsgpackError> {
+        let items = self.items(len, level)?;
         if items.iter().all(|item| matches!(item, Payload::Json(_))) {
             let values = items.into_iter().map(into_json).collect();
             return Ok(Value::Array(values).into());
@@ -420,17 +468,48 @@ impl<'a> Reader<'a> {
     fn map(&mut self, len: usize, level: usize) -> Result<Item, MsgpackError> {
         let level = self.deeper(level)?;
         let fields = self.fields(len, level)?;
-        let entries = fields.into_iter().filter_map(|(k, v)| Some((k, v?)));
-        let entries: Vec<(Cow<'a, str>, Payload)> = entries.collect();
-        if entries.iter().all(|(_, v)| matches!(v, Payload::Json(_))) {
-            let map: Map<String, Value> = entries
-                .into_iter()
-                .map(|(k, v)| (k.into_owned(), into_json(v)))
-                .collect();
+        if fields
+            .iter()
+            .all(|(_, v)| matches!(v, None | Some(Payload::Json(_))))
+        {
+            let mut map = Map::with_capacity(fields.len());
+            for (key, value) in fields {
+                if let Some(value) = value {
+                    map.insert(key.into_owned(), into_json(value));
+                }
+            }
             return Ok(Value::Object(map).into());
         }
-        let entries = entries.into_iter().map(|(k, v)| (k.into_owned(), v));
+        let entries = fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.into_owned(), v?)));
         Ok(Item::Value(Payload::Object(entries.collect())))
+    }
+
+    /// Reads the `len` entries of a map whose items are at `level`, handing
+    /// each to `visit` in order; a repeated key comes again, `__proto__` is
+    /// left out.
+    fn entries(
+        &mut self,
+        len: usize,
+        level: usize,
+        arrays: Arrays,
+        mut visit: impl FnMut(Cow<'a, str>, Option<Payload>),
+    ) -> Result<(), MsgpackError> {
+        for _ in 0..len {
+            let key = match self.short_key() {
+                Some(key) => key,
+                None => self.key(level)?,
+            };
+            let value = match self.value(level, arrays)? {
+                Item::Value(value) => Some(value),
+                Item::Undefined => None,
+            };
+            if key != "__proto__" {
+                visit(key, value);
+            }
+        }
+        Ok(())
     }
 
     /// The `len` entries of a map whose items are at `level`, each key once
@@ -439,22 +518,14 @@ impl<'a> Reader<'a> {
         let mut fields: Fields<'a> = Vec::with_capacity(self.capacity(len));
         // Built once the map passes LINEAR_KEYS entries.
         let mut index: Option<HashMap<Cow<'a, str>, usize>> = None;
-        for _ in 0..len {
-            let key = self.key(level)?;
-            let value = match self.item(level)? {
-                Item::Value(value) => Some(value),
-                Item::Undefined => None,
-            };
-            if key == "__proto__" {
-                continue;
-            }
+        self.entries(len, level, Arrays::Joined, |key, value| {
             let seen = match &mut index {
                 Some(index) => index.get(&key).copied(),
                 None => fields.iter().position(|(k, _)| *k == key),
             };
             if let Some(at) = seen {
                 fields[at].1 = value;
-                continue;
+                return;
             }
             if let Some(index) = &mut index {
                 index.insert(key.clone(), fields.len());
@@ -464,8 +535,26 @@ impl<'a> Reader<'a> {
                 let keys = fields.iter().enumerate().map(|(i, (k, _))| (k.clone(), i));
                 index = Some(keys.collect());
             }
-        }
+        })?;
         Ok(fields)
+    }
+
+    /// The key at the reader's position when it is a valid fixstr (keys of
+    /// up to 31 bytes: nearly all), read in place; else `None`, and nothing
+    /// is read. Kept apart from [`key`](Self::key) so that the common case
+    /// compiles to a few instructions in the caller, without a `Result`.
+    #[inline(always)]
+    fn short_key(&mut self) -> Option<Cow<'a, str>> {
+        let bytes: &'a [u8] = self.bytes;
+        let marker = *bytes.get(self.pos)?;
+        if !(0xa0..=0xbf).contains(&marker) {
+            return None;
+        }
+        let start = self.pos + 1;
+        let end = start + usize::from(marker & 0x1f);
+        let text = std::str::from_utf8(bytes.get(start..end)?).ok()?;
+        self.pos = end;
+        Some(Cow::Borrowed(text))
     }
 
     /// A map key as JavaScript makes it a property name (`String(key)`).

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::decode::decode_fields;
+use super::decode::decode_entries;
 use super::{EncodeError, PacketError, Writer, decode};
 use crate::socketio::{DecoderConfig, Packet, PacketKind, Payload, RESERVED_EVENTS};
 
@@ -131,21 +131,20 @@ pub fn decode_packet(
     let envelope = config
         .max_depth(config.max_depth.saturating_add(1))
         .max_json_values(config.max_json_values.saturating_add(ENVELOPE_VALUES));
-    // The envelope's fields are read in place: no map is built for them.
-    let Some(fields) = decode_fields(bytes, &envelope)? else {
+    // The envelope's fields are read in place: no map is built for them. A
+    // repeated key's last value is the map's, as when the map is built.
+    let (mut kind, mut nsp, mut id, mut data) = (None, None, None, None);
+    let is_map = decode_entries(bytes, &envelope, |key, value| match key {
+        "type" => kind = value,
+        "nsp" => nsp = value,
+        "id" => id = value,
+        "data" => data = value,
+        _ => {}
+    })?;
+    if !is_map {
         // Not a map: refused, after the decoder's own errors.
         decode(bytes, &envelope)?;
         return Err(PacketError::NotAMap);
-    };
-    let (mut kind, mut nsp, mut id, mut data) = (None, None, None, None);
-    for (key, value) in fields {
-        match &*key {
-            "type" => kind = value,
-            "nsp" => nsp = value,
-            "id" => id = value,
-            "data" => data = value,
-            _ => {}
-        }
     }
     let kind = kind
         .as_ref()

@@ -334,3 +334,24 @@ fn round_trips() {
         );
     }
 }
+
+/// An event's array is kept as the list of its items, which the server then
+/// splits into the name and the arguments as they are (no array rebuilt).
+#[test]
+fn an_events_data_is_the_list_of_its_items() {
+    let bytes = Bytes::from_static(
+        b"\x84\xa4type\x02\xa4data\x92\xa4echo\x81\xa1t\x01\xa3nsp\xa1/\xa2id\x01",
+    );
+    let packet = decode_packet(&bytes, &DecoderConfig::default()).unwrap();
+    let Some(Payload::Array(items)) = &packet.data else {
+        panic!("{:?}", packet.data);
+    };
+    assert_eq!(items, &[json!("echo").into(), json!({"t": 1}).into()]);
+    // Nested arrays are still one JSON value each.
+    let bytes = Bytes::from_static(b"\x83\xa4type\x02\xa4data\x92\xa1e\x91\x01\xa3nsp\xa1/");
+    let packet = decode_packet(&bytes, &DecoderConfig::default()).unwrap();
+    let Some(Payload::Array(items)) = &packet.data else {
+        panic!("{:?}", packet.data);
+    };
+    assert!(matches!(&items[1], Payload::Json(v) if *v == json!([1])));
+}
