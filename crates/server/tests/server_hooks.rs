@@ -228,6 +228,9 @@ async fn room_events_come_in_nodes_order() {
     assert_eq!(after, expected);
 }
 
+/// The upgrade listeners are the connection's (Node's `socket.conn.on("upgrade")`):
+/// the socket's `remove_all_listeners` leaves them, as Node's
+/// `socket.removeAllListeners()` leaves `socket.conn`'s (the Admin UI relies on it).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_upgrade_to_websocket_is_told_to_the_socket() {
     let io = SocketIo::new();
@@ -238,6 +241,9 @@ async fn the_upgrade_to_websocket_is_told_to_the_socket() {
             socket.on_upgrade(move |socket| {
                 let _ = tx.send(socket.transport());
             });
+            socket.on("a", |_, _| async {});
+            socket.remove_all_listeners();
+            assert!(socket.event_names().is_empty());
         }
     });
     let server = TestServer::start(io).await;

@@ -150,16 +150,16 @@ impl Handlers {
         names
     }
 
-    /// Removes the event handlers and the `error`, `disconnecting`,
-    /// `disconnect` and upgrade listeners (Node's `removeAllListeners()`);
-    /// catch-all listeners and per-event middleware stay.
+    /// Removes the event handlers and the `error`, `disconnecting` and
+    /// `disconnect` listeners (Node's `removeAllListeners()`); catch-all
+    /// listeners, per-event middleware and upgrade listeners (the
+    /// connection's in Node) stay.
     pub(crate) fn remove_all(&mut self) {
         self.events = Vec::new();
         if let Some(o) = self.others.as_deref_mut() {
             o.errors = Vec::new();
             o.disconnecting = Vec::new();
             o.disconnect = Vec::new();
-            o.upgrade = Vec::new();
         }
     }
 

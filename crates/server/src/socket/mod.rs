@@ -340,10 +340,11 @@ impl Socket {
         self.handlers().event_names()
     }
 
-    /// Removes every event handler and the `error`, `disconnecting`,
-    /// `disconnect` and upgrade listeners (Node's `removeAllListeners()`).
-    /// The catch-all listeners (`on_any`, `on_any_outgoing`) and per-event
-    /// middleware stay, as in Node.
+    /// Removes every event handler and the `error`, `disconnecting` and
+    /// `disconnect` listeners (Node's `removeAllListeners()`). The catch-all
+    /// listeners (`on_any`, `on_any_outgoing`), per-event middleware and the
+    /// [upgrade listeners](Self::on_upgrade) (the connection's in Node,
+    /// `socket.conn.on("upgrade")`) stay, as in Node.
     pub fn remove_all_listeners(&self) {
         self.handlers().remove_all();
     }
