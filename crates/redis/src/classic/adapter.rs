@@ -3,6 +3,7 @@
 //! what they publish applied here (memo §2.1–2.3, 2.6–2.9).
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -482,6 +483,10 @@ impl Adapter for ClassicAdapter {
 
     fn rooms(&self) -> Vec<Room> {
         self.local.rooms()
+    }
+
+    fn sids(&self) -> Option<HashMap<SocketId, HashSet<Room>>> {
+        self.local.sids()
     }
 
     fn all_rooms(&self) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {

@@ -2,6 +2,7 @@
 //! SSUBSCRIBE/SPUBLISH, the ClusterAdapter messages, and in the dynamic modes
 //! one shard channel per room (memo §2.5, 2.5.1).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -190,6 +191,10 @@ impl Adapter for ShardedAdapter {
 
     fn rooms(&self) -> Vec<Room> {
         self.core.local.rooms()
+    }
+
+    fn sids(&self) -> Option<HashMap<SocketId, HashSet<Room>>> {
+        self.core.local.sids()
     }
 
     fn broadcast(

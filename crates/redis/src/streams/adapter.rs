@@ -1,6 +1,6 @@
 //! The streams adapter of one namespace.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -312,6 +312,10 @@ impl Adapter for StreamsAdapter {
 
     fn rooms(&self) -> Vec<Room> {
         self.core.local.rooms()
+    }
+
+    fn sids(&self) -> Option<HashMap<SocketId, HashSet<Room>>> {
+        self.core.local.sids()
     }
 
     /// Appended to the stream, then delivered here with the entry id as its
