@@ -4,7 +4,11 @@
 // example, or a Node server implementing the same contract; issue 15).
 //
 //   node interop/socketio/recovery-client.mjs --url http://127.0.0.1:P \
-//        [--back-url http://127.0.0.1:Q] [--mode websocket|polling|upgrade]
+//        [--back-url http://127.0.0.1:Q] [--mode websocket|polling|upgrade] [--gate]
+//
+// With --gate, A comes back only once a line arrives on stdin after the
+// `missed-sent` step: a cluster keeps the session in Redis some time after the
+// transport closed (Node and ferrio alike), and the caller waits for the key.
 //
 // Client A joins room r1 and learns an offset; its transport is closed
 // (`socket.io.engine.close()`); client B then sends events to r1, to A's own
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     url: { type: "string" },
     "back-url": { type: "string" },
     mode: { type: "string", default: "websocket" },
+    gate: { type: "boolean", default: false },
   },
 });
 if (!values.url) {
@@ -79,6 +84,23 @@ function connected(socket, name) {
   );
 }
 
+// The next line on stdin.
+function nextLine() {
+  return new Promise((resolve) => {
+    let text = "";
+    const onData = (chunk) => {
+      text += chunk;
+      if (text.includes("\n")) {
+        process.stdin.off("data", onData);
+        process.stdin.pause();
+        resolve(text);
+      }
+    };
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", onData);
+  });
+}
+
 const ask = (socket, event, ...args) => socket.timeout(TIMEOUT_MS).emitWithAck(event, ...args);
 const step = (name) => emitLine({ event: "step", name });
 
@@ -121,6 +143,7 @@ async function run() {
   // Handled in order: once this answers, every event above was sent.
   await ask(b, "echo", "sync");
   step("missed-sent");
+  if (values.gate) await within(nextLine(), "the gate opens");
 
   // The manager opens each new Engine.IO connection to its `uri`.
   if (values["back-url"]) a.io.uri = values["back-url"];
