@@ -166,3 +166,16 @@ async fn restart_during_traffic(config: RedisAdapterConfig, node_env: &[(&str, &
     n.stop().await;
     f.stop().await;
 }
+
+/// The tests' own `redis-server` is the one they talk to: one started on a
+/// port another Redis holds is refused, though a connection there succeeds
+/// (the likely cause of a CI run where golden.rs's capture saw nothing
+/// published: its Redis could have been a parallel test's, killed when that
+/// test ended).
+#[test]
+fn a_port_held_by_another_redis_is_not_taken_for_ours() {
+    let first = RedisServer::start();
+    assert!(RedisServer::start_on(first.port()).is_none());
+    let second = RedisServer::start();
+    assert_ne!(second.port(), first.port());
+}
