@@ -6,52 +6,13 @@
 //! Needs `redis-server` (`apt-get install redis-server`).
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferrio_test_support::redis::RedisServer;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-
-/// A `redis-server` on a free loopback port, no persistence, killed on drop.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            url: format!("redis://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A running `ferrio serve --port 0 --redis URL …` and its URL (printed once
 /// it has joined the cluster).
@@ -153,8 +114,9 @@ fn nicknames(online: &Value) -> Vec<&str> {
 }
 
 async fn two_servers_share_a_channel(extra: &[&str]) {
-    let redis = Redis::start();
-    let mut args = vec!["--redis", redis.url.as_str()];
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let mut args = vec!["--redis", url.as_str()];
     args.extend_from_slice(extra);
     let one = Serve::start(&args);
     let two = Serve::start(&args);

@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests of ferrio's crates: the
 //! Node.js and Python programs of the repository's `interop/` folder, run as
-//! real peers.
+//! real peers, and a `redis-server` of each test's own.
 //!
 //! A dev-dependency only (`publish = false`). Std only: the peers print one
 //! JSON object per line (`{"event":"...",...}`), kept raw and matched by
@@ -25,5 +25,6 @@ mod install_lock;
 pub mod node;
 mod peer;
 pub mod python;
+pub mod redis;
 
 pub use peer::PeerOutput;
