@@ -70,31 +70,27 @@ async fn start_server(parser: Parser, deflate: bool) -> u16 {
     port
 }
 
+/// Runs `ferrio bench` against the server on `port` once per command line
+/// (its words separated by spaces), one after the other, off the runtime.
+async fn benches<const N: usize>(port: u16, runs: [&'static str; N]) -> [Value; N] {
+    tokio::task::spawn_blocking(move || {
+        runs.map(|run| bench(port, &run.split(' ').collect::<Vec<_>>()))
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_polling_echo_and_broadcast() {
     let port = start_server(Parser::Default, false).await;
-    let reports = tokio::task::spawn_blocking(move || {
+    let reports = benches(
+        port,
         [
-            bench(
-                port,
-                &["echo", "--transport", "polling", "-c", "10", "-r", "300"],
-            ),
-            bench(
-                port,
-                &[
-                    "broadcast",
-                    "--transport",
-                    "polling",
-                    "-c",
-                    "10",
-                    "-r",
-                    "20",
-                ],
-            ),
-        ]
-    })
-    .await
-    .unwrap();
+            "echo --transport polling -c 10 -r 300",
+            "broadcast --transport polling -c 10 -r 20",
+        ],
+    )
+    .await;
     for report in &reports {
         assert_all_delivered(report);
         assert_eq!(report["transport"], "polling", "{report}");
@@ -112,31 +108,15 @@ async fn long_polling_echo_and_broadcast() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_attachments_come_back_whole() {
     let port = start_server(Parser::Default, false).await;
-    let reports = tokio::task::spawn_blocking(move || {
+    let reports = benches(
+        port,
         [
-            bench(port, &["echo", "--binary", "65536", "-c", "5", "-r", "50"]),
-            bench(
-                port,
-                &[
-                    "echo",
-                    "--binary",
-                    "3000",
-                    "--transport",
-                    "polling",
-                    "-c",
-                    "5",
-                    "-r",
-                    "50",
-                ],
-            ),
-            bench(
-                port,
-                &["broadcast", "--binary", "1000", "-c", "5", "-r", "10"],
-            ),
-        ]
-    })
-    .await
-    .unwrap();
+            "echo --binary 65536 -c 5 -r 50",
+            "echo --binary 3000 --transport polling -c 5 -r 50",
+            "broadcast --binary 1000 -c 5 -r 10",
+        ],
+    )
+    .await;
     for report in &reports {
         assert_all_delivered(report);
     }
@@ -147,42 +127,16 @@ async fn binary_attachments_come_back_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_msgpack_parser_on_both_transports() {
     let port = start_server(Parser::MsgPack, false).await;
-    let reports = tokio::task::spawn_blocking(move || {
+    let reports = benches(
+        port,
         [
-            bench(
-                port,
-                &["echo", "--parser", "msgpack", "-c", "10", "-r", "500"],
-            ),
-            bench(
-                port,
-                &[
-                    "echo", "--parser", "msgpack", "--binary", "65536", "-c", "5", "-r", "50",
-                ],
-            ),
-            bench(
-                port,
-                &[
-                    "broadcast",
-                    "--parser",
-                    "msgpack",
-                    "--transport",
-                    "polling",
-                    "-c",
-                    "5",
-                    "-r",
-                    "20",
-                ],
-            ),
-            bench(
-                port,
-                &[
-                    "rooms", "--parser", "msgpack", "-c", "10", "--rooms", "2", "-r", "40",
-                ],
-            ),
-        ]
-    })
-    .await
-    .unwrap();
+            "echo --parser msgpack -c 10 -r 500",
+            "echo --parser msgpack --binary 65536 -c 5 -r 50",
+            "broadcast --parser msgpack --transport polling -c 5 -r 20",
+            "rooms --parser msgpack -c 10 --rooms 2 -r 40",
+        ],
+    )
+    .await;
     for report in &reports {
         assert_all_delivered(report);
         assert_eq!(report["parser"], "msgpack", "{report}");
@@ -193,23 +147,7 @@ async fn the_msgpack_parser_on_both_transports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deflate_broadcasts_arrive_compressed_and_are_inflated() {
     let port = start_server(Parser::Default, true).await;
-    let report = tokio::task::spawn_blocking(move || {
-        bench(
-            port,
-            &[
-                "broadcast",
-                "--deflate",
-                "--payload",
-                "2048",
-                "-c",
-                "20",
-                "-r",
-                "10",
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let [report] = benches(port, ["broadcast --deflate --payload 2048 -c 20 -r 10"]).await;
     assert_all_delivered(&report);
     assert_eq!(report["deflate"], true, "{report}");
     // Every broadcast of the window (and of the warm-up) came compressed.

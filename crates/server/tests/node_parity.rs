@@ -199,28 +199,9 @@ async fn ferrio() -> Peer {
             });
             let io4 = io.clone();
             socket.on("adapter-maps", move |_, event| {
-                use std::collections::{BTreeMap, BTreeSet};
                 let nsp = io4.of("/");
-                let rooms: BTreeMap<String, BTreeSet<String>> = nsp
-                    .adapter_rooms()
-                    .into_iter()
-                    .map(|(room, ids)| {
-                        (
-                            room.to_string(),
-                            ids.iter().map(|id| id.to_string()).collect(),
-                        )
-                    })
-                    .collect();
-                let sids: BTreeMap<String, BTreeSet<String>> = nsp
-                    .adapter_sids()
-                    .into_iter()
-                    .map(|(id, rooms)| {
-                        (
-                            id.to_string(),
-                            rooms.iter().map(|r| r.to_string()).collect(),
-                        )
-                    })
-                    .collect();
+                let rooms = sorted_map(nsp.adapter_rooms());
+                let sids = sorted_map(nsp.adapter_sids());
                 let _ = event.reply(&json!({ "rooms": rooms, "sids": sids }));
                 async {}
             });
@@ -629,3 +610,12 @@ parity!(
     all_sockets_and_the_adapter_maps,
     async_middleware_refuses_later_and_lets_through_in_order,
 );
+
+/// A map of sets as sorted strings, to compare with what Node's maps show.
+fn sorted_map<K: std::fmt::Display, V: std::fmt::Display>(
+    map: std::collections::HashMap<K, std::collections::HashSet<V>>,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    map.into_iter()
+        .map(|(k, vs)| (k.to_string(), vs.iter().map(ToString::to_string).collect()))
+        .collect()
+}
