@@ -85,7 +85,7 @@ const LINEAR_KEYS: usize = 16;
 pub(super) fn decode_entries(
     bytes: &Bytes,
     config: &DecoderConfig,
-    visit: impl FnMut(&str, Option<Payload>),
+    mut visit: impl FnMut(&str, Option<Payload>),
 ) -> Result<bool, MsgpackError> {
     let mut reader = Reader::new(bytes, config);
     let len = match bytes.first() {
@@ -105,7 +105,6 @@ pub(super) fn decode_entries(
     };
     reader.count()?;
     let level = reader.deeper(0)?;
-    let mut visit = visit;
     reader.entries(len, level, Arrays::Kept, |key, value| visit(&key, value))?;
     reader.end()?;
     Ok(true)
