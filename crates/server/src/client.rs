@@ -536,12 +536,12 @@ impl Client {
             return;
         }
         self.stop_connect_timer();
-        self.send_connect_reply(&socket, &name);
-        // Only now: an event broadcast from another thread reaches the
-        // socket once it is connected, so never before the CONNECT reply. (A
-        // restored socket got its missed packets first, as in Node.)
-        if !resumed {
-            socket.set_connected();
+        if resumed {
+            // Connected already: it got its missed packets first, as in Node.
+            self.send_connect_reply(&socket, &name);
+        } else {
+            // The reply, then connected, with no broadcast lost in between.
+            socket.connect_with_reply(|| self.send_connect_reply(&socket, &name));
         }
         let handlers = namespace.listeners().connection.read().clone();
         for handler in handlers {

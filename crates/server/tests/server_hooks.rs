@@ -504,3 +504,40 @@ async fn a_join_after_the_end_adds_no_room() {
     client.send("41").await;
     assert_eq!(done.next().await, Vec::<Room>::new());
 }
+
+/// A broadcast made while the CONNECT reply is being sent (here, while an
+/// engine observer told of that send holds the connecting thread) reaches
+/// the socket after the reply: the client knows it is connected by then, so
+/// a broadcast skipping it would be lost for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_during_the_connect_reply_is_not_lost() {
+    struct SlowFirstSend {
+        in_window: std::sync::mpsc::Sender<()>,
+        once: std::sync::atomic::AtomicBool,
+    }
+    impl ferrio::EngineObserver for SlowFirstSend {
+        fn sent(&self, _: &ferrio_engine::Session, _: usize, _: usize) {
+            if !self.once.swap(true, Ordering::AcqRel) {
+                let _ = self.in_window.send(());
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    }
+    let io = SocketIo::new();
+    let (in_window, window) = std::sync::mpsc::channel();
+    io.observe_engine(Arc::new(SlowFirstSend {
+        in_window,
+        once: std::sync::atomic::AtomicBool::new(false),
+    }));
+    let server = TestServer::start(io.clone()).await;
+    let mut client = server.ws().await;
+    client.send("40").await;
+    let broadcaster = tokio::task::spawn_blocking(move || {
+        window.recv().expect("the reply is being sent");
+        io.emit("during", &()).unwrap();
+    });
+    let first = client.recv_text().await;
+    assert!(first.starts_with("40{"), "first packet {first:?}");
+    assert_eq!(client.recv_text().await, r#"42["during"]"#);
+    broadcaster.await.unwrap();
+}

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard, ReentrantMutex};
 
 use ferrio_engine::TransportKind;
 use ferrio_proto::socketio::{Args, Packet, PacketKind, Payload};
@@ -44,6 +44,13 @@ pub struct Socket {
     /// to `finish_connect`, so no listener those handlers register is missed.
     pub(crate) opening: AtomicBool,
     has_outgoing_listeners: AtomicBool,
+    /// Held while the CONNECT reply is queued and the socket marked
+    /// connected, and by a broadcast that finds the socket not connected
+    /// yet: a broadcast is then either before the reply (and skips the
+    /// socket, which the client does not know connected) or after it (and
+    /// reaches it), never lost in between. Reentrant: an engine observer
+    /// told of the reply's send may broadcast (it then comes before).
+    handover: ReentrantMutex<()>,
     namespace: Namespace,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
@@ -163,6 +170,7 @@ impl Socket {
             state: AtomicU8::new(state::NEW),
             opening: AtomicBool::new(true),
             has_outgoing_listeners: AtomicBool::new(false),
+            handover: ReentrantMutex::new(()),
             namespace,
             client,
             handshake,
@@ -221,6 +229,26 @@ impl Socket {
             self.state.load(Ordering::Acquire),
             state::CONNECTED | state::DISCONNECTING
         )
+    }
+
+    /// Queues the CONNECT reply with `send`, then marks the socket
+    /// connected (see `handover`): a broadcast from another thread reaches
+    /// the socket once it is connected, so never before the reply, and
+    /// always after it.
+    pub(crate) fn connect_with_reply(&self, send: impl FnOnce()) {
+        let _handover = self.handover.lock();
+        send();
+        self.set_connected();
+    }
+
+    /// Whether a broadcast reaches the socket: it is connected, or is
+    /// being connected by another thread, whose reply then goes first.
+    fn takes_broadcasts(&self) -> bool {
+        if self.connected() {
+            return true;
+        }
+        let _handover = self.handover.lock();
+        self.connected()
     }
 
     /// Marks a new socket connected (not one that was ended meanwhile).
@@ -713,7 +741,7 @@ impl Socket {
     /// disconnected (a broadcast never waits for one slow client). Returns
     /// whether the frames were queued.
     pub(crate) fn deliver_broadcast(&self, encoded: &Encoded, flags: &BroadcastFlags) -> bool {
-        if !self.connected() {
+        if !self.takes_broadcasts() {
             return false;
         }
         let compress = flags.compress != Some(false);
@@ -735,7 +763,7 @@ impl Socket {
     /// under the log's lock: queues the frames, and leaves what may run
     /// application code to [`after_delivery`](Self::after_delivery).
     pub(crate) fn deliver_logged(&self, encoded: &Encoded) -> Delivery {
-        if !self.connected() {
+        if !self.takes_broadcasts() {
             return Delivery::Skipped;
         }
         match self.client.session.send_all(encoded.frames()) {
